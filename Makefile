@@ -1,0 +1,45 @@
+# calibra — the two set-up commands are `make run` and `make test`; both build the environment first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.lock-installed
+SAMPLE := var/sample
+export CALIBRA_HOME ?= $(CURDIR)/var
+
+.PHONY: run test lint typecheck ui bench bench-tiny sample clean env browser
+
+# The environment is rebuilt only when the lock file (or the project metadata) changes.
+$(STAMP): requirements.lock pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+env: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/calibra run
+
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check pipelines models dashboards tests benchmarks
+	$(BIN)/ruff format --check pipelines models dashboards tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+ui: $(STAMP)
+	$(BIN)/calibra ui
+
+sample: $(STAMP)
+	$(BIN)/calibra sample --out $(SAMPLE)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf var site .pytest_cache .mypy_cache .ruff_cache

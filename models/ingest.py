@@ -1,0 +1,382 @@
+"""Ingest one export file: read → map → type → validate (GX) → pseudonymise → load, all or nothing.
+
+Every row read is either loaded into staging.<kind> or held back in audit.quarantine with its reasons; a file
+that is structurally wrong is rejected whole. audit.load_ledger proves the balance for every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from models.config import Settings
+from models.contracts import LINEAGE_COLUMNS, Contract, load_contract
+from models.errors import CalibraError, FileRejected
+from models.mapping import Mapping, find_mapping, load_mappings
+from models.parsing import apply_mapping, type_columns
+from models.policy import policy_for
+from models.pseudonym import pseudonymise_columns, pseudonymise_value
+from models.readers import ROW, read_source
+from models.validation import ExpectationOutcome, validate
+
+INPUT_SUFFIXES = {".csv", ".txt", ".xlsx", ".parquet"}
+
+
+@dataclass
+class FileOutcome:
+    file_name: str
+    sha256: str
+    status: str  # loaded | loaded_with_quarantine | rejected | already_loaded
+    kind: str | None = None
+    organization: str | None = None
+    cycle: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+    superseded: list[str] = field(default_factory=list)
+    expectations: list[ExpectationOutcome] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    if not inbox.exists():
+        return []
+    return sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
+
+
+def _stored_value(
+    violations: pl.DataFrame, contract: Contract, key: bytes, organization: str
+) -> pl.DataFrame:
+    """What of an offending cell may be stored: pseudonyms for identifiers, only the length of free text."""
+    identifier_columns = [c.name for c in contract.columns if c.pii == "identifier"]
+    free_text_columns = [c.name for c in contract.columns if c.pii == "free_text"]
+
+    def shown(column: str, value: str | None) -> str | None:
+        column = column.split("+")[-1]  # a key violation shows the key's last column
+        if value is None:
+            return None
+        if column in identifier_columns:
+            return pseudonymise_value(key, organization, value)
+        if column in free_text_columns:
+            return f"<text, {len(value)} characters>"
+        return value[:200]
+
+    return violations.with_columns(
+        pl.struct("column", "value")
+        .map_elements(lambda s: shown(s["column"], s["value"]), return_dtype=pl.String)
+        .alias("value")
+    )
+
+
+class _Prepared:
+    """Everything computed for a file before the database is touched."""
+
+    def __init__(
+        self,
+        loaded: pl.DataFrame,
+        violations: pl.DataFrame,
+        rows_read: int,
+        organization: str,
+        cycle: int | None,
+        policy_id: str,
+        dropped_columns: int,
+        expectations: list[ExpectationOutcome],
+    ) -> None:
+        self.loaded = loaded
+        self.violations = violations
+        self.rows_read = rows_read
+        self.organization = organization
+        self.cycle = cycle
+        self.policy_id = policy_id
+        self.dropped_columns = dropped_columns
+        self.expectations = expectations
+
+
+def prepare_file(
+    path: Path, mapping: Mapping, contract: Contract, settings: Settings, key: bytes
+) -> _Prepared:
+    name = path.name
+    source = read_source(path, mapping)
+    canonical = apply_mapping(source, mapping, contract, name)
+    data_rows = canonical.frame.join(canonical.violations.select(ROW), on=ROW, how="anti")
+    organizations = data_rows.get_column("organization").drop_nulls().unique().to_list()
+    if len(organizations) != 1:
+        raise FileRejected(
+            name,
+            "a file must hold exactly one organisation",
+            column="organization",
+            rule="one_organization_per_file",
+        )
+    organization = organizations[0]
+    policy = policy_for(settings, organization)
+    typed, type_violations = type_columns(canonical.frame, contract, mapping)
+    gx_violations, expectations = validate(typed, contract, policy)
+    # A cell that failed typing is also null; report the typing failure, not a second 'required' failure.
+    gx_violations = gx_violations.join(type_violations.select(ROW, "column"), on=[ROW, "column"], how="anti")
+    header_rows = canonical.violations
+    violations = pl.concat(
+        [header_rows, type_violations, gx_violations.join(header_rows.select(ROW), on=ROW, how="anti")]
+    )
+    violations = violations.filter(
+        ~pl.col(ROW).is_in(header_rows.get_column(ROW).implode()) | (pl.col("rule") == "repeated_header")
+    )
+    loaded = typed.join(violations.select(ROW).unique(), on=ROW, how="anti")
+    cycle: int | None = None
+    if contract.has_cycle and loaded.height:
+        cycles = loaded.get_column("cycle").unique().to_list()
+        if len(cycles) > 1:
+            raise FileRejected(
+                name,
+                f"a file must hold one cycle, this one holds {len(cycles)}",
+                column="cycle",
+                rule="one_cycle_per_file",
+            )
+        cycle = int(cycles[0])
+    identifiers = [c.name for c in contract.columns if c.pii == "identifier"]
+    loaded = pseudonymise_columns(loaded, identifiers, key)
+    return _Prepared(
+        loaded=loaded,
+        violations=_stored_value(violations, contract, key, organization),
+        rows_read=source.height,
+        organization=organization,
+        cycle=cycle,
+        policy_id=policy.id,
+        dropped_columns=canonical.dropped_columns,
+        expectations=expectations,
+    )
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sha: str,
+    mapping: Mapping,
+    contract: Contract,
+    prepared: _Prepared,
+) -> FileOutcome:
+    now = datetime.now()
+    rows_quarantined = prepared.violations.get_column(ROW).n_unique()
+    outcome = FileOutcome(
+        file_name=path.name,
+        sha256=sha,
+        kind=contract.table,
+        organization=prepared.organization,
+        cycle=prepared.cycle,
+        rows_read=prepared.rows_read,
+        rows_loaded=prepared.loaded.height,
+        rows_quarantined=rows_quarantined,
+        status="loaded_with_quarantine" if rows_quarantined else "loaded",
+        expectations=prepared.expectations,
+    )
+    if outcome.rows_loaded + outcome.rows_quarantined != outcome.rows_read:
+        raise AssertionError(
+            f"ledger imbalance for {path.name}: read {outcome.rows_read}, "
+            f"loaded {outcome.rows_loaded}, quarantined {outcome.rows_quarantined}"
+        )
+    staging = prepared.loaded.select(
+        *contract.names, pl.lit(sha).alias("_source_sha256"), pl.col(ROW).alias("_source_row")
+    )
+    quarantine = prepared.violations.select(
+        pl.lit(sha).alias("file_sha256"),
+        pl.lit(path.name).alias("file_name"),
+        pl.lit(contract.table).alias("kind"),
+        pl.lit(prepared.organization).alias("organization"),
+        pl.col(ROW).alias("row_number"),
+        pl.col("column").alias("column_name"),
+        "value",
+        "rule",
+        "message",
+        pl.lit(now).alias("quarantined_at"),
+    )
+    checks = pl.DataFrame(
+        [
+            (sha, contract.table, e.expectation, e.column, e.rule, e.success, e.unexpected_count, now)
+            for e in prepared.expectations
+        ],
+        schema=[
+            "file_sha256",
+            "kind",
+            "expectation",
+            "column_name",
+            "rule",
+            "success",
+            "unexpected_count",
+            "checked_at",
+        ],
+        orient="row",
+    )
+    columns = ", ".join(f'"{c}"' for c in [*contract.names, *LINEAGE_COLUMNS])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO raw.file_registry VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [sha, path.name, path.stat().st_size, now],
+        )
+        con.execute("DELETE FROM audit.load_ledger WHERE file_sha256 = ? AND status = 'rejected'", [sha])
+        con.register("incoming_rows", staging.to_arrow())
+        con.execute(f"INSERT INTO staging.{contract.table} ({columns}) SELECT {columns} FROM incoming_rows")
+        con.unregister("incoming_rows")
+        con.register("incoming_quarantine", quarantine.to_arrow())
+        con.execute("INSERT INTO audit.quarantine SELECT * FROM incoming_quarantine")
+        con.unregister("incoming_quarantine")
+        con.register("incoming_checks", checks.to_arrow())
+        con.execute("INSERT INTO audit.contract_results SELECT * FROM incoming_checks")
+        con.unregister("incoming_checks")
+        # A corrected export for the same organisation, cycle and kind supersedes the earlier one.
+        older = con.execute(
+            """SELECT file_sha256 FROM audit.load_ledger
+               WHERE organization = ? AND kind = ? AND cycle IS NOT DISTINCT FROM ?
+                 AND status IN ('loaded', 'loaded_with_quarantine') AND file_sha256 <> ?""",
+            [prepared.organization, contract.table, prepared.cycle, sha],
+        ).fetchall()
+        for (old_sha,) in older:
+            con.execute(f"DELETE FROM staging.{contract.table} WHERE _source_sha256 = ?", [old_sha])
+            con.execute(
+                "UPDATE audit.load_ledger SET status = 'superseded', superseded_by = ? WHERE file_sha256 = ?",
+                [sha, old_sha],
+            )
+            outcome.superseded.append(old_sha)
+        con.execute(
+            "INSERT INTO audit.load_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                sha,
+                path.name,
+                contract.table,
+                mapping.id,
+                prepared.organization,
+                prepared.cycle,
+                outcome.rows_read,
+                outcome.rows_loaded,
+                outcome.rows_quarantined,
+                0,
+                prepared.dropped_columns,
+                outcome.status,
+                "",
+                contract.version,
+                prepared.policy_id,
+                now,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return outcome
+
+
+def _record_rejection(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    sha: str,
+    mapping: Mapping | None,
+    error: CalibraError,
+    rows_read: int,
+) -> FileOutcome:
+    now = datetime.now()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO raw.file_registry VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [sha, path.name, path.stat().st_size, now],
+        )
+        con.execute("DELETE FROM audit.load_ledger WHERE file_sha256 = ? AND status = 'rejected'", [sha])
+        con.execute(
+            "INSERT INTO audit.load_ledger VALUES (?, ?, ?, ?, NULL, NULL, ?, 0, 0, ?, NULL, 'rejected', ?, NULL, NULL, ?, NULL)",
+            [
+                sha,
+                path.name,
+                mapping.kind if mapping else None,
+                mapping.id if mapping else None,
+                rows_read,
+                rows_read,
+                str(error),
+                now,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return FileOutcome(
+        file_name=path.name,
+        sha256=sha,
+        status="rejected",
+        kind=mapping.kind if mapping else None,
+        rows_read=rows_read,
+        rows_rejected=rows_read,
+        message=str(error),
+    )
+
+
+def _rows_in(path: Path, mapping: Mapping | None) -> int:
+    """Rows of a rejected file, for the ledger; 0 when the file cannot even be read."""
+    if mapping is None:
+        return 0
+    try:
+        return read_source(path, mapping).height
+    except CalibraError:
+        return 0
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    settings: Settings,
+    key: bytes,
+    mappings: list[Mapping] | None = None,
+) -> FileOutcome:
+    sha = file_sha256(path)
+    seen = con.execute(
+        "SELECT status FROM audit.load_ledger WHERE file_sha256 = ? AND status <> 'rejected'", [sha]
+    ).fetchone()
+    if seen:
+        return FileOutcome(
+            file_name=path.name, sha256=sha, status="already_loaded", message=f"already {seen[0]}"
+        )
+    mapping = find_mapping(
+        path.name, mappings if mappings is not None else load_mappings(settings.mappings_dir)
+    )
+    try:
+        if mapping is None:
+            raise FileRejected(
+                path.name,
+                "no mapping in mappings/ matches this file name, and it is not named "
+                "<organization>_<kind>.csv",
+                rule="mapping",
+            )
+        contract = load_contract(mapping.kind, settings.contracts_dir)
+        prepared = prepare_file(path, mapping, contract, settings, key)
+    except CalibraError as error:
+        return _record_rejection(con, path, sha, mapping, error, _rows_in(path, mapping))
+    return _write(con, path, sha, mapping, contract, prepared)
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    settings: Settings,
+    key: bytes,
+    progress: Callable[[str], None] | None = None,
+) -> list[FileOutcome]:
+    mappings = load_mappings(settings.mappings_dir)
+    outcomes = []
+    for number, path in enumerate(paths, start=1):
+        if progress:
+            progress(f"[{number}/{len(paths)}] {path.name}")
+        outcomes.append(ingest_file(con, path, settings, key, mappings))
+    return outcomes

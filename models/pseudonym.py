@@ -1,0 +1,83 @@
+"""Keyed pseudonymisation (HMAC-SHA256) of employee and evaluator identifiers.
+
+The key lives outside the repository and the database (EDPB guidelines 01/2025: pseudonymised data is still
+personal data; a plain hash of an employee number is reversible by enumeration). Source: CALIBRA_PSEUDONYM_KEY
+(hex), else the file CALIBRA_KEY_FILE, else ~/.config/calibra/pseudonym.key, created 0600 on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import polars as pl
+
+from models.errors import ConfigError
+
+PREFIX = "p"
+DIGEST_CHARS = 16  # 64 bits: collision-free in practice for any workforce, short enough to read aloud
+
+
+def default_key_file() -> Path:
+    return Path(os.environ.get("CALIBRA_KEY_FILE") or Path.home() / ".config" / "calibra" / "pseudonym.key")
+
+
+def load_key(key_file: Path | None = None) -> bytes:
+    env_key = os.environ.get("CALIBRA_PSEUDONYM_KEY")
+    if env_key:
+        try:
+            key = bytes.fromhex(env_key)
+        except ValueError:
+            raise ConfigError("CALIBRA_PSEUDONYM_KEY must be a hexadecimal string") from None
+        if len(key) < 16:
+            raise ConfigError("CALIBRA_PSEUDONYM_KEY must hold at least 16 bytes (32 hex characters)")
+        return key
+    path = key_file or default_key_file()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created with 0600 from the start: no window in which others could read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) < 16:
+        raise ConfigError(f"the pseudonymisation key in {path} is too short")
+    return key
+
+
+def pseudonymise_value(key: bytes, organization: str, raw_id: str) -> str:
+    digest = hmac.new(key, f"{organization}\x1f{raw_id}".encode(), hashlib.sha256).hexdigest()
+    return PREFIX + digest[:DIGEST_CHARS]
+
+
+def pseudonymise_columns(frame: pl.DataFrame, columns: list[str], key: bytes) -> pl.DataFrame:
+    """Replace identifier columns by keyed hashes, scoped per organisation (the same number at two
+    organisations is two people). Employee and evaluator ids share one namespace, so a manager's own
+    evaluation links to the evaluations she gives."""
+    if not columns or frame.height == 0:
+        return frame
+    pairs = (
+        pl.concat([frame.select(pl.col("organization"), pl.col(c).alias("_raw")) for c in columns])
+        .drop_nulls()
+        .unique()
+    )
+    hashed = pairs.with_columns(
+        pl.struct("organization", "_raw")
+        .map_elements(lambda s: pseudonymise_value(key, s["organization"], s["_raw"]), return_dtype=pl.String)
+        .alias("_pseudonym")
+    )
+    for column in columns:
+        frame = (
+            frame.join(
+                hashed.rename({"_raw": column}),
+                on=["organization", column],
+                how="left",
+                maintain_order="left",
+            )
+            .drop(column)
+            .rename({"_pseudonym": column})
+        )
+    return frame

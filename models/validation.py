@@ -1,0 +1,213 @@
+"""The one bridge to Great Expectations: a contract becomes an expectation suite, a GX result becomes
+row-level violations (for audit.quarantine) and a per-expectation summary with counts only.
+
+GX 1.x has no DuckDB or polars engine that works reliably (shared/RELIABILITY.md), so each file is validated
+as a bounded pandas frame in an ephemeral context. Unexpected values stay in memory: the summary that is
+stored or shown carries counts, never values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from models.contracts import Contract
+from models.parsing import VIOLATION_SCHEMA, empty_violations
+from models.policy import Policy
+from models.readers import ROW
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str
+    column: str
+    rule: str
+    success: bool
+    unexpected_count: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    expectation: Any  # a gx expectation instance
+    column: str
+    rule: str
+    message: str
+
+
+@cache
+def _context() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def contract_rules(contract: Contract, policy: Policy) -> list[Rule]:
+    """Every row-level rule of a contract as a GX expectation, each with the rule name stored in quarantine."""
+    import great_expectations as gx
+
+    expect = gx.expectations
+    rules: list[Rule] = []
+    for col in contract.columns:
+        if col.required:
+            rules.append(
+                Rule(
+                    expect.ExpectColumnValuesToNotBeNull(column=col.name),
+                    col.name,
+                    "required",
+                    "a value is required",
+                )
+            )
+        allowed = list(col.allowed) if col.allowed is not None else None
+        if col.allowed_from_policy:
+            allowed = policy.allowed_values(col.allowed_from_policy)
+        if allowed is not None:
+            shown = ", ".join(str(v) for v in allowed)
+            source = f"policy {policy.id}" if col.allowed_from_policy else "contract"
+            rules.append(
+                Rule(
+                    expect.ExpectColumnValuesToBeInSet(column=col.name, value_set=allowed),
+                    col.name,
+                    "allowed_values",
+                    f"expected one of: {shown} ({source})",
+                )
+            )
+        if col.minimum is not None or col.maximum is not None:
+            low = (
+                ("more than " if col.strict_min else "at least ") + str(col.minimum)
+                if col.minimum is not None
+                else ""
+            )
+            high = f"at most {col.maximum}" if col.maximum is not None else ""
+            rules.append(
+                Rule(
+                    expect.ExpectColumnValuesToBeBetween(
+                        column=col.name,
+                        min_value=col.minimum,
+                        max_value=col.maximum,
+                        strict_min=col.strict_min,
+                    ),
+                    col.name,
+                    "range",
+                    "expected " + " and ".join(p for p in (low, high) if p),
+                )
+            )
+        if col.pattern:
+            rules.append(
+                Rule(
+                    expect.ExpectColumnValuesToMatchRegex(column=col.name, regex=col.pattern),
+                    col.name,
+                    "pattern",
+                    "expected an identifier of letters and digits (leading zeros kept, "
+                    "no scientific notation)"
+                    if col.pii == "identifier"
+                    else f"expected text matching {col.pattern}",
+                )
+            )
+        if col.max_length:
+            rules.append(
+                Rule(
+                    expect.ExpectColumnValueLengthsToBeBetween(column=col.name, max_value=col.max_length),
+                    col.name,
+                    "max_length",
+                    f"expected at most {col.max_length} characters",
+                )
+            )
+    for key in contract.keys:
+        expectation = (
+            expect.ExpectColumnValuesToBeUnique(column=key[0])
+            if len(key) == 1
+            else expect.ExpectCompoundColumnsToBeUnique(column_list=list(key))
+        )
+        rules.append(
+            Rule(
+                expectation,
+                "+".join(key),
+                "duplicate_key",
+                f"the key ({', '.join(key)}) occurs more than once in the file; all copies are held back",
+            )
+        )
+    return rules
+
+
+def validate(
+    frame: pl.DataFrame, contract: Contract, policy: Policy
+) -> tuple[pl.DataFrame, list[ExpectationOutcome]]:
+    """Run the contract's suite on a typed frame; returns row-level violations and per-rule counts."""
+    import great_expectations as gx
+
+    rules = contract_rules(contract, policy)
+    if frame.height == 0:
+        return empty_violations(), [
+            ExpectationOutcome(type(r.expectation).__name__, r.column, r.rule, True, 0) for r in rules
+        ]
+    context = _context()
+    name = f"{contract.table}_v{contract.version}_{policy.id}"
+    try:
+        suite = context.suites.get(name)
+    except Exception:  # GX raises its own not-found error class
+        suite = gx.ExpectationSuite(name=name)
+        for rule in rules:
+            suite.add_expectation(rule.expectation)
+        suite = context.suites.add(suite)
+    source = context.data_sources.add_or_update_pandas("calibra")
+    asset_name = contract.table
+    asset = next((a for a in source.assets if a.name == asset_name), None) or source.add_dataframe_asset(
+        asset_name
+    )
+    batch_definition = next(
+        iter(asset.batch_definitions), None
+    ) or asset.add_batch_definition_whole_dataframe("file")
+    pandas_frame = frame.to_pandas().set_index(ROW, drop=False)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": pandas_frame})
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "partial_unexpected_count": 0,
+            "return_unexpected_index_query": False,
+            "unexpected_index_column_names": [ROW],
+        },
+    )
+    by_config = {(type(r.expectation).__name__, r.column): r for r in rules}
+    outcomes: list[ExpectationOutcome] = []
+    found: list[pl.DataFrame] = []
+    for item in result.results:
+        config = item.expectation_config
+        kwargs = config.kwargs
+        column = kwargs.get("column") or "+".join(kwargs.get("column_list", []))
+        expectation_class = type(config.to_domain_obj()).__name__
+        rule = by_config[(expectation_class, column)]
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            raise RuntimeError(f"Great Expectations could not evaluate {expectation_class} on {column}")
+        details = item.result or {}
+        unexpected_rows = [int(i[ROW] if isinstance(i, dict) else i) for i in details.get("unexpected_index_list") or []]
+        outcomes.append(
+            ExpectationOutcome(
+                expectation_class,
+                column,
+                rule.rule,
+                bool(item.success),
+                int(details.get("unexpected_count") or 0),
+            )
+        )
+        if unexpected_rows:
+            shown_column = column.split("+")[-1]
+            found.append(
+                frame.filter(pl.col(ROW).is_in(unexpected_rows)).select(
+                    pl.col(ROW),
+                    pl.lit(column).alias("column"),
+                    pl.col(shown_column).cast(pl.String).alias("value"),
+                    pl.lit(rule.rule).alias("rule"),
+                    pl.lit(rule.message).alias("message"),
+                )
+            )
+    violations = pl.concat(found).cast(VIOLATION_SCHEMA) if found else empty_violations()  # type: ignore[arg-type]
+    return violations, outcomes
