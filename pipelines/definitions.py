@@ -1,0 +1,27 @@
+"""The Dagster code location: `dagster dev -m pipelines.definitions` (or `make ui`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines import assets
+from pipelines.resources import CalibraResource
+from pipelines.sensors import inbox_sensor
+
+all_assets = dg.load_assets_from_package_module(assets)
+
+calibra_all = dg.define_asset_job(
+    "calibra_all",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
+    description="Ingest every new export, rebuild every mart and publish the site.",
+)
+
+defs = dg.Definitions(
+    assets=all_assets,
+    jobs=[calibra_all],
+    sensors=[inbox_sensor],
+    # Paths resolve at run time from calibra.yaml and CALIBRA_CONFIG / CALIBRA_HOME / CALIBRA_SITE.
+    resources={"calibra": CalibraResource()},
+    executor=dg.in_process_executor,
+)

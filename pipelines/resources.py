@@ -1,0 +1,61 @@
+"""The one resource: where calibra's files are, a single-writer DuckDB connection, progress for the CLI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from models.config import Settings, load_settings
+from models.warehouse import connect, initialise
+
+
+class CalibraResource(dg.ConfigurableResource):
+    """Paths default to calibra.yaml, overridden by CALIBRA_CONFIG / CALIBRA_HOME / CALIBRA_SITE."""
+
+    config_path: str = ""
+    home: str = ""
+    site: str = ""
+    language: str = "nl"
+    show_progress: bool = False
+
+    def settings(self) -> Settings:
+        return load_settings(self.config_path or None, self.home or None, self.site or None)
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(self.settings().database) as con:
+            initialise(con)
+            yield con
+
+    def progress(self, message: str) -> None:
+        if self.show_progress:
+            print(f"  · {message}", file=sys.stderr, flush=True)
+
+
+def write_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pl.DataFrame) -> None:
+    """Replace one table atomically; `name` is a whitelisted asset name, never user input."""
+    if not name.isidentifier() or schema not in {"marts", "audit", "staging"}:
+        raise ValueError(f"refusing table name {schema}.{name}")
+    con.register("_frame", frame.to_arrow())
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} AS SELECT * FROM _frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_frame")
+
+
+def read_frame(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[object] | None = None
+) -> pl.DataFrame:
+    """A query's result as polars (DuckDB 2 returns relations from `sql`, not from `execute`)."""
+    relation = con.sql(query, params=params)
+    return relation.pl() if relation is not None else pl.DataFrame()
