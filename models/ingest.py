@@ -19,8 +19,8 @@ from models.config import Settings
 from models.contracts import LINEAGE_COLUMNS, Contract, load_contract
 from models.errors import CalibraError, FileRejected
 from models.mapping import Mapping, find_mapping, load_mappings
-from models.parsing import apply_mapping, type_columns
-from models.policy import policy_for
+from models.parsing import Canonical, apply_mapping, type_columns
+from models.policy import Policy, policy_for
 from models.pseudonym import pseudonymise_columns, pseudonymise_value
 from models.readers import ROW, read_source
 from models.validation import ExpectationOutcome, validate
@@ -107,6 +107,20 @@ class _Prepared:
         self.expectations = expectations
 
 
+def check_rows(
+    canonical: Canonical, contract: Contract, mapping: Mapping, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame, list[ExpectationOutcome]]:
+    """Type every cell and run the contract's suite; one violation per (row, column, rule) that holds a row back."""
+    typed, type_violations = type_columns(canonical.frame, contract, mapping)
+    gx_violations, expectations = validate(typed, contract, policy)
+    # A cell that failed typing is also null; report the typing failure, not a second 'required' failure.
+    gx_violations = gx_violations.join(type_violations.select(ROW, "column"), on=[ROW, "column"], how="anti")
+    # A repeated header row gets that one reason, not a dozen type failures.
+    header_rows = canonical.violations
+    others = pl.concat([type_violations, gx_violations]).join(header_rows.select(ROW), on=ROW, how="anti")
+    return typed, pl.concat([header_rows, others]), expectations
+
+
 def prepare_file(
     path: Path, mapping: Mapping, contract: Contract, settings: Settings, key: bytes
 ) -> _Prepared:
@@ -124,17 +138,7 @@ def prepare_file(
         )
     organization = organizations[0]
     policy = policy_for(settings, organization)
-    typed, type_violations = type_columns(canonical.frame, contract, mapping)
-    gx_violations, expectations = validate(typed, contract, policy)
-    # A cell that failed typing is also null; report the typing failure, not a second 'required' failure.
-    gx_violations = gx_violations.join(type_violations.select(ROW, "column"), on=[ROW, "column"], how="anti")
-    header_rows = canonical.violations
-    violations = pl.concat(
-        [header_rows, type_violations, gx_violations.join(header_rows.select(ROW), on=ROW, how="anti")]
-    )
-    violations = violations.filter(
-        ~pl.col(ROW).is_in(header_rows.get_column(ROW).implode()) | (pl.col("rule") == "repeated_header")
-    )
+    typed, violations, expectations = check_rows(canonical, contract, mapping, policy)
     loaded = typed.join(violations.select(ROW).unique(), on=ROW, how="anti")
     cycle: int | None = None
     if contract.has_cycle and loaded.height:

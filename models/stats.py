@@ -30,8 +30,6 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse, special
 from scipy import stats as sps
 from scipy.sparse import csgraph
-from statsmodels.stats.contingency_tables import StratifiedTable
-from statsmodels.stats.proportion import proportion_confint
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -99,6 +97,8 @@ def wilson_interval(count: ArrayLike, n: ArrayLike, level: float = 0.95) -> tupl
 
     Returns ``(lo, hi)`` arrays broadcast from ``count`` and ``n``.
     """
+    from statsmodels.stats.proportion import proportion_confint  # lazy: statsmodels imports pandas
+
     c, m = np.broadcast_arrays(_float(count), _float(n))
     ok = np.isfinite(c) & np.isfinite(m) & (m > 0)
     if np.any(ok & ((c < 0) | (c > m))):
@@ -421,8 +421,8 @@ def empirical_bayes_shrinkage(effect: ArrayLike, se: ArrayLike, level: float = 0
 
     Model: effect_i ~ N(theta_i, se_i²), theta_i ~ N(mu, tau²). tau² is the DerSimonian–Laird moment
     estimate max(0, (Q - (k - 1)) / (Σw - Σw²/Σw)) with w = 1/se² (the same as statsmodels'
-    ``combine_effects(method_re="dl")``; the closed form is written out here because statsmodels exposes it
-    only through a full meta-analysis object). mu is the random-effects weighted mean. The posterior mean is
+    ``combine_effects(method_re="dl")`` before truncation; written out here because statsmodels exposes it
+    only through a full meta-analysis object and, in 0.15, does not truncate a negative estimate at 0). mu is the random-effects weighted mean. The posterior mean is
     mu + (1 - B_i)(effect_i - mu) with B_i = se_i²/(se_i² + tau²); the posterior variance is
     (1 - B_i) se_i² + B_i² Var(mu) (Morris' first-order allowance for estimating mu; the uncertainty in tau²
     is ignored). Intervals are shrunk ± z·se_post.
@@ -522,11 +522,7 @@ def evaluator_pairs_from_assignments(employee: ArrayLike, evaluator: ArrayLike) 
     first-sorted evaluator (a star, O(rows) instead of all pairs — enough for connectivity). Returns an
     (m, 2) array for :func:`linked_components`.
     """
-    df = (
-        pl.DataFrame([_series("employee", employee), _series("evaluator", evaluator)])
-        .drop_nulls()
-        .unique()
-    )
+    df = pl.DataFrame([_series("employee", employee), _series("evaluator", evaluator)]).drop_nulls().unique()
     first = df.group_by("employee").agg(pl.col("evaluator").min().alias("_first"))
     pairs = df.join(first, on="employee").filter(pl.col("evaluator") != pl.col("_first"))
     return np.asarray(pairs.select("_first", "evaluator").to_numpy())
@@ -649,6 +645,8 @@ def cmh_test(
     choose with ``correction``). Breslow–Day with Tarone's correction is computed by
     :func:`_breslow_day_tarone` (see there why not ``test_equal_odds``); df = informative strata - 1.
     """
+    from statsmodels.stats.contingency_tables import StratifiedTable  # lazy: statsmodels imports pandas
+
     arr = _float(tables)
     if arr.ndim != 3 or arr.shape[1:] != (2, 2):
         raise ValueError("tables must be a sequence of 2×2 tables, shape (K, 2, 2)")

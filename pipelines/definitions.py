@@ -8,7 +8,7 @@ from pipelines import assets
 from pipelines.resources import CalibraResource
 from pipelines.sensors import inbox_sensor
 
-all_assets = dg.load_assets_from_package_module(assets)
+all_assets = [a for a in dg.load_assets_from_package_module(assets) if isinstance(a, dg.AssetsDefinition)]
 
 calibra_all = dg.define_asset_job(
     "calibra_all",

@@ -108,7 +108,6 @@ def staging_asset(kind: str) -> dg.AssetsDefinition:
             metadata={"rows_read": read, "rows_quarantined": quarantined},
         )
 
-    _staging.__name__ = f"staging_{kind}"
     return _staging
 
 

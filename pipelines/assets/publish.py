@@ -11,7 +11,12 @@ from pipelines.resources import CalibraResource, read_frame
 @dg.asset(
     key=["site"],
     # Every asset of the marts package, found by package: adding a mart needs no edit here.
-    deps=[key for mart in dg.load_assets_from_package_module(marts) for key in mart.keys],
+    deps=[
+        key
+        for mart in dg.load_assets_from_package_module(marts)
+        if isinstance(mart, dg.AssetsDefinition)
+        for key in mart.keys
+    ],
     group_name="publish",
     kinds={"plotly", "html"},
 )
