@@ -41,6 +41,7 @@ class Settings:
     home: Path
     organizations: dict[str, Organization] = field(default_factory=dict)
     site_dir: Path | None = None
+    mappings_dirs: tuple[Path, ...] = (PROJECT_ROOT / "mappings",)
 
     @property
     def inbox(self) -> Path:
@@ -56,11 +57,8 @@ class Settings:
 
     @property
     def contracts_dir(self) -> Path:
-        return self.config_path.parent / "data-contracts"
-
-    @property
-    def mappings_dir(self) -> Path:
-        return self.config_path.parent / "mappings"
+        """Contracts are part of the product, not of an organisation's configuration."""
+        return PROJECT_ROOT / "data-contracts"
 
 
 def load_settings(
@@ -82,8 +80,11 @@ def load_settings(
             policy_path=(base / spec["policy"]).resolve(),
             attributes=tuple(spec.get("attributes", ())),
         )
+    mappings = raw.get("mappings", ["mappings"])
+    mappings = [mappings] if isinstance(mappings, str) else mappings
     return Settings(
         config_path=path,
+        mappings_dirs=tuple((base / folder).resolve() for folder in mappings),
         home=(base / home_value).resolve(),
         organizations=organizations,
         site_dir=(base / site_value).resolve() if site_value else None,

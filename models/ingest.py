@@ -353,7 +353,7 @@ def ingest_file(
             file_name=path.name, sha256=sha, status="already_loaded", message=f"already {seen[0]}"
         )
     mapping = find_mapping(
-        path.name, mappings if mappings is not None else load_mappings(settings.mappings_dir)
+        path.name, mappings if mappings is not None else load_mappings(settings.mappings_dirs)
     )
     try:
         if mapping is None:
@@ -377,7 +377,7 @@ def ingest_paths(
     key: bytes,
     progress: Callable[[str], None] | None = None,
 ) -> list[FileOutcome]:
-    mappings = load_mappings(settings.mappings_dir)
+    mappings = load_mappings(settings.mappings_dirs)
     outcomes = []
     for number, path in enumerate(paths, start=1):
         if progress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,13 @@ def _mapping(raw: dict[str, Any], path: Path) -> Mapping:
     return mapping
 
 
-def load_mappings(mappings_dir: Path) -> list[Mapping]:
-    return [_mapping(cached_yaml(path), path) for path in sorted(mappings_dir.glob("*.yaml"))]
+def load_mappings(mappings_dirs: Sequence[Path]) -> list[Mapping]:
+    """Mapping profiles of every configured folder, in order; the first that matches a file name wins."""
+    return [
+        _mapping(cached_yaml(path), path)
+        for folder in mappings_dirs
+        for path in sorted(folder.glob("*.yaml"))
+    ]
 
 
 CANONICAL_NAME = re.compile(r"^(?P<org>[a-z0-9][a-z0-9_-]*?)_(?P<kind>" + "|".join(KINDS) + r")(_.*)?$")

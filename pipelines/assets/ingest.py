@@ -15,7 +15,7 @@ from pipelines.resources import CalibraResource
 def inbox_files_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.MaterializeResult:
     """Export files waiting in the inbox, identified by sha256, each matched to its mapping and kind."""
     settings = calibra.settings()
-    mappings = load_mappings(settings.mappings_dir)
+    mappings = load_mappings(settings.mappings_dirs)
     paths = inbox_files(settings.inbox)
     with calibra.writer() as con:
         known = {row[0] for row in con.execute("SELECT file_sha256 FROM raw.file_registry").fetchall()}
@@ -71,7 +71,7 @@ def staging_asset(kind: str) -> dg.AssetsDefinition:
     )
     def _staging(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
         settings = calibra.settings()
-        mappings = load_mappings(settings.mappings_dir)
+        mappings = load_mappings(settings.mappings_dirs)
         paths = [
             p for p in inbox_files(settings.inbox) if (m := find_mapping(p.name, mappings)) and m.kind == kind
         ]
