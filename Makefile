@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.lock-installed
 SAMPLE := var/sample
 export CALIBRA_HOME ?= $(CURDIR)/var
 
-.PHONY: run test lint typecheck ui bench bench-tiny sample clean env browser
+.PHONY: run test lint typecheck ui bench sample clean env browser
 
 # The environment is rebuilt only when the lock file (or the project metadata) changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -20,10 +20,17 @@ $(STAMP): requirements.lock pyproject.toml
 env: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/calibra run
+	$(BIN)/calibra run --sample
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser
 	$(BIN)/python -m pytest
+
+# The site is tested in a real browser: Debian's chromium (root installs it; otherwise say what to run).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else echo "make test needs Debian's chromium for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipelines models dashboards tests benchmarks

@@ -73,7 +73,7 @@ def _materialize(selection: str | None, language: str, show_progress: bool) -> t
         raise_on_error=False,
         tags={"calibra/command": "cli"},
         # The CLI prints its own progress; Dagster's step log stays in the instance for `calibra ui`.
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
     failed_checks = [
         f"{evaluation.asset_key.to_user_string()}: {evaluation.check_name}"
@@ -93,8 +93,12 @@ def _summary(published: bool) -> str:
                       count(*) FILTER (WHERE status = 'rejected')
                FROM audit.load_ledger WHERE status <> 'superseded'"""
         ).fetchone()
+        messages = con.execute(
+            "SELECT message FROM audit.load_ledger WHERE status = 'rejected' ORDER BY file_name LIMIT 5"
+        ).fetchall()
     files, loaded, quarantined, rejected = row if row else (0, 0, 0, 0)
-    lines = [
+    lines = [f"rejected: {message}" for (message,) in messages]
+    lines += [
         f"files: {files} ({rejected} rejected)   rows loaded: {loaded:,}   rows quarantined: {quarantined:,}",
         f"database: {settings.database}",
     ]

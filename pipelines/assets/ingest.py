@@ -11,24 +11,46 @@ from models.pseudonym import load_key
 from pipelines.resources import CalibraResource
 
 
-@dg.asset(key=["raw", "inbox_files"], group_name="ingest", kinds={"duckdb", "file"})
-def inbox_files_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.MaterializeResult:
-    """Export files waiting in the inbox, identified by sha256, each matched to its mapping and kind."""
+@dg.asset(
+    key=["raw", "inbox_files"],
+    group_name="ingest",
+    kinds={"duckdb", "file"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "every_file_has_a_mapping",
+            asset=dg.AssetKey(["raw", "inbox_files"]),
+            blocking=True,
+            description="Every file in the inbox matches a mapping profile or the canonical naming.",
+        )
+    ],
+)
+def inbox_files_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
+    """Export files waiting in the inbox, identified by sha256, each matched to its mapping and kind.
+
+    A file that no mapping recognises is rejected here, in the ledger, so that no file is silently ignored."""
     settings = calibra.settings()
     mappings = load_mappings(settings.mappings_dirs)
     paths = inbox_files(settings.inbox)
+    unmatched = [p for p in paths if find_mapping(p.name, mappings) is None]
     with calibra.writer() as con:
         known = {row[0] for row in con.execute("SELECT file_sha256 FROM raw.file_registry").fetchall()}
-    hashes = {p.name: file_sha256(p) for p in paths}
-    unmatched = [p.name for p in paths if find_mapping(p.name, mappings) is None]
-    calibra.progress(f"inbox: {len(paths)} files, {sum(h not in known for h in hashes.values())} new")
-    return dg.MaterializeResult(
+        new = sum(file_sha256(p) not in known for p in paths)
+        for path in unmatched:
+            outcome = ingest_file(con, path, settings, load_key(), mappings)
+            context.log.warning(outcome.message)
+    calibra.progress(f"inbox: {len(paths)} files, {new} new, {len(unmatched)} without a mapping")
+    yield dg.MaterializeResult(
         metadata={
             "files": dg.MetadataValue.int(len(paths)),
-            "new_files": dg.MetadataValue.int(sum(h not in known for h in hashes.values())),
+            "new_files": dg.MetadataValue.int(new),
             "files_without_mapping": dg.MetadataValue.int(len(unmatched)),
             "inbox": dg.MetadataValue.path(str(settings.inbox)),
         }
+    )
+    yield dg.AssetCheckResult(
+        check_name="every_file_has_a_mapping",
+        passed=not unmatched,
+        metadata={"files_without_mapping": len(unmatched)},
     )
 
 
