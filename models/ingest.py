@@ -23,7 +23,7 @@ from models.parsing import Canonical, apply_mapping, type_columns
 from models.policy import Policy, policy_for
 from models.pseudonym import pseudonymise_columns, pseudonymise_value
 from models.readers import ROW, read_source
-from models.validation import ExpectationOutcome, validate
+from models.validation import ExpectationOutcome, validate, validate_batch
 
 INPUT_SUFFIXES = {".csv", ".txt", ".xlsx", ".parquet"}
 
@@ -107,23 +107,45 @@ class _Prepared:
         self.expectations = expectations
 
 
-def check_rows(
-    canonical: Canonical, contract: Contract, mapping: Mapping, policy: Policy
-) -> tuple[pl.DataFrame, pl.DataFrame, list[ExpectationOutcome]]:
-    """Type every cell and run the contract's suite; one violation per (row, column, rule) that holds a row back."""
-    typed, type_violations = type_columns(canonical.frame, contract, mapping)
-    gx_violations, expectations = validate(typed, contract, policy)
+def combine_violations(
+    canonical: Canonical, type_violations: pl.DataFrame, gx_violations: pl.DataFrame
+) -> pl.DataFrame:
+    """One violation per (row, column, rule) that holds a row back."""
     # A cell that failed typing is also null; report the typing failure, not a second 'required' failure.
     gx_violations = gx_violations.join(type_violations.select(ROW, "column"), on=[ROW, "column"], how="anti")
     # A repeated header row gets that one reason, not a dozen type failures.
     header_rows = canonical.violations
     others = pl.concat([type_violations, gx_violations]).join(header_rows.select(ROW), on=ROW, how="anti")
-    return typed, pl.concat([header_rows, others]), expectations
+    return pl.concat([header_rows, others])
 
 
-def prepare_file(
-    path: Path, mapping: Mapping, contract: Contract, settings: Settings, key: bytes
-) -> _Prepared:
+def check_rows(
+    canonical: Canonical, contract: Contract, mapping: Mapping, policy: Policy
+) -> tuple[pl.DataFrame, pl.DataFrame, list[ExpectationOutcome]]:
+    """Type every cell and run the contract's suite on one file."""
+    typed, type_violations = type_columns(canonical.frame, contract, mapping)
+    gx_violations, expectations = validate(typed, contract, policy)
+    return typed, combine_violations(canonical, type_violations, gx_violations), expectations
+
+
+@dataclass
+class _TypedFile:
+    """A file read, mapped and typed, waiting for validation (phase 1 of ingest)."""
+
+    path: Path
+    sha: str
+    mapping: Mapping
+    contract: Contract
+    canonical: Canonical
+    typed: pl.DataFrame
+    type_violations: pl.DataFrame
+    organization: str
+    policy: Policy
+
+
+def read_and_type(
+    path: Path, sha: str, mapping: Mapping, contract: Contract, settings: Settings
+) -> _TypedFile:
     name = path.name
     source = read_source(path, mapping)
     canonical = apply_mapping(source, mapping, contract, name)
@@ -138,29 +160,37 @@ def prepare_file(
         )
     organization = organizations[0]
     policy = policy_for(settings, organization)
-    typed, violations, expectations = check_rows(canonical, contract, mapping, policy)
-    loaded = typed.join(violations.select(ROW).unique(), on=ROW, how="anti")
+    typed, type_violations = type_columns(canonical.frame, contract, mapping)
+    return _TypedFile(path, sha, mapping, contract, canonical, typed, type_violations, organization, policy)
+
+
+def finish_file(
+    file: _TypedFile, gx_violations: pl.DataFrame, expectations: list[ExpectationOutcome], key: bytes
+) -> _Prepared:
+    """Phase 2: split loaded from quarantined rows, check one cycle per file, pseudonymise."""
+    contract = file.contract
+    violations = combine_violations(file.canonical, file.type_violations, gx_violations)
+    loaded = file.typed.join(violations.select(ROW).unique(), on=ROW, how="anti")
     cycle: int | None = None
     if contract.has_cycle and loaded.height:
         cycles = loaded.get_column("cycle").unique().to_list()
         if len(cycles) > 1:
             raise FileRejected(
-                name,
+                file.path.name,
                 f"a file must hold one cycle, this one holds {len(cycles)}",
                 column="cycle",
                 rule="one_cycle_per_file",
             )
         cycle = int(cycles[0])
     identifiers = [c.name for c in contract.columns if c.pii == "identifier"]
-    loaded = pseudonymise_columns(loaded, identifiers, key)
     return _Prepared(
-        loaded=loaded,
-        violations=_stored_value(violations, contract, key, organization),
-        rows_read=source.height,
-        organization=organization,
+        loaded=pseudonymise_columns(loaded, identifiers, key),
+        violations=_stored_value(violations, contract, key, file.organization),
+        rows_read=file.canonical.frame.height,
+        organization=file.organization,
         cycle=cycle,
-        policy_id=policy.id,
-        dropped_columns=canonical.dropped_columns,
+        policy_id=file.policy.id,
+        dropped_columns=file.canonical.dropped_columns,
         expectations=expectations,
     )
 
@@ -344,30 +374,7 @@ def ingest_file(
     key: bytes,
     mappings: list[Mapping] | None = None,
 ) -> FileOutcome:
-    sha = file_sha256(path)
-    seen = con.execute(
-        "SELECT status FROM audit.load_ledger WHERE file_sha256 = ? AND status <> 'rejected'", [sha]
-    ).fetchone()
-    if seen:
-        return FileOutcome(
-            file_name=path.name, sha256=sha, status="already_loaded", message=f"already {seen[0]}"
-        )
-    mapping = find_mapping(
-        path.name, mappings if mappings is not None else load_mappings(settings.mappings_dirs)
-    )
-    try:
-        if mapping is None:
-            raise FileRejected(
-                path.name,
-                "no mapping in mappings/ matches this file name, and it is not named "
-                "<organization>_<kind>.csv",
-                rule="mapping",
-            )
-        contract = load_contract(mapping.kind, settings.contracts_dir)
-        prepared = prepare_file(path, mapping, contract, settings, key)
-    except CalibraError as error:
-        return _record_rejection(con, path, sha, mapping, error, _rows_in(path, mapping))
-    return _write(con, path, sha, mapping, contract, prepared)
+    return ingest_paths(con, [path], settings, key, mappings=mappings)[0]
 
 
 def ingest_paths(
@@ -376,11 +383,50 @@ def ingest_paths(
     settings: Settings,
     key: bytes,
     progress: Callable[[str], None] | None = None,
+    mappings: list[Mapping] | None = None,
 ) -> list[FileOutcome]:
-    mappings = load_mappings(settings.mappings_dirs)
-    outcomes = []
+    """Ingest files in order: read and type each, validate them per kind and policy in one GX run, then
+    load each file in its own transaction. The outcome list follows `paths`."""
+    mappings = mappings if mappings is not None else load_mappings(settings.mappings_dirs)
+    outcomes: dict[Path, FileOutcome] = {}
+    typed_files: list[_TypedFile] = []
     for number, path in enumerate(paths, start=1):
         if progress:
             progress(f"[{number}/{len(paths)}] {path.name}")
-        outcomes.append(ingest_file(con, path, settings, key, mappings))
-    return outcomes
+        sha = file_sha256(path)
+        seen = con.execute(
+            "SELECT status FROM audit.load_ledger WHERE file_sha256 = ? AND status <> 'rejected'", [sha]
+        ).fetchone()
+        if seen:
+            outcomes[path] = FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
+            continue
+        mapping = find_mapping(path.name, mappings)
+        try:
+            if mapping is None:
+                raise FileRejected(
+                    path.name,
+                    "no mapping in mappings/ matches this file name, and it is not named "
+                    "<organization>_<kind>.csv",
+                    rule="mapping",
+                )
+            contract = load_contract(mapping.kind, settings.contracts_dir)
+            typed_files.append(read_and_type(path, sha, mapping, contract, settings))
+        except CalibraError as error:
+            outcomes[path] = _record_rejection(con, path, sha, mapping, error, _rows_in(path, mapping))
+    groups: dict[tuple[str, str], list[_TypedFile]] = {}
+    for file in typed_files:
+        groups.setdefault((file.contract.table, file.policy.id), []).append(file)
+    checked: dict[Path, tuple[pl.DataFrame, list[ExpectationOutcome]]] = {}
+    for files in groups.values():
+        results = validate_batch([f.typed for f in files], files[0].contract, files[0].policy)
+        checked.update({f.path: result for f, result in zip(files, results, strict=True)})
+    for file in typed_files:
+        try:
+            prepared = finish_file(file, *checked[file.path], key)
+        except CalibraError as error:
+            outcomes[file.path] = _record_rejection(
+                con, file.path, file.sha, file.mapping, error, file.typed.height
+            )
+            continue
+        outcomes[file.path] = _write(con, file.path, file.sha, file.mapping, file.contract, prepared)
+    return [outcomes[path] for path in paths]

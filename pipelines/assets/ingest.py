@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from models.contracts import KINDS, load_contract
-from models.ingest import FileOutcome, file_sha256, inbox_files, ingest_file
+from models.ingest import FileOutcome, file_sha256, inbox_files, ingest_file, ingest_paths
 from models.mapping import find_mapping, load_mappings
 from models.pseudonym import load_key
 from pipelines.resources import CalibraResource
@@ -98,14 +98,18 @@ def staging_asset(kind: str) -> dg.AssetsDefinition:
             p for p in inbox_files(settings.inbox) if (m := find_mapping(p.name, mappings)) and m.kind == kind
         ]
         key_bytes = load_key()
-        outcomes = []
         with calibra.writer() as con:
-            for number, path in enumerate(paths, start=1):
-                calibra.progress(f"{kind} [{number}/{len(paths)}] {path.name}")
-                outcome = ingest_file(con, path, settings, key_bytes, mappings)
+            outcomes = ingest_paths(
+                con,
+                paths,
+                settings,
+                key_bytes,
+                progress=lambda m: calibra.progress(f"{kind} {m}"),
+                mappings=mappings,
+            )
+            for outcome in outcomes:
                 if outcome.status == "rejected":
                     context.log.warning(outcome.message)  # names file, row, column, rule — never a value
-                outcomes.append(outcome)
             total = con.execute(f"SELECT count(*) FROM staging.{kind}").fetchone()
         rejected = [o for o in outcomes if o.status == "rejected"]
         read = sum(o.rows_read for o in outcomes)
