@@ -42,6 +42,7 @@ class Settings:
     organizations: dict[str, Organization] = field(default_factory=dict)
     site_dir: Path | None = None
     mappings_dirs: tuple[Path, ...] = (PROJECT_ROOT / "mappings",)
+    schedules: dict[str, Any] = field(default_factory=dict)
 
     @property
     def inbox(self) -> Path:
@@ -85,6 +86,7 @@ def load_settings(
     return Settings(
         config_path=path,
         mappings_dirs=tuple((base / folder).resolve() for folder in mappings),
+        schedules=dict(raw.get("schedules") or {}),
         home=(base / home_value).resolve(),
         organizations=organizations,
         site_dir=(base / site_value).resolve() if site_value else None,
