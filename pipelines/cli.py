@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from models.config import load_settings
+from models.config import Settings, load_settings
 from models.errors import CalibraError
+from pipelines.whatif_cli import add_whatif_parser
 
 
 def _settings_env(args: argparse.Namespace) -> None:
@@ -108,8 +109,15 @@ def _summary(published: bool) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from models.warehouse import run_lock
+
     _settings_env(args)
     settings = load_settings()
+    with run_lock(settings.home):  # a second run at the same time stops here with one sentence
+        return _run(args, settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.sample and not any(settings.inbox.glob("*")):
         from models.sample import write_sample
 
@@ -134,8 +142,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from models.warehouse import run_lock
+
     _settings_env(args)
     settings = load_settings()
+    with run_lock(settings.home):
+        return _ingest(args, settings)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     settings.inbox.mkdir(parents=True, exist_ok=True)
     for name in args.files:
         source = Path(name)
@@ -207,6 +222,8 @@ def parser() -> argparse.ArgumentParser:
     paths(ui)
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    add_whatif_parser(sub)
     return main
 
 
