@@ -1,0 +1,133 @@
+"""Compliance marts: rule findings, process status and the publication list, all driven by the policy files.
+
+Thin assets: read staging, call models.rules / models.process_status / models.publication, write the mart.
+Metadata holds counts only, never a row.
+"""
+
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from models.contracts import KINDS, load_contract
+from models.process_status import COLUMNS as STATUS_COLUMNS
+from models.process_status import process_status
+from models.publication import EVALUATION_COLUMNS as PUBLICATION_EVALUATION_COLUMNS
+from models.publication import export_publication_list, publication_list, publishing_organizations
+from models.rules import compliance_findings
+from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.resources import CalibraResource, read_frame, write_table
+
+FINDINGS_KEY = dg.AssetKey(["marts", "compliance_findings"])
+
+
+def _staging(
+    con: duckdb.DuckDBPyConnection, kind: str, organizations: list[str], columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Contract columns of one staging table for some organisations (column names only from the contract)."""
+    names = load_contract(kind).names
+    wanted = [c for c in names if columns is None or c in columns]
+    columns_sql = ", ".join(f'"{name}"' for name in wanted)
+    return read_frame(
+        con,
+        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization)",
+        [organizations],
+    )
+
+
+@dg.asset(
+    key=FINDINGS_KEY,
+    deps=STAGING,
+    group_name="marts",
+    kinds={"duckdb", "polars"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_high_severity_findings",
+            asset=FINDINGS_KEY,
+            description="No finding of severity 'high' (wrong decisions, percentages or amounts) in the data.",
+        )
+    ],
+)
+def compliance_findings_asset(
+    context: dg.AssetExecutionContext, calibra: CalibraResource
+) -> Iterator[object]:
+    """Where the process or the reward rules were not followed: one row per finding.
+
+    Grain: organization × cycle × employee_id × rule × check (× award_type for award rules). Every check is
+    enabled by its parameter in the organisation's policy file (docs/marts/compliance.md)."""
+    policies = organisation_policies(calibra)
+    organizations = sorted(policies)
+    parts = []
+    with calibra.writer() as con:
+        for org in organizations:  # one organisation at a time: less memory, no copies to split them
+            tables = {kind: _staging(con, kind, [org]) for kind in KINDS}
+            parts.append(compliance_findings({org: policies[org]}, **tables))
+        frame = pl.concat(parts) if parts else compliance_findings({})
+        write_table(con, "marts", "compliance_findings", frame)
+    by_severity = {s: int((frame.get_column("severity") == s).sum()) for s in ("high", "medium", "low")}
+    calibra.progress(f"compliance_findings: {frame.height} findings")
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(frame.height),
+            "findings_high": dg.MetadataValue.int(by_severity["high"]),
+            "findings_medium": dg.MetadataValue.int(by_severity["medium"]),
+            "findings_low": dg.MetadataValue.int(by_severity["low"]),
+            "rules_with_findings": dg.MetadataValue.int(frame.get_column("rule").n_unique()),
+            "organizations": dg.MetadataValue.int(len(organizations)),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_high_severity_findings",
+        asset_key=FINDINGS_KEY,
+        passed=by_severity["high"] == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"findings_high": by_severity["high"], "findings": frame.height},
+    )
+
+
+@dg.asset(key=["marts", "process_status"], deps=STAGING, group_name="marts", kinds={"duckdb", "polars"})
+def process_status_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.MaterializeResult:
+    """How far the appraisal process got: conversations, self-evaluations, signatures, delivery, appeals and
+    missing ratings, in counts and shares of n.
+
+    Grain: organization × cycle × department."""
+    policies = organisation_policies(calibra)
+    with calibra.writer() as con:
+        evaluations = _staging(con, "evaluations", sorted(policies), STATUS_COLUMNS)
+        frame = process_status(policies, evaluations)
+        write_table(con, "marts", "process_status", frame)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(frame.height),
+            "evaluations": dg.MetadataValue.int(int(frame.get_column("n").sum() or 0)),
+        }
+    )
+
+
+@dg.asset(
+    key=["marts", "publication_list"], deps=STAGING, group_name="marts", kinds={"duckdb", "polars", "csv"}
+)
+def publication_list_asset(
+    context: dg.AssetExecutionContext, calibra: CalibraResource
+) -> dg.MaterializeResult:
+    """Rewards published inside the organisation (Z-9): structural rewards above the policy's percentage and
+    all incidental rewards, with their argumentation; also written as CSV and XLSX to <home>/exports/.
+
+    Grain: organization × cycle × employee_id × award_type."""
+    policies = organisation_policies(calibra)
+    organizations = publishing_organizations(policies)
+    with calibra.writer() as con:
+        awards = _staging(con, "awards", organizations)
+        evaluations = _staging(con, "evaluations", organizations, PUBLICATION_EVALUATION_COLUMNS)
+        frame = publication_list(policies, awards, evaluations)
+        write_table(con, "marts", "publication_list", frame)
+    out_dir = calibra.settings().home / "exports"
+    written = export_publication_list(frame, out_dir)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(frame.height),
+            "files_written": dg.MetadataValue.int(len(written)),
+            "exports": dg.MetadataValue.path(str(out_dir)),
+        }
+    )
