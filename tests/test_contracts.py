@@ -79,7 +79,9 @@ def test_duplicate_key_holds_back_every_copy() -> None:
 
 def test_every_contract_rule_is_exercised() -> None:
     """The FAILING table covers every kind of rule the contracts use."""
-    rules = {rule.rule for kind, contract in all_contracts().items() for rule in contract_rules(contract, POLICY)}
+    rules = {
+        rule.rule for kind, contract in all_contracts().items() for rule in contract_rules(contract, POLICY)
+    }
     covered = {rule for *_, rule in FAILING} | {"duplicate_key"}
     assert rules <= covered, rules - covered
 
