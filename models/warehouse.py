@@ -16,6 +16,11 @@ from pathlib import Path
 
 import duckdb
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from models.contracts import all_contracts
 from models.errors import DatabaseBusy
 
@@ -68,6 +73,30 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         con.close()
         if not read_only:
             _secure_file(path)
+
+
+@contextmanager
+def run_lock(home: Path) -> Iterator[None]:
+    """One calibra run per home at a time, for the whole run.
+
+    DuckDB's own lock is held only while an asset writes, so without this a second run could slip in between
+    two assets of the first. The lock is an exclusive flock on `home/calibra.lock`: the operating system
+    releases it when the process ends, however it ends (kill -9 included), so it never goes stale."""
+    if fcntl is None:  # not POSIX: DuckDB's file lock still keeps two writers apart
+        yield
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(home / "calibra.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseBusy(
+                f"another calibra run is using {home}; wait for it to finish and try again"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
 
 
 def initialise(con: duckdb.DuckDBPyConnection) -> None:
