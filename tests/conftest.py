@@ -31,6 +31,20 @@ def _isolated_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             os.environ[k] = v
 
 
+@pytest.fixture(autouse=True)
+def _restore_calibra_environment() -> Iterator[None]:
+    """The CLI writes its --home/--config/--site into the environment of its process; in-process CLI tests
+    must not leak them into the next test."""
+    names = ("CALIBRA_HOME", "CALIBRA_CONFIG", "CALIBRA_SITE", "DAGSTER_HOME")
+    saved = {name: os.environ.get(name) for name in names}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """An empty calibra home in a temporary folder, with the project's calibra.yaml."""
