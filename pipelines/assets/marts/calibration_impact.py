@@ -1,0 +1,136 @@
+"""Marts: calibration impact (issue 10) — what the calibration meeting did to the evaluators' proposals.
+
+One thin multi-asset: reads the staging evaluations that carry a proposed rating, calls
+models.calibration_impact and writes marts.calibration_impact, calibration_distribution, calibration_moves,
+calibration_moves_strata and calibration_spread (docs/marts/calibration_impact.md). Metadata holds counts only,
+never a row; organisations or cycles without proposed ratings simply produce no rows.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from models.calibration_impact import SCHEMAS, calibration_impact_marts
+from models.contracts import load_contract
+from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.resources import CalibraResource, read_frame, write_table
+
+KINDS = {"duckdb", "polars"}
+KEYS = {name: dg.AssetKey(["marts", name]) for name in SCHEMAS}
+MOVES = KEYS["calibration_moves"]
+DESCRIPTIONS = {
+    "calibration_impact": "How many ratings calibration moved, up and down and by how many scale steps, per "
+    "unit, with Wilson intervals and mean scores before and after (Z-10). Grain: organization × period × cycle × "
+    "grouping (organization, department, function_level, evaluator) × unit.",
+    "calibration_distribution": "Distribution of the proposed and the final ratings per unit (Z-10). Grain: "
+    "organization × period × cycle × grouping × unit × rating.",
+    "calibration_moves": "Rate of being moved down / up in calibration per group of every fairness attribute, "
+    "department and evaluator against a reference group: Wilson interval, Fisher exact p, BH q, Cohen's h and the "
+    "Mantel–Haenszel odds ratio within function level. Grain: organization × period × cycle × direction × "
+    "attribute × group_value.",
+    "calibration_moves_strata": "The calibration_moves comparison inside each function level. Grain: "
+    "organization × period × cycle × direction × attribute × function_level × group_value.",
+    "calibration_spread": "Whether calibration narrowed or widened the differences between units (SD of unit mean "
+    "scores) and between groups (gap between group mean scores), with a sentence in nl and en. Grain: "
+    "organization × period × cycle × measure × dimension × group_value.",
+}
+# The staging columns the model reads, besides the extra attribute columns of calibra.yaml.
+COLUMNS = (
+    "organization",
+    "cycle",
+    "department",
+    "function_level",
+    "evaluator_id",
+    "rating",
+    "proposed_rating",
+    "gender",
+    "birth_year",
+    "fte",
+    "employment_type",
+)
+
+
+def _int(value: Any) -> dg.MetadataValue:
+    return dg.MetadataValue.int(int(value))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            KEYS[name], deps=STAGING, group_name="marts", kinds=KINDS, description=DESCRIPTIONS[name]
+        )
+        for name in SCHEMAS
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_flagged_calibration_moves",
+            asset=MOVES,
+            description="No group or evaluator is moved down or up in calibration significantly (BH q < "
+            "metrics.fdr) and practically (|Cohen's h| >= metrics.practical_effect) more or less often than its "
+            "reference, overall or inside a function level. A warning to look at, not an error.",
+        )
+    ],
+)
+def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
+    """The five calibration impact marts from staging.evaluations rows with a proposed rating.
+
+    Grain: see each table in docs/marts/calibration_impact.md; every table starts with organization × period
+    (a single cycle, or a window of the last cycles) × cycle."""
+    settings = calibra.settings()
+    policies = organisation_policies(calibra)
+    names = set(load_contract("evaluations").names)
+    extra = {
+        org: tuple(a for a in spec.attributes if a in names)
+        for org, spec in settings.organizations.items()
+        if org in policies
+    }
+    wanted = list(dict.fromkeys([*COLUMNS, *(a for attrs in extra.values() for a in attrs)]))
+    columns_sql = ", ".join(f'"{name}"' for name in wanted if name in names)  # names from the contract only
+    with calibra.writer() as con:
+        evaluations = read_frame(
+            con,
+            f"""SELECT {columns_sql} FROM staging.evaluations
+                WHERE proposed_rating IS NOT NULL AND rating IS NOT NULL AND list_contains(?, organization)""",
+            [sorted(policies)],
+        )
+        result = calibration_impact_marts(evaluations, policies, extra)
+        for name, frame in result.marts.items():
+            write_table(con, "marts", name, frame)
+    moves, strata = result.marts["calibration_moves"], result.marts["calibration_moves_strata"]
+    flagged = int(moves["flag"].sum()) if moves.height else 0
+    flagged_strata = int(strata["flag"].sum()) if strata.height else 0
+    calibra.progress(
+        f"calibration_impact: {result.moves} moves in {result.organizations} organisations, "
+        f"{flagged + flagged_strata} flagged comparisons"
+    )
+    if result.ignored_attributes:
+        context.log.warning(
+            "calibration_impact: attributes not in staging.evaluations were skipped: "
+            + "; ".join(
+                f"{org}: {', '.join(attrs)}" for org, attrs in sorted(result.ignored_attributes.items())
+            )
+        )
+    for name, frame in result.marts.items():
+        metadata: dict[str, dg.MetadataValue] = {"dagster/row_count": _int(frame.height)}
+        if name == "calibration_impact":
+            metadata["organisations_with_proposals"] = _int(result.organizations)
+            metadata["people_with_proposal_and_rating"] = _int(result.moves)
+        if name in ("calibration_moves", "calibration_moves_strata") and frame.height:
+            metadata["flagged"] = _int(frame["flag"].sum())
+            metadata["tested"] = _int(frame["p_value"].is_not_null().sum())
+        if name == "calibration_spread" and frame.height:
+            for verdict in ("narrowed", "widened"):
+                metadata[verdict] = _int((frame["verdict"] == verdict).sum())
+        yield dg.MaterializeResult(asset_key=KEYS[name], metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name="no_flagged_calibration_moves",
+        asset_key=MOVES,
+        passed=flagged + flagged_strata == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "flagged_overall": _int(flagged),
+            "flagged_within_level": _int(flagged_strata),
+            "organisations_with_proposals": _int(result.organizations),
+        },
+    )

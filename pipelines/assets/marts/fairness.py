@@ -1,0 +1,207 @@
+"""Fairness and pay-transparency marts (issue 4): one thin multi-asset over the shared people frame.
+
+Reads staging once, joins evaluations with pay and rewards once (models.pay_transparency.people_frame), and
+writes marts.fairness, marts.fairness_strata and marts.pay_transparency. Metadata holds counts only; the
+checks are WARN: they point HR at results to look at, they do not stop the run.
+"""
+
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from models.contracts import load_contract
+from models.fairness import DERIVED, fairness_marts
+from models.pay_transparency import pay_transparency, people_frame
+from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.resources import CalibraResource, read_frame, write_table
+
+FAIRNESS = dg.AssetKey(["marts", "fairness"])
+FAIRNESS_STRATA = dg.AssetKey(["marts", "fairness_strata"])
+PAY_TRANSPARENCY = dg.AssetKey(["marts", "pay_transparency"])
+
+# Columns the models use; extra fairness attributes are added from the contract (never from user text).
+EVALUATION_COLUMNS = (
+    "organization",
+    "cycle",
+    "employee_id",
+    "department",
+    "function_level",
+    "rating",
+    "salary_decision",
+    "employment_type",
+    "gender",
+    "birth_year",
+    "fte",
+    "at_scale_maximum",
+)
+AWARD_COLUMNS = ("organization", "cycle", "employee_id", "award_type", "pct", "amount", "amount_basis")
+PAYROLL_COLUMNS = ("organization", "cycle", "employee_id", "annual_salary", "fte")
+NOT_ATTRIBUTES = {"identifier", "free_text"}  # PII classes that are never a fairness attribute
+
+
+def _staging(
+    con: duckdb.DuckDBPyConnection, kind: str, columns: Sequence[str], organizations: list[str]
+) -> pl.DataFrame:
+    """Some contract columns of one staging table (names checked against the contract, never interpolated
+    from anything else) for the configured organisations."""
+    contract = load_contract(kind)
+    wanted = [c.name for c in contract.columns if c.name in columns]
+    columns_sql = ", ".join(f'"{name}"' for name in wanted)
+    return read_frame(
+        con,
+        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization)",
+        [organizations],
+    )
+
+
+def _attribute_columns(requested: Sequence[str]) -> list[str]:
+    """Requested attributes that are evaluation contract columns fit to compare groups on."""
+    contract = load_contract("evaluations")
+    usable = {c.name for c in contract.columns if c.pii not in NOT_ATTRIBUTES}
+    return [a for a in requested if a in usable and a not in DERIVED]
+
+
+@dg.multi_asset(
+    name="fairness_marts",
+    specs=[
+        dg.AssetSpec(
+            FAIRNESS,
+            deps=STAGING,
+            group_name="marts",
+            kinds={"duckdb", "polars"},
+            description="Group rates, adverse impact and exact/stratified tests per organisation × cycle × "
+            "outcome × attribute × group (docs/marts/fairness.md).",
+        ),
+        dg.AssetSpec(
+            FAIRNESS_STRATA,
+            deps=STAGING,
+            group_name="marts",
+            kinds={"duckdb", "polars"},
+            description="The same comparisons within each function level and each department, side by side "
+            "with the overall ones (docs/marts/fairness.md).",
+        ),
+        dg.AssetSpec(
+            PAY_TRANSPARENCY,
+            deps=STAGING,
+            group_name="marts",
+            kinds={"duckdb", "polars"},
+            description="Article 9 items (a)–(g) of Directive (EU) 2023/970 per organisation × cycle "
+            "(docs/marts/fairness.md).",
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_adverse_impact",
+            asset=FAIRNESS,
+            description="No publishable group is disadvantaged significantly (BH q < metrics.fdr) and "
+            "practically (adverse impact ratio below the threshold, or a standardised difference of at "
+            "least metrics.practical_effect).",
+        ),
+        dg.AssetCheckSpec(
+            "no_within_stratum_disadvantage",
+            asset=FAIRNESS_STRATA,
+            description="No publishable group is disadvantaged significantly and practically within a "
+            "function level or a department.",
+        ),
+        dg.AssetCheckSpec(
+            "no_article10_trigger",
+            asset=PAY_TRANSPARENCY,
+            description="No function level has a mean gender pay gap at or above the Art. 10 threshold "
+            "(which would require a joint pay assessment).",
+        ),
+    ],
+)
+def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
+    """Fairness and pay transparency for every configured organisation and cycle.
+
+    marts.fairness — grain organization × cycle × outcome × attribute × group_value: n, count, rate with a
+    Wilson interval, reference group, difference, ratio, adverse impact ratio, exact (Fisher) or rank
+    (Mann–Whitney) test with BH q-value, and within-level / within-department CMH (van Elteren) results.
+    marts.fairness_strata — grain organization × cycle × outcome × attribute × stratum_type × stratum ×
+    group_value: the per-stratum rates and tests behind the stratified results.
+    marts.pay_transparency — grain organization × cycle × item × measure × component × basis × category:
+    the Art. 9 gaps and shares for women and men, with the Art. 10 flag per function level.
+    Every row says whether it is publishable (policy disclosure minimum sizes)."""
+    settings = calibra.settings()
+    policies = organisation_policies(calibra)
+    organizations = sorted(policies)
+    extra = {
+        org: list(settings.organizations[org].attributes) if org in settings.organizations else []
+        for org in organizations
+    }
+    requested = [
+        a
+        for org in organizations
+        for a in [*policies[org].rule_value("fairness", "attributes", default=[]), *extra[org]]
+    ]
+    with calibra.writer() as con:
+        evaluations = _staging(
+            con, "evaluations", [*EVALUATION_COLUMNS, *_attribute_columns(requested)], organizations
+        )
+        awards = _staging(con, "awards", AWARD_COLUMNS, organizations)
+        payroll = _staging(con, "payroll", PAYROLL_COLUMNS, organizations)
+        people = people_frame(evaluations, awards, payroll, policies)
+        calibra.progress(f"fairness: {people.height} evaluations")
+        marts = fairness_marts(people, policies, extra)
+        pay = pay_transparency(people, policies)
+        write_table(con, "marts", "fairness", marts.overall)
+        write_table(con, "marts", "fairness_strata", marts.strata)
+        write_table(con, "marts", "pay_transparency", pay)
+
+    overall, strata = marts.overall, marts.strata
+    flagged = int(overall["flag"].sum())
+    flagged_strata = int(strata["flag"].sum())
+    art10 = pay.filter(pl.col("article10_flag")).select("organization", "cycle", "category").unique().height
+    ignored = sorted({a for names in marts.ignored_attributes.values() for a in names})
+    yield dg.MaterializeResult(
+        asset_key=FAIRNESS,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(overall.height),
+            "organizations": dg.MetadataValue.int(overall["organization"].n_unique()),
+            "comparisons_tested": dg.MetadataValue.int(int(overall["p_value"].is_not_null().sum())),
+            "stratified_tests": dg.MetadataValue.int(marts.stratified_tests),
+            "flagged": dg.MetadataValue.int(flagged),
+            "publishable_rows": dg.MetadataValue.int(int(overall["publishable"].sum())),
+            # configuration names, not data: attributes asked for that the evaluations do not carry
+            "attributes_not_available": dg.MetadataValue.text(", ".join(ignored) or "none"),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=FAIRNESS_STRATA,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(strata.height),
+            "flagged": dg.MetadataValue.int(flagged_strata),
+            "publishable_rows": dg.MetadataValue.int(int(strata["publishable"].sum())),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=PAY_TRANSPARENCY,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(pay.height),
+            "article10_categories": dg.MetadataValue.int(art10),
+            "publishable_rows": dg.MetadataValue.int(int(pay["publishable"].sum())),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=FAIRNESS,
+        check_name="no_adverse_impact",
+        passed=flagged == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"flagged_comparisons": dg.MetadataValue.int(flagged)},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=FAIRNESS_STRATA,
+        check_name="no_within_stratum_disadvantage",
+        passed=flagged_strata == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"flagged_comparisons": dg.MetadataValue.int(flagged_strata)},
+    )
+    yield dg.AssetCheckResult(
+        asset_key=PAY_TRANSPARENCY,
+        check_name="no_article10_trigger",
+        passed=art10 == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"categories_at_or_above_threshold": dg.MetadataValue.int(art10)},
+    )
