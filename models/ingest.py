@@ -18,7 +18,7 @@ import polars as pl
 from models.config import Settings
 from models.contracts import LINEAGE_COLUMNS, Contract, load_contract
 from models.errors import CalibraError, FileRejected
-from models.mapping import Mapping, find_mapping, load_mappings
+from models.mapping import CANONICAL_NAME, Mapping, find_mapping, load_mappings
 from models.parsing import Canonical, apply_mapping, type_columns
 from models.policy import Policy, policy_for
 from models.pseudonym import pseudonymise_columns, pseudonymise_value
@@ -143,6 +143,14 @@ class _TypedFile:
     policy: Policy
 
 
+def _organization_of_empty_file(file_name: str, mapping: Mapping) -> str | None:
+    """A file without data rows names its organisation only through its mapping or its canonical name."""
+    if mapping.constants.get("organization"):
+        return str(mapping.constants["organization"])
+    found = CANONICAL_NAME.match(file_name.rpartition(".")[0].lower()) if mapping.canonical else None
+    return found.group("org") if found else None
+
+
 def read_and_type(
     path: Path, sha: str, mapping: Mapping, contract: Contract, settings: Settings
 ) -> _TypedFile:
@@ -151,6 +159,9 @@ def read_and_type(
     canonical = apply_mapping(source, mapping, contract, name)
     data_rows = canonical.frame.join(canonical.violations.select(ROW), on=ROW, how="anti")
     organizations = data_rows.get_column("organization").drop_nulls().unique().to_list()
+    if data_rows.height == 0 and not organizations:
+        # A header-only export loads 0 rows and balances; its organisation comes from the mapping or name.
+        organizations = [o for o in [_organization_of_empty_file(name, mapping)] if o]
     if len(organizations) != 1:
         raise FileRejected(
             name,
@@ -257,6 +268,13 @@ def _write(
     columns = ", ".join(f'"{c}"' for c in [*contract.names, *LINEAGE_COLUMNS])
     con.execute("BEGIN TRANSACTION")
     try:
+        # The same bytes under a second name in one batch ("export (1).csv"): load them once.
+        seen = con.execute(
+            "SELECT status FROM audit.load_ledger WHERE file_sha256 = ? AND status <> 'rejected'", [sha]
+        ).fetchone()
+        if seen:
+            con.execute("ROLLBACK")
+            return FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
         con.execute(
             "INSERT INTO raw.file_registry VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [sha, path.name, path.stat().st_size, now],
@@ -271,13 +289,16 @@ def _write(
         con.register("incoming_checks", checks.to_arrow())
         con.execute("INSERT INTO audit.contract_results SELECT * FROM incoming_checks")
         con.unregister("incoming_checks")
-        # A corrected export for the same organisation, cycle and kind supersedes the earlier one.
+        # A corrected export for the same organisation, cycle and kind supersedes the earlier one; a file
+        # that loads no row (header only, or every row quarantined) replaces nothing.
         older = con.execute(
             """SELECT file_sha256 FROM audit.load_ledger
                WHERE organization = ? AND kind = ? AND cycle IS NOT DISTINCT FROM ?
                  AND status IN ('loaded', 'loaded_with_quarantine') AND file_sha256 <> ?""",
             [prepared.organization, contract.table, prepared.cycle, sha],
         ).fetchall()
+        if outcome.rows_loaded == 0:
+            older = []
         for (old_sha,) in older:
             con.execute(f"DELETE FROM staging.{contract.table} WHERE _source_sha256 = ?", [old_sha])
             con.execute(

@@ -38,6 +38,7 @@ class Mapping:
     true_values: tuple[str, ...] = DEFAULT_TRUE
     false_values: tuple[str, ...] = DEFAULT_FALSE
     canonical: bool = False
+    id_pattern: str | None = None  # regex every identifier must match, e.g. '^\d{6}$' (leading zeros kept)
 
     def matches(self, file_name: str) -> bool:
         return any(fnmatch.fnmatch(file_name.lower(), pattern.lower()) for pattern in self.match)
@@ -64,6 +65,7 @@ def _mapping(raw: dict[str, Any], path: Path) -> Mapping:
             },
             true_values=tuple(str(v).lower() for v in (raw.get("booleans") or {}).get(True, DEFAULT_TRUE)),
             false_values=tuple(str(v).lower() for v in (raw.get("booleans") or {}).get(False, DEFAULT_FALSE)),
+            id_pattern=str(raw["id_pattern"]) if raw.get("id_pattern") else None,
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"mapping file {path} is incomplete: missing {exc}") from exc
@@ -73,6 +75,13 @@ def _mapping(raw: dict[str, Any], path: Path) -> Mapping:
         raise ConfigError(f"mapping file {path}: unknown format '{mapping.format}'")
     if mapping.encoding not in ENCODINGS:
         raise ConfigError(f"mapping file {path}: unsupported encoding '{mapping.encoding}'")
+    if mapping.id_pattern is not None:
+        try:
+            re.compile(mapping.id_pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"mapping file {path}: id_pattern is not a valid regular expression: {exc}"
+            ) from None
     return mapping
 
 

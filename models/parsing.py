@@ -81,12 +81,15 @@ def apply_mapping(source: pl.DataFrame, mapping: Mapping, contract: Contract, fi
     # A header row repeated mid-file (pasted exports) is not data.
     compared = [pl.col(c) == header_text[c] for c in frame.columns if c != ROW]
     repeated = pl.sum_horizontal(compared) >= max(1, len(compared) // 2) if compared else pl.lit(False)
-    violations = violations_where(
+    header_rows = violations_where(
         frame,
         repeated,
         frame.columns[1] if len(frame.columns) > 1 else ROW,
         "repeated_header",
         "the row repeats the header row",
+    )
+    violations = pl.concat(
+        [header_rows, footer_rows(source).join(header_rows.select(ROW), on=ROW, how="anti")]
     )
     frame = frame.with_columns(
         pl.lit(value, pl.String).alias(name) for name, value in mapping.constants.items()
@@ -100,6 +103,30 @@ def apply_mapping(source: pl.DataFrame, mapping: Mapping, contract: Contract, fi
         frame=frame.select([ROW, *contract.names]),
         dropped_columns=len(source.columns) - 1 - len(renames),
         violations=violations,
+    )
+
+
+FOOTER_LABEL = r"(?i)^(sub|eind|grand\s*)?tota(a)?l\b"
+
+
+def footer_rows(source: pl.DataFrame) -> pl.DataFrame:
+    """A 'Totaal' row (spreadsheet sums) is not data: its first filled cell, in any source column, says so."""
+    columns = [c for c in source.columns if c != ROW]
+    if not columns or source.height == 0:
+        return empty_violations()
+    first = source.select(
+        pl.col(ROW),
+        pl.coalesce([pl.col(c).cast(pl.String) for c in columns]).alias("value"),
+        pl.coalesce(
+            [pl.when(pl.col(c).is_not_null()).then(pl.lit(c)) for c in columns] + [pl.lit(None, pl.String)]
+        ).alias("column"),
+    )
+    return first.filter(pl.col("value").str.contains(FOOTER_LABEL)).select(
+        pl.col(ROW),
+        pl.col("column"),
+        pl.col("value"),
+        pl.lit("footer_row").alias("rule"),
+        pl.lit("the row is a total or subtotal row, not data").alias("message"),
     )
 
 
@@ -182,8 +209,9 @@ def type_columns(
         exprs.append(pl.when(ok).then(value).otherwise(None).cast(col.polars_type).alias(col.name))
         checks.append((col, pl.col(col.name).is_not_null() & ~ok.fill_null(False)))
     typed = canonical.select(exprs)
+    id_violations = identifier_violations(canonical, contract, mapping)
     if not checks:
-        return typed, empty_violations()
+        return typed, id_violations
     flags = canonical.select([pl.col(ROW), *[mask.alias(f"_bad_{c.name}") for c, mask in checks]])
     found = []
     example = "1.234,56" if mapping.decimal == "," else "1234.56"
@@ -202,4 +230,23 @@ def type_columns(
                 canonical, pl.col(ROW).is_in(bad_rows.implode()), col.name, f"type:{col.type}", message
             )
         )
-    return typed, pl.concat(found) if found else empty_violations()
+    return typed, pl.concat([*found, id_violations])
+
+
+def identifier_violations(canonical: pl.DataFrame, contract: Contract, mapping: Mapping) -> pl.DataFrame:
+    """A mapping's `id_pattern` (e.g. six digits) catches ids whose leading zeros a spreadsheet stripped."""
+    if not mapping.id_pattern:
+        return empty_violations()
+    found = [
+        violations_where(
+            canonical,
+            pl.col(col.name).is_not_null() & ~pl.col(col.name).str.contains(mapping.id_pattern),
+            col.name,
+            "id_pattern",
+            f"expected an identifier matching {mapping.id_pattern} (mapping {mapping.id}); "
+            "leading zeros stripped or scientific notation?",
+        )
+        for col in contract.columns
+        if col.pii == "identifier" and col.type == "string"
+    ]
+    return pl.concat(found) if found else empty_violations()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -25,6 +27,13 @@ def decode_strict(data: bytes, encoding: str, file_name: str) -> str:
         encoding = "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
     elif encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"  # a BOM is harmless; it must not end up inside the first header
+    elif encoding == "cp1252" and _is_utf8(data):
+        # cp1252 decodes almost any byte, so UTF-8 read as cp1252 would load as 'FinanciÃ«n' without an error.
+        raise FileRejected(
+            file_name,
+            "the file is UTF-8, but its mapping says cp1252; set encoding: utf-8 in the mapping",
+            rule="encoding",
+        )
     try:
         text = data.decode(encoding, errors="strict")
     except UnicodeDecodeError as exc:
@@ -32,7 +41,7 @@ def decode_strict(data: bytes, encoding: str, file_name: str) -> str:
         raise FileRejected(
             file_name,
             f"the bytes are not valid {encoding} (byte {exc.start}); export the file as {encoding} "
-            "or set the encoding in its mapping",
+            f"or set the encoding in its mapping{_utf16_hint(data)}",
             row=line,
             rule="encoding",
         ) from None
@@ -41,9 +50,35 @@ def decode_strict(data: bytes, encoding: str, file_name: str) -> str:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise FileRejected(
-            file_name, "the file contains NUL bytes (truncated or binary?)", row=line, rule="encoding"
+            file_name,
+            f"the file contains NUL bytes (truncated or binary?){_utf16_hint(data)}",
+            row=line,
+            rule="encoding",
         )
     return text
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Non-ASCII bytes that form valid UTF-8 (or a UTF-8 BOM): real cp1252 text practically never does."""
+    if data.startswith(codecs.BOM_UTF8):
+        return True
+    if data.isascii():
+        return False
+    try:
+        data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_hint(data: bytes) -> str:
+    """UTF-16 (Excel's 'Unicode text') puts a NUL beside every ASCII character."""
+    sample = data[:4096]
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        len(sample) >= 4 and sample.count(0) * 3 >= len(sample)
+    ):
+        return "; it looks like UTF-16: set encoding: utf-16 in the mapping"
+    return ""
 
 
 def _check_headers(headers: list[str], file_name: str) -> list[str]:
@@ -99,8 +134,28 @@ def read_csv_text(text: str, delimiter: str, file_name: str) -> pl.DataFrame:
     return frame
 
 
-def read_xlsx(path: Path, sheet: str | None, file_name: str) -> pl.DataFrame:
+def uses_1904_dates(path: Path) -> bool:
+    """Whether the workbook counts dates from 1904 (old Mac Excel): serial numbers then mean 4 years later."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = archive.read("xl/workbook.xml")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False  # the reader below rejects what cannot be opened
+    found = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*[\"'](1|true)[\"']", workbook)
+    return found is not None
+
+
+def read_xlsx(path: Path, sheet: str | None, file_name: str, excel_dates: bool = False) -> pl.DataFrame:
     import fastexcel  # the calamine reader; polars.read_excel uses it too
+
+    if excel_dates and uses_1904_dates(path):
+        # Date-formatted cells are converted right by the reader; bare serial numbers would shift 4 years.
+        raise FileRejected(
+            file_name,
+            "the workbook uses the 1904 date system, so its bare date serial numbers would be read 4 years "
+            "off; save it with the 1900 date system (Excel: Options > Advanced) or set excel_dates: false",
+            rule="date_system",
+        )
 
     try:
         reader = fastexcel.read_excel(str(path))
@@ -145,7 +200,7 @@ def read_source(path: Path, mapping: Mapping) -> pl.DataFrame:
             raise FileRejected(file_name, "the Parquet file cannot be read", rule="structure") from None
         frame = frame.with_columns(pl.all().cast(pl.String))
     elif mapping.format == "xlsx":
-        frame = read_xlsx(path, mapping.sheet, file_name)
+        frame = read_xlsx(path, mapping.sheet, file_name, mapping.excel_dates)
     else:
         data = path.read_bytes()
         if not data.strip():
