@@ -4,7 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lock-installed
 SAMPLE := var/sample
-export CALIBRA_HOME ?= $(CURDIR)/var
 
 .PHONY: run test lint typecheck ui bench sample clean env browser
 

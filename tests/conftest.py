@@ -21,6 +21,8 @@ def _isolated_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     old = {k: os.environ.get(k) for k in ("CALIBRA_KEY_FILE", "CALIBRA_PSEUDONYM_KEY", "DAGSTER_HOME")}
     os.environ["CALIBRA_KEY_FILE"] = str(key_dir / "pseudonym.key")
     os.environ.pop("CALIBRA_PSEUDONYM_KEY", None)
+    for name in ("CALIBRA_HOME", "CALIBRA_CONFIG", "CALIBRA_SITE"):  # tests never use the caller's home
+        os.environ.pop(name, None)
     os.environ["DAGSTER_HOME"] = str(tmp_path_factory.mktemp("dagster"))
     (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     yield
