@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lock-installed
 SAMPLE := var/sample
 
-.PHONY: run test lint typecheck ui bench sample clean env browser
+.PHONY: run test lint typecheck ui bench sample clean env browser screenshots
 
 # The environment is rebuilt only when the lock file (or the project metadata) changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -43,6 +43,10 @@ ui: $(STAMP)
 
 sample: $(STAMP)
 	$(BIN)/calibra sample --out $(SAMPLE)
+
+# The README's screenshots, from the site `make run` published.
+screenshots: $(STAMP) browser
+	$(BIN)/python tests/screenshots.py var/site
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

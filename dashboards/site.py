@@ -1,132 +1,180 @@
-"""Site assembly: tidy, already-aggregated frames in, a static offline site out (atomically swapped in).
+"""Site assembly: protected, already-aggregated frames in, a static offline site out (atomically swapped in).
 
-No database and no dagster here. plotly.js is shipped once in assets/; pages make no network request.
+No database and no dagster here. plotly.js is shipped once in assets/; pages make no network request
+(Content-Security-Policy `connect-src 'none'`, scripts only from the site folder).
+
+Layout of the site:
+    index.html                                  organisations and cycles
+    data_quality.html                           ledger, quarantine and contract results of every organisation
+    <org>/<cycle>/calibration/index.html        departments of the cycle
+    <org>/<cycle>/calibration/<department>.html calibration pack of one department (prints on A4)
+    <org>/<cycle>/norming.html | fairness.html | budget.html | process.html | data_quality.html
+    assets/plotly.min.js, assets/site.css, assets/site.js
 """
 
 from __future__ import annotations
 
-import html
+import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import plotly
 import polars as pl
 
-from dashboards.i18n import fmt_int, text
+from dashboards import theme
+from dashboards.components import PageContext, esc, shell
+from dashboards.i18n import fmt_int, fmt_pct, text
+from dashboards.pages import Options, SiteData, budget, calibration, fairness, norming, process, quality
 from models.config import Settings
-
-# Tables the publish step may read; nothing else leaves the database.
-PUBLISHED_TABLES = ("audit.load_ledger", "marts.quarantine_summary")
+from models.errors import ConfigError
+from models.policy import Policy, policy_for
 
 
 @dataclass
 class SiteReport:
     pages: int
     bytes: int
+    charts: int = 0
+    largest_page: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
-def page(title: str, body: str, language: str, depth: int = 0) -> str:
-    prefix = "../" * depth
-    return f"""<!DOCTYPE html>
-<html lang="{language}"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self' 'unsafe-inline'; connect-src 'none'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)} — calibra</title>
-<link rel="stylesheet" href="{prefix}assets/site.css">
-<script src="{prefix}assets/plotly.min.js"></script>
-</head><body>
-<header><a href="{prefix}index.html">calibra</a> · {html.escape(title)}</header>
-<main>
-{body}
-</main>
-<footer>{html.escape(text("footer", language))}</footer>
-</body></html>
-"""
+_SAFE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2933;background:#fff}
-header{background:#0b3d5c;color:#fff;padding:.8rem 1.5rem;font-size:1.1rem}
-header a{color:#fff;font-weight:600;text-decoration:none}
-main{max-width:1100px;margin:0 auto;padding:1rem 1.5rem}
-footer{color:#52606d;font-size:.8rem;padding:1rem 1.5rem;border-top:1px solid #e4e7eb}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}
-th,td{border:1px solid #cbd2d9;padding:.3rem .6rem;text-align:left;font-size:.9rem}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.explain{color:#3e4c59;max-width:60rem}
-.source{color:#7b8794;font-size:.8rem}
-@media print{header,footer,nav{display:none} main{max-width:none} @page{size:A4;margin:12mm}}
-"""
+def path_part(value: object) -> str:
+    """A folder name from an organisation id or cycle; anything unexpected is refused (never guessed)."""
+    candidate = str(value)
+    if not _SAFE.match(candidate):
+        raise ValueError("an organisation id or cycle is not safe as a folder name")
+    return candidate
 
 
-def html_table(frame: pl.DataFrame, headers: dict[str, str], language: str) -> str:
-    head = "".join(f"<th>{html.escape(headers.get(c, c))}</th>" for c in frame.columns)
-    rows = []
-    for record in frame.iter_rows():
-        cells = []
-        for value in record:
-            if isinstance(value, int) and not isinstance(value, bool):
-                cells.append(f'<td class="num">{fmt_int(value, language)}</td>')
-            else:
-                cells.append(f"<td>{html.escape('' if value is None else str(value))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+def _policies(settings: Settings) -> dict[str, Policy]:
+    found = {}
+    for org in settings.organizations:
+        try:
+            found[org] = policy_for(settings, org)
+        except ConfigError:
+            continue
+    return found
 
 
-def data_quality_page(tables: dict[str, pl.DataFrame], language: str) -> str:
-    ledger = tables.get("audit.load_ledger", pl.DataFrame())
-    parts = [
-        f"<h1>{text('data_quality', language)}</h1>",
-        f"<p class='explain'>{text('ledger_explain', language)}</p>",
-    ]
-    if ledger.height:
-        shown = ledger.select(
-            "file_name",
-            "kind",
-            "organization",
-            "cycle",
-            "rows_read",
-            "rows_loaded",
-            "rows_quarantined",
-            "rows_rejected",
-            "status",
-        ).sort("file_name")
-        parts.append(html_table(shown, text("ledger_headers", language), language))
-    summary = tables.get("marts.quarantine_summary")
-    if summary is not None and summary.height:
-        parts.append(f"<h2>{text('quarantine_by_rule', language)}</h2>")
-        parts.append(html_table(summary, text("quarantine_headers", language), language))
-    parts.append(f"<p class='source'>{text('source_ledger', language)}</p>")
-    return page(text("data_quality", language), "\n".join(parts), language)
-
-
-def index_page(tables: dict[str, pl.DataFrame], settings: Settings, language: str) -> str:
-    ledger = tables.get("audit.load_ledger", pl.DataFrame())
-    items = []
-    for org_id, org in settings.organizations.items():
-        cycles: list[int] = []
-        if ledger.height:
-            cycles = sorted(
-                {c for c in ledger.filter(pl.col("organization") == org_id)["cycle"].to_list() if c}
-            )
-        cycle_text = ", ".join(str(c) for c in cycles) or text("no_data", language)
-        items.append(
-            f"<li><strong>{html.escape(org.name.get(language, org_id))}</strong> — "
-            f"{text('cycles', language)}: {html.escape(cycle_text)}</li>"
-        )
-    body = (
-        f"<h1>{text('site_title', language)}</h1><p class='explain'>{text('site_intro', language)}</p>"
-        f"<ul>{''.join(items)}</ul><p><a href='data_quality.html'>{text('data_quality', language)}</a></p>"
+def _index(data: SiteData, language: str) -> str:
+    ctx = PageContext(language=language, depth=0)
+    cards = []
+    for org_id, org in data.settings.organizations.items():
+        name = org.name.get(language, org.name.get("nl", org_id))
+        cycles = data.cycles(org_id)
+        if cycles:
+            items = []
+            for cycle in sorted(cycles, reverse=True):
+                base = f"{path_part(org_id)}/{cycle}/"
+                links = " · ".join(
+                    f"<a href='{base}{'calibration/index.html' if p == 'calibration' else p + '.html'}'>"
+                    f"{esc(text('page_' + p, language))}</a>"
+                    for p in ("calibration", "norming", "fairness", "budget", "process", "data_quality")
+                )
+                items.append(f"<li><strong>{esc(cycle)}</strong>: {links}</li>")
+            content = f"<ul>{''.join(items)}</ul>"
+        else:
+            content = f"<p>{esc(text('no_data', language))}</p>"
+        cards.append(f"<div class='card'><h3>{esc(name)}</h3>{content}</div>")
+    policy = next(iter(data.policies.values()), None)
+    k = policy.min_group_size if policy else 5
+    k_amounts = policy.min_group_size_amounts if policy else 10
+    dominance = policy.dominance_share if policy else 0.3
+    privacy = text("privacy_intro", language).format(
+        k=fmt_int(k, language), k_amounts=fmt_int(k_amounts, language), dominance=fmt_pct(dominance, language)
     )
-    return page(text("site_title", language), body, language)
+    body = (
+        f"<h1>{esc(text('site_title', language))}</h1>"
+        f"<p class='lead'>{esc(text('site_intro', language))}</p>"
+        f"<p class='explain'>{esc(privacy)}</p>"
+        f"<h2>{esc(text('organisations', language))}</h2><div class='cards'>{''.join(cards)}</div>"
+        f"<p><a href='data_quality.html'>{esc(text('page_data_quality', language))} — "
+        f"{esc(text('all_organisations', language))}</a></p>"
+    )
+    return shell(ctx, text("site_title", language), body)
+
+
+def _context(
+    language: str,
+    organization: str,
+    name: str,
+    cycle: int,
+    cycles: tuple[int, ...],
+    current: str,
+    depth: int = 2,
+) -> PageContext:
+    return PageContext(
+        language=language,
+        depth=depth,
+        organization=organization,
+        organization_name=name,
+        cycle=cycle,
+        cycles=cycles,
+        current=current,
+    )
+
+
+def render_pages(data: SiteData, language: str) -> dict[str, str]:
+    """Every page of the site as {relative path: html}."""
+    pages: dict[str, str] = {"index.html": _index(data, language)}
+    ctx = PageContext(language=language, depth=0)
+    pages["data_quality.html"] = shell(
+        ctx, text("page_data_quality", language), quality.body(data, ctx, None, None)
+    )
+    for org_id, org in data.settings.organizations.items():
+        cycles = data.cycles(org_id)
+        name = org.name.get(language, org.name.get("nl", org_id))
+        for cycle in cycles:
+            base = f"{path_part(org_id)}/{path_part(cycle)}/"
+
+            context = partial(_context, language, path_part(org_id), name, cycle, tuple(cycles))
+            for path, content in calibration.build(data, context, org_id, cycle):
+                pages[base + path] = content
+            for module, page in (
+                (norming, "norming"),
+                (fairness, "fairness"),
+                (budget, "budget"),
+                (process, "process"),
+            ):
+                ctx = context(page)
+                pages[base + page + ".html"] = shell(
+                    ctx, text("page_" + page, language), module.body(data, ctx, org_id, cycle)
+                )
+            ctx = context("data_quality")
+            pages[base + "data_quality.html"] = shell(
+                ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)
+            )
+    return pages
 
 
 def build_site(
-    tables: dict[str, pl.DataFrame], settings: Settings, out_dir: Path, language: str = "nl"
+    tables: dict[str, pl.DataFrame],
+    settings: Settings,
+    out_dir: Path,
+    language: str = "nl",
+    include_worklist: bool = True,
+    policies: dict[str, Policy] | None = None,
 ) -> SiteReport:
-    """Write the whole site to a temporary folder, then swap it in: a failed build leaves the old site."""
+    """Write the whole site to a temporary folder, then swap it in: a failed build leaves the old site.
+
+    `tables` must already be protected (models.privacy via the publish asset); this function only lays out.
+    """
+    if language not in ("nl", "en"):
+        raise ValueError("language must be 'nl' or 'en'")
+    data = SiteData(
+        tables=tables,
+        settings=settings,
+        policies=policies if policies is not None else _policies(settings),
+        options=Options(include_worklist=include_worklist),
+    )
+    pages = render_pages(data, language)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir.parent))
@@ -136,16 +184,18 @@ def build_site(
         shutil.copyfile(
             Path(plotly.__file__).parent / "package_data" / "plotly.min.js", assets / "plotly.min.js"
         )
-        (assets / "site.css").write_text(CSS, encoding="utf-8")
-        pages = {
-            "index.html": index_page(tables, settings, language),
-            "data_quality.html": data_quality_page(tables, language),
-        }
+        (assets / "site.css").write_text(theme.CSS, encoding="utf-8")
+        (assets / "site.js").write_text(theme.site_js(), encoding="utf-8")
+        largest = 0
+        charts = 0
         for name, content in pages.items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8")
+            largest = max(largest, len(content.encode("utf-8")))
+            charts += content.count("class='chart' id=")
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+        staging.chmod(0o755)
         previous = out_dir.with_name(out_dir.name + ".previous")
         if previous.exists():
             shutil.rmtree(previous)
@@ -157,4 +207,4 @@ def build_site(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return SiteReport(pages=len(pages), bytes=size)
+    return SiteReport(pages=len(pages), bytes=size, charts=charts, largest_page=largest)

@@ -1,11 +1,70 @@
-"""Publish stage: the offline static site, built from suppressed aggregates only."""
+"""Publish stage: the offline static site, built from protected aggregates only.
+
+The site asset reads the whitelisted tables (models.privacy.PUBLISHED_TABLES), aggregating in the database
+where a mart is row-level (compliance findings: people per rule and department; evaluations: the main
+department of each evaluator), protects every table with models.privacy.publish_tables (k, complementary
+suppression, amounts, dominance) and hands only the protected frames to dashboards.site.build_site.
+"""
 
 import dagster as dg
+import duckdb
 import polars as pl
 
-from dashboards.site import PUBLISHED_TABLES, build_site
+from dashboards.site import build_site
+from models.privacy import PUBLISHED_TABLES, WORKLIST_COLUMNS, Thresholds, publish_tables
 from pipelines.assets import marts
+from pipelines.assets.common import organisation_policies
 from pipelines.resources import CalibraResource, read_frame
+
+# The worklist is row-level (pseudonymised) and marked confidential on the pages; False leaves it out.
+INCLUDE_WORKLIST = True
+
+# Row-level tables are aggregated (or cut to whitelisted columns) in the database; identifiers below come
+# from fixed whitelists, never from data.
+AGGREGATES: dict[str, tuple[tuple[str, ...], str]] = {
+    "marts.compliance_findings": (
+        ("organization", "cycle", "department", "rule", "check", "severity", "employee_id"),
+        'SELECT organization, cycle, department, rule, "check", severity, count(DISTINCT employee_id) AS n '
+        "FROM marts.compliance_findings GROUP BY ALL",
+    ),
+    "staging.evaluations": (
+        ("organization", "cycle", "evaluator_id", "department"),
+        "SELECT organization, cycle, evaluator_id, department FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY organization, cycle, evaluator_id"
+        "  ORDER BY people DESC, department) AS position FROM ("
+        "  SELECT organization, cycle, evaluator_id, department, count(*) AS people FROM staging.evaluations"
+        "  WHERE evaluator_id IS NOT NULL AND department IS NOT NULL GROUP BY ALL)"
+        ") WHERE position = 1",
+    ),
+}
+COLUMN_WHITELISTS: dict[str, tuple[str, ...]] = {"marts.calibration_worklist": WORKLIST_COLUMNS}
+
+
+def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict[str, pl.DataFrame]:
+    """The whitelisted tables that exist, as polars frames (aggregated where the table is row-level)."""
+    columns: dict[str, set[str]] = {}
+    for schema, table, column in con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns()"
+    ).fetchall():
+        columns.setdefault(f"{schema}.{table}", set()).add(column)
+    sources: dict[str, pl.DataFrame] = {}
+    for name in PUBLISHED_TABLES:
+        if name not in columns:
+            continue
+        if name == "marts.calibration_worklist" and not include_worklist:
+            continue
+        if name in AGGREGATES:
+            needed, query = AGGREGATES[name]
+            if set(needed) <= columns[name]:
+                sources[name] = read_frame(con, query)
+        elif name in COLUMN_WHITELISTS:
+            wanted = [c for c in COLUMN_WHITELISTS[name] if c in columns[name]]
+            sources[name] = read_frame(con, f"SELECT {', '.join(wanted)} FROM {name}")  # whitelisted names
+        else:
+            sources[name] = read_frame(
+                con, f"SELECT * FROM {name}"
+            )  # aggregate marts; names from a whitelist
+    return sources
 
 
 @dg.asset(
@@ -23,23 +82,32 @@ from pipelines.resources import CalibraResource, read_frame
 def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.MaterializeResult:
     """The static site: calibration packs, norming review, fairness, budget, process and data quality pages.
 
-    The database is read here; dashboards/ only ever sees the tidy, already-suppressed frames."""
+    The database is read here; dashboards/ only ever sees the tidy, already-protected frames."""
     settings = calibra.settings()
-    tables: dict[str, pl.DataFrame] = {}
+    policies = organisation_policies(calibra)
     with calibra.writer() as con:
-        existing = {
-            f"{s}.{t}"
-            for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
-        }
-        for name in PUBLISHED_TABLES:
-            if name in existing:
-                tables[name] = read_frame(con, f"SELECT * FROM {name}")  # names from a fixed whitelist
-    calibra.progress(f"site: {len(tables)} tables → {settings.site}")
-    report = build_site(tables, settings, settings.site, language=calibra.language)
+        sources = read_sources(con, INCLUDE_WORKLIST)
+    limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
+    published = publish_tables(sources, limits, include_worklist=INCLUDE_WORKLIST)
+    calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
+    report = build_site(
+        published.tables,
+        settings,
+        settings.site,
+        language=calibra.language,
+        include_worklist=INCLUDE_WORKLIST,
+        policies=policies,
+    )
     return dg.MaterializeResult(
         metadata={
             "pages": dg.MetadataValue.int(report.pages),
+            "charts": dg.MetadataValue.int(report.charts),
             "bytes": dg.MetadataValue.int(report.bytes),
+            "largest_page_bytes": dg.MetadataValue.int(report.largest_page),
+            "tables": dg.MetadataValue.int(len(published.tables)),
+            "hidden_cells": dg.MetadataValue.int(sum(published.hidden.values())),
+            # Notes name tables and columns only (never values).
+            "disclosure_notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in published.notes) or "none"),
             "site": dg.MetadataValue.path(str(settings.site)),
         }
     )

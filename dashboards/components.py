@@ -1,0 +1,304 @@
+"""HTML building blocks shared by every page: escaping, embedded figures, tables, notices, the page shell.
+
+Everything from the data passes `esc` before it reaches HTML, and figures are embedded as JSON whose `<`, `>`
+and `&` are written as \\u escapes, so nothing in a value can close the <script> element that carries it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from dashboards import theme
+from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
+
+# Content-Security-Policy of every page: scripts and styles from the site folder only, no connections.
+# Inline styles stay allowed because plotly.js sets style attributes and injects its own <style>.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'none'; frame-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+
+HIDDEN_MARK = "·"  # a hidden (suppressed) value
+NOT_APPLICABLE = "–"
+
+
+def esc(value: Any) -> str:
+    """Text from the data, safe in HTML and in plotly labels (which render a subset of HTML)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def plot_text(value: Any) -> str:
+    """Text from the data for plotly labels and hover text: plotly renders a subset of HTML (links included)
+    and decodes &lt; &gt; &amp; back to characters, so escaping those three keeps every string literal. (Quotes
+    need no escaping there and plotly would show &quot; as is.)"""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+def script_json(payload: Any) -> str:
+    """JSON that can sit inside <script type="application/json">: no `<`, `>`, `&` or line separators."""
+    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (
+        encoded.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _plain(value: Any) -> Any:
+    """plotly's JSON with NaN/inf turned into null (JSON has neither)."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class FigureSpec:
+    """A figure as plain plotly dicts: traces and layout. Publishing never builds a go.Figure, whose
+    validation of every property costs more than the rest of the site together; the tests validate every
+    published figure against plotly's schema instead."""
+
+    def __init__(self, language: str, x_title: str, y_title: str, height: int = 380) -> None:
+        self.data: list[dict[str, Any]] = []
+        self.layout = theme.base_layout(language, height)
+        self.layout["template"] = "none"
+        self.layout["xaxis"] = {**self.layout["xaxis"], "title": {"text": plot_text(x_title)}}
+        self.layout["yaxis"] = {**self.layout["yaxis"], "title": {"text": plot_text(y_title)}}
+        self.layout["shapes"] = []
+
+    def add_trace(self, trace: dict[str, Any]) -> None:
+        self.data.append(trace)
+
+    def update_layout(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(self.layout.get(key), dict):
+                self.layout[key] = {**self.layout[key], **value}
+            else:
+                self.layout[key] = value
+
+    def add_vline(self, x: float, line: dict[str, Any]) -> None:
+        self.layout["shapes"].append(
+            {"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1, "line": line}
+        )
+
+    def add_hline(self, y: float, line: dict[str, Any]) -> None:
+        self.layout["shapes"].append(
+            {"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1, "y0": y, "y1": y, "line": line}
+        )
+
+
+def figure_payload(figure: FigureSpec) -> dict[str, Any]:
+    import plotly.io as pio
+
+    raw = json.loads(
+        pio.to_json({"data": figure.data, "layout": figure.layout}, validate=False, engine="json")
+    )
+    return _plain({"data": raw.get("data", []), "layout": raw.get("layout", {})})
+
+
+@dataclass
+class Chart:
+    """One chart as the pages show it: every chart carries a title, its n, a plain sentence and a source."""
+
+    figure: FigureSpec
+    title: str
+    explain: str
+    source: str
+    n: int | None
+    note: str = ""
+
+
+@dataclass
+class Column:
+    name: str
+    header: str
+    kind: str = "text"  # text | int | num | pct | money | flag | code
+    decimals: int = 1
+    hidden_flag: str | None = "suppressed"
+
+
+@dataclass
+class PageContext:
+    """What every page of one organisation and cycle needs for its header and menus."""
+
+    language: str
+    depth: int
+    organization: str = ""
+    organization_name: str = ""
+    cycle: int | None = None
+    cycles: Sequence[int] = ()
+    current: str = ""
+    charts: list[str] = field(default_factory=list)
+    counter: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def prefix(self) -> str:
+        return "../" * self.depth
+
+    def next_id(self, stem: str) -> str:
+        self.counter[0] += 1
+        return f"{stem}-{self.counter[0]}"
+
+
+def render_chart(chart: Chart, ctx: PageContext) -> str:
+    chart_id = ctx.next_id("chart")
+    ctx.charts.append(chart_id)
+    # Every chart states its n; where the n itself is hidden it says so with the hidden mark.
+    n_text = f"n = {fmt_int(chart.n, ctx.language) if chart.n is not None else HIDDEN_MARK}"
+    figure = figure_payload(chart.figure)
+    title = dict(figure["layout"].get("title") or {})
+    title.update({"text": plot_text(chart.title), "subtitle": {"text": plot_text(n_text)}})
+    figure["layout"]["title"] = title
+    payload = script_json(figure)
+    note = f"<p class='notice'>{esc(chart.note)}</p>" if chart.note else ""
+    return (
+        f"<figure class='chart-block' data-title='{esc(chart.title)}'>"
+        f"<div class='chart' id='{chart_id}' data-figure='{chart_id}-data' role='img' "
+        f"aria-label='{esc(chart.title)}'></div>"
+        f"<script type='application/json' id='{chart_id}-data'>{payload}</script>"
+        f"<figcaption><p class='explain'>{esc(chart.explain)}</p>{note}"
+        f"<p class='meta'>{esc(n_text)} · {esc(text('source', ctx.language))}: "
+        f"{esc(chart.source)}</p></figcaption></figure>"
+    )
+
+
+def _cell(value: Any, column: Column, hidden: bool, language: str) -> str:
+    if value is None:
+        if hidden:
+            return f"<td class='hidden' title='{esc(text('hidden_title', language))}'>{HIDDEN_MARK}</td>"
+        return f"<td class='num'>{NOT_APPLICABLE}</td>" if column.kind != "text" else "<td></td>"
+    if column.kind == "int":
+        return f"<td class='num'>{fmt_int(int(value), language)}</td>"
+    if column.kind == "num":
+        return f"<td class='num'>{fmt_number(float(value), language, column.decimals)}</td>"
+    if column.kind == "pct":
+        return f"<td class='num'>{fmt_pct(float(value), language, column.decimals)}</td>"
+    if column.kind == "money":
+        return f"<td class='num'>{fmt_money(float(value), language)}</td>"
+    if column.kind == "flag":
+        if isinstance(value, bool):
+            return f"<td class='flag'>{esc(text('yes', language))}</td>" if value else "<td></td>"
+        return f"<td class='flag'>{esc(value)}</td>"
+    if column.kind == "code":
+        return f"<td><code>{esc(value)}</code></td>"
+    return f"<td>{esc(value)}</td>"
+
+
+def html_table(frame: pl.DataFrame, columns: Sequence[Column], language: str, caption: str = "") -> str:
+    """A table of already-protected values; hidden cells show a dot, missing ones a dash."""
+    present = [c for c in columns if c.name in frame.columns]
+    head = "".join(
+        f"<th class='{'num' if c.kind in ('int', 'num', 'pct', 'money') else ''}'>{esc(c.header)}</th>"
+        for c in present
+    )
+    body = []
+    for record in frame.iter_rows(named=True):
+        cells = []
+        for column in present:
+            flag = column.hidden_flag
+            hidden = bool(record.get(flag)) if flag and flag in record else False
+            cells.append(_cell(record[column.name], column, hidden, language))
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (
+        f"<div class='table-wrap'><table>{cap}<thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def table_block(
+    title: str, explain: str, source: str, table: str, language: str, n: int | None = None, extra: str = ""
+) -> str:
+    n_text = f"n = {fmt_int(n, language)} · " if n is not None else ""
+    return (
+        f"<section class='table-block'><h3>{esc(title)}</h3><p class='explain'>{esc(explain)}</p>{table}"
+        f"{extra}<p class='meta'>{esc(n_text)}{esc(text('source', language))}: {esc(source)}</p></section>"
+    )
+
+
+def unavailable(what: str, source: str, language: str) -> str:
+    return (
+        f"<div class='unavailable'><strong>{esc(what)}</strong> — {esc(text('not_available', language))} "
+        f"<span class='meta'>({esc(text('source', language))}: {esc(source)})</span></div>"
+    )
+
+
+def all_hidden(what: str, language: str) -> str:
+    return (
+        f"<div class='unavailable'><strong>{esc(what)}</strong> — {esc(text('all_hidden', language))}</div>"
+    )
+
+
+def hidden_legend(language: str) -> str:
+    return f"<p class='legend-hidden'>{HIDDEN_MARK} = {esc(text('hidden_legend', language))}</p>"
+
+
+def nav_select(label: str, options: Sequence[tuple[str, str]], selected: str, ident: str) -> str:
+    """A menu that navigates to another page of the site (relative link; no network)."""
+    opts = "".join(
+        f"<option value='{esc(href)}'{' selected' if href == selected else ''}>{esc(name)}</option>"
+        for href, name in options
+    )
+    return f"<label for='{ident}'>{esc(label)}<select id='{ident}' data-navigate>{opts}</select></label>"
+
+
+PAGES = ("calibration", "norming", "fairness", "budget", "process", "data_quality")
+
+
+def page_href(ctx: PageContext, page: str, cycle: int | None = None) -> str:
+    """Link from the current page to `page` of this organisation in `cycle` (default: the current cycle)."""
+    target_cycle = ctx.cycle if cycle is None else cycle
+    path = f"{ctx.organization}/{target_cycle}/"
+    path += "calibration/index.html" if page == "calibration" else f"{page}.html"
+    return ctx.prefix + path
+
+
+def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
+    language = ctx.language
+    crumbs = [f"<a class='brand' href='{ctx.prefix}index.html'>calibra</a>"]
+    nav = ""
+    if ctx.organization:
+        crumbs.append(f"<span class='where'>{esc(ctx.organization_name)} · {esc(ctx.cycle)}</span>")
+        links = []
+        for name in PAGES:
+            current = " aria-current='page'" if name == ctx.current else ""
+            links.append(
+                f"<a href='{esc(page_href(ctx, name))}'{current}>{esc(text('page_' + name, language))}</a>"
+            )
+        cycle_menu = ""
+        if len(ctx.cycles) > 1 and ctx.current:
+            options = [(page_href(ctx, ctx.current, c), str(c)) for c in ctx.cycles]
+            cycle_menu = nav_select(
+                text("cycle", language), options, page_href(ctx, ctx.current), "cycle-menu"
+            )
+        nav = f"<nav class='pages' aria-label='{esc(text('pages', language))}'>{''.join(links)}{cycle_menu}{extra_nav}</nav>"
+    return f"""<!DOCTYPE html>
+<html lang="{esc(language)}"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{esc(title)} — calibra</title>
+<link rel="stylesheet" href="{ctx.prefix}assets/site.css">
+<script src="{ctx.prefix}assets/plotly.min.js"></script>
+<script src="{ctx.prefix}assets/site.js"></script>
+</head><body>
+<header class="top">{" ".join(crumbs)}</header>
+{nav}
+<main>
+{body}
+</main>
+<footer>{esc(text("footer", language))}</footer>
+</body></html>
+"""

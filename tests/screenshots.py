@@ -1,0 +1,48 @@
+"""Refresh the README's screenshots from a built site: `make screenshots` (after `make run`).
+
+Uses the same headless Chromium helper as the browser tests; the pages are taken as a person sees them
+(1280 px wide, the first 1500 px)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from browser import Chromium
+
+# (file in docs/screenshots, organisation, page inside <org>/<latest cycle>/; None = the index)
+SHOTS = (
+    ("index.png", None, None),
+    ("calibration_pack.png", "zeeland-demo", "calibration/d-*.html"),
+    ("calibration_vo_salary_decision.png", "vo-demo", "calibration/d-*.html"),
+    ("norming.png", "zeeland-demo", "norming.html"),
+    ("fairness.png", "zeeland-demo", "fairness.html"),
+    ("budget.png", "zeeland-demo", "budget.html"),
+    ("process.png", "vo-demo", "process.html"),
+    ("data_quality.png", "zeeland-demo", "data_quality.html"),
+)
+
+
+def main(site: Path, out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    browser = Chromium.start()
+    try:
+        for name, organization, pattern in SHOTS:
+            if organization is None:
+                page = site / "index.html"
+            else:
+                cycle = max(p for p in (site / organization).iterdir() if p.is_dir())
+                found = sorted(cycle.glob(pattern or ""))
+                if not found:
+                    print(f"screenshots: no {pattern} for {organization}; skipped", file=sys.stderr)
+                    continue
+                page = found[0]
+            browser.screenshot(page.resolve().as_uri(), out / name, height=1500, full_page=False)
+            print(f"screenshots: {out / name}")
+    finally:
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "site"), Path("docs/screenshots")))

@@ -1,0 +1,123 @@
+"""Every page of the site in headless Chromium (DevTools protocol): no console errors, every chart drawn
+(plotly's svg.main-svg in each chart div), no request leaves the machine (the browser's proxy is a closed port
+and every request is recorded), hostile data shows as text, the calibration pack prints on A4, and the site
+works through `calibra serve`.
+
+Chromium is required: when /usr/bin/chromium is missing these tests FAIL (the Makefile installs it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import CHROMIUM, BrowserMissing, Chromium, PageResult
+from test_site import HOSTILE, build_hand_site, pages
+
+LOCAL = ("file://", "data:", "blob:", "about:")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    try:
+        browser = Chromium.start()
+    except BrowserMissing as missing:
+        pytest.fail(f"headless Chromium is required for the site's browser tests: {missing}", pytrace=False)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def hand_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_hand_site(tmp_path_factory.mktemp("browser") / "site", "nl")
+
+
+def check_page(result: PageResult, allowed: tuple[str, ...] = LOCAL) -> None:
+    where = result.url.rsplit("/site/", 1)[-1]
+    assert result.title, f"{where}: page did not load"
+    assert not result.problems, (
+        f"{where}: console errors, exceptions or failed requests: {result.problems[:3]}"
+    )
+    assert set(result.drawn) == set(result.charts), (
+        f"{where}: charts not drawn: {set(result.charts) - set(result.drawn)}"
+    )
+    outside = [r for r in result.requests if not r.startswith(allowed)]
+    assert not outside, f"{where}: network requests {outside[:3]}"
+
+
+def test_chromium_is_installed() -> None:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: install Debian's chromium (the Makefile does)"
+
+
+def test_every_hand_built_page_renders_offline(chromium: Chromium, hand_site: Path) -> None:
+    charts = 0
+    for page in pages(hand_site):
+        result = chromium.load(page.as_uri())
+        check_page(result)
+        charts += len(result.drawn)
+    assert charts > 10
+
+
+def test_hostile_department_name_shows_as_text(chromium: Chromium, hand_site: Path) -> None:
+    pack = next(
+        p
+        for p in (hand_site / "zeeland-demo" / "2024" / "calibration").glob("d-*.html")
+        if "evil" in p.read_text(encoding="utf-8")
+    )
+    result = chromium.load(pack.as_uri())
+    check_page(result)
+    assert not result.dialogs, "a script from the data ran"
+    assert HOSTILE in result.text, "the department name must read literally on the page"
+    assert "evil.example" not in " ".join(result.links), "a link from the data became a real link"
+    assert HOSTILE in result.svg_text, "plotly must show the name as text, not as markup"
+    injected = chromium.evaluate(
+        pack.as_uri(),
+        "[document.querySelectorAll('img[src=x]').length, document.querySelectorAll('a[href*=evil]').length,"
+        " Array.prototype.filter.call(document.scripts, s => s.textContent.indexOf('alert') >= 0 && !s.type).length]",
+    )
+    assert injected == [0, 0, 0]
+
+
+def test_calibration_pack_prints_on_a4(chromium: Chromium, hand_site: Path) -> None:
+    pack = next((hand_site / "zeeland-demo" / "2024" / "calibration").glob("d-*.html"))
+    pdf = chromium.pdf(pack.as_uri())
+    assert pdf.startswith(b"%PDF")
+    assert b"/MediaBox [0 0 595" in pdf or b"/MediaBox [0 0 594" in pdf, "A4 is 595 × 842 points"
+    widths = chromium.print_layout(pack.as_uri())
+    assert widths["nav"] == "none" and widths["header"] == "none", "menus do not print"
+    assert 0 < widths["widest_chart"] <= 720, "charts fit the width of an A4 page"
+
+
+def test_every_sample_page_renders_offline(chromium: Chromium, sample_run) -> None:  # type: ignore[no-untyped-def]
+    assert sample_run.success
+    site = sample_run.settings.site
+    all_pages = pages(site)
+    assert len(all_pages) > 20
+    charts = 0
+    for page in all_pages:
+        result = chromium.load(page.as_uri())
+        check_page(result)
+        charts += len(result.drawn)
+    assert charts > 50
+
+
+def test_site_works_through_calibra_serve(chromium: Chromium, hand_site: Path) -> None:
+    from pipelines.serve import make_server
+
+    server = make_server(hand_site, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    base = f"http://{host}:{port}"
+    try:
+        for path in ("index.html", "zeeland-demo/2024/norming.html", "zeeland-demo/2024/budget.html"):
+            result = chromium.load(f"{base}/{path}")
+            check_page(result, allowed=(base, "data:", "blob:", "about:"))
+            assert result.requests and all(r.startswith((base, "data:")) for r in result.requests)
+    finally:
+        server.shutdown()
+        server.server_close()

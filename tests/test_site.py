@@ -1,0 +1,552 @@
+"""The published site (issue 7): pages, texts in both languages, escaping of hostile data, offline assets, no
+identifiers, size limits, the worklist option, "not yet available", and `calibra serve`.
+
+Sites are built from hand-built frames (through models.privacy.publish_tables, like the publish asset) and from
+the session's sample run. Browser checks are in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from dashboards.components import CSP, script_json
+from dashboards.site import build_site
+from models.config import PROJECT_ROOT, load_settings
+from models.privacy import Thresholds, publish_tables
+
+HOSTILE = (
+    '<script>alert("x")</script><a href="https://evil.example/">klik</a> & Co <img src=x onerror=alert(1)>'
+)
+MAX_PAGE = 2 * 1024 * 1024
+JSON_BLOCK = re.compile(r"<script type='application/json' id='([^']+)'>(.*?)</script>", re.S)
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
+URL = re.compile(r"https?://", re.I)
+COMMENT = re.compile(r"<!--.*?-->", re.S)
+RATINGS = ["slecht", "matig", "normaal", "zeer_goed", "uitstekend"]
+PSEUDONYMS = ["p0a1b2c3d4e5f6a7b", "p1111aaaa2222bbbb", "p9f8e7d6c5b4a3921"]
+
+
+# ------------------------------------------------------------------------------------------------- hand-built data
+def hand_sources(department: str = HOSTILE, worklist: bool = True) -> dict[str, pl.DataFrame]:
+    """Marts of one organisation (zeeland-demo) and two cycles, shaped like the real ones."""
+    counts = {
+        department: {"S05": [0, 2, 14, 6, 3], "S09": [1, 3, 20, 9, 4]},
+        "Zuid": {"S05": [1, 0, 14, 5, 0], "S09": [0, 3, 18, 8, 6]},
+        "West": {"S05": [0, 0, 9, 0, 0], "S09": [0, 2, 16, 7, 2]},
+        "Oost": {"S05": [0, 1, 12, 4, 2], "S09": [1, 2, 15, 9, 5]},
+    }
+    frames = []
+    for cycle, shift in ((2023, 0), (2024, 1)):
+        rows = []
+        for dept, levels in counts.items():
+            for level, values in levels.items():
+                for pos, (code, n) in enumerate(zip(RATINGS, values, strict=True)):
+                    rows.append(
+                        {
+                            "unit": f"{dept} × {level}",
+                            "rating": code,
+                            "position": pos + 1,
+                            "count": n + shift * (pos == 2),
+                        }
+                    )
+        frames.append(pl.DataFrame(rows).with_columns(pl.lit(cycle, dtype=pl.Int64).alias("cycle")))
+    cells = pl.concat(frames).with_columns(
+        pl.lit("zeeland-demo").alias("organization"),
+        pl.lit("rating").alias("measure"),
+        pl.lit("department_function_level").alias("grouping"),
+    )
+    labels = {
+        "slecht": "Slecht",
+        "matig": "Matig",
+        "normaal": "Normaal",
+        "zeer_goed": "Zeer goed",
+        "uitstekend": "Uitstekend",
+    }
+    guideline = {"slecht": 0.02, "matig": 0.08, "normaal": 0.6, "zeer_goed": 0.22, "uitstekend": 0.08}
+    org = (
+        cells.group_by("organization", "cycle", "measure", "rating", "position")
+        .agg(pl.col("count").sum())
+        .with_columns(
+            pl.lit("organization").alias("grouping"),
+            pl.lit("zeeland-demo").alias("unit"),
+            pl.col("rating").replace_strict(labels).alias("label_nl"),
+            pl.col("rating").replace_strict(labels).alias("label_en"),
+            pl.col("rating").replace_strict(guideline).alias("guideline_share"),
+        )
+    )
+    departments = list(counts)
+    units = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": 2024,
+            "measure": "rating",
+            "grouping": "department",
+            "unit": departments,
+            "n": [60, 56, 37, 52],
+            "adjusted_mean": [3.3, 3.2, 3.0, 3.4],
+            "org_mean": 3.25,
+            "funnel_sd": 0.7,
+            "flag": [True, False, False, False],
+            "direction": ["higher", None, None, None],
+            "status": ["flagged", "not_significant", "not_significant", "small_effect"],
+        }
+    )
+    leniency = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": 2024,
+            "measure": "rating",
+            "evaluator_id": ["pe1", "pe2", "pe3", "pe4"],
+            "n_cycle": [14, 12, 20, 3],
+            "effect": [0.3, -0.1, 0.05, 0.6],
+            "ci_lo": [0.05, -0.4, -0.2, 0.1],
+            "ci_hi": [0.55, 0.2, 0.3, 1.1],
+            "flag": [True, False, False, True],
+        }
+    )
+    evaluator_departments = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": 2024,
+            "evaluator_id": ["pe1", "pe2", "pe3", "pe4"],
+            "department": [department, department, "Zuid", "West"],
+        }
+    )
+    budget = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": [2024] * 5,
+            "level": ["afdeling"] * 4 + ["organisatie"],
+            "department": [*departments, "(totaal)"],
+            "headcount": [60, 56, 37, 52, 205],
+            "payroll": [3.0e6, 2.8e6, 1.8e6, 2.6e6, 10.2e6],
+            "structural_costed": [60, 56, 37, 52, 205],
+            "structural_cost_full_year": [90000.0, 80000.0, 50000.0, 70000.0, 290000.0],
+            "incidental_awards": [12, 4, 11, 13, 40],
+            "incidental_cost": [20000.0, 7000.0, 15000.0, 22000.0, 64000.0],
+            "incidental_budget": [22500.0, 21000.0, 13500.0, 19500.0, 76500.0],
+            "structural_budget": [84000.0, 78400.0, 50400.0, 72800.0, 285600.0],
+        }
+    )
+    forecast = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "base_cycle": 2024,
+            "cycle": [2025, 2026, 2025, 2026],
+            "horizon": [1, 2, 1, 2],
+            "scenario": ["last_cycle", "last_cycle", "guideline", "guideline"],
+            "level": "organisatie",
+            "department": "(totaal)",
+            "headcount": 205,
+            "total_cost_mean": [350000.0, 360000.0, 340000.0, 345000.0],
+            "total_cost_p5": [330000.0, 335000.0, 320000.0, 322000.0],
+            "total_cost_p50": [350000.0, 360000.0, 340000.0, 345000.0],
+            "total_cost_p95": [372000.0, 390000.0, 361000.0, 370000.0],
+            "structural_cost_p50": [290000.0, 295000.0, 280000.0, 282000.0],
+            "incidental_cost_p50": [60000.0, 65000.0, 60000.0, 63000.0],
+        }
+    )
+    process = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": 2024,
+            "department": departments,
+            "n": [60, 56, 37, 52],
+            "evaluations_in_window": [58, 50, 37, 40],
+            "evaluations_in_window_share": [58 / 60, 50 / 56, 1.0, 40 / 52],
+            "appeals_filed": [2, 0, 0, 1],
+            "appeals_filed_share": [2 / 60, 0.0, 0.0, 1 / 52],
+        }
+    )
+    findings = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": 2024,
+            "department": [department, "Zuid", "West", "Oost", department],
+            "rule": ["Z-8", "Z-8", "Z-8", "Z-8", "Z-12"],
+            "check": ["argumentation_missing"] * 4 + ["conversation_late"],
+            "severity": "medium",
+            "n": [2, 7, 6, 9, 11],
+        }
+    )
+    ledger = pl.DataFrame(
+        {
+            "file_sha256": ["a1", "b2"],
+            "file_name": ["zeeland_beoordelingen_2024.xlsx", f"{department}.csv"],
+            "kind": ["evaluations", "awards"],
+            "organization": ["zeeland-demo", "zeeland-demo"],
+            "cycle": [2024, 2024],
+            "rows_read": [1234, 20],
+            "rows_loaded": [1230, 20],
+            "rows_quarantined": [4, 0],
+            "rows_rejected": [0, 0],
+            "status": ["loaded", "loaded"],
+            "message": [None, None],
+        }
+    )
+    quarantine = pl.DataFrame(
+        {"kind": ["evaluations"], "column_name": ["rating"], "rule": ["allowed_values"], "rows": [4]}
+    )
+    sources = {
+        "marts.rating_distribution": pl.concat([cells, org], how="diagonal_relaxed"),
+        "marts.unit_deviation": units,
+        "marts.evaluator_leniency": leniency,
+        "staging.evaluations": evaluator_departments,
+        "marts.budget": budget,
+        "marts.budget_forecast": forecast,
+        "marts.process_status": process,
+        "marts.compliance_findings": findings,
+        "audit.load_ledger": ledger,
+        "marts.quarantine_summary": quarantine,
+    }
+    if worklist:
+        sources["marts.calibration_worklist"] = pl.DataFrame(
+            {
+                "organization": "zeeland-demo",
+                "cycle": 2024,
+                "department": [department, department, "Zuid"],
+                "employee_id": PSEUDONYMS,
+                "evaluator_id": ["pe1", "pe2", "pe3"],
+                "function_level": ["S05", "S09", "S09"],
+                "measure": "rating",
+                "rating": ["uitstekend", "slecht", "zeer_goed"],
+                "previous_rating": ["normaal", None, "normaal"],
+                "reason_code": ["sharp_change", "lowest_outcome", "missing_argumentation"],
+                "rule": ["Z-10", "Z-2", "Z-8"],
+                "reason_nl": [f"Reden {department}", "Laagste uitkomst.", "Geen motivering."],
+                "reason_en": [f"Reason {department}", "Lowest outcome.", "No argumentation."],
+            }
+        )
+    return sources
+
+
+def build_hand_site(
+    out: Path, language: str = "nl", include_worklist: bool = True, department: str = HOSTILE
+) -> Path:
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", out.parent / "home", out)
+    published = publish_tables(
+        hand_sources(department), {"zeeland-demo": Thresholds()}, include_worklist=include_worklist
+    )
+    build_site(published.tables, settings, out, language, include_worklist=include_worklist)
+    return out
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def all_strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in all_strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in all_strings(v)]
+    return []
+
+
+def chart_payloads(text: str) -> list[tuple[str, dict]]:
+    return [(ident, json.loads(body)) for ident, body in JSON_BLOCK.findall(text)]
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("sites")
+    return {
+        "nl": build_hand_site(root / "nl" / "site", "nl"),
+        "en": build_hand_site(root / "en" / "site", "en"),
+        "no_worklist": build_hand_site(root / "nowl" / "site", "nl", include_worklist=False),
+        "clean": build_hand_site(root / "clean" / "site", "nl", department="Noord"),
+    }
+
+
+# ------------------------------------------------------------------------------------------------- structure
+def test_site_has_an_index_and_every_page_per_organisation_and_cycle(sites: dict[str, Path]) -> None:
+    site = sites["nl"]
+    assert (site / "index.html").is_file() and (site / "data_quality.html").is_file()
+    for cycle in (2023, 2024):
+        base = site / "zeeland-demo" / str(cycle)
+        for page in ("norming", "fairness", "budget", "process", "data_quality"):
+            assert (base / f"{page}.html").is_file(), f"{page} of {cycle}"
+        packs = list((base / "calibration").glob("d-*.html"))
+        assert len(packs) == 4, "one calibration pack per department"
+        assert (base / "calibration" / "index.html").is_file()
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "zeeland-demo/2024/norming.html" in index
+
+
+def test_assets_ship_plotly_once_and_pages_load_only_local_scripts(sites: dict[str, Path]) -> None:
+    site = sites["nl"]
+    assert (site / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+    assert list(site.rglob("plotly*.js")) == [site / "assets" / "plotly.min.js"]
+    for page in pages(site):
+        text = page.read_text(encoding="utf-8")
+        assert f'content="{CSP}"' in text and "connect-src 'none'" in text, f"{page.name}: CSP"
+        assert "script-src 'self'" in text
+        for attributes in SCRIPT_TAG.findall(text):
+            assert ("src=" in attributes and "assets/" in attributes) or "application/json" in attributes, (
+                f"{page.name}: inline or remote script {attributes!r}"
+            )
+        assert "Plotly.newPlot" not in text, "figures are drawn by assets/site.js, not inline scripts"
+        assert page.stat().st_size <= MAX_PAGE
+
+
+def test_no_page_names_a_network_address(sites: dict[str, Path]) -> None:
+    for page in pages(sites["clean"]):
+        text = COMMENT.sub("", page.read_text(encoding="utf-8"))
+        assert not URL.search(text), f"{page}: http(s) URL outside comments"
+    site_js = (sites["clean"] / "assets" / "site.js").read_text(encoding="utf-8")
+    assert not URL.search(site_js) and "fetch(" not in site_js and "XMLHttpRequest" not in site_js
+
+
+def test_every_chart_has_title_axes_n_sentence_and_source(sites: dict[str, Path]) -> None:
+    charts = 0
+    for language in ("nl", "en"):
+        source_word = "Bron" if language == "nl" else "Source"
+        for page in pages(sites[language]):
+            text = page.read_text(encoding="utf-8")
+            blocks = text.split("<figure class='chart-block'")[1:]
+            payloads = dict(chart_payloads(text))
+            assert len(blocks) == len(payloads)
+            for block in blocks:
+                ident = re.search(r"id='(chart-\d+)-data'", block).group(1)  # type: ignore[union-attr]
+                layout = payloads[f"{ident}-data"]["layout"]
+                assert layout["title"]["text"].strip(), f"{page.name}: chart without title"
+                assert re.match(r"n = ([\d.,]+|·)$", layout["title"]["subtitle"]["text"]), (
+                    f"{page.name}: chart without n"
+                )
+                if "xaxis" in layout:
+                    assert (
+                        layout["xaxis"]["title"]["text"].strip() and layout["yaxis"]["title"]["text"].strip()
+                    )
+                assert "<p class='explain'>" in block and re.search(
+                    r"<p class='explain'>[^<]{20,}</p>", block
+                )
+                assert f"{source_word}: " in block
+                assert layout["separators"] == (",." if language == "nl" else ".,")
+                charts += 1
+    assert charts > 20
+
+
+# ------------------------------------------------------------------------------------------------- escaping
+def test_hostile_department_name_is_text_in_html_and_in_figure_json(sites: dict[str, Path]) -> None:
+    escaped = html.escape(HOSTILE, quote=True)
+    seen_in_table = seen_in_json = False
+    for page in pages(sites["nl"]):
+        text = page.read_text(encoding="utf-8")
+        outside_json = JSON_BLOCK.sub("", text)
+        assert HOSTILE not in text
+        assert (
+            "<script>alert" not in text and '<a href="https://evil' not in text and "<img src=x" not in text
+        )
+        assert not re.search(r"(href|src|action)\s*=\s*[\"']?https?://", outside_json, re.I)
+        if escaped in outside_json:
+            seen_in_table = True
+        for ident, body in JSON_BLOCK.findall(text):
+            assert "<" not in body and ">" not in body, (
+                f"{page.name} {ident}: raw angle bracket in embedded JSON"
+            )
+            strings = "\n".join(all_strings(json.loads(body)))
+            assert "<script" not in strings and "<a " not in strings and "<img" not in strings
+            if html.escape(HOSTILE, quote=False) in strings:
+                seen_in_json = True
+    assert seen_in_table, "the hostile name must appear, escaped, in an HTML table or heading"
+    assert seen_in_json, "the hostile name must appear, escaped, in a plotly figure"
+
+
+def test_script_json_cannot_close_its_script_element() -> None:
+    payload = {"text": "</script><script>alert(1)</script>", "amp": "a & b", "sep": "\u2028\u2029"}
+    encoded = script_json(payload)
+    assert "</" not in encoded and "<" not in encoded and ">" not in encoded and "&" not in encoded
+    assert "\u2028" not in encoded and "\u2029" not in encoded
+    assert json.loads(encoded) == payload
+
+
+def test_worklist_is_marked_confidential_and_can_be_left_out(sites: dict[str, Path]) -> None:
+    text = "".join(p.read_text(encoding="utf-8") for p in pages(sites["nl"]))
+    assert all(pseudonym in text for pseudonym in PSEUDONYMS)
+    assert "VERTROUWELIJK" in text
+    without = "".join(p.read_text(encoding="utf-8") for p in pages(sites["no_worklist"]))
+    assert not any(pseudonym in without for pseudonym in PSEUDONYMS)
+    assert "weggelaten" in without
+
+
+# ------------------------------------------------------------------------------------------------- languages
+def test_dutch_is_the_default_and_english_on_request(sites: dict[str, Path]) -> None:
+    nl = (sites["nl"] / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
+    en = (sites["en"] / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
+    assert '<html lang="nl">' in nl and '<html lang="en">' in en
+    assert "Budget en prognose" in nl and "Budget and forecast" in en
+    # Organisation total: cost € 64.000 of budget € 76.500 (84%) — Dutch and English number formats.
+    assert "€ 64.000" in nl and "€ 76.500" in nl and "84%" in nl
+    assert "€64,000" in en and "€76,500" in en
+    quality_nl = (sites["nl"] / "zeeland-demo" / "2024" / "data_quality.html").read_text(encoding="utf-8")
+    quality_en = (sites["en"] / "zeeland-demo" / "2024" / "data_quality.html").read_text(encoding="utf-8")
+    assert ">1.234<" in quality_nl and ">1,234<" in quality_en
+
+
+def test_i18n_has_every_key_in_both_languages() -> None:
+    from dashboards.i18n import TEXTS, fmt_number, fmt_pct
+
+    for key, entry in TEXTS.items():
+        assert set(entry) >= {"nl", "en"}, key
+        if isinstance(entry["nl"], dict):
+            assert set(entry["nl"]) == set(entry["en"]), key
+    assert fmt_number(1234.5, "nl") == "1.234,5" and fmt_number(1234.5, "en") == "1,234.5"
+    assert fmt_pct(0.12, "nl") == "12%" and fmt_pct(0.125, "en", 1) == "12.5%"
+
+
+def test_pages_say_not_yet_available_for_missing_marts(tmp_path: Path) -> None:
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
+    sources = {
+        k: v
+        for k, v in hand_sources("Noord").items()
+        if k in ("audit.load_ledger", "marts.quarantine_summary")
+    }
+    published = publish_tables(sources, {"zeeland-demo": Thresholds()})
+    build_site(published.tables, settings, tmp_path / "site", "nl")
+    base = tmp_path / "site" / "zeeland-demo" / "2024"
+    for page in ("calibration/index.html", "norming.html", "fairness.html", "budget.html", "process.html"):
+        assert "nog niet beschikbaar" in (base / page).read_text(encoding="utf-8"), page
+    assert ">1.234<" in (base / "data_quality.html").read_text(encoding="utf-8")
+
+
+def test_a_failed_build_leaves_the_previous_site(tmp_path: Path) -> None:
+    site = build_hand_site(tmp_path / "site", "nl", department="Noord")
+    before = sorted(p.relative_to(site) for p in site.rglob("*"))
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", site)
+    with pytest.raises(ValueError, match="language"):
+        build_site({}, settings, site, "fr")
+    assert sorted(p.relative_to(site) for p in site.rglob("*")) == before
+
+
+# ------------------------------------------------------------------------------------------------- serve
+def _serve(site: Path) -> tuple[object, str]:
+    from pipelines.serve import make_server
+
+    server = make_server(site, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    return server, f"http://{host}:{port}"
+
+
+def test_serve_binds_loopback_and_serves_only_the_site_folder(sites: dict[str, Path]) -> None:
+    site = sites["clean"]
+    secret = site.parent / "secret.txt"
+    secret.write_text("not for the browser", encoding="utf-8")
+    server, base = _serve(site)
+    try:
+        assert base.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(f"{base}/index.html", timeout=30) as response:
+            assert response.status == 200 and b"calibra" in response.read()
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/../../secret.txt", "/assets/"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{base}{path}", timeout=30)
+            assert refused.value.code == 404, path
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def test_serve_parser_registers_the_command() -> None:
+    from pipelines.serve import add_serve_parser, cmd_serve
+
+    parser = argparse.ArgumentParser()
+    add_serve_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["serve", "--port", "8123", "--site", "/tmp/x"])
+    assert args.func is cmd_serve and args.port == 8123 and args.site == "/tmp/x"
+
+
+def test_serve_refuses_a_folder_without_a_site(tmp_path: Path) -> None:
+    from pipelines.serve import make_server
+
+    with pytest.raises(FileNotFoundError):
+        make_server(tmp_path, 0)
+
+
+# ------------------------------------------------------------------------------------------------- the sample run
+def raw_identifiers(home: Path) -> set[str]:
+    """Employee and evaluator numbers exactly as they appear in the sample's inbox files."""
+    from models.mapping import find_mapping, load_mappings
+    from models.readers import read_source
+
+    mappings = load_mappings([PROJECT_ROOT / "mappings"])
+    found: set[str] = set()
+    for path in sorted((home / "inbox").iterdir()):
+        mapping = find_mapping(path.name, mappings)
+        if mapping is None:
+            continue
+        frame = read_source(path, mapping)
+        for source, canonical in mapping.columns.items():
+            if (
+                canonical in ("employee_id", "evaluator_id", "second_evaluator_id")
+                and source in frame.columns
+            ):
+                found.update(str(v).strip() for v in frame[source].drop_nulls().to_list() if str(v).strip())
+    return found
+
+
+def test_sample_site_pages_exist_are_small_and_hold_no_identifiers(sample_run) -> None:  # type: ignore[no-untyped-def]
+    assert sample_run.success
+    site = sample_run.settings.site
+    all_pages = pages(site)
+    assert len(all_pages) > 20
+    for org in sample_run.settings.organizations:
+        for page in ("norming", "fairness", "budget", "process", "data_quality"):
+            assert list(site.glob(f"{org}/*/{page}.html")), f"{org}: {page}"
+        assert list(site.glob(f"{org}/*/calibration/d-*.html")), f"{org}: calibration packs"
+    ids = raw_identifiers(sample_run.settings.home)
+    assert len(ids) > 500, "the sample's inbox must yield its employee numbers"
+    pattern = re.compile(
+        r"(?<![0-9A-Za-z.,])("
+        + "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+        + r")(?![0-9A-Za-z])"
+    )
+    for page in all_pages:
+        text = page.read_text(encoding="utf-8")
+        assert page.stat().st_size <= MAX_PAGE, f"{page}: larger than 2 MB"
+        hit = pattern.search(text)
+        assert hit is None, f"{page.relative_to(site)}: a raw identifier from the inbox appears in the page"
+        assert not URL.search(COMMENT.sub("", text)), f"{page.relative_to(site)}: an http(s) URL"
+        for _, payload in chart_payloads(text):
+            assert payload["layout"]["title"]["text"]
+            # Publishing writes plain dicts; plotly's own schema check of every figure stands in for the
+            # go.Figure objects it no longer builds (raises on any invalid property).
+            go.Figure(data=payload["data"], layout=payload["layout"])
+
+
+def test_sample_site_hides_small_cells_in_every_figure(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """Every count a figure shows in its hover text ("(n = …)") comes from the protected tables: 0 or at
+    least k people."""
+    site = sample_run.settings.site
+    counts = []
+    for page in site.glob("*/*/calibration/*.html"):
+        for _, payload in chart_payloads(page.read_text(encoding="utf-8")):
+            for match in re.findall(r"\(n = ([\d.,]+)\)", json.dumps(payload, ensure_ascii=False)):
+                counts.append(int(match.replace(".", "").replace(",", "")))
+    assert counts, "the calibration packs must show counts"
+    assert all(c == 0 or c >= 5 for c in counts)
+
+
+def test_every_published_figure_is_valid_plotly(sites: dict[str, Path]) -> None:
+    """Publishing writes plain dicts (building go.Figure objects was most of the site's time); plotly's own
+    schema validation of every figure on every page stands in for it here."""
+    checked = 0
+    for page in pages(sites["nl"]):
+        for _, payload in chart_payloads(page.read_text(encoding="utf-8")):
+            go.Figure(data=payload["data"], layout=payload["layout"])  # raises on any invalid property
+            checked += 1
+    assert checked > 20
