@@ -53,17 +53,6 @@ def script_json(payload: Any) -> str:
     )
 
 
-def _plain(value: Any) -> Any:
-    """plotly's JSON with NaN/inf turned into null (JSON has neither)."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 class FigureSpec:
     """A figure as plain plotly dicts: traces and layout. Publishing never builds a go.Figure, whose
     validation of every property costs more than the rest of the site together; the tests validate every
@@ -101,10 +90,11 @@ class FigureSpec:
 def figure_payload(figure: FigureSpec) -> dict[str, Any]:
     import plotly.io as pio
 
+    # plotly's encoder writes NaN and infinity as null (JSON has neither); script_json refuses any left over.
     raw = json.loads(
         pio.to_json({"data": figure.data, "layout": figure.layout}, validate=False, engine="json")
     )
-    return _plain({"data": raw.get("data", []), "layout": raw.get("layout", {})})
+    return {"data": raw.get("data", []), "layout": raw.get("layout", {})}
 
 
 @dataclass

@@ -206,13 +206,30 @@ def type_columns(
             ok, value = _parse_date(col, mapping)
         else:
             ok, value = _parse_boolean(col, mapping)
-        exprs.append(pl.when(ok).then(value).otherwise(None).cast(col.polars_type).alias(col.name))
+        typed_value = pl.when(ok).then(value).otherwise(None).cast(col.polars_type)
+        domain = canonical.get_column(col.name).drop_nulls().unique()
+        if domain.len() * 4 <= canonical.height:
+            # Exports repeat the same few dates, codes and numbers: parse each distinct text once and look
+            # the rows up (a hash lookup per row is much cheaper than a regex and a strptime per row).
+            table = domain.to_frame().select(
+                pl.col(col.name).alias("_raw"),
+                typed_value.alias("_value"),
+                ok.fill_null(False).alias("_ok"),
+            )
+            ok = pl.col(col.name).replace_strict(table["_raw"], table["_ok"], default=False)
+            typed_value = pl.col(col.name).replace_strict(
+                table["_raw"], table["_value"], default=None, return_dtype=col.polars_type
+            )
+        exprs.append(typed_value.alias(col.name))
         checks.append((col, pl.col(col.name).is_not_null() & ~ok.fill_null(False)))
-    typed = canonical.select(exprs)
+    # One lazy query for the typed values and the bad-cell flags: polars computes each parse once
+    # (common subexpressions), where two eager selects parsed every cell twice.
+    both = canonical.lazy().select([*exprs, *[mask.alias(f"_bad_{c.name}") for c, mask in checks]]).collect()
+    typed = both.select([e.meta.output_name() for e in exprs])
     id_violations = identifier_violations(canonical, contract, mapping)
     if not checks:
         return typed, id_violations
-    flags = canonical.select([pl.col(ROW), *[mask.alias(f"_bad_{c.name}") for c, mask in checks]])
+    flags = both.select([pl.col(ROW), *[pl.col(f"_bad_{c.name}") for c, _ in checks]])
     found = []
     example = "1.234,56" if mapping.decimal == "," else "1234.56"
     for col, _ in checks:

@@ -53,6 +53,29 @@ def pseudonymise_value(key: bytes, organization: str, raw_id: str) -> str:
     return PREFIX + digest[:DIGEST_CHARS]
 
 
+# The same people come back in every export (evaluations, awards and payroll of each cycle): one process
+# computes each pseudonym once. Bounded, in memory only, never written or logged.
+_CACHE_LIMIT = 4_000_000
+_cache: dict[bytes, dict[tuple[str, str], str]] = {}
+
+
+def pseudonymise_many(key: bytes, organizations: list[str], raw_ids: list[str]) -> list[str]:
+    """`pseudonymise_value` over two lists; the keyed hash state is computed once and copied per value."""
+    cache = _cache.setdefault(key, {})
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    out: list[str] = []
+    for organization, raw_id in zip(organizations, raw_ids, strict=True):
+        pseudonym = cache.get((organization, raw_id))
+        if pseudonym is None:
+            mac = keyed.copy()
+            mac.update(f"{organization}\x1f{raw_id}".encode())
+            pseudonym = PREFIX + mac.hexdigest()[:DIGEST_CHARS]
+            if len(cache) < _CACHE_LIMIT:
+                cache[(organization, raw_id)] = pseudonym
+        out.append(pseudonym)
+    return out
+
+
 def pseudonymise_columns(frame: pl.DataFrame, columns: list[str], key: bytes) -> pl.DataFrame:
     """Replace identifier columns by keyed hashes, scoped per organisation (the same number at two
     organisations is two people). Employee and evaluator ids share one namespace, so a manager's own
@@ -65,9 +88,11 @@ def pseudonymise_columns(frame: pl.DataFrame, columns: list[str], key: bytes) ->
         .unique()
     )
     hashed = pairs.with_columns(
-        pl.struct("organization", "_raw")
-        .map_elements(lambda s: pseudonymise_value(key, s["organization"], s["_raw"]), return_dtype=pl.String)
-        .alias("_pseudonym")
+        pl.Series(
+            "_pseudonym",
+            pseudonymise_many(key, pairs["organization"].to_list(), pairs["_raw"].to_list()),
+            dtype=pl.String,
+        )
     )
     for column in columns:
         frame = (

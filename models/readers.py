@@ -175,17 +175,15 @@ def read_xlsx(path: Path, sheet: str | None, file_name: str, excel_dates: bool =
         sheet = visible[0]
     if sheet not in names:
         raise FileRejected(file_name, f"the workbook has no sheet named '{sheet}'", rule="structure")
-    header_sheet = reader.load_sheet(sheet, header_row=None, n_rows=1)
-    header_frame = pl.from_arrow(header_sheet.to_arrow())
-    assert isinstance(header_frame, pl.DataFrame)
-    if header_frame.height == 0:
+    # One load of the whole sheet as text (calamine parses a sheet completely even for its first row, so
+    # reading the header and the data separately parsed every large workbook twice).
+    whole = pl.from_arrow(reader.load_sheet(sheet, header_row=None, dtypes="string").to_arrow())
+    assert isinstance(whole, pl.DataFrame)
+    if whole.height == 0:
         raise FileRejected(file_name, f"sheet '{sheet}' is empty", rule="structure")
-    raw_headers = ["" if v is None else str(v) for v in header_frame.row(0)]
+    raw_headers = ["" if v is None else str(v) for v in whole.row(0)]
     headers = _check_headers(raw_headers, file_name)
-    data_sheet = reader.load_sheet(sheet, header_row=0, dtypes="string")
-    frame = pl.from_arrow(data_sheet.to_arrow())
-    assert isinstance(frame, pl.DataFrame)
-    frame = frame.select(frame.columns[: len(headers)])
+    frame = whole.slice(1).select(whole.columns[: len(headers)])
     frame.columns = headers
     return frame.with_columns(pl.all().cast(pl.String))
 

@@ -9,6 +9,7 @@ stored or shown carries counts, never values.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -38,8 +39,23 @@ class Rule:
     message: str
 
 
-@cache
+_context_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Import Great Expectations and build its context in a background thread while the files are read:
+    the import costs seconds of pure Python, and reading and typing the files runs in polars, which leaves
+    the interpreter free, so on two cores the two overlap."""
+    threading.Thread(target=_context, name="gx-warm-up", daemon=True).start()
+
+
 def _context() -> Any:
+    with _context_lock:
+        return _make_context()
+
+
+@cache
+def _make_context() -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -68,3 +69,17 @@ def test_cli_error_is_one_sentence_without_traceback(tmp_path) -> None:  # type:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("calibra:") and "missing.csv" in result.stderr
+
+
+def test_blas_runs_one_thread_in_calibra_processes() -> None:
+    """models/__init__.py pins BLAS to one thread before numpy loads: OpenBLAS's spinning worker threads made
+    the disclosure audit's small SVDs 30× slower on a loaded 2-core machine."""
+    code = (
+        "import pipelines.cli, numpy, threadpoolctl; "
+        "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, check=True
+    )
+    assert done.stdout.strip() == "1"
