@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from dashboards import theme
-from dashboards.components import HIDDEN_MARK, FigureSpec, plot_text
+from dashboards.components import HIDDEN_MARK, NOT_APPLICABLE, FigureSpec, plot_text
 from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
 
 
@@ -547,5 +547,193 @@ def effect_dots(
         }
         if log_x
         else {},
+    )
+    return figure
+
+
+def stacked_parts(
+    frame: pl.DataFrame,
+    groups: Sequence[str],
+    categories: Sequence[str],
+    category_labels: dict[str, str],
+    colours: Sequence[str],
+    language: str,
+    x_title: str,
+    y_title: str,
+) -> FigureSpec:
+    """Horizontal 100% bars of the parts of each group (proposals moved down, up, unchanged per department).
+    Columns: group, category, share (null = hidden), n (may be null). The hidden parts of a group are drawn
+    together as one grey segment at the end of its bar, marked "·": their sum is the rest of the group (what
+    the shown parts and the group's total give anyway). A group whose parts are all hidden is one grey bar."""
+    height = max(260, 110 + 34 * len(groups))
+    figure = _figure(language, x_title, y_title, height)
+    y = [plot_text(g) for g in groups]
+    lookup = {(r["group"], r["category"]): r for r in frame.iter_rows(named=True)}
+    shown_sum = [0.0] * len(groups)
+    any_hidden = [False] * len(groups)
+    for colour, category in zip(colours, categories, strict=True):
+        label = plot_text(category_labels.get(category, category))
+        shares: list[float | None] = []
+        counts: list[int | None] = []
+        for i, group in enumerate(groups):
+            row = lookup.get((group, category), {})
+            share = row.get("share")
+            shares.append(share)
+            counts.append(row.get("n"))
+            if share is None:
+                any_hidden[i] = True
+            else:
+                shown_sum[i] += share
+        figure.add_trace(
+            dict(
+                type="bar",
+                name=label,
+                y=y,
+                x=[0 if s is None else s for s in shares],
+                orientation="h",
+                marker={"color": colour},
+                text=[fmt_pct(s, language) if s is not None and s >= 0.04 else "" for s in shares],
+                textposition="inside",
+                insidetextanchor="middle",
+                hovertext=[
+                    f"{gy} · {label}: "
+                    + (
+                        plot_text(text("hidden_short", language))
+                        if s is None
+                        else fmt_pct(s, language, 1)
+                        + (f" (n = {fmt_int(k, language)})" if k is not None else "")
+                    )
+                    for gy, s, k in zip(y, shares, counts, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    rest = [max(0.0, 1.0 - s) if h else 0.0 for s, h in zip(shown_sum, any_hidden, strict=True)]
+    if any(any_hidden):
+        figure.add_trace(
+            dict(
+                type="bar",
+                name=plot_text(text("hidden_short", language)),
+                y=y,
+                x=rest,
+                orientation="h",
+                marker={"color": theme.HIDDEN, "line": {"color": theme.MUTED, "width": 1}},
+                text=[HIDDEN_MARK if h else "" for h in any_hidden],
+                textposition="inside",
+                insidetextanchor="middle",
+                hovertext=[
+                    f"{gy}: {plot_text(text('hidden_title', language))}" if h else ""
+                    for gy, h in zip(y, any_hidden, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    figure.update_layout(
+        barmode="stack",
+        xaxis={"tickformat": ".0%", "range": [0, 1]},
+        yaxis={"autorange": "reversed", "type": "category"},
+        legend={"traceorder": "normal"},
+    )
+    return figure
+
+
+def group_rates(
+    frame: pl.DataFrame,
+    series_order: Sequence[str],
+    series_colours: dict[str, str],
+    language: str,
+    x_title: str,
+    y_title: str,
+    references: dict[str, float] | None = None,
+) -> FigureSpec:
+    """Rates with their interval per group, the groups under their attribute (a two-level axis), for a few
+    series (moved down, moved up). Columns: section (attribute), label (group), series, rate, lo, hi (null rate
+    = hidden: a "·" at 0), n, flagged (outlined in red). `references` draws a dotted line per series (the
+    organisation's rate)."""
+    keys = list(frame.select("section", "label").unique(maintain_order=True).iter_rows())
+    figure = _figure(language, x_title, y_title, max(320, 160 + 26 * len(keys)))
+    # An invisible first trace fixes the order of the groups (plotly orders categories as they appear).
+    figure.add_trace(
+        dict(
+            type="scatter",
+            x=[0] * len(keys),
+            y=[[plot_text(s) for s, _ in keys], [plot_text(g) for _, g in keys]],
+            mode="markers",
+            marker={"opacity": 0},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    hidden_at: dict[tuple[str, str], list[str]] = {}
+    for i, series in enumerate(series_order):
+        colour = series_colours.get(series, theme.SCENARIOS[i % len(theme.SCENARIOS)])
+        part = frame.filter(pl.col("series") == series)
+        for r in part.filter(pl.col("rate").is_null()).iter_rows(named=True):
+            hidden_at.setdefault((r["section"], r["label"]), []).append(series)
+        shown = part.filter(pl.col("rate").is_not_null())
+        rate, lo, hi = shown["rate"].to_list(), shown["lo"].to_list(), shown["hi"].to_list()
+        flagged = [bool(f) for f in shown["flagged"].to_list()]
+
+        def show(v: float | None) -> str:
+            return NOT_APPLICABLE if v is None else fmt_pct(v, language, 1)
+
+        hover = [
+            f"{plot_text(series)} · {plot_text(s)} · {plot_text(g)}: {show(v)} [{show(a)}; {show(b)}]"
+            + (f" · n = {fmt_int(k, language)}" if k is not None else "")
+            for s, g, v, a, b, k in zip(
+                shown["section"], shown["label"], rate, lo, hi, shown["n"].to_list(), strict=True
+            )
+        ]
+        figure.add_trace(
+            dict(
+                type="scatter",
+                x=rate,
+                y=[[plot_text(s) for s in shown["section"]], [plot_text(g) for g in shown["label"]]],
+                mode="markers",
+                name=plot_text(series),
+                marker={
+                    "color": colour,
+                    "size": [15 if f else 9 for f in flagged],
+                    "line": {"color": theme.ALERT, "width": [3.5 if f else 0 for f in flagged]},
+                },
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [None if b is None else b - v for b, v in zip(hi, rate, strict=True)],
+                    "arrayminus": [None if a is None else v - a for a, v in zip(lo, rate, strict=True)],
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 3,
+                },
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
+        if references and references.get(series) is not None:
+            figure.add_vline(x=references[series], line={"color": colour, "dash": "dot", "width": 1.5})
+    if hidden_at:
+        marks = list(hidden_at.items())
+        figure.add_trace(
+            dict(
+                type="scatter",
+                x=[0] * len(marks),
+                y=[[plot_text(s) for (s, _), _ in marks], [plot_text(g) for (_, g), _ in marks]],
+                mode="text",
+                text=[HIDDEN_MARK] * len(marks),
+                textposition="middle right",
+                textfont={"color": theme.MUTED, "size": 16},
+                name=plot_text(text("hidden_short", language)),
+                hovertext=[
+                    f"{plot_text(s)} · {plot_text(g)}: {plot_text(', '.join(found))} — "
+                    + plot_text(text("hidden_short", language))
+                    for (s, g), found in marks
+                ],
+                hoverinfo="text",
+                showlegend=False,
+            )
+        )
+    figure.update_layout(
+        xaxis={"tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"type": "multicategory", "autorange": "reversed"},
     )
     return figure

@@ -188,6 +188,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "The worklist was left out when this site was built.",
     },
     "worklist_empty": {"nl": "Geen dossiers voor deze afdeling.", "en": "No cases for this department."},
+    "worklist_truncated": {
+        "nl": "De eerste {shown} van {total} dossiers, op reden en functieniveau; de volledige lijst staat in de "
+        "vertrouwelijke tabel marts.calibration_worklist.",
+        "en": "The first {shown} of {total} cases, by reason and function level; the full list is in the "
+        "confidential table marts.calibration_worklist.",
+    },
     "worklist_explain": {
         "nl": "Dossiers die de vergadering zou moeten bespreken, met de reden. Nummers zijn pseudoniemen, geen "
         "personeelsnummers.",
@@ -320,6 +326,120 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "axis_to_rating": {"nl": "Uitkomst {cycle}", "en": "Outcome {cycle}"},
     "axis_from_rating": {"nl": "Uitkomst {cycle}", "en": "Outcome {cycle}"},
+    # ---------------------------------------------------------------------------------------------- calibration impact
+    "impact_title": {"nl": "Kalibratie-impact", "en": "Calibration impact"},
+    "impact_intro": {
+        "nl": "Wat deed de kalibratievergadering met de voorstellen van de beoordelaars? Hoeveel beoordelingen "
+        "gingen omhoog of omlaag per afdeling, hoe zag de verdeling eruit vóór en na, wie werd vaker omlaag of "
+        "omhoog gezet, en werden de verschillen kleiner (eerlijker) of alleen groter?",
+        "en": "What did the calibration meeting do to the evaluators' proposals? How many ratings went up or "
+        "down per department, what the distribution looked like before and after, who was moved down or up "
+        "more often, and whether the differences became smaller (fairer) or just larger?",
+    },
+    "impact_no_proposals": {
+        "nl": "Geen kalibratie-impact: de exports van deze organisatie en cyclus bevatten geen voorgestelde "
+        "beoordeling (het voorstel van de beoordelaar vóór de kalibratie), alleen de definitieve. Wat de "
+        "vergadering veranderde, is daarom niet te tonen.",
+        "en": "No calibration impact: the exports of this organisation and cycle carry no proposed rating (the "
+        "evaluator's proposal before calibration), only the final one. What the meeting changed therefore "
+        "cannot be shown.",
+    },
+    "impact_summary": {
+        "nl": "De kalibratie veranderde {moved} van de {n} voorstellen ({share}): {down} omlaag en {up} omhoog.",
+        "en": "Calibration changed {moved} of the {n} proposals ({share}): {down} down and {up} up.",
+    },
+    "move_labels": {
+        "nl": {"down": "Omlaag", "unchanged": "Ongewijzigd", "up": "Omhoog"},
+        "en": {"down": "Moved down", "unchanged": "Unchanged", "up": "Moved up"},
+    },
+    "stage_labels": {
+        "nl": {"proposed": "Voorstel", "final": "Na kalibratie"},
+        "en": {"proposed": "Proposal", "final": "After calibration"},
+    },
+    "chart_impact_departments_title": {
+        "nl": "Voorstellen omlaag, omhoog of ongewijzigd per afdeling",
+        "en": "Proposals moved down, up or unchanged per department",
+    },
+    "chart_impact_departments_explain": {
+        "nl": "Per afdeling, en onderaan de hele organisatie, welk deel van de voorstellen de kalibratie omlaag "
+        "zette, omhoog zette of liet staan. Veel 'omlaag' betekent dat de beoordelaars ruimer voorstelden dan de "
+        "vergadering aanvaardde. Grijs met · is afgeschermd.",
+        "en": "Per department, and the whole organisation at the bottom, which share of the proposals "
+        "calibration moved down, moved up or left as it was. Much 'moved down' means the evaluators proposed "
+        "more generously than the meeting accepted. Grey with · is hidden.",
+    },
+    "axis_share_proposals": {"nl": "Aandeel van de voorstellen", "en": "Share of the proposals"},
+    "chart_impact_before_after_title": {
+        "nl": "Verdeling vóór en na de kalibratie",
+        "en": "Distribution before and after calibration",
+    },
+    "chart_impact_before_after_explain": {
+        "nl": "Het aandeel van elke beoordeling in de voorstellen van de beoordelaars en na de "
+        "kalibratievergadering, voor de hele organisatie: zo zie je welke beoordelingen de vergadering schaarser "
+        "of ruimer maakte.",
+        "en": "The share of each rating in the evaluators' proposals and after the calibration meeting, for the "
+        "whole organisation: it shows which ratings the meeting made scarcer or more common.",
+    },
+    "chart_impact_groups_title": {
+        "nl": "Wie werd vaker omlaag of omhoog gezet?",
+        "en": "Who was moved down or up more often?",
+    },
+    "chart_impact_groups_explain": {
+        "nl": "Per groep het aandeel van de voorstellen dat de kalibratie omlaag en omhoog zette, met "
+        "95%-interval; de stippellijnen zijn de hele organisatie. Een rood omrande stip is gesignaleerd "
+        "(significant én praktisch groot verschil met de referentiegroep). Overlappende intervallen wijzen niet "
+        "op een duidelijk verschil. · is afgeschermd.",
+        "en": "Per group the share of the proposals calibration moved down and up, with a 95% interval; the "
+        "dotted lines are the whole organisation. A dot outlined in red is flagged (significant and a "
+        "practically large difference from the reference group). Overlapping intervals point to no clear "
+        "difference. · is hidden.",
+    },
+    "axis_moved_share": {"nl": "Aandeel verplaatst", "en": "Share moved"},
+    "axis_attribute_group": {"nl": "Kenmerk en groep", "en": "Attribute and group"},
+    "reference_mark": {"nl": "(referentie)", "en": "(reference)"},
+    "impact_groups_hidden_note": {
+        "nl": "{count} groep(en) niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
+        "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
+        "referentiegroep allebei getoond worden.",
+        "en": "{count} group(s) not shown because they are hidden (too few people, everyone the same outcome, or "
+        "recomputable from totals): {groups}. A group is compared only where it and its reference group are "
+        "both shown.",
+    },
+    "impact_findings": {"nl": "Gesignaleerd:", "en": "Flagged:"},
+    "impact_no_findings": {
+        "nl": "Geen groep werd vaker omlaag of omhoog gezet dan toeval verklaart (voor zover de cijfers getoond "
+        "worden).",
+        "en": "No group was moved down or up more often than chance explains (as far as the figures are shown).",
+    },
+    "impact_spread_title": {
+        "nl": "Eerlijker of alleen luider? Werden de verschillen kleiner of groter?",
+        "en": "Fairer, or just louder? Did the differences narrow or widen?",
+    },
+    "impact_spread_explain": {
+        "nl": "Kalibratie hoort verschillen die niet aan de prestaties liggen kleiner te maken: tussen "
+        "afdelingen, functieniveaus en beoordelaars (spreiding van de gemiddelde scores) en tussen groepen "
+        "(verschil in gemiddelde score met de referentiegroep). Per vergelijking het oordeel, op basis van het "
+        "95%-interval van de verandering.",
+        "en": "Calibration should make differences that are not about performance smaller: between departments, "
+        "function levels and evaluators (spread of the mean scores) and between groups (gap in mean score with "
+        "the reference group). Per comparison the verdict, based on the 95% interval of the change.",
+    },
+    "impact_spread_none": {
+        "nl": "Geen vergelijking te tonen: te weinig eenheden of groepen met genoeg mensen.",
+        "en": "No comparison to show: too few units or groups with enough people.",
+    },
+    "impact_spread_no_clear": {
+        "nl": "De kalibratie maakte geen enkel verschil duidelijk kleiner of groter.",
+        "en": "Calibration clearly narrowed or widened none of the differences.",
+    },
+    "impact_spread_unclear": {
+        "nl": "{count} vergelijking(en) zonder duidelijke verandering",
+        "en": "{count} comparison(s) without a clear change",
+    },
+    "spread_units": {
+        "nl": {"department": "Afdelingen", "function_level": "Functieniveaus", "evaluator": "Beoordelaars"},
+        "en": {"department": "Departments", "function_level": "Function levels", "evaluator": "Evaluators"},
+    },
     # ---------------------------------------------------------------------------------------------- fairness
     "attribute_labels": {
         "nl": {

@@ -668,3 +668,260 @@ def _attack_unknown_cube(cube: pl.DataFrame, by: tuple[str, ...], dims: tuple[st
             f"hidden cell {cube.row(t)[: len(by) + len(dims)]} recovered as a small count"
         )
     return len(targets)
+
+
+# ------------------------------------------------------------------------------------------------- calibration impact
+MOVES_BY = ("organization", "cycle", "direction", "attribute")
+COMPARISONS = ("odds_ratio", "within_level_odds_ratio", "within_level_ci_low", "within_level_ci_high", "q_value",
+               "within_level_q_value", "flag", "finding_nl", "finding_en")  # fmt: skip
+
+
+def impact_marts(org: str = "zeeland-demo", hostile: str = "Afdeling Noord") -> dict[str, pl.DataFrame]:
+    """Small calibration impact marts of one organisation and cycle (the shapes of models.calibration_impact)."""
+    key = {"organization": org, "period": "cycle", "first_cycle": 2024, "cycle": 2024}
+    impact = pl.DataFrame(
+        {**key, "grouping": ["department"] * 3 + ["organization"], "unit": [hostile, "Zuid", "West", org],
+         "n": [36, 43, 26, 105], "n_down": [3, 8, 0, 11], "n_up": [6, 2, 0, 8], "n_unchanged": [27, 33, 26, 86]}
+    )  # fmt: skip
+    distribution = pl.DataFrame(
+        {**key, "grouping": "organization", "unit": org, "rating": ["slecht", "matig", "normaal", "zeer_goed", "uitstekend"],
+         "rating_position": [1, 2, 3, 4, 5], "n": 105, "n_proposed": [0, 3, 70, 22, 10], "n_final": [2, 6, 71, 20, 6]}
+    )  # fmt: skip
+    groups = [("gender", "F", 50, "M"), ("gender", "M", 52, "M"), ("gender", "X", 3, "M"),
+              ("age_band", "<30", 4, "30-49"), ("age_band", "30-49", 60, "30-49"), ("age_band", "50+", 41, "30-49"),
+              ("function_level", "S05", 45, "rest_of_organisation"), ("function_level", "S09", 60, "rest_of_organisation")]  # fmt: skip
+    down = {"F": 7, "M": 4, "X": 0, "<30": 1, "30-49": 6, "50+": 4, "S05": 5, "S09": 6}
+    up = {"F": 5, "M": 3, "X": 0, "<30": 0, "30-49": 6, "50+": 2, "S05": 2, "S09": 6}
+    rows = []
+    for direction, counts in (("down", down), ("up", up)):
+        for attribute, group, n, reference in groups:
+            rest = reference == "rest_of_organisation"
+            ref_n = 105 - n if rest else next(g[2] for g in groups if g[1] == reference)
+            rows.append({**key, "direction": direction, "attribute": attribute, "group_value": group, "n": n,
+                         "count": counts[group], "is_reference": group == reference, "reference_group": reference,
+                         "reference_n": ref_n, "rate_ci_low": 0.01234, "rate_ci_high": 0.25678,
+                         "odds_ratio": None if group == reference else 1.23456,
+                         "within_level_odds_ratio": None if group == reference or rest else 1.34567,
+                         "within_level_ci_low": None if group == reference or rest else 0.45678,
+                         "within_level_ci_high": None if group == reference or rest else 3.45678,
+                         "q_value": None if group == reference else 0.123456, "within_level_q_value": None,
+                         "flag": group == "F" and direction == "down",
+                         "finding_nl": "Vrouwen werden vaker omlaag gezet." if group == "F" and direction == "down" else None,
+                         "finding_en": "Women were moved down more often." if group == "F" and direction == "down" else None})  # fmt: skip
+    # A department and an evaluator (never published by group), and a pooled window (not shown on the site).
+    rows.append(
+        {**key, "direction": "down", "attribute": "evaluator", "group_value": "pe1", "n": 3, "count": 1}
+    )
+    rows.append(
+        {
+            **key,
+            "period": "window",
+            "direction": "down",
+            "attribute": "gender",
+            "group_value": "F",
+            "n": 99,
+            "count": 9,
+        }
+    )
+    spread = pl.DataFrame(
+        {**key, "measure": ["unit_sd", "group_gap", "group_gap", "group_gap"],
+         "dimension": ["department", "gender", "gender", "age_band"], "group_value": [None, "F", "X", "<30"],
+         "reference_group": [None, "M", "M", "30-49"], "units": [3, None, None, None], "n": [105, 50, 3, 4],
+         "reference_n": [None, 52, 52, 60], "before": [0.2, -0.1, 0.3, 0.1], "after": [0.1, -0.2, 0.2, 0.1],
+         "change": [-0.1, -0.1, -0.1, 0.0], "change_ci_low": [-0.2, -0.15, -0.5, -0.3],
+         "change_ci_high": [-0.01, -0.05, 0.3, 0.3], "verdict": ["narrowed", "widened", "no_clear_change", "no_clear_change"],
+         "publishable": [True, True, False, True], "sentence_nl": ["s1", "s2", None, "s4"], "sentence_en": ["e1", "e2", None, "e4"]}
+    )  # fmt: skip
+    return {
+        "marts.calibration_impact": impact,
+        "marts.calibration_distribution": distribution,
+        "marts.calibration_moves": pl.DataFrame(rows),
+        "marts.calibration_spread": spread,
+    }
+
+
+def assert_comparisons_need_two_visible_groups(groups: pl.DataFrame, moves: pl.DataFrame, k: int) -> int:
+    """Every published comparison belongs to a shown group whose reference group (or, for the rest of the
+    organisation, the attribute's total) is shown too, both with at least k people; returns how many."""
+    sizes = moves.filter(pl.col("period") == "cycle").select(
+        *MOVES_BY, "group_value", pl.col("n").alias("_n"), "reference_n"
+    )
+    shown = groups.select(*MOVES_BY, "group_value", pl.col(SUPPRESSED).alias("_hidden"))
+    compared = groups.filter(
+        pl.any_horizontal([pl.col(c).is_not_null() for c in COMPARISONS if c in groups.columns])
+    )
+    rows = compared.join(sizes, on=[*MOVES_BY, "group_value"], how="left")
+    for r in rows.iter_rows(named=True):
+        assert not r[SUPPRESSED] and r["_n"] >= k and r["reference_n"] >= k, r
+        reference = None if r["reference_group"] == "rest_of_organisation" else r["reference_group"]
+        match = shown.filter(
+            pl.all_horizontal([pl.col(c) == r[c] for c in MOVES_BY])
+            & (pl.col("group_value").is_null() if reference is None else pl.col("group_value") == reference)
+        )
+        assert match.height == 1 and not match["_hidden"][0], f"{r['attribute']}: reference hidden"
+        for column in (
+            "odds_ratio",
+            "within_level_odds_ratio",
+            "within_level_ci_low",
+            "within_level_ci_high",
+        ):
+            if r.get(column) is not None:
+                assert r[column] == round(r[column], 2)
+        for column in ("q_value", "within_level_q_value"):
+            if r.get(column) is not None:
+                assert r[column] == round(r[column], 3)
+    return rows.height
+
+
+def test_calibration_impact_tables_follow_the_rules() -> None:
+    sources = {**hand_sources(), **impact_marts()}
+    published = publish_tables(sources, {"zeeland-demo": K5, "vo-demo": K5})
+    names = ("calibration_moves_by_department", "calibration_before_after", "calibration_moves_by_group", "calibration_spread")  # fmt: skip
+    assert set(names) <= set(published.tables)
+    for name in names:
+        frame = published.tables[name]
+        assert frame.filter(pl.col("organization") == "vo-demo").height == 0, (
+            "no proposals: no rows, no error"
+        )
+        for column in ("n", "group_n", "count"):
+            if column in frame.columns:
+                shown = frame[column].drop_nulls()
+                assert ((shown == 0) | (shown >= 5)).all(), f"{name}.{column}: a cell from 1 to 4 people"
+    departments = published.tables["calibration_moves_by_department"]
+    west = departments.filter((pl.col("department") == "West") & pl.col("direction").is_not_null())
+    assert west[SUPPRESSED].all(), "nobody in West moved: its parts are hidden as a whole"
+    org = departments.filter(pl.col("department").is_null() & pl.col("direction").is_null()).row(
+        0, named=True
+    )
+    assert org["n"] == 105 and org["share"] == 1.0
+    shares = departments.filter(pl.col("share").is_not_null() & pl.col("direction").is_not_null())
+    assert (shares["share"] - shares["n"] / shares["group_n"]).abs().max() < 1e-12  # type: ignore[operator]
+    before_after = published.tables["calibration_before_after"]
+    assert set(before_after["stage"].to_list()) == {"proposed", "final"}
+    assert before_after.filter(pl.col("stage") == "final")["rating_position"].drop_nulls().to_list() == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    groups = published.tables["calibration_moves_by_group"]
+    assert set(groups["attribute"].to_list()) == {"gender", "age_band", "function_level"}, "no evaluator rows"
+    assert groups["rate_ci_low"].drop_nulls().to_list() and groups.filter(pl.col(SUPPRESSED))[
+        "rate"
+    ].null_count() == (groups.filter(pl.col(SUPPRESSED)).height)
+    compared = assert_comparisons_need_two_visible_groups(groups, sources["marts.calibration_moves"], 5)
+    assert compared > 0, "function levels against the rest of the organisation are compared"
+    # A group's size is the same in both directions: hidden in one, hidden in both.
+    sizes = groups.group_by("attribute", "group_value").agg(pl.col("group_n").is_null().n_unique().alias("k"))
+    assert (sizes["k"] == 1).all()
+    spread = published.tables["calibration_spread"]
+    assert {"n", "reference_n", "units"}.isdisjoint(spread.columns), "no counts in the spread table"
+    assert sorted(spread["sentence_en"].to_list()) == ["e1", "e2"], "unpublishable and small groups left out"
+    # Without the marts the tables are left out with a note, never an error.
+    bare = publish_tables(hand_sources(), {"zeeland-demo": K5})
+    assert not set(names) & set(bare.tables)
+    assert any("marts.calibration_moves" in note for note in bare.notes)
+
+
+def test_attacker_fails_on_the_calibration_impact_tables_of_the_sample(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """The three count tables of the calibration impact section (moves per department, the distribution before
+    and after, moves per group) attacked with the truth from the marts; comparisons only between shown groups."""
+    sources, published = sample_publication
+    attacked = {}
+    impact = sources["marts.calibration_impact"].filter(
+        (pl.col("period") == "cycle") & (pl.col("grouping") == "department")
+    )
+    cells = pl.concat(
+        [
+            impact.select("organization", "cycle", pl.col("unit").alias("department"), pl.lit(d).alias("direction"), pl.col(c).alias("n"))
+            for d, c in (("down", "n_down"), ("unchanged", "n_unchanged"), ("up", "n_up"))
+        ]
+    )  # fmt: skip
+    attacked["moves_by_department"] = _attack_rule_table(
+        published.tables["calibration_moves_by_department"], cells, privacy.MOVES_BY_DEPARTMENT_RULE, "n", 150
+    )
+    distribution = sources["marts.calibration_distribution"].filter(
+        (pl.col("period") == "cycle") & (pl.col("grouping") == "organization")
+    )
+    cells = pl.concat(
+        [
+            distribution.select(
+                "organization", "cycle", pl.lit(s).alias("stage"), "rating", pl.col(c).alias("n")
+            )
+            for s, c in (("proposed", "n_proposed"), ("final", "n_final"))
+        ]
+    )
+    attacked["before_after"] = _attack_rule_table(
+        published.tables["calibration_before_after"], cells, privacy.BEFORE_AFTER_RULE, "n", 150
+    )
+    moves = sources["marts.calibration_moves"]
+    groups = published.tables["calibration_moves_by_group"]
+    base = moves.filter(
+        (pl.col("period") == "cycle") & pl.col("attribute").is_in(list(privacy.MOVE_ATTRIBUTES))
+    )
+    cells = pl.concat(
+        [
+            base.select(*MOVES_BY, "group_value", pl.lit("yes").alias("has"), pl.col("count").alias("n")),
+            base.select(*MOVES_BY, "group_value", pl.lit("no").alias("has"), (pl.col("n") - pl.col("count")).alias("n")),
+        ]
+    )  # fmt: skip
+    rule = privacy.MOVES_BY_GROUP_RULE
+    truth = cube_truth(cells, rule.by, rule.dims, rule.totals, "n")
+    # The published rows as the cube a reader rebuilds: "no" is known only where both the size and the count are.
+    cube = _has_cube(groups.select(*MOVES_BY, "group_value", "group_n", "count"), MOVES_BY, ("group_value",))
+    alike = (
+        cells.group_by(*MOVES_BY, "group_value")
+        .agg(((pl.col("n") > 0).sum() == 1).alias("_alike"))
+        .filter(pl.col("_alike"))
+    )
+    cube = (
+        cube.rename({"v": "n"})
+        .join(alike, on=[*MOVES_BY, "group_value"], how="left", nulls_equal=True)
+        .with_columns(
+            pl.when(pl.col("_alike").fill_null(False) & pl.col("has").is_not_null())
+            .then(pl.lit(HOMOGENEOUS))
+            .alias(REASON)
+        )
+    )
+    attacked["moves_by_group"] = assert_not_recovered(
+        cube, truth, rule.by, rule.dims, rule.totals, "n", 5, limit=150
+    )
+    assert attacked["moves_by_department"] > 0 and attacked["moves_by_group"] > 0, (
+        "the sample hides small cells"
+    )
+    assert_comparisons_need_two_visible_groups(groups, moves, 5)
+    # No organisation without proposals has a row.
+    with_proposals = set(sources["marts.calibration_impact"]["organization"].to_list())
+    for name in ("calibration_moves_by_department", "calibration_before_after", "calibration_moves_by_group", "calibration_spread"):  # fmt: skip
+        assert set(published.tables[name]["organization"].to_list()) <= with_proposals
+
+
+def test_sample_group_sizes_are_hidden_alike_in_every_outcome(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """A group counts the same people in every yes/no outcome: its size hidden in one and shown in another
+    would give it back through the published total, so it is hidden in all or in none. A size hidden there
+    is hidden in the continuous outcomes (reward percentages) too."""
+    sources, published = sample_publication
+    kinds = sources["marts.fairness"].select("outcome", "outcome_kind").unique()
+    overall = (
+        published.tables["fairness"]
+        .filter((pl.col("scope") == "overall") & pl.col("group_value").is_not_null())
+        .join(kinds, on="outcome", how="left")
+    )
+    group = ["organization", "cycle", "attribute", "group_value"]
+    binary = overall.filter(pl.col("outcome_kind") == "binary")
+    mixed = (
+        binary.group_by(group)
+        .agg(
+            pl.col("group_n").is_null().any().alias("hidden"),
+            pl.col("group_n").is_not_null().any().alias("shown"),
+        )
+        .filter(pl.col("hidden") & pl.col("shown"))
+    )
+    assert binary.height > 0
+    assert mixed.height == 0, mixed.head(5)
+    hidden = binary.filter(pl.col("group_n").is_null()).select(group).unique()
+    continuous = overall.filter(pl.col("outcome_kind") != "binary")
+    assert continuous.height > 0
+    leaked = continuous.join(hidden, on=group, how="semi").filter(pl.col("group_n").is_not_null())
+    assert leaked.height == 0, leaked.select(*group, "outcome", "group_n").head(5)

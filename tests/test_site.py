@@ -210,6 +210,7 @@ def hand_sources(department: str = HOSTILE, worklist: bool = True) -> dict[str, 
         "audit.load_ledger": ledger,
         "marts.quarantine_summary": quarantine,
     }
+    sources.update(impact_sources(department))
     if worklist:
         sources["marts.calibration_worklist"] = pl.DataFrame(
             {
@@ -229,6 +230,87 @@ def hand_sources(department: str = HOSTILE, worklist: bool = True) -> dict[str, 
             }
         )
     return sources
+
+
+def impact_sources(department: str = HOSTILE) -> dict[str, pl.DataFrame]:
+    """Calibration impact marts (issue 10) of zeeland-demo 2024, shaped like the real ones: proposals moved
+    down / up per department, the distribution before and after, moves per group and the spread verdicts."""
+    key = {"organization": "zeeland-demo", "period": "cycle", "first_cycle": 2024, "cycle": 2024}
+    departments = [department, "Zuid", "West", "Oost"]
+    down, up, n = [8, 2, 0, 7], [6, 5, 0, 3], [60, 56, 37, 52]
+    impact = pl.DataFrame(
+        {
+            **key,
+            "grouping": ["department"] * 4 + ["organization"],
+            "unit": [*departments, "zeeland-demo"],
+            "n": [*n, sum(n)],
+            "n_down": [*down, sum(down)],
+            "n_up": [*up, sum(up)],
+            "n_unchanged": [a - b - c for a, b, c in zip([*n, sum(n)], [*down, sum(down)], [*up, sum(up)], strict=True)],
+        }
+    )  # fmt: skip
+    distribution = pl.DataFrame(
+        {
+            **key,
+            "grouping": "organization",
+            "unit": "zeeland-demo",
+            "rating": RATINGS,
+            "rating_position": [1, 2, 3, 4, 5],
+            "n": 205,
+            "n_proposed": [2, 8, 120, 55, 20],
+            "n_final": [3, 9, 125, 50, 18],
+        }
+    )
+    moves = pl.DataFrame(
+        {
+            **key,
+            "direction": ["down", "down", "up", "up"] * 2,
+            "attribute": ["gender"] * 4 + ["function_level"] * 4,
+            "group_value": ["F", "M", "F", "M", "S05", "S09", "S05", "S09"],
+            "is_reference": [False, True, False, True] + [False] * 4,
+            "reference_group": ["M"] * 4 + ["rest_of_organisation"] * 4,
+            "n": [100, 105, 100, 105, 80, 125, 80, 125],
+            "count": [10, 7, 5, 9, 5, 12, 4, 10],
+            "reference_n": [105, 105, 105, 105, 125, 80, 125, 80],
+            "rate_ci_low": [0.055, 0.033, 0.022, 0.046, 0.027, 0.056, 0.02, 0.044],
+            "rate_ci_high": [0.174, 0.131, 0.112, 0.155, 0.138, 0.161, 0.122, 0.14],
+            "odds_ratio": [1.55, None, 0.56, None, 0.62, 1.6, 0.6, 1.65],
+            "q_value": [0.04, None, 0.6, None, 0.7, 0.7, 0.8, 0.8],
+            "within_level_odds_ratio": [1.8, None, 0.6, None, None, None, None, None],
+            "within_level_ci_low": [1.1, None, 0.2, None, None, None, None, None],
+            "within_level_ci_high": [2.9, None, 1.7, None, None, None, None, None],
+            "within_level_q_value": [0.03, None, 0.6, None, None, None, None, None],
+            "flag": [True, False, False, False, False, False, False, False],
+            "finding_nl": [f"Vrouwen werden vaker omlaag gezet ({department}).", *[None] * 7],
+            "finding_en": [f"Women were moved down more often ({department}).", *[None] * 7],
+        }
+    )
+    spread = pl.DataFrame(
+        {
+            **key,
+            "measure": ["unit_sd", "group_gap"],
+            "dimension": ["department", "gender"],
+            "group_value": [None, "F"],
+            "reference_group": [None, "M"],
+            "n": [205, 100],
+            "reference_n": [None, 105],
+            "before": [0.21, -0.05],
+            "after": [0.15, -0.09],
+            "change": [-0.06, -0.04],
+            "change_ci_low": [-0.1, -0.07],
+            "change_ci_high": [-0.02, -0.01],
+            "verdict": ["narrowed", "widened"],
+            "publishable": [True, True],
+            "sentence_nl": ["De kalibratie verkleinde de verschillen tussen afdelingen.", "De kalibratie vergrootte het verschil tussen vrouwen en mannen."],
+            "sentence_en": ["Calibration narrowed the differences between departments.", "Calibration widened the gap between women and men."],
+        }
+    )  # fmt: skip
+    return {
+        "marts.calibration_impact": impact,
+        "marts.calibration_distribution": distribution,
+        "marts.calibration_moves": moves,
+        "marts.calibration_spread": spread,
+    }
 
 
 def build_hand_site(
@@ -550,3 +632,101 @@ def test_every_published_figure_is_valid_plotly(sites: dict[str, Path]) -> None:
             go.Figure(data=payload["data"], layout=payload["layout"])  # raises on any invalid property
             checked += 1
     assert checked > 20
+
+
+# ------------------------------------------------------------------------------------------------- calibration impact
+IMPACT_CHARTS = (
+    "chart_impact_departments_title",
+    "chart_impact_before_after_title",
+    "chart_impact_groups_title",
+)
+
+
+def impact_section(page: str) -> str:
+    """The calibration impact section of a norming page (from its heading to the end of <main>)."""
+    from dashboards.i18n import text as say
+
+    for language in ("nl", "en"):
+        heading = f"<h2>{html.escape(say('impact_title', language))}</h2>"
+        if heading in page:
+            return page[page.index(heading) : page.index("</main>")]
+    raise AssertionError("the norming page has no calibration impact section")
+
+
+def chart_titles(section: str) -> list[str]:
+    return [
+        html.unescape(t) for t in re.findall(r"<figure class='chart-block' data-title='([^']*)'", section)
+    ]
+
+
+def test_norming_page_shows_the_calibration_impact(sites: dict[str, Path]) -> None:
+    from dashboards.i18n import text as say
+
+    for language in ("nl", "en"):
+        page = (sites[language] / "zeeland-demo" / "2024" / "norming.html").read_text(encoding="utf-8")
+        section = impact_section(page)
+        assert chart_titles(section) == [say(key, language) for key in IMPACT_CHARTS]
+        # 17 of 205 proposals down and 14 up: the organisation's summary sentence.
+        summary = say("impact_summary", language).format(
+            moved="31", n="205", share="15,1%" if language == "nl" else "15.1%", down="17", up="14"
+        )
+        assert html.escape(summary) in section
+        # The flagged group's finding (hostile department name escaped) and the spread verdicts are listed.
+        assert html.escape(f"({HOSTILE}).") in section and HOSTILE not in section
+        assert "verschillen tussen afdelingen" in section or "differences between departments" in section
+        assert say("impact_no_proposals", language) not in html.unescape(section)
+    # West: nobody moved (everyone alike) — its parts are hidden and drawn as one grey "·" segment.
+    nl = (sites["nl"] / "zeeland-demo" / "2024" / "norming.html").read_text(encoding="utf-8")
+    payloads = dict(chart_payloads(impact_section(nl)))
+    bars = next(iter(payloads.values()))
+    hidden = [t for t in bars["data"] if t["name"] == "afgeschermd"]
+    assert hidden and "·" in hidden[0]["text"][hidden[0]["y"].index("West")]
+    # The cycle without proposals (2023 has no calibration marts in the hand-built data) says so plainly.
+    other = (sites["nl"] / "zeeland-demo" / "2023" / "norming.html").read_text(encoding="utf-8")
+    assert html.escape(say("impact_no_proposals", "nl")) in impact_section(other)
+
+
+def test_sample_norming_page_shows_the_calibration_impact(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """zeeland-demo's exports keep the evaluator's proposal: its norming pages carry the calibration impact
+    section with its three charts and the spread verdicts; vo-demo's do not, and say so in plain words."""
+    from dashboards.i18n import text as say
+
+    site = sample_run.settings.site
+    zeeland = sorted(site.glob("zeeland-demo/*/norming.html"))
+    assert zeeland, "the sample must publish zeeland-demo's norming pages"
+    for path in zeeland:
+        section = impact_section(path.read_text(encoding="utf-8"))
+        assert chart_titles(section) == [say(key, "nl") for key in IMPACT_CHARTS], path
+        assert html.escape(say("impact_spread_title", "nl")) in section
+        assert html.escape(say("impact_no_proposals", "nl")) not in section
+        for _, payload in chart_payloads(section):
+            assert re.match(r"n = [\d.]+$", payload["layout"]["title"]["subtitle"]["text"]), path
+            go.Figure(data=payload["data"], layout=payload["layout"])
+    vo = sorted(site.glob("vo-demo/*/norming.html"))
+    assert vo
+    for path in vo:
+        section = impact_section(path.read_text(encoding="utf-8"))
+        assert html.escape(say("impact_no_proposals", "nl")) in section, path
+        assert not chart_titles(section), "no charts without proposals"
+
+
+def test_a_long_worklist_is_cut_with_a_note(tmp_path: Path) -> None:
+    """A department with thousands of cases shows the first WORKLIST_ROWS and says how many there are."""
+    from dashboards.pages.calibration import WORKLIST_ROWS
+
+    sources = hand_sources()
+    worklist = sources["marts.calibration_worklist"]
+    template = worklist.row(0, named=True)
+    many = pl.DataFrame(
+        [{**template, "employee_id": f"p{i:015d}"} for i in range(WORKLIST_ROWS + 40)], schema=worklist.schema
+    )
+    sources["marts.calibration_worklist"] = pl.concat([worklist, many])
+    site = tmp_path / "site"
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", site)
+    published = publish_tables(sources, {"zeeland-demo": Thresholds()})
+    build_site(published.tables, settings, site, "en")
+    texts = [p.read_text(encoding="utf-8") for p in site.rglob("calibration/d-*.html")]
+    cut = [t for t in texts if f"The first {WORKLIST_ROWS} of" in t]
+    assert len(cut) == 1, "only the department with the long list is cut"
+    assert cut[0].count("<code>p0") <= WORKLIST_ROWS * 2  # employee and evaluator ids per row at most
+    assert all(t.count("<tr>") < WORKLIST_ROWS + 60 for t in texts)

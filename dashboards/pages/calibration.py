@@ -35,6 +35,7 @@ RATINGS = "ratings"
 SCALE = "rating_scale"
 LENIENCY = "leniency"
 WORKLIST = "worklist"
+WORKLIST_ROWS = 250  # cases shown per department page; the rest stay in the confidential table
 UNITS = "units"
 
 
@@ -295,8 +296,22 @@ def _worklist(data: SiteData, ctx: PageContext, organization: str, cycle: int, d
             )
             .alias("measure_label"),
         )
-        .sort([c for c in ("measure", "employee_id", "reason_code") if c in rows.columns])
+        .sort([c for c in ("measure", "reason_code", "function_level", "employee_id") if c in rows.columns])
     )
+    # A large department has thousands of cases: a meeting works through the first ones, and the page must
+    # stay small enough to open from a file share (≤ 2 MB).
+    note = ""
+    if shown.height > WORKLIST_ROWS:
+        note = (
+            "<p class='notice'>"
+            + esc(
+                text("worklist_truncated", language).format(
+                    shown=fmt_int(WORKLIST_ROWS, language), total=fmt_int(shown.height, language)
+                )
+            )
+            + "</p>"
+        )
+        shown = shown.head(WORKLIST_ROWS)
     headers = text("worklist_headers", language)
     columns = [
         Column("employee_id", headers["employee_id"], "code", hidden_flag=None),
@@ -312,7 +327,7 @@ def _worklist(data: SiteData, ctx: PageContext, organization: str, cycle: int, d
         title,
         text("worklist_explain", language),
         "marts.calibration_worklist",
-        html_table(shown, columns, language),
+        note + html_table(shown, columns, language),
         language,
         n=people,
     )

@@ -1,5 +1,6 @@
 """Page 2 — norming review for the management team (Z-10): department × rating heatmap, funnel plot of
-departments, differentiation per manager, drift over cycles and movements between cycles."""
+departments, differentiation per manager, drift over cycles, movements between cycles, and the calibration
+impact (issue 10): what the meeting did to the evaluators' proposals."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import polars as pl
 
-from dashboards import figures
+from dashboards import figures, theme
 from dashboards.components import (
     Chart,
     PageContext,
@@ -17,9 +18,10 @@ from dashboards.components import (
     render_chart,
     unavailable,
 )
-from dashboards.i18n import fmt_int, text
+from dashboards.i18n import fmt_int, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages.calibration import RATINGS, measure_title, measures, scale
+from dashboards.pages.fairness import ATTRIBUTE_ORDER, attribute_label, group_label
 
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
@@ -303,14 +305,285 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
         parts.append(
             unavailable(text("chart_heatmap_title", language), "marts.rating_distribution", language)
         )
-        return "\n".join(parts)
-    for measure in measures(ratings):
-        parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
-        parts.append(_heatmap(ratings, measure, data, ctx, organization))
-        parts.append(_funnel(data, ctx, organization, cycle, measure))
-        parts.append(_flagged(data, organization, cycle, measure, language))
-        parts.append(_differentiation(data, ctx, organization, cycle, measure))
-        parts.append(_drift_lines(data, ctx, organization, cycle, measure))
-        parts.append(_drift_departments(data, ctx, organization, cycle, measure))
-        parts.append(_transitions(data, ctx, organization, cycle, measure))
+    else:
+        for measure in measures(ratings):
+            parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
+            parts.append(_heatmap(ratings, measure, data, ctx, organization))
+            parts.append(_funnel(data, ctx, organization, cycle, measure))
+            parts.append(_flagged(data, organization, cycle, measure, language))
+            parts.append(_differentiation(data, ctx, organization, cycle, measure))
+            parts.append(_drift_lines(data, ctx, organization, cycle, measure))
+            parts.append(_drift_departments(data, ctx, organization, cycle, measure))
+            parts.append(_transitions(data, ctx, organization, cycle, measure))
+    parts.append(_impact(data, ctx, organization, cycle))
     return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- calibration impact
+IMPACT_DEPARTMENTS = "calibration_moves_by_department"
+IMPACT_BEFORE_AFTER = "calibration_before_after"
+IMPACT_GROUPS = "calibration_moves_by_group"
+IMPACT_SPREAD = "calibration_spread"
+MOVE_ORDER = ("down", "up", "unchanged")  # moves first, from the axis; the unchanged rest after them
+SPREAD_ORDER = {"department": 0, "function_level": 1, "evaluator": 2}
+# The same colours in every impact chart: orange down, blue up, grey unchanged (red outlines mark flags).
+MOVED_DOWN, MOVED_UP, UNCHANGED = theme.GUIDELINE, theme.HIGHLIGHT, "#c9c9c9"
+
+
+def _source(name: str, language: str) -> str:
+    return f"{name} ({text('protected', language)})"
+
+
+def _impact_summary(departments: pl.DataFrame, language: str) -> str:
+    """One sentence from the organisation row: how many proposals moved, down and up (when all are shown)."""
+    org = {
+        r["direction"]: r["n"]
+        for r in departments.filter(pl.col("department").is_null()).iter_rows(named=True)
+    }
+    down, up, n = org.get("down"), org.get("up"), org.get(None)
+    if down is None or up is None or not n:
+        return ""
+    sentence = text("impact_summary", language).format(
+        moved=fmt_int(down + up, language),
+        n=fmt_int(n, language),
+        share=fmt_pct((down + up) / n, language, 1),
+        down=fmt_int(down, language),
+        up=fmt_int(up, language),
+    )
+    return f"<p class='explain'><strong>{esc(sentence)}</strong></p>"
+
+
+def _impact_departments(departments: pl.DataFrame, ctx: PageContext) -> str:
+    language = ctx.language
+    title = text("chart_impact_departments_title", language)
+    org_label = text("organisation", language)
+    cells = departments.filter(pl.col("direction").is_not_null())
+    names = sorted(d for d in cells["department"].unique().to_list() if d is not None)
+    tidy = cells.select(
+        pl.col("department").fill_null(org_label).alias("group"),
+        pl.col("direction").alias("category"),
+        "share",
+        "n",
+    )
+    labels = text("move_labels", language)
+    colours = {"down": MOVED_DOWN, "up": MOVED_UP, "unchanged": UNCHANGED}
+    figure = figures.stacked_parts(
+        tidy, [*names, org_label], MOVE_ORDER, labels, [colours[m] for m in MOVE_ORDER], language,
+        text("axis_share_proposals", language), text("department", language),
+    )  # fmt: skip
+    total = departments.filter(pl.col("department").is_null() & pl.col("direction").is_null())["n"]
+    return render_chart(
+        Chart(
+            figure,
+            title,
+            text("chart_impact_departments_explain", language),
+            _source("marts.calibration_impact", language),
+            int(total[0]) if total.len() and total[0] is not None else None,
+        ),
+        ctx,
+    )
+
+
+def _impact_before_after(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str:
+    language = ctx.language
+    title = text("chart_impact_before_after_title", language)
+    frame = data.get(IMPACT_BEFORE_AFTER, organization, cycle)
+    if frame is None:
+        return unavailable(title, "marts.calibration_distribution", language)
+    cells = frame.filter(pl.col("rating").is_not_null())
+    if cells.height == 0:
+        return ""
+    codes, labels, _ = scale(data, organization, "rating", language)
+    order = cells.sort("rating_position")["rating"].unique(maintain_order=True).to_list()
+    codes = [c for c in codes if c in order] + [c for c in order if c not in codes]
+    stages = text("stage_labels", language)
+    tidy = cells.select(
+        pl.col("stage").replace_strict(stages, default=pl.col("stage")).alias("series"),
+        pl.col("rating").alias("category"),
+        "share",
+        "n",
+    )
+    figure = figures.distribution_bars(
+        tidy, codes, labels, [stages["proposed"], stages["final"]],
+        {stages["proposed"]: theme.ORG, stages["final"]: theme.HIGHLIGHT}, language,
+        text("axis_rating", language), text("axis_share_people", language),
+    )  # fmt: skip
+    total = frame.filter((pl.col("stage") == "proposed") & pl.col("rating").is_null())["n"]
+    return render_chart(
+        Chart(
+            figure,
+            title,
+            text("chart_impact_before_after_explain", language),
+            _source("marts.calibration_distribution", language),
+            int(total[0]) if total.len() and total[0] is not None else None,
+        ),
+        ctx,
+    )
+
+
+def _impact_groups(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str:
+    language = ctx.language
+    title = text("chart_impact_groups_title", language)
+    frame = data.get(IMPACT_GROUPS, organization, cycle)
+    if frame is None:
+        return unavailable(title, "marts.calibration_moves", language)
+    if frame.height == 0:
+        return ""
+    moves = text("move_labels", language)
+    order = {a: i for i, a in enumerate(ATTRIBUTE_ORDER)}
+    groups = frame.filter(pl.col("group_value").is_not_null())
+    reference = pl.col("is_reference").fill_null(False) if "is_reference" in groups.columns else pl.lit(False)
+    groups = groups.with_columns(
+        pl.col("attribute").replace_strict(order, default=len(order)).alias("_order"),
+        reference.alias("_ref"),
+        pl.col("suppressed").fill_null(False).all().over("attribute", "group_value").alias("_all_hidden"),
+    ).sort("_order", "attribute", "group_value")
+    # Groups hidden in both directions are named under the chart instead of taking a row of dots.
+    dropped: dict[str, list[str]] = {}
+    for r in (
+        groups.filter(pl.col("_all_hidden"))
+        .unique(["attribute", "group_value"], maintain_order=True)
+        .iter_rows(named=True)
+    ):
+        dropped.setdefault(attribute_label(r["attribute"], language), []).append(
+            group_label(r["attribute"], r["group_value"], language)
+        )
+    rows = []
+    for r in groups.filter(~pl.col("_all_hidden")).iter_rows(named=True):
+        label = group_label(r["attribute"], r["group_value"], language)
+        if r["_ref"]:
+            label = f"{label} {text('reference_mark', language)}"
+        rows.append(
+            {
+                "section": attribute_label(r["attribute"], language),
+                "label": label,
+                "series": moves.get(r["direction"], r["direction"]),
+                "rate": r["rate"],
+                "lo": r.get("rate_ci_low"),
+                "hi": r.get("rate_ci_high"),
+                "n": r["group_n"] if r["rate"] is not None else None,
+                "flagged": bool(r.get("flag")),
+            }
+        )
+    hidden_count = sum(len(v) for v in dropped.values())
+    note = ""
+    if hidden_count:
+        names = "; ".join(f"{attribute}: {', '.join(values)}" for attribute, values in dropped.items())
+        note = text("impact_groups_hidden_note", language).format(
+            count=fmt_int(hidden_count, language), groups=names
+        )
+    if not rows:
+        return all_hidden(title, language) + (f"<p class='notice'>{esc(note)}</p>" if note else "")
+    tidy = pl.DataFrame(
+        rows,
+        schema={"section": pl.String, "label": pl.String, "series": pl.String, "rate": pl.Float64,
+                "lo": pl.Float64, "hi": pl.Float64, "n": pl.Int64, "flagged": pl.Boolean},
+    )  # fmt: skip
+    everyone = frame.filter(pl.col("group_value").is_null())
+    references = {
+        moves.get(r["direction"], r["direction"]): r["rate"]
+        for r in everyone.unique(["direction"]).iter_rows(named=True)
+        if r["rate"] is not None
+    }
+    series = [moves["down"], moves["up"]]
+    figure = figures.group_rates(
+        tidy, series, {moves["down"]: MOVED_DOWN, moves["up"]: MOVED_UP}, language,
+        text("axis_moved_share", language), text("axis_attribute_group", language), references=references,
+    )  # fmt: skip
+    n = everyone["group_n"].drop_nulls()
+    chart = render_chart(
+        Chart(
+            figure,
+            title,
+            text("chart_impact_groups_explain", language),
+            _source("marts.calibration_moves", language),
+            int(n.max()) if n.len() else None,  # type: ignore[arg-type]
+            note=note,
+        ),
+        ctx,
+    )
+    column = f"finding_{language}" if f"finding_{language}" in frame.columns else "finding_nl"
+    findings = (
+        groups.filter(pl.col("flag").fill_null(False) & pl.col(column).is_not_null())[column].to_list()
+        if column in groups.columns and "flag" in groups.columns
+        else []
+    )
+    if findings:
+        items = "".join(f"<li>{esc(f)}</li>" for f in findings)
+        listing = f"<p class='explain'>{esc(text('impact_findings', language))}</p><ul>{items}</ul>"
+    else:
+        listing = f"<p class='explain'>{esc(text('impact_no_findings', language))}</p>"
+    return chart + listing
+
+
+def _spread_subject(row: dict, language: str) -> str:
+    """What a spread row compares: the units of a dimension, or a group against its reference."""
+    if row["measure"] == "unit_sd":
+        return text("spread_units", language).get(row["dimension"], row["dimension"])
+    attribute = row["dimension"]
+    return (
+        f"{attribute_label(attribute, language)}: {group_label(attribute, row.get('group_value'), language)} "
+        f"{text('versus', language)} {group_label(attribute, row.get('reference_group'), language)}"
+    )
+
+
+def _impact_spread(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str:
+    language = ctx.language
+    title = text("impact_spread_title", language)
+    frame = data.get(IMPACT_SPREAD, organization, cycle)
+    if frame is None:
+        return unavailable(title, "marts.calibration_spread", language)
+    column = f"sentence_{language}" if f"sentence_{language}" in frame.columns else "sentence_nl"
+    rows = (
+        frame.filter(pl.col(column).is_not_null())
+        .with_columns(
+            (pl.col("measure") != "unit_sd").alias("_gap"),
+            pl.col("dimension").replace_strict(SPREAD_ORDER, default=len(SPREAD_ORDER)).alias("_dim"),
+            pl.col("verdict").is_in(["narrowed", "widened"]).fill_null(False).alias("_clear"),
+        )
+        .sort("_gap", "_dim", "dimension", "group_value")
+    )
+
+    def items(part: pl.DataFrame) -> str:
+        return "".join(
+            f"<li><strong>{esc(_spread_subject(r, language))}</strong> — {esc(r[column])}</li>"
+            for r in part.iter_rows(named=True)
+        )
+
+    clear = rows.filter(pl.col("_clear"))
+    unclear = rows.filter(~pl.col("_clear"))
+    if rows.height == 0:
+        listing = f"<p class='notice'>{esc(text('impact_spread_none', language))}</p>"
+    else:
+        listing = (
+            f"<ul class='verdicts'>{items(clear)}</ul>"
+            if clear.height
+            else f"<p class='explain'>{esc(text('impact_spread_no_clear', language))}</p>"
+        )
+        if unclear.height:
+            summary = text("impact_spread_unclear", language).format(count=fmt_int(unclear.height, language))
+            listing += f"<details><summary>{esc(summary)}</summary><ul>{items(unclear)}</ul></details>"
+    return (
+        f"<section class='table-block'><h3>{esc(title)}</h3>"
+        f"<p class='explain'>{esc(text('impact_spread_explain', language))}</p>{listing}"
+        f"<p class='meta'>{esc(text('source', language))}: marts.calibration_spread</p></section>"
+    )
+
+
+def _impact(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str:
+    """Calibration impact (issue 10): what the calibration meeting did to the evaluators' proposals."""
+    language = ctx.language
+    title = text("impact_title", language)
+    parts = [f"<h2>{esc(title)}</h2>"]
+    departments = data.get(IMPACT_DEPARTMENTS, organization, cycle)
+    if departments is None:
+        return parts[0] + unavailable(title, "marts.calibration_impact", language)
+    if departments.height == 0:
+        return parts[0] + f"<p class='notice'>{esc(text('impact_no_proposals', language))}</p>"
+    parts.append(f"<p class='lead'>{esc(text('impact_intro', language))}</p>")
+    parts.append(_impact_summary(departments, language))
+    parts.append(_impact_departments(departments, ctx))
+    parts.append(_impact_before_after(data, ctx, organization, cycle))
+    parts.append(_impact_groups(data, ctx, organization, cycle))
+    parts.append(_impact_spread(data, ctx, organization, cycle))
+    return "\n".join(p for p in parts if p)
