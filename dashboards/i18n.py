@@ -293,6 +293,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "nl": "{count} leidinggevende(n) niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
         "en": "{count} manager(s) not shown: too few people or everyone the same outcome.",
     },
+    "managers_cut_note": {
+        "nl": "De {shown} leidinggevenden met de minste differentiatie van {total}; de andere staan in "
+        "marts.unit_deviation.",
+        "en": "The {shown} managers with the least differentiation of {total}; the others are in "
+        "marts.unit_deviation.",
+    },
     "axis_differentiation": {"nl": "Differentiatie-index (0–1)", "en": "Differentiation index (0–1)"},
     "axis_manager": {"nl": "Leidinggevende (pseudoniem)", "en": "Manager (pseudonym)"},
     "chart_drift_title": {"nl": "Verschuiving over de cycli", "en": "Drift over the cycles"},

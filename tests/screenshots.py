@@ -20,6 +20,7 @@ SHOTS = (
     ("budget.png", "zeeland-demo", "budget.html"),
     ("process.png", "vo-demo", "process.html"),
     ("data_quality.png", "zeeland-demo", "data_quality.html"),
+    ("calibration_impact.png", "zeeland-demo", "norming.html#impact"),
 )
 
 
@@ -32,12 +33,14 @@ def main(site: Path, out: Path) -> int:
                 page = site / "index.html"
             else:
                 cycle = max(p for p in (site / organization).iterdir() if p.is_dir())
-                found = sorted(cycle.glob(pattern or ""))
+                glob, _, fragment = (pattern or "").partition("#")
+                found = sorted(cycle.glob(glob))
                 if not found:
                     print(f"screenshots: no {pattern} for {organization}; skipped", file=sys.stderr)
                     continue
                 page = found[0]
-            browser.screenshot(page.resolve().as_uri(), out / name, height=1500, full_page=False)
+            url = page.resolve().as_uri() + (f"#{fragment}" if organization and fragment else "")
+            browser.screenshot(url, out / name, height=1500, full_page=False)
             print(f"screenshots: {out / name}")
     finally:
         browser.close()

@@ -23,6 +23,7 @@ from dashboards.pages import SiteData
 from dashboards.pages.calibration import RATINGS, measure_title, measures, scale
 from dashboards.pages.fairness import ATTRIBUTE_ORDER, attribute_label, group_label
 
+MANAGERS_SHOWN = 60  # bars in the differentiation chart
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
 
@@ -148,6 +149,14 @@ def _differentiation(data: SiteData, ctx: PageContext, organization: str, cycle:
     if shown.height == 0:
         return all_hidden(title, language) + (f"<p class='notice'>{esc(note)}</p>" if note else "")
     reference = shown["org_differentiation"].drop_nulls()
+    if shown.height > MANAGERS_SHOWN:
+        # A large employer has thousands of managers: one bar each is unreadable (and megabytes). The
+        # managers who differentiate least are the ones a norming review asks about.
+        cut = text("managers_cut_note", language).format(
+            shown=fmt_int(MANAGERS_SHOWN, language), total=fmt_int(shown.height, language)
+        )
+        note = f"{cut} {note}".strip()
+        shown = shown.sort("differentiation").head(MANAGERS_SHOWN).sort("differentiation", descending=True)
     tidy = shown.select(pl.col("unit").alias("label"), pl.col("differentiation").alias("value"), "n")
     figure = figures.horizontal_bars(
         tidy, language, text("axis_differentiation", language), text("axis_manager", language),
@@ -574,7 +583,7 @@ def _impact(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> 
     """Calibration impact (issue 10): what the calibration meeting did to the evaluators' proposals."""
     language = ctx.language
     title = text("impact_title", language)
-    parts = [f"<h2>{esc(title)}</h2>"]
+    parts = [f"<h2 id='impact'>{esc(title)}</h2>"]
     departments = data.get(IMPACT_DEPARTMENTS, organization, cycle)
     if departments is None:
         return parts[0] + unavailable(title, "marts.calibration_impact", language)
