@@ -647,7 +647,7 @@ def impact_section(page: str) -> str:
     from dashboards.i18n import text as say
 
     for language in ("nl", "en"):
-        heading = f"<h2>{html.escape(say('impact_title', language))}</h2>"
+        heading = f"<h2 id='impact'>{html.escape(say('impact_title', language))}</h2>"
         if heading in page:
             return page[page.index(heading) : page.index("</main>")]
     raise AssertionError("the norming page has no calibration impact section")
