@@ -31,6 +31,7 @@ from dashboards.pages import Options, SiteData, budget, calibration, fairness, n
 from models.config import Settings
 from models.errors import ConfigError
 from models.policy import Policy, policy_for
+from models.privacy import Thresholds
 
 
 @dataclass
@@ -83,12 +84,12 @@ def _index(data: SiteData, language: str) -> str:
         else:
             content = f"<p>{esc(text('no_data', language))}</p>"
         cards.append(f"<div class='card'><h3>{esc(name)}</h3>{content}</div>")
-    policy = next(iter(data.policies.values()), None)
-    k = policy.min_group_size if policy else 5
-    k_amounts = policy.min_group_size_amounts if policy else 10
-    dominance = policy.dominance_share if policy else 0.3
+    # The index covers every organisation: it states the strictest thresholds of their policies.
+    limits = Thresholds.strictest(data.policies.values())
     privacy = text("privacy_intro", language).format(
-        k=fmt_int(k, language), k_amounts=fmt_int(k_amounts, language), dominance=fmt_pct(dominance, language)
+        k=fmt_int(limits.k, language),
+        k_amounts=fmt_int(limits.k_amounts, language),
+        dominance=fmt_pct(limits.dominance, language),
     )
     body = (
         f"<h1>{esc(text('site_title', language))}</h1>"

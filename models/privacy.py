@@ -1214,33 +1214,18 @@ FAIRNESS_LABELS = (
     "is_reference",
     "reference_group",
 )
+# Statistics of a continuous outcome (reward percentages): published per group, hidden with its amount.
+CONTINUOUS_STATS = (
+    "mean", "median", "sd", "difference", "p_value", "q_value", "rank_biserial", "standardised_difference",
+    "within_level_p_value", "within_level_q_value", "within_department_p_value", "within_department_q_value",
+    "flag", "finding_nl", "finding_en",
+)  # fmt: skip
 CONTINUOUS_RULE = TableRule(
     by=("organization", "cycle", "outcome", "attribute"),
     dims=("group_value",),
     n="n",
     totals=("group_value",),
-    amounts=(
-        Amount(
-            "_sum",
-            protect=(
-                "mean",
-                "median",
-                "sd",
-                "difference",
-                "p_value",
-                "q_value",
-                "rank_biserial",
-                "standardised_difference",
-                "within_level_p_value",
-                "within_level_q_value",
-                "within_department_p_value",
-                "within_department_q_value",
-                "flag",
-                "finding_nl",
-                "finding_en",
-            ),
-        ),
-    ),
+    amounts=(Amount("_sum", protect=CONTINUOUS_STATS),),
     homogeneous=pl.col("sd").fill_null(0) == 0,
 )
 
@@ -1505,22 +1490,8 @@ def _fairness(
                 "attribute",
                 "group_value",
                 "n",
-                "mean",
-                "median",
-                "sd",
                 *FAIRNESS_LABELS,
-                "difference",
-                "p_value",
-                "q_value",
-                "rank_biserial",
-                "standardised_difference",
-                "within_level_p_value",
-                "within_level_q_value",
-                "within_department_p_value",
-                "within_department_q_value",
-                "flag",
-                "finding_nl",
-                "finding_en",
+                *CONTINUOUS_STATS,
             )
             if c in continuous.columns
         ]
