@@ -654,7 +654,7 @@ def test_components_match_models_stats_linked_components(zeeland: Policy) -> Non
     df = evaluations([r | {"rating": "normaal"} for r in rows])
     (org,) = prepare(df, {ZEELAND: zeeland})
     component, size, linked = components(org, np.array([0, 1]))
-    names = org.names["eva"].to_list()
+    names = org.names("eva").to_list()
     pairs = np.concatenate(
         [
             ms.evaluator_pairs_from_assignments(df["employee_id"], df["evaluator_id"]).reshape(-1, 2),

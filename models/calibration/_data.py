@@ -8,8 +8,9 @@ repeated string group-bys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -83,14 +84,22 @@ class MeasureRows:
 
     measure: Measure
     cycle: IntArray  # index into OrgData.cycles
-    emp: IntArray
     eva: IntArray
-    sec: IntArray  # -1 where there is no second evaluator
     dept: IntArray
     lvl: IntArray
     k: IntArray  # category, 0 = lowest
     score: FloatArray
     row: IntArray  # index into the organisation's evaluation rows
+    org_codes: Callable[[str], IntArray]  # OrgData.codes: an ID column's codes for every evaluation row
+
+    @cached_property
+    def emp(self) -> IntArray:
+        return self.org_codes("emp")[self.row]
+
+    @cached_property
+    def sec(self) -> IntArray:
+        """Second evaluator (-1 where there is none)."""
+        return self.org_codes("sec")[self.row]
 
     @property
     def size(self) -> int:
@@ -104,36 +113,57 @@ class MeasureRows:
         return MeasureRows(
             self.measure,
             self.cycle[mask],
-            self.emp[mask],
             self.eva[mask],
-            self.sec[mask],
             self.dept[mask],
             self.lvl[mask],
             self.k[mask],
             self.score[mask],
             self.row[mask],
+            self.org_codes,
         )
 
 
 @dataclass
 class OrgData:
-    """One organisation's evaluations, encoded."""
+    """One organisation's evaluations, encoded.
+
+    The ID columns are encoded when first asked for (:meth:`codes`, :meth:`names`): employee ids are by far
+    the most expensive to encode and only the transitions, leniency and worklist marts need them.
+    """
 
     org: str
     policy: Policy
     settings: CalibrationSettings
     cycles: IntArray  # sorted distinct cycles (years)
-    names: dict[str, pl.Series]  # emp, eva, sec, dept, lvl -> names by code
-    assign_cycle: IntArray  # every evaluation row (rated or not): cycle index, employee, evaluator, second
-    assign_emp: IntArray
-    assign_eva: IntArray
-    assign_sec: IntArray
+    frame: pl.DataFrame  # the organisation's evaluation rows
+    assign_cycle: IntArray  # every evaluation row (rated or not): cycle index
     argued: NDArray[np.bool_]  # per evaluation row: both argumentation aspects present (Z-8)
     rows: list[MeasureRows] = field(default_factory=list)
     off_scale: int = 0  # rows with a rating not on the policy's scale
+    _encoded: dict[str, tuple[IntArray, pl.Series]] = field(default_factory=dict, repr=False)
+
+    def _encoding(self, key: str) -> tuple[IntArray, pl.Series]:
+        if key not in self._encoded:
+            column = ID_COLUMNS[key]
+            if column in self.frame.columns:
+                self._encoded[key] = encode(self.frame[column])
+            else:
+                self._encoded[key] = (
+                    np.full(self.frame.height, -1, dtype=np.int64),
+                    pl.Series([], dtype=pl.String),
+                )
+        return self._encoded[key]
+
+    def codes(self, key: str) -> IntArray:
+        """Code of every evaluation row (-1: null) in an ID column (a key of ID_COLUMNS)."""
+        return self._encoding(key)[0]
+
+    def names(self, key: str) -> pl.Series:
+        """The sorted distinct names the codes of an ID column index."""
+        return self._encoding(key)[1]
 
     def size(self, key: str) -> int:
-        return int(self.names[key].len())
+        return int(self.names(key).len())
 
     def units(self, rows: MeasureRows, grouping: str) -> tuple[IntArray, int]:
         """Unit code of every row in a grouping, and the number of possible units."""
@@ -155,20 +185,20 @@ class OrgData:
         if grouping == "organization":
             return pl.Series([self.org] * len(codes), dtype=pl.String)
         if grouping == "department":
-            return self.names["dept"].gather(idx)
+            return self.names("dept").gather(idx)
         if grouping == "function_level":
-            return self.names["lvl"].gather(idx)
+            return self.names("lvl").gather(idx)
         if grouping == "department_function_level":
             n_lvl = self.size("lvl")
             frame = pl.DataFrame(
                 {
-                    "d": self.names["dept"].gather(idx // n_lvl),
-                    "l": self.names["lvl"].gather(idx % n_lvl),
+                    "d": self.names("dept").gather(idx // n_lvl),
+                    "l": self.names("lvl").gather(idx % n_lvl),
                 }
             )
             return frame.select(pl.concat_str(["d", pl.lit(CROSS_SEPARATOR), "l"])).to_series()
         if grouping == "evaluator":
-            return self.names["eva"].gather(idx)
+            return self.names("eva").gather(idx)
         raise ValueError(f"unknown grouping {grouping!r}")
 
 
@@ -220,30 +250,23 @@ def prepare(evaluations: pl.DataFrame, policies: Mapping[str, Policy]) -> list[O
         cycles_all = frame["cycle"].cast(pl.Int64).to_numpy()
         cycles = unique_sorted(cycles_all)
         cycle_idx = np.searchsorted(cycles, cycles_all).astype(np.int64)
-        codes: dict[str, IntArray] = {}
-        names: dict[str, pl.Series] = {}
-        for key, column in ID_COLUMNS.items():
-            if column in frame.columns:
-                codes[key], names[key] = encode(frame[column])
-            else:
-                codes[key], names[key] = (
-                    np.full(frame.height, -1, dtype=np.int64),
-                    pl.Series([], dtype=pl.String),
-                )
         argued = frame.select(~(_blank(frame, "argument_competences") | _blank(frame, "argument_results")))
         data = OrgData(
             org=org,
             policy=policy,
             settings=CalibrationSettings.from_policy(policy),
             cycles=cycles.astype(np.int64),
-            names=names,
+            frame=frame,
             assign_cycle=cycle_idx,
-            assign_emp=codes["emp"],
-            assign_eva=codes["eva"],
-            assign_sec=codes["sec"],
             argued=argued.to_series().to_numpy().astype(bool),
         )
-        valid = (codes["emp"] >= 0) & (codes["eva"] >= 0) & (codes["dept"] >= 0) & (codes["lvl"] >= 0)
+        # an observation needs an employee, an evaluator, a department and a function level
+        needed = [ID_COLUMNS[key] for key in ("emp", "eva", "dept", "lvl")]
+        valid = (
+            frame.select(pl.all_horizontal(pl.col(c).is_not_null() for c in needed)).to_series().to_numpy()
+            if all(c in frame.columns for c in needed)
+            else np.zeros(frame.height, dtype=bool)
+        )
         for m in measures(policy):
             k = _measure_codes(frame, m)
             if m.name == RATING and "rating" in frame.columns:
@@ -254,14 +277,13 @@ def prepare(evaluations: pl.DataFrame, policies: Mapping[str, Policy]) -> list[O
                 MeasureRows(
                     measure=m,
                     cycle=cycle_idx[keep],
-                    emp=codes["emp"][keep],
-                    eva=codes["eva"][keep],
-                    sec=codes["sec"][keep],
-                    dept=codes["dept"][keep],
-                    lvl=codes["lvl"][keep],
+                    eva=data.codes("eva")[keep],
+                    dept=data.codes("dept")[keep],
+                    lvl=data.codes("lvl")[keep],
                     k=kk,
                     score=np.asarray(m.scores, dtype=np.float64)[kk],
                     row=keep.astype(np.int64),
+                    org_codes=data.codes,
                 )
             )
         out.append(data)

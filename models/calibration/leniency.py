@@ -142,10 +142,10 @@ def components(org: OrgData, window: IntArray) -> tuple[IntArray, IntArray, NDAr
     it against models.stats.
     """
     n_eval = org.size("eva")
-    rows = np.isin(org.assign_cycle, window) & (org.assign_eva >= 0)
-    eva = org.assign_eva[rows]
+    rows = np.isin(org.assign_cycle, window) & (org.codes("eva") >= 0)
+    eva = org.codes("eva")[rows]
     src, dst = [], []
-    for holder in (org.assign_emp[rows], org.assign_sec[rows]):
+    for holder in (org.codes("emp")[rows], org.codes("sec")[rows]):
         keep = holder >= 0
         pairs = unique_sorted(holder[keep] * n_eval + eva[keep])
         h, v = pairs // n_eval, pairs % n_eval
@@ -207,7 +207,7 @@ def leniency_frames(org: OrgData) -> list[pl.DataFrame]:
             parts.append(
                 pl.DataFrame(
                     {
-                        "evaluator_id": org.names["eva"].gather(pl.Series(ev)),
+                        "evaluator_id": org.names("eva").gather(pl.Series(ev)),
                         "n": np.asarray(eff["n"])[ev],
                         "n_cycle": n_now[ev],
                         "n_compared": np.asarray(eff["n_compared"])[ev],

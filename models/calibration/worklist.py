@@ -64,7 +64,7 @@ def _flagged_evaluators(org: OrgData, rows: MeasureRows, leniency: pl.DataFrame)
     table = np.zeros((org.cycles.size, max(org.size("eva"), 1)), dtype=np.int64)
     if sel.height:
         cyc = np.searchsorted(org.cycles, sel["cycle"].to_numpy())
-        names = org.names["eva"].to_numpy()
+        names = org.names("eva").to_numpy()
         ids = sel["evaluator_id"].to_numpy()
         eva = np.minimum(np.searchsorted(names, ids), max(names.size - 1, 0))
         known = (cyc < org.cycles.size) & (names.size > 0) & (names[eva] == ids)
@@ -127,10 +127,10 @@ def worklist_frames(org: OrgData, rows: MeasureRows, leniency: pl.DataFrame) -> 
         frame = pl.DataFrame(
             {
                 "cycle": org.cycles[rows.cycle[idx]],
-                "department": org.names["dept"].gather(pl.Series(rows.dept[idx])),
-                "employee_id": org.names["emp"].gather(pl.Series(rows.emp[idx])),
-                "evaluator_id": org.names["eva"].gather(pl.Series(rows.eva[idx])),
-                "function_level": org.names["lvl"].gather(pl.Series(rows.lvl[idx])),
+                "department": org.names("dept").gather(pl.Series(rows.dept[idx])),
+                "employee_id": org.names("emp").gather(pl.Series(rows.emp[idx])),
+                "evaluator_id": org.names("eva").gather(pl.Series(rows.eva[idx])),
+                "function_level": org.names("lvl").gather(pl.Series(rows.lvl[idx])),
                 "rating": codes.gather(k),
                 "previous_rating": pl.select(pl.when(has_prev).then(codes.gather(pk))).to_series(),
                 "_label_nl": labels["nl"].gather(k),
