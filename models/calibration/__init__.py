@@ -49,14 +49,13 @@ MART_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 def calibration_marts(evaluations: pl.DataFrame, policies: Mapping[str, Policy]) -> dict[str, pl.DataFrame]:
     """All six calibration marts from one encoding of the evaluations (same results as the single functions)."""
     orgs = prepare(evaluations, policies)
-    budget = McBudget()
     dist: list[pl.DataFrame] = []
     dev: list[pl.DataFrame] = []
     for org in orgs:
         for i, rows in enumerate(org.rows):
             counts = unit_counts(org, rows)
             dist += distribution_frames(org, i, counts)
-            dev += deviation_frames(org, rows, counts, budget=budget)
+            dev += deviation_frames(org, rows, counts)
     out = {
         "rating_distribution": combine_distribution(dist),
         "unit_deviation": sort_units(pl.concat(dev)) if dev else pl.DataFrame(schema=UNIT_DEVIATION_SCHEMA),

@@ -27,7 +27,7 @@ table, exactly as ``models.stats.ordinal_distribution_test`` computes it:
     models.stats as n_mc grows);
   * ``monte_carlo`` — when the enumeration is too large: ``n_mc`` tables per distinct size drawn with the same
     generator call and seed as ``models.stats.ordinal_distribution_test`` (so the p-value is identical to
-    it), while the shared ``McBudget`` lasts; ``chi2_approx`` after that (said in the mart).
+    it), while the cycle's ``McBudget`` lasts; ``chi2_approx`` after that (said in the mart).
 ``undefined`` — an empty unit, a unit that is the whole family, fewer than two categories used, or (location)
 no spread at all.
 """
@@ -53,7 +53,7 @@ FloatArray = NDArray[np.float64]
 
 @dataclass
 class McBudget:
-    """Work left for one mart computation, so the run time is bounded whatever the data: enumerated rows
+    """Work left for one organisation, measure and cycle, so the run time is bounded whatever the data: enumerated rows
     (exact tests) and Monte Carlo tables. When a budget runs out, the later sizes fall back to the
     approximations (normal / chi2_approx), which the mart reports per unit."""
 

@@ -168,10 +168,13 @@ def deviation_frames(
     *,
     n_mc: int = DEFAULT_N_MC,
     exact_budget: int = DEFAULT_EXACT_BUDGET,
-    budget: McBudget | None = None,
 ) -> list[pl.DataFrame]:
-    """The unit_deviation rows of one organisation and measure."""
-    budget = budget if budget is not None else McBudget()
+    """The unit_deviation rows of one organisation and measure.
+
+    Each cycle has its own work budget for exact and Monte Carlo tests (shared by the groupings of that
+    cycle): a cycle's p-values then never depend on which other cycles were computed with it, so a new
+    cycle can be computed alone and give what a run over all cycles gives."""
+    cycle_budgets = [McBudget() for _ in range(org.cycles.size)]
     settings = org.settings
     n_cycles = org.cycles.size
     scores = rows.scores
@@ -233,7 +236,7 @@ def deviation_frames(
             if bounds[c] == bounds[c + 1]:
                 continue
             test = family_tests(
-                cnt[sel], scores, org_counts[c], n_mc=n_mc, exact_budget=exact_budget, budget=budget
+                cnt[sel], scores, org_counts[c], n_mc=n_mc, exact_budget=exact_budget, budget=cycle_budgets[c]
             )
             elig = eligible[sel]
             cols["p_value"][sel] = test.location_pvalue
@@ -324,17 +327,13 @@ def unit_deviation(
     prepared: list[OrgData] | None = None,
     n_mc: int = DEFAULT_N_MC,
     exact_budget: int = DEFAULT_EXACT_BUDGET,
-    budget: McBudget | None = None,
 ) -> pl.DataFrame:
     """The unit_deviation mart from canonical evaluations and the organisations' policies."""
     orgs = prepared if prepared is not None else prepare(evaluations, policies)
-    budget = budget if budget is not None else McBudget()
     parts: list[pl.DataFrame] = []
     for org in orgs:
         for rows in org.rows:
-            parts += deviation_frames(
-                org, rows, unit_counts(org, rows), n_mc=n_mc, exact_budget=exact_budget, budget=budget
-            )
+            parts += deviation_frames(org, rows, unit_counts(org, rows), n_mc=n_mc, exact_budget=exact_budget)
     if not parts:
         return pl.DataFrame(schema=SCHEMA)
     return sort_units(pl.concat(parts, how="vertical"))

@@ -11,11 +11,14 @@ results hold counts only, never a row or an identifier.
 from collections.abc import Iterator
 
 import dagster as dg
+import duckdb
 import polars as pl
 
-from models.calibration import MART_SCHEMAS, calibration_marts
+from models.calibration import MART_SCHEMAS, CalibrationSettings, calibration_marts
+from models.policy import Policy
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.resources import CalibraResource, read_frame, write_table
+from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.resources import CalibraResource, read_frame
 
 KINDS = {"duckdb", "polars"}
 KEYS = {name: dg.AssetKey(["marts", name]) for name in MART_SCHEMAS}
@@ -52,6 +55,11 @@ FROM staging.evaluations
 WHERE list_contains(?, organization)
 """
 
+# The column that places each mart's rows in a cycle: transitions and drift belong to the later cycle.
+CYCLE_COLUMNS = {
+    name: "to_cycle" if name in ("rating_transitions", "rating_drift") else "cycle" for name in MART_SCHEMAS
+}
+
 UNIT_DEVIATION = KEYS["unit_deviation"]
 LENIENCY = KEYS["evaluator_leniency"]
 DRIFT = KEYS["rating_drift"]
@@ -61,6 +69,20 @@ DISTRIBUTION = KEYS["rating_distribution"]
 
 def _int(value: int) -> dg.MetadataValue:
     return dg.MetadataValue.int(int(value))
+
+
+def _ratings_on_scale(con: duckdb.DuckDBPyConnection, policies: dict[str, Policy]) -> tuple[int, int]:
+    """Ratings in staging, and those that are a code of their organisation's scale (the check below)."""
+    rated = on_scale = 0
+    for org, policy in policies.items():
+        row = con.execute(
+            "SELECT count(rating), count(rating) FILTER (WHERE list_contains(?, rating)) "
+            "FROM staging.evaluations WHERE organization = ?",
+            [list(policy.rating_codes), org],
+        ).fetchone()
+        rated += int(row[0]) if row else 0
+        on_scale += int(row[1]) if row else 0
+    return rated, on_scale
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -122,20 +144,37 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
 
     Reads staging.evaluations once, computes the six calibration marts with models.calibration and writes them.
     Grain and meaning of each mart are in its asset description."""
+    settings = calibra.settings()
     policies = organisation_policies(calibra)
-    with calibra.writer() as con:
-        evaluations = read_frame(con, EVALUATIONS_SQL, [sorted(policies)])
-        marts = calibration_marts(evaluations, policies)
-        for name, frame in marts.items():
-            write_table(con, "marts", name, frame)
-    calibra.progress("calibration: " + ", ".join(f"{name} {frame.height}" for name, frame in marts.items()))
+    # A cycle's leniency reads the policy's window of cycles; transitions, drift and the worklist's sharp
+    # changes read the previous cycle.
+    lookback = {
+        org: max(CalibrationSettings.from_policy(policy).leniency_window_cycles, 2)
+        for org, policy in policies.items()
+    }
 
-    rated = evaluations.filter(pl.col("rating").is_not_null())
-    on_scale = sum(
-        rated.filter((pl.col("organization") == org) & pl.col("rating").is_in(p.rating_codes)).height
-        for org, p in policies.items()
-    )
-    off_scale = rated.height - on_scale
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+        condition, params = work.staging_filter()
+        evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
+        return calibration_marts(evaluations, policies)
+
+    with calibra.writer() as con:
+        slices = plan(
+            con,
+            settings,
+            "calibration",
+            organizations=sorted(policies),
+            kinds=["evaluations"],
+            lookback=lookback,
+            tables=CYCLE_COLUMNS,
+        )
+        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
+        marts = read_marts(con, CYCLE_COLUMNS)
+        ratings = _ratings_on_scale(con, policies)
+    calibra.progress(f"calibration: {slices.reason}; " + ", ".join(f"{n} {f.height}" for n, f in marts.items()))
+    context.log.info(f"calibration marts: {'whole' if slices.whole else 'per cycle'} ({slices.reason})")
+    rated, on_scale = ratings
+    off_scale = rated - on_scale
     dist, dev, len_, drift, work = (
         marts[n]
         for n in (
@@ -152,7 +191,7 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
     metadata = {
         "rating_distribution": {
             "units": _int(dist.filter(pl.col("position") == 1).height),
-            "evaluations_read": _int(evaluations.height),
+            "organisation_cycles_rebuilt": _int(len(slices.rebuild)),
         },
         "unit_deviation": {
             "flagged": _int(status.get("flagged", 0)),
@@ -182,7 +221,7 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
         check_name="ratings_on_scale",
         passed=off_scale == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"ratings_off_scale": _int(off_scale), "ratings": _int(rated.height)},
+        metadata={"ratings_off_scale": _int(off_scale), "ratings": _int(rated)},
     )
     eligible = dev.filter(pl.col("status") != "too_small")
     outside = eligible.filter(pl.col("funnel_position") == "outside_998")

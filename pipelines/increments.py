@@ -1,0 +1,302 @@
+"""Which organisation × cycle slices a mart step recomputes in this run, and how they replace the old rows.
+
+Most marts are computed per organisation and cycle, from the staging rows of that cycle and, for some, of
+the few cycles before it (leniency and calibration-impact windows, transitions from the previous cycle).
+After each build a step records per slice a fingerprint of what the slice was computed from, in
+audit.mart_inputs: the loaded staging files of that organisation and cycle (and its files without a cycle,
+such as salary scales), the policy file, calibra.yaml and calibra's version. The next run recomputes only
+the slices whose fingerprint changed (a new cycle, a corrected export, a new policy), plus the later
+cycles whose window reaches back to one of them, and replaces exactly those rows; the rest stay as built.
+A step runs whole when one of its tables is missing, when it has no fingerprints yet, when a table's
+columns no longer match, or when CALIBRA_FULL_REBUILD=1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from importlib import metadata
+
+import duckdb
+import polars as pl
+
+from models.config import Settings
+
+Slice = tuple[str, int]  # (organization, cycle)
+
+MART_INPUTS_DDL = """CREATE TABLE IF NOT EXISTS audit.mart_inputs (
+    step VARCHAR, organization VARCHAR, cycle BIGINT, fingerprint VARCHAR, built_at TIMESTAMP)"""
+FULL_REBUILD_VARIABLE = "CALIBRA_FULL_REBUILD"
+
+
+def _slice_key(organization: str, cycle: int) -> str:
+    return f"{organization}|{cycle}"
+
+
+def slice_sql(cycle_column: str = "cycle") -> str:
+    """SQL for a row's slice key, comparable with `_slice_key` (column names come from code, never data)."""
+    return f"(organization || '|' || CAST({cycle_column} AS VARCHAR))"
+
+
+@dataclass(frozen=True)
+class SliceWork:
+    """What one mart step computes in this run."""
+
+    step: str
+    whole: bool
+    rebuild: frozenset[Slice]  # slices whose rows are replaced (a vanished slice: its rows are deleted)
+    read: frozenset[Slice]  # slices whose staging rows the computation needs
+    fingerprints: Mapping[Slice, str]  # of every slice present in staging now
+    reason: str  # why whole, or what changed, in words for the run log
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.whole and not self.rebuild
+
+    def staging_filter(self, cycle_column: str = "cycle") -> tuple[str, list[object]]:
+        """A WHERE condition (and its parameter) that keeps the staging rows this run reads."""
+        if self.whole:
+            return "TRUE", []
+        return f"list_contains(?, {slice_sql(cycle_column)})", [sorted(_slice_key(*s) for s in self.read)]
+
+    def keep(self, frame: pl.DataFrame, cycle_column: str = "cycle") -> pl.DataFrame:
+        """The rows of a computed mart that belong to the slices being rebuilt (all rows when whole)."""
+        if self.whole or frame.height == 0:
+            return frame
+        wanted = pl.DataFrame(
+            {"organization": [o for o, _ in self.rebuild], cycle_column: [c for _, c in self.rebuild]},
+            schema={"organization": pl.String, cycle_column: frame.schema[cycle_column]},
+        )
+        return frame.join(wanted, on=["organization", cycle_column], how="semi")
+
+
+def _digest(parts: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _file_digest(path: object) -> str:
+    try:
+        with open(str(path), "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("calibra")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def current_fingerprints(
+    con: duckdb.DuckDBPyConnection, settings: Settings, organizations: Sequence[str], kinds: Sequence[str]
+) -> dict[Slice, str]:
+    """Per (organisation, cycle) present in the step's staging tables: a digest of everything it reads."""
+    files = con.execute(
+        """SELECT organization, cycle, kind, file_sha256 FROM audit.load_ledger
+           WHERE status IN ('loaded', 'loaded_with_quarantine') AND rows_loaded > 0
+             AND list_contains(?, kind) AND list_contains(?, organization)
+           ORDER BY ALL""",
+        [list(kinds), list(organizations)],
+    ).fetchall()
+    per_slice: dict[Slice, list[str]] = {}
+    without_cycle: dict[str, list[str]] = {}
+    for organization, cycle, kind, sha in files:
+        if cycle is None:
+            without_cycle.setdefault(organization, []).append(f"{kind}:{sha}")
+        else:
+            per_slice.setdefault((organization, int(cycle)), []).append(f"{kind}:{sha}")
+    shared = [_version(), _file_digest(settings.config_path)]
+    policy_digest = {
+        org: _file_digest(spec.policy_path)
+        for org, spec in settings.organizations.items()
+        if org in organizations
+    }
+    return {
+        (org, cycle): _digest(
+            [*shared, policy_digest.get(org, ""), *without_cycle.get(org, []), *sorted(sources)]
+        )
+        for (org, cycle), sources in per_slice.items()
+    }
+
+
+def _tables_exist(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> bool:
+    present = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'"
+        ).fetchall()
+    }
+    return set(tables) <= present
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    step: str,
+    *,
+    organizations: Sequence[str],
+    kinds: Sequence[str],
+    lookback: Mapping[str, int],
+    tables: Iterable[str],
+) -> SliceWork:
+    """The slices to rebuild and read. `lookback[org]` is how many cycles (this one included) a slice reads:
+    1 for a mart of one cycle, 2 with the previous cycle, n for a window of n cycles."""
+    con.execute(MART_INPUTS_DDL)
+    fingerprints = current_fingerprints(con, settings, organizations, kinds)
+    present = frozenset(fingerprints)
+    stored = {
+        (org, int(cycle)): fingerprint
+        for org, cycle, fingerprint in con.execute(
+            "SELECT organization, cycle, fingerprint FROM audit.mart_inputs WHERE step = ?", [step]
+        ).fetchall()
+    }
+    whole_reason = ""
+    if os.environ.get(FULL_REBUILD_VARIABLE) == "1":
+        whole_reason = f"{FULL_REBUILD_VARIABLE}=1"
+    elif not stored:
+        whole_reason = "first build"
+    elif not _tables_exist(con, tables):
+        whole_reason = "a table is missing"
+    if whole_reason:
+        return SliceWork(step, True, present, present, fingerprints, whole_reason)
+
+    cycles_of: dict[str, list[int]] = {}
+    for org, cycle in sorted(present):
+        cycles_of.setdefault(org, []).append(cycle)
+    changed = {s for s in present if stored.get(s) != fingerprints[s]}
+    vanished = {s for s in stored if s not in present}
+    rebuild: set[Slice] = set(vanished)
+    for org, cycle in changed | vanished:
+        later = [c for c in cycles_of.get(org, []) if c >= cycle]
+        rebuild.update((org, c) for c in later[: max(lookback.get(org, 1), 1)])
+    read: set[Slice] = set()
+    for org, cycle in rebuild & present:
+        cycles = cycles_of[org]
+        position = cycles.index(cycle)
+        read.update(
+            (org, c) for c in cycles[max(0, position - max(lookback.get(org, 1), 1) + 1) : position + 1]
+        )
+    reason = (
+        f"{len(changed)} changed and {len(vanished)} vanished organisation-cycles; "
+        f"rebuilding {len(rebuild)} of {len(present)}"
+    )
+    return SliceWork(step, False, frozenset(rebuild), frozenset(read), fingerprints, reason)
+
+
+class ColumnsChanged(Exception):
+    """A mart's computed columns differ from its stored table: the step must be rebuilt whole."""
+
+
+def replace_slices(
+    con: duckdb.DuckDBPyConnection,
+    work: SliceWork,
+    tables: Mapping[str, str],
+    marts: Mapping[str, pl.DataFrame],
+) -> None:
+    """Write the step's marts ({name: frame}; `tables` gives each one's cycle column) and its fingerprints in
+    one transaction. Whole: every table is replaced. Otherwise the rows of the rebuilt slices are deleted and
+    the computed rows of those slices inserted; rows of other slices (a window's earlier cycles) are dropped."""
+    if set(marts) != set(tables) or not all(name.isidentifier() for name in tables):
+        raise ValueError(f"{work.step}: computed {sorted(marts)}, expected {sorted(tables)}")
+    if not work.whole:
+        for name, frame in marts.items():
+            stored = [
+                column
+                for (column,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
+                    "ORDER BY column_index",
+                    [name],
+                ).fetchall()
+            ]
+            if stored != frame.columns:
+                raise ColumnsChanged(name)
+            if frame.height and frame.get_column(tables[name]).null_count():
+                raise ValueError(
+                    f"marts.{name} has rows without {tables[name]}: it cannot be rebuilt per cycle"
+                )
+    now = datetime.now()
+    rebuilt = sorted(_slice_key(*s) for s in work.rebuild)
+    fingerprints = pl.DataFrame(
+        [
+            (work.step, org, cycle, fingerprint, now)
+            for (org, cycle), fingerprint in sorted(work.fingerprints.items())
+            if work.whole or (org, cycle) in work.rebuild
+        ],
+        schema={
+            "step": pl.String,
+            "organization": pl.String,
+            "cycle": pl.Int64,
+            "fingerprint": pl.String,
+            "built_at": pl.Datetime("us"),
+        },
+        orient="row",
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, frame in marts.items():
+            con.register("_slices", work.keep(frame, tables[name]).to_arrow())
+            if work.whole:
+                con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _slices")
+            else:
+                where = f"list_contains(?, {slice_sql(tables[name])})"
+                con.execute(f"DELETE FROM marts.{name} WHERE {where}", [rebuilt])
+                con.execute(f"INSERT INTO marts.{name} BY NAME SELECT * FROM _slices")
+            con.unregister("_slices")
+        if work.whole:
+            con.execute("DELETE FROM audit.mart_inputs WHERE step = ?", [work.step])
+        else:
+            con.execute(
+                f"DELETE FROM audit.mart_inputs WHERE step = ? AND list_contains(?, {slice_sql()})",
+                [work.step, rebuilt],
+            )
+        con.register("_fingerprints", fingerprints.to_arrow())
+        con.execute("INSERT INTO audit.mart_inputs SELECT * FROM _fingerprints")
+        con.unregister("_fingerprints")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _empty_marts(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, pl.DataFrame]:
+    """The stored tables with no rows: what a run that only deletes vanished slices inserts."""
+    return {name: con.sql(f"SELECT * FROM marts.{name} LIMIT 0").pl() for name in tables}
+
+
+def rebuild(
+    con: duckdb.DuckDBPyConnection,
+    work: SliceWork,
+    tables: Mapping[str, str],
+    compute: Callable[[SliceWork], Mapping[str, pl.DataFrame]],
+) -> SliceWork:
+    """Compute and write the step's slices; when a stored table no longer fits, compute and write it whole.
+    `tables` maps each mart of the step to its cycle column. Returns the work that was done."""
+    if work.nothing_to_do:
+        return work
+    try:
+        computed = compute(work) if work.whole or work.read else _empty_marts(con, tables)
+        replace_slices(con, work, tables, computed)
+    except ColumnsChanged as changed:
+        work = replace(
+            work,
+            whole=True,
+            rebuild=frozenset(work.fingerprints),
+            read=frozenset(work.fingerprints),
+            reason=f"the columns of marts.{changed} changed",
+        )
+        replace_slices(con, work, tables, compute(work))
+    return work
+
+
+def read_marts(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, pl.DataFrame]:
+    """The step's whole tables after the build, for its checks and metadata."""
+    return {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in tables}
