@@ -62,15 +62,21 @@ class SliceWork:
             return "TRUE", []
         return f"list_contains(?, {slice_sql(cycle_column)})", [sorted(_slice_key(*s) for s in self.read)]
 
+    def read_rows(self, frame: pl.DataFrame, cycle_column: str = "cycle") -> pl.DataFrame:
+        """The rows of a staging frame that this run reads (all rows when whole)."""
+        return frame if self.whole else self._rows_of(frame, self.read, cycle_column)
+
     def keep(self, frame: pl.DataFrame, cycle_column: str = "cycle") -> pl.DataFrame:
         """The rows of a computed mart that belong to the slices being rebuilt (all rows when whole)."""
-        if self.whole or frame.height == 0:
-            return frame
+        return frame if self.whole else self._rows_of(frame, self.rebuild, cycle_column)
+
+    @staticmethod
+    def _rows_of(frame: pl.DataFrame, slices: frozenset[Slice], cycle_column: str) -> pl.DataFrame:
         wanted = pl.DataFrame(
-            {"organization": [o for o, _ in self.rebuild], cycle_column: [c for _, c in self.rebuild]},
+            {"organization": [o for o, _ in slices], cycle_column: [c for _, c in slices]},
             schema={"organization": pl.String, cycle_column: frame.schema[cycle_column]},
         )
-        return frame.join(wanted, on=["organization", cycle_column], how="semi")
+        return frame.join(wanted, on=["organization", cycle_column], how="semi", maintain_order="left")
 
 
 def _digest(parts: Iterable[str]) -> str:

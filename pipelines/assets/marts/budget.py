@@ -3,6 +3,7 @@ projection over the policy's horizon (marts.budget_forecast) and the what-if mov
 (marts.budget_whatif). The logic is in models/budget.py, models/forecast.py and models/whatif.py."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import dagster as dg
 import polars as pl
@@ -11,6 +12,7 @@ from models.budget import BUDGET_SUMS, LEVEL_DEPARTMENT, LEVEL_ORGANISATION, com
 from models.forecast import compute_forecast, load_scenarios
 from models.whatif import RESULT_SCHEMA, WhatIfError, whatif
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.increments import SliceWork, plan, read_marts, rebuild
 from pipelines.resources import CalibraResource, write_table
 
 BUDGET = dg.AssetKey(["marts", "budget"])
@@ -18,6 +20,7 @@ BY_TYPE = dg.AssetKey(["marts", "budget_by_type"])
 FORECAST = dg.AssetKey(["marts", "budget_forecast"])
 WHATIF = dg.AssetKey(["marts", "budget_whatif"])
 KINDS = {"duckdb", "polars"}
+CYCLE_COLUMNS = {"budget": "cycle", "budget_by_type": "cycle"}
 
 
 def _count(frame: pl.DataFrame, condition: pl.Expr) -> int:
@@ -88,12 +91,33 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
 
     Grain: organization × cycle × department (+ organisation total); by type also × award_type."""
     policies = organisation_policies(calibra)
-    with calibra.writer() as con:
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         inputs = load_inputs(con)
-        result = compute_budget(inputs, policies)
-        write_table(con, "marts", "budget", result.budget)
-        write_table(con, "marts", "budget_by_type", result.by_type)
-    frame = result.budget
+        cycle_inputs = replace(
+            inputs,
+            evaluations=work.read_rows(inputs.evaluations),
+            payroll=work.read_rows(inputs.payroll),
+            awards=work.read_rows(inputs.awards),
+        )
+        result = compute_budget(cycle_inputs, policies)
+        return {"budget": result.budget, "budget_by_type": result.by_type}
+
+    with calibra.writer() as con:
+        # A cycle's cost reads that cycle's evaluations, payroll and awards, and the salary scales (a change
+        # to the scales changes every cycle's fingerprint).
+        slices = plan(
+            con,
+            calibra.settings(),
+            "budget",
+            organizations=sorted(policies),
+            kinds=["evaluations", "payroll", "awards", "salary_scales"],
+            lookback=dict.fromkeys(policies, 1),
+            tables=CYCLE_COLUMNS,
+        )
+        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
+        tables = read_marts(con, CYCLE_COLUMNS)
+    frame, by_type = tables["budget"], tables["budget_by_type"]
     departments = frame.filter(pl.col("level") == LEVEL_DEPARTMENT)
     over = _count(departments, pl.col("over_budget"))
     calibra.progress(f"budget: {frame.height} rows, {over} department-cycles over budget")
@@ -103,10 +127,11 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
             "dagster/row_count": dg.MetadataValue.int(frame.height),
             "organisations": dg.MetadataValue.int(frame["organization"].n_unique() if frame.height else 0),
             "departments_over_budget": dg.MetadataValue.int(over),
+            "organisation_cycles_rebuilt": dg.MetadataValue.int(len(slices.rebuild)),
         },
     )
     yield dg.MaterializeResult(
-        asset_key=BY_TYPE, metadata={"dagster/row_count": dg.MetadataValue.int(result.by_type.height)}
+        asset_key=BY_TYPE, metadata={"dagster/row_count": dg.MetadataValue.int(by_type.height)}
     )
     yield dg.AssetCheckResult(
         check_name="department_over_budget",

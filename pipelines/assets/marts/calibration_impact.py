@@ -10,15 +10,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+import polars as pl
 
-from models.calibration_impact import SCHEMAS, calibration_impact_marts
+from models.calibration_impact import SCHEMAS, CalibrationImpact, calibration_impact_marts, impact_config
 from models.contracts import load_contract
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.resources import CalibraResource, read_frame, write_table
+from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.resources import CalibraResource, read_frame
 
 KINDS = {"duckdb", "polars"}
 KEYS = {name: dg.AssetKey(["marts", name]) for name in SCHEMAS}
 MOVES = KEYS["calibration_moves"]
+CYCLE_COLUMNS = dict.fromkeys(SCHEMAS, "cycle")  # every mart's period ends at its cycle
 DESCRIPTIONS = {
     "calibration_impact": "How many ratings calibration moved, up and down and by how many scale steps, per "
     "unit, with Wilson intervals and mean scores before and after (Z-10). Grain: organization × period × cycle × "
@@ -87,35 +90,55 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
     }
     wanted = list(dict.fromkeys([*COLUMNS, *(a for attrs in extra.values() for a in attrs)]))
     columns_sql = ", ".join(f'"{name}"' for name in wanted if name in names)  # names from the contract only
-    with calibra.writer() as con:
+    computed: list[CalibrationImpact] = []
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+        condition, params = work.staging_filter()
         evaluations = read_frame(
             con,
             f"""SELECT {columns_sql} FROM staging.evaluations
-                WHERE proposed_rating IS NOT NULL AND rating IS NOT NULL AND list_contains(?, organization)""",
-            [sorted(policies)],
+                WHERE proposed_rating IS NOT NULL AND rating IS NOT NULL AND list_contains(?, organization)
+                  AND {condition}""",
+            [sorted(policies), *params],
         )
-        result = calibration_impact_marts(evaluations, policies, extra)
-        for name, frame in result.marts.items():
-            write_table(con, "marts", name, frame)
-    moves, strata = result.marts["calibration_moves"], result.marts["calibration_moves_strata"]
+        computed.append(calibration_impact_marts(evaluations, policies, extra))
+        return computed[-1].marts
+
+    # A window period of a cycle pools the policy's last window_cycles cycles up to it.
+    lookback = {
+        org: impact_config(policy, extra.get(org, ())).window_cycles for org, policy in policies.items()
+    }
+    with calibra.writer() as con:
+        slices = plan(
+            con,
+            settings,
+            "calibration_impact",
+            organizations=sorted(policies),
+            kinds=["evaluations"],
+            lookback=lookback,
+            tables=CYCLE_COLUMNS,
+        )
+        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
+        marts = read_marts(con, CYCLE_COLUMNS)
+    moves, strata = marts["calibration_moves"], marts["calibration_moves_strata"]
     flagged = int(moves["flag"].sum()) if moves.height else 0
     flagged_strata = int(strata["flag"].sum()) if strata.height else 0
-    calibra.progress(
-        f"calibration_impact: {result.moves} moves in {result.organizations} organisations, "
-        f"{flagged + flagged_strata} flagged comparisons"
-    )
-    if result.ignored_attributes:
+    impact_rows = marts["calibration_impact"].height
+    calibra.progress(f"calibration_impact: {slices.reason}; {flagged + flagged_strata} flagged comparisons")
+    ignored = {org: attrs for result in computed for org, attrs in result.ignored_attributes.items()}
+    if ignored:
         context.log.warning(
             "calibration_impact: attributes not in staging.evaluations were skipped: "
-            + "; ".join(
-                f"{org}: {', '.join(attrs)}" for org, attrs in sorted(result.ignored_attributes.items())
-            )
+            + "; ".join(f"{org}: {', '.join(attrs)}" for org, attrs in sorted(ignored.items()))
         )
-    for name, frame in result.marts.items():
+    organisations = (
+        int(marts["calibration_impact"].get_column("organization").n_unique()) if impact_rows else 0
+    )
+    for name, frame in marts.items():
         metadata: dict[str, dg.MetadataValue] = {"dagster/row_count": _int(frame.height)}
         if name == "calibration_impact":
-            metadata["organisations_with_proposals"] = _int(result.organizations)
-            metadata["people_with_proposal_and_rating"] = _int(result.moves)
+            metadata["organisations_with_proposals"] = _int(organisations)
+            metadata["organisation_cycles_rebuilt"] = _int(len(slices.rebuild))
         if name in ("calibration_moves", "calibration_moves_strata") and frame.height:
             metadata["flagged"] = _int(frame["flag"].sum())
             metadata["tested"] = _int(frame["p_value"].is_not_null().sum())
@@ -131,6 +154,6 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
         metadata={
             "flagged_overall": _int(flagged),
             "flagged_within_level": _int(flagged_strata),
-            "organisations_with_proposals": _int(result.organizations),
+            "organisations_with_proposals": _int(organisations),
         },
     )

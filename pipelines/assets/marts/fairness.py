@@ -15,7 +15,8 @@ from models.contracts import load_contract
 from models.fairness import DERIVED, fairness_marts
 from models.pay_transparency import pay_transparency, people_frame
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.resources import CalibraResource, read_frame, write_table
+from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.resources import CalibraResource, read_frame
 
 FAIRNESS = dg.AssetKey(["marts", "fairness"])
 FAIRNESS_STRATA = dg.AssetKey(["marts", "fairness_strata"])
@@ -37,22 +38,28 @@ EVALUATION_COLUMNS = (
     "at_scale_maximum",
 )
 AWARD_COLUMNS = ("organization", "cycle", "employee_id", "award_type", "pct", "amount", "amount_basis")
+CYCLE_COLUMNS = {"fairness": "cycle", "fairness_strata": "cycle", "pay_transparency": "cycle"}
 PAYROLL_COLUMNS = ("organization", "cycle", "employee_id", "annual_salary", "fte")
 NOT_ATTRIBUTES = {"identifier", "free_text"}  # PII classes that are never a fairness attribute
 
 
 def _staging(
-    con: duckdb.DuckDBPyConnection, kind: str, columns: Sequence[str], organizations: list[str]
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    columns: Sequence[str],
+    organizations: list[str],
+    work: SliceWork,
 ) -> pl.DataFrame:
     """Some contract columns of one staging table (names checked against the contract, never interpolated
-    from anything else) for the configured organisations."""
+    from anything else) for the configured organisations and the cycles this run reads."""
     contract = load_contract(kind)
     wanted = [c.name for c in contract.columns if c.name in columns]
     columns_sql = ", ".join(f'"{name}"' for name in wanted)
+    condition, params = work.staging_filter()
     return read_frame(
         con,
-        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization)",
-        [organizations],
+        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization) AND {condition}",
+        [organizations, *params],
     )
 
 
@@ -136,32 +143,52 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
         for org in organizations
         for a in [*policies[org].rule_value("fairness", "attributes", default=[]), *extra[org]]
     ]
-    with calibra.writer() as con:
+    ignored_by_run: list[set[str]] = []
+    stratified_tests: list[int] = []
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         evaluations = _staging(
-            con, "evaluations", [*EVALUATION_COLUMNS, *_attribute_columns(requested)], organizations
+            con, "evaluations", [*EVALUATION_COLUMNS, *_attribute_columns(requested)], organizations, work
         )
-        awards = _staging(con, "awards", AWARD_COLUMNS, organizations)
-        payroll = _staging(con, "payroll", PAYROLL_COLUMNS, organizations)
+        awards = _staging(con, "awards", AWARD_COLUMNS, organizations, work)
+        payroll = _staging(con, "payroll", PAYROLL_COLUMNS, organizations, work)
         people = people_frame(evaluations, awards, payroll, policies)
         calibra.progress(f"fairness: {people.height} evaluations")
         marts = fairness_marts(people, policies, extra)
-        pay = pay_transparency(people, policies)
-        write_table(con, "marts", "fairness", marts.overall)
-        write_table(con, "marts", "fairness_strata", marts.strata)
-        write_table(con, "marts", "pay_transparency", pay)
+        ignored_by_run.append({a for names in marts.ignored_attributes.values() for a in names})
+        stratified_tests.append(marts.stratified_tests)
+        return {
+            "fairness": marts.overall,
+            "fairness_strata": marts.strata,
+            "pay_transparency": pay_transparency(people, policies),
+        }
 
-    overall, strata = marts.overall, marts.strata
+    with calibra.writer() as con:
+        # Every fairness and pay figure is one cycle's: a cycle's evaluations with its awards and payroll.
+        slices = plan(
+            con,
+            settings,
+            "fairness",
+            organizations=organizations,
+            kinds=["evaluations", "awards", "payroll"],
+            lookback=dict.fromkeys(organizations, 1),
+            tables=CYCLE_COLUMNS,
+        )
+        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
+        tables = read_marts(con, CYCLE_COLUMNS)
+    overall, strata, pay = tables["fairness"], tables["fairness_strata"], tables["pay_transparency"]
     flagged = int(overall["flag"].sum())
     flagged_strata = int(strata["flag"].sum())
     art10 = pay.filter(pl.col("article10_flag")).select("organization", "cycle", "category").unique().height
-    ignored = sorted({a for names in marts.ignored_attributes.values() for a in names})
+    ignored = sorted(set().union(*ignored_by_run))
     yield dg.MaterializeResult(
         asset_key=FAIRNESS,
         metadata={
             "dagster/row_count": dg.MetadataValue.int(overall.height),
             "organizations": dg.MetadataValue.int(overall["organization"].n_unique()),
             "comparisons_tested": dg.MetadataValue.int(int(overall["p_value"].is_not_null().sum())),
-            "stratified_tests": dg.MetadataValue.int(marts.stratified_tests),
+            "stratified_tests_this_run": dg.MetadataValue.int(sum(stratified_tests)),
+            "organisation_cycles_rebuilt": dg.MetadataValue.int(len(slices.rebuild)),
             "flagged": dg.MetadataValue.int(flagged),
             "publishable_rows": dg.MetadataValue.int(int(overall["publishable"].sum())),
             # configuration names, not data: attributes asked for that the evaluations do not carry
