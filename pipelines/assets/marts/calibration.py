@@ -171,7 +171,9 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
         slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
         marts = read_marts(con, CYCLE_COLUMNS)
         ratings = _ratings_on_scale(con, policies)
-    calibra.progress(f"calibration: {slices.reason}; " + ", ".join(f"{n} {f.height}" for n, f in marts.items()))
+    calibra.progress(
+        f"calibration: {slices.reason}; " + ", ".join(f"{n} {f.height}" for n, f in marts.items())
+    )
     context.log.info(f"calibration marts: {'whole' if slices.whole else 'per cycle'} ({slices.reason})")
     rated, on_scale = ratings
     off_scale = rated - on_scale
