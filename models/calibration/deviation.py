@@ -142,10 +142,11 @@ def indirect_standardisation_by_cycle(
     )
     key = cycle * n_units + unit
     size = n_cycles * n_units
+    stratum_of_row = cycle * n_strata + stratum  # one flat index: far cheaper than indexing [cycle, stratum]
     n = np.bincount(key, minlength=size).astype(np.float64)
     o_sum = np.bincount(key, weights=score, minlength=size)
-    e_sum = np.bincount(key, weights=st.mean[cycle, stratum], minlength=size)
-    v_sum = np.bincount(key, weights=st.var[cycle, stratum], minlength=size)
+    e_sum = np.bincount(key, weights=st.mean.ravel()[stratum_of_row], minlength=size)
+    v_sum = np.bincount(key, weights=st.var.ravel()[stratum_of_row], minlength=size)
     with np.errstate(divide="ignore", invalid="ignore"):
         observed = np.where(n > 0, o_sum / n, np.nan)
         expected = np.where(n > 0, e_sum / n, np.nan)
