@@ -199,7 +199,8 @@ def plan(
 
 
 class ColumnsChanged(Exception):
-    """A mart's computed columns differ from its stored table: the step must be rebuilt whole."""
+    """A mart's computed columns differ from its stored table, or it computed a row without a cycle: the
+    step must be rebuilt whole."""
 
 
 def replace_slices(
@@ -297,7 +298,7 @@ def rebuild(
             whole=True,
             rebuild=frozenset(work.fingerprints),
             read=frozenset(work.fingerprints),
-            reason=f"the columns of marts.{changed} changed",
+            reason=f"marts.{changed} cannot be replaced per cycle (its columns changed or a row has no cycle)",
         )
         replace_slices(con, work, tables, compute(work))
     return work

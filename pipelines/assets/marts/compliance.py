@@ -14,25 +14,36 @@ from models.contracts import KINDS, load_contract
 from models.process_status import COLUMNS as STATUS_COLUMNS
 from models.process_status import process_status
 from models.publication import EVALUATION_COLUMNS as PUBLICATION_EVALUATION_COLUMNS
-from models.publication import export_publication_list, publication_list, publishing_organizations
+from models.publication import SAFE_NAME, export_publication_list, publication_list, publishing_organizations
 from models.rules import compliance_findings
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.increments import SliceWork, plan, read_marts, rebuild
 from pipelines.resources import CalibraResource, read_frame, write_table
+
+FINDINGS_CYCLE = {"compliance_findings": "cycle"}
+PUBLICATION_CYCLE = {"publication_list": "cycle"}
 
 FINDINGS_KEY = dg.AssetKey(["marts", "compliance_findings"])
 
 
 def _staging(
-    con: duckdb.DuckDBPyConnection, kind: str, organizations: list[str], columns: Sequence[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    organizations: list[str],
+    columns: Sequence[str] | None = None,
+    work: SliceWork | None = None,
 ) -> pl.DataFrame:
-    """Contract columns of one staging table for some organisations (column names only from the contract)."""
-    names = load_contract(kind).names
+    """Contract columns of one staging table for some organisations (column names only from the contract),
+    only the cycles a run reads when `work` is given (a table without cycles is read whole)."""
+    contract = load_contract(kind)
+    names = contract.names
     wanted = [c for c in names if columns is None or c in columns]
     columns_sql = ", ".join(f'"{name}"' for name in wanted)
+    condition, params = work.staging_filter() if work is not None and contract.has_cycle else ("TRUE", [])
     return read_frame(
         con,
-        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization)",
-        [organizations],
+        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization) AND {condition}",
+        [organizations, *params],
     )
 
 
@@ -58,13 +69,27 @@ def compliance_findings_asset(
     enabled by its parameter in the organisation's policy file (docs/marts/compliance.md)."""
     policies = organisation_policies(calibra)
     organizations = sorted(policies)
-    parts = []
-    with calibra.writer() as con:
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+        parts = []
         for org in organizations:  # one organisation at a time: less memory, no copies to split them
-            tables = {kind: _staging(con, kind, [org]) for kind in KINDS}
+            tables = {kind: _staging(con, kind, [org], work=work) for kind in KINDS}
             parts.append(compliance_findings({org: policies[org]}, **tables))
-        frame = pl.concat(parts) if parts else compliance_findings({})
-        write_table(con, "marts", "compliance_findings", frame)
+        return {"compliance_findings": pl.concat(parts) if parts else compliance_findings({})}
+
+    with calibra.writer() as con:
+        # Every rule looks at one cycle's rows (with the organisation's salary scales).
+        slices = plan(
+            con,
+            calibra.settings(),
+            "compliance_findings",
+            organizations=organizations,
+            kinds=list(KINDS),
+            lookback=dict.fromkeys(organizations, 1),
+            tables=FINDINGS_CYCLE,
+        )
+        slices = rebuild(con, slices, FINDINGS_CYCLE, compute)
+        frame = read_marts(con, FINDINGS_CYCLE)["compliance_findings"]
     by_severity = {s: int((frame.get_column("severity") == s).sum()) for s in ("high", "medium", "low")}
     calibra.progress(f"compliance_findings: {frame.height} findings")
     yield dg.MaterializeResult(
@@ -75,6 +100,7 @@ def compliance_findings_asset(
             "findings_low": dg.MetadataValue.int(by_severity["low"]),
             "rules_with_findings": dg.MetadataValue.int(frame.get_column("rule").n_unique()),
             "organizations": dg.MetadataValue.int(len(organizations)),
+            "organisation_cycles_rebuilt": dg.MetadataValue.int(len(slices.rebuild)),
         }
     )
     yield dg.AssetCheckResult(
@@ -117,17 +143,39 @@ def publication_list_asset(
     Grain: organization × cycle × employee_id × award_type."""
     policies = organisation_policies(calibra)
     organizations = publishing_organizations(policies)
+    rebuilt: list[pl.DataFrame] = []
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+        awards = _staging(con, "awards", organizations, work=work)
+        evaluations = _staging(con, "evaluations", organizations, PUBLICATION_EVALUATION_COLUMNS, work)
+        rebuilt.append(work.keep(publication_list(policies, awards, evaluations)))
+        return {"publication_list": rebuilt[-1]}
+
     with calibra.writer() as con:
-        awards = _staging(con, "awards", organizations)
-        evaluations = _staging(con, "evaluations", organizations, PUBLICATION_EVALUATION_COLUMNS)
-        frame = publication_list(policies, awards, evaluations)
-        write_table(con, "marts", "publication_list", frame)
+        slices = plan(
+            con,
+            calibra.settings(),
+            "publication_list",
+            organizations=organizations,
+            kinds=["awards", "evaluations"],
+            lookback=dict.fromkeys(organizations, 1),
+            tables=PUBLICATION_CYCLE,
+        )
+        slices = rebuild(con, slices, PUBLICATION_CYCLE, compute)
+        frame = read_marts(con, PUBLICATION_CYCLE)["publication_list"]
     out_dir = calibra.settings().home / "exports"
-    written = export_publication_list(frame, out_dir)
+    # The export files of the cycles rebuilt in this run replace theirs (a cycle that lost every row loses
+    # its files); the other cycles' files are as they were.
+    for organization, cycle in sorted(slices.rebuild):
+        if SAFE_NAME.match(organization):
+            for suffix in (".csv", ".xlsx"):
+                (out_dir / f"publication_{organization}_{cycle}{suffix}").unlink(missing_ok=True)
+    written = export_publication_list(rebuilt[-1], out_dir) if rebuilt else []
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(frame.height),
             "files_written": dg.MetadataValue.int(len(written)),
+            "organisation_cycles_rebuilt": dg.MetadataValue.int(len(slices.rebuild)),
             "exports": dg.MetadataValue.path(str(out_dir)),
         }
     )
