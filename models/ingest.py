@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
@@ -27,9 +29,17 @@ from models.pseudonym import pseudonymise_columns, pseudonymise_value
 from models.readers import ROW, read_source
 from models.validation import ExpectationOutcome, validate, validate_batch, warm_up
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
 INPUT_SUFFIXES = {".csv", ".txt", ".xlsx", ".parquet"}
 # Files read and typed at the same time (each already uses polars' threads; two keep both cores busy).
 READ_WORKERS = max(1, min(2, os.cpu_count() or 1))
+# Rows of one kind and policy validated in one GX run. GX's fixed cost per run is a fraction of a second, but
+# every file waiting for validation and the run's pandas copy are held in memory: a run of at most about this
+# many rows is validated, loaded and freed before more files are read (peak memory no longer grows with the
+# size of the inbox).
+BATCH_ROWS = 500_000
 
 
 @dataclass
@@ -112,14 +122,19 @@ class _Prepared:
 
 
 def combine_violations(
-    canonical: Canonical, type_violations: pl.DataFrame, gx_violations: pl.DataFrame
+    header_rows: pl.DataFrame, type_violations: pl.DataFrame, gx_violations: pl.DataFrame
 ) -> pl.DataFrame:
-    """One violation per (row, column, rule) that holds a row back."""
+    """One violation per (row, column, rule) that holds a row back; `header_rows` are the rows that are not
+    data (repeated headers, total rows: `Canonical.violations`)."""
     # A cell that failed typing is also null; report the typing failure, not a second 'required' failure.
-    gx_violations = gx_violations.join(type_violations.select(ROW, "column"), on=[ROW, "column"], how="anti")
+    if type_violations.height and gx_violations.height:
+        gx_violations = gx_violations.join(
+            type_violations.select(ROW, "column"), on=[ROW, "column"], how="anti"
+        )
     # A repeated header row gets that one reason, not a dozen type failures.
-    header_rows = canonical.violations
-    others = pl.concat([type_violations, gx_violations]).join(header_rows.select(ROW), on=ROW, how="anti")
+    others = pl.concat([type_violations, gx_violations])
+    if header_rows.height and others.height:
+        others = others.join(header_rows.select(ROW), on=ROW, how="anti")
     return pl.concat([header_rows, others])
 
 
@@ -129,18 +144,21 @@ def check_rows(
     """Type every cell and run the contract's suite on one file."""
     typed, type_violations = type_columns(canonical.frame, contract, mapping)
     gx_violations, expectations = validate(typed, contract, policy)
-    return typed, combine_violations(canonical, type_violations, gx_violations), expectations
+    return typed, combine_violations(canonical.violations, type_violations, gx_violations), expectations
 
 
 @dataclass
 class _TypedFile:
-    """A file read, mapped and typed, waiting for validation (phase 1 of ingest)."""
+    """A file read, mapped and typed, waiting for validation (phase 1 of ingest). Its text cells are not
+    kept: only the typed frame and the violations found so far wait for GX."""
 
     path: Path
     sha: str
     mapping: Mapping
     contract: Contract
-    canonical: Canonical
+    rows_read: int
+    dropped_columns: int
+    header_rows: pl.DataFrame  # rows that are not data (Canonical.violations)
     typed: pl.DataFrame
     type_violations: pl.DataFrame
     organization: str
@@ -176,7 +194,19 @@ def read_and_type(
     organization = organizations[0]
     policy = policy_for(settings, organization)
     typed, type_violations = type_columns(canonical.frame, contract, mapping)
-    return _TypedFile(path, sha, mapping, contract, canonical, typed, type_violations, organization, policy)
+    return _TypedFile(
+        path,
+        sha,
+        mapping,
+        contract,
+        canonical.frame.height,
+        canonical.dropped_columns,
+        canonical.violations,
+        typed,
+        type_violations,
+        organization,
+        policy,
+    )
 
 
 def finish_file(
@@ -184,8 +214,12 @@ def finish_file(
 ) -> _Prepared:
     """Phase 2: split loaded from quarantined rows, check one cycle per file, pseudonymise."""
     contract = file.contract
-    violations = combine_violations(file.canonical, file.type_violations, gx_violations)
-    loaded = file.typed.join(violations.select(ROW).unique(), on=ROW, how="anti")
+    violations = combine_violations(file.header_rows, file.type_violations, gx_violations)
+    loaded = (
+        file.typed.join(violations.select(ROW).unique(), on=ROW, how="anti")
+        if violations.height
+        else file.typed
+    )
     cycle: int | None = None
     if contract.has_cycle and loaded.height:
         cycles = loaded.get_column("cycle").unique().to_list()
@@ -201,11 +235,11 @@ def finish_file(
     return _Prepared(
         loaded=pseudonymise_columns(loaded, identifiers, key),
         violations=_stored_value(violations, contract, key, file.organization),
-        rows_read=file.canonical.frame.height,
+        rows_read=file.rows_read,
         organization=file.organization,
         cycle=cycle,
         policy_id=file.policy.id,
-        dropped_columns=file.canonical.dropped_columns,
+        dropped_columns=file.dropped_columns,
         expectations=expectations,
     )
 
@@ -416,59 +450,89 @@ def ingest_paths(
     if paths:
         warm_up()
     outcomes: dict[Path, FileOutcome] = {}
-    typed_files: list[_TypedFile] = []
     todo: list[tuple[Path, str, Mapping | None]] = []
-    for path in paths:
-        sha = file_sha256(path)
-        seen = con.execute(
-            "SELECT status FROM audit.load_ledger WHERE file_sha256 = ? AND status <> 'rejected'", [sha]
-        ).fetchone()
-        if seen:
-            outcomes[path] = FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
-            continue
-        todo.append((path, sha, find_mapping(path.name, mappings)))
-
-    def read_one(item: tuple[Path, str, Mapping | None]) -> _TypedFile | CalibraError:
-        path, sha, mapping = item
-        try:
-            if mapping is None:
-                raise FileRejected(
-                    path.name,
-                    "no mapping in mappings/ matches this file name, and it is not named "
-                    "<organization>_<kind>.csv",
-                    rule="mapping",
-                )
-            contract = load_contract(mapping.kind, settings.contracts_dir)
-            return read_and_type(path, sha, mapping, contract, settings)
-        except CalibraError as error:
-            return error
-
-    # Reading and typing run in polars and the Excel reader, which release the interpreter: two files at a
-    # time use both cores. Results come back in file order; the database is only touched afterwards.
     with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-        for number, ((path, sha, mapping), result) in enumerate(
-            zip(todo, pool.map(read_one, todo), strict=True), 1
-        ):
+        # Hashing releases the interpreter: the files of a run are fingerprinted two at a time.
+        for path, sha in zip(paths, pool.map(file_sha256, paths), strict=True):
+            seen = con.execute(
+                "SELECT status FROM audit.load_ledger WHERE file_sha256 = ? AND status <> 'rejected'", [sha]
+            ).fetchone()
+            if seen:
+                outcomes[path] = FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
+                continue
+            todo.append((path, sha, find_mapping(path.name, mappings)))
+
+        def read_one(item: tuple[Path, str, Mapping | None]) -> _TypedFile | CalibraError:
+            path, sha, mapping = item
+            try:
+                if mapping is None:
+                    raise FileRejected(
+                        path.name,
+                        "no mapping in mappings/ matches this file name, and it is not named "
+                        "<organization>_<kind>.csv",
+                        rule="mapping",
+                    )
+                contract = load_contract(mapping.kind, settings.contracts_dir)
+                return read_and_type(path, sha, mapping, contract, settings)
+            except CalibraError as error:
+                return error
+
+        # Files waiting for validation, per kind and policy, in file order.
+        waiting: dict[tuple[str, str], list[_TypedFile]] = {}
+
+        def validate_and_load(group: tuple[str, str]) -> None:
+            """One GX run over the waiting files of a kind and policy, then each file in its own transaction."""
+            files = waiting.pop(group)
+            results = validate_batch([f.typed for f in files], files[0].contract, files[0].policy)
+            for file, result in zip(files, results, strict=True):
+                try:
+                    prepared = finish_file(file, *result, key)
+                except CalibraError as error:
+                    outcomes[file.path] = _record_rejection(
+                        con, file.path, file.sha, file.mapping, error, file.typed.height
+                    )
+                    continue
+                outcomes[file.path] = _write(con, file.path, file.sha, file.mapping, file.contract, prepared)
+
+        def rows_waiting(files: list[_TypedFile]) -> int:
+            return sum(f.typed.height for f in files)
+
+        # Reading and typing run in polars and the Excel reader, which release the interpreter: two files
+        # at a time use both cores, also while the main thread validates and loads. Results come back in file
+        # order, and only a few files ahead are read (memory stays bounded).
+        results = _in_order(pool, read_one, todo, ahead=READ_WORKERS)
+        for number, ((path, sha, mapping), result) in enumerate(zip(todo, results, strict=True), 1):
             if progress:
                 progress(f"[{number}/{len(todo)}] {path.name}")
             if isinstance(result, CalibraError):
                 outcomes[path] = _record_rejection(con, path, sha, mapping, result, _rows_in(path, mapping))
-            else:
-                typed_files.append(result)
-    groups: dict[tuple[str, str], list[_TypedFile]] = {}
-    for file in typed_files:
-        groups.setdefault((file.contract.table, file.policy.id), []).append(file)
-    checked: dict[Path, tuple[pl.DataFrame, list[ExpectationOutcome]]] = {}
-    for files in groups.values():
-        results = validate_batch([f.typed for f in files], files[0].contract, files[0].policy)
-        checked.update({f.path: result for f, result in zip(files, results, strict=True)})
-    for file in typed_files:
-        try:
-            prepared = finish_file(file, *checked[file.path], key)
-        except CalibraError as error:
-            outcomes[file.path] = _record_rejection(
-                con, file.path, file.sha, file.mapping, error, file.typed.height
-            )
-            continue
-        outcomes[file.path] = _write(con, file.path, file.sha, file.mapping, file.contract, prepared)
+                continue
+            group = (result.contract.table, result.policy.id)
+            waiting.setdefault(group, []).append(result)
+            del result
+            if rows_waiting(waiting[group]) >= BATCH_ROWS:
+                validate_and_load(group)
+            elif sum(rows_waiting(files) for files in waiting.values()) >= 2 * BATCH_ROWS:
+                for other in list(waiting):
+                    validate_and_load(other)
+        for group in list(waiting):
+            validate_and_load(group)
     return [outcomes[path] for path in paths]
+
+
+def _in_order(
+    pool: ThreadPoolExecutor, function: Callable[[_T], _R], items: Iterable[_T], ahead: int
+) -> Iterator[_R]:
+    """`function` over `items` in the pool, results in order, at most `ahead` items in flight."""
+    remaining = iter(items)
+    running: deque[Future[_R]] = deque()
+    for item in remaining:
+        running.append(pool.submit(function, item))
+        if len(running) >= ahead:
+            break
+    while running:
+        result = running.popleft().result()
+        for item in remaining:
+            running.append(pool.submit(function, item))
+            break
+        yield result

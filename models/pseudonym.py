@@ -54,26 +54,48 @@ def pseudonymise_value(key: bytes, organization: str, raw_id: str) -> str:
 
 
 # The same people come back in every export (evaluations, awards and payroll of each cycle): one process
-# computes each pseudonym once. Bounded, in memory only, never written or logged.
+# computes each pseudonym once. The cache is a table of (organization, raw id, pseudonym) per key, looked up
+# with polars joins, so a file pays a keyed hash only for ids not seen before. Bounded, in memory only,
+# never written or logged.
 _CACHE_LIMIT = 4_000_000
-_cache: dict[bytes, dict[tuple[str, str], str]] = {}
+_PAIR_SCHEMA = {"organization": pl.String, "_raw": pl.String}
+_cache: dict[bytes, pl.DataFrame] = {}
 
 
 def pseudonymise_many(key: bytes, organizations: list[str], raw_ids: list[str]) -> list[str]:
-    """`pseudonymise_value` over two lists; the keyed hash state is computed once and copied per value."""
-    cache = _cache.setdefault(key, {})
-    keyed = hmac.new(key, digestmod=hashlib.sha256)
+    """`pseudonymise_value` over two lists: HMAC-SHA256 (RFC 2104) with the keyed inner and outer hash states
+    computed once and copied per value (a new HMAC object per value costs several times more)."""
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
     out: list[str] = []
     for organization, raw_id in zip(organizations, raw_ids, strict=True):
-        pseudonym = cache.get((organization, raw_id))
-        if pseudonym is None:
-            mac = keyed.copy()
-            mac.update(f"{organization}\x1f{raw_id}".encode())
-            pseudonym = PREFIX + mac.hexdigest()[:DIGEST_CHARS]
-            if len(cache) < _CACHE_LIMIT:
-                cache[(organization, raw_id)] = pseudonym
-        out.append(pseudonym)
+        mac = inner.copy()
+        mac.update(f"{organization}\x1f{raw_id}".encode())
+        result = outer.copy()
+        result.update(mac.digest())
+        out.append(PREFIX + result.hexdigest()[:DIGEST_CHARS])
     return out
+
+
+def _pseudonyms_of(key: bytes, pairs: pl.DataFrame) -> pl.DataFrame:
+    """(organization, _raw, _pseudonym) for distinct (organization, _raw) pairs, from the cache where known."""
+    known = _cache.get(key, pl.DataFrame(schema={**_PAIR_SCHEMA, "_pseudonym": pl.String}))
+    looked = pairs.join(known, on=["organization", "_raw"], how="left")
+    missing = looked.filter(pl.col("_pseudonym").is_null())
+    if missing.height == 0:
+        return looked
+    hashed = missing.with_columns(
+        pl.Series(
+            "_pseudonym",
+            pseudonymise_many(key, missing["organization"].to_list(), missing["_raw"].to_list()),
+            dtype=pl.String,
+        )
+    )
+    if known.height < _CACHE_LIMIT:
+        _cache[key] = pl.concat([known, hashed])
+    return pl.concat([looked.filter(pl.col("_pseudonym").is_not_null()), hashed])
 
 
 def pseudonymise_columns(frame: pl.DataFrame, columns: list[str], key: bytes) -> pl.DataFrame:
@@ -86,14 +108,20 @@ def pseudonymise_columns(frame: pl.DataFrame, columns: list[str], key: bytes) ->
         pl.concat([frame.select(pl.col("organization"), pl.col(c).alias("_raw")) for c in columns])
         .drop_nulls()
         .unique()
+        .cast(_PAIR_SCHEMA)  # type: ignore[arg-type]
     )
-    hashed = pairs.with_columns(
-        pl.Series(
-            "_pseudonym",
-            pseudonymise_many(key, pairs["organization"].to_list(), pairs["_raw"].to_list()),
-            dtype=pl.String,
-        )
-    )
+    hashed = _pseudonyms_of(key, pairs)
+    organizations = frame.get_column("organization").unique()
+    if organizations.len() == 1 and organizations[0] is not None:
+        # One organisation per file (ingest enforces it): each column joins on the id alone.
+        lookup = hashed.select("_raw", "_pseudonym")
+        for column in columns:
+            frame = (
+                frame.join(lookup.rename({"_raw": column}), on=column, how="left", maintain_order="left")
+                .with_columns(pl.col("_pseudonym").alias(column))
+                .drop("_pseudonym")
+            )
+        return frame
     for column in columns:
         frame = (
             frame.join(

@@ -232,3 +232,69 @@ def test_file_with_two_cycles_is_rejected(tmp_path: Path) -> None:
     write_canonical(settings.inbox, "evaluations", rows)
     [outcome] = ingest(settings)
     assert outcome.status == "rejected" and "one cycle" in outcome.message
+
+
+def test_validating_in_bounded_batches_changes_no_outcome(tmp_path: Path, monkeypatch) -> None:
+    """Files are validated and loaded in batches of about BATCH_ROWS rows (bounded memory); one file per
+    batch must give exactly the outcomes, rows, quarantine and supersessions of one batch for everything."""
+    import models.ingest
+
+    def fill(settings: Settings) -> None:
+        first = employees("evaluations", 5)
+        first[1]["rating"] = "fantastisch"
+        write_canonical(settings.inbox, "evaluations", first, suffix="_v1")
+        write_canonical(
+            settings.inbox, "evaluations", employees("evaluations", 3, rating="zeer_goed"), suffix="_v2"
+        )
+        awards = employees("awards", 4)
+        awards[2]["employee_id"] = "1.23457E+11"
+        write_canonical(settings.inbox, "awards", awards)
+        (settings.inbox / "unknown_export.csv").write_text("a;b\n1;2\n", encoding="utf-8")
+
+    def run(folder: Path) -> tuple[list[tuple], dict[str, list[tuple]], list[tuple]]:
+        settings = make_settings(folder)
+        fill(settings)
+        outcomes = ingest(settings)
+        ledger = query(
+            settings,
+            "SELECT file_name, status, rows_read, rows_loaded, rows_quarantined, rows_rejected "
+            "FROM audit.load_ledger ORDER BY file_name",
+        )
+        return [(o.file_name, o.status, o.rows_loaded) for o in outcomes], database_state(settings), ledger
+
+    together = run(tmp_path / "together")
+    monkeypatch.setattr(models.ingest, "BATCH_ROWS", 1)
+    one_by_one = run(tmp_path / "one_by_one")
+    assert one_by_one == together
+    assert {row[1] for row in together[2]} == {"loaded_with_quarantine", "superseded", "loaded", "rejected"}
+
+
+def test_cached_pseudonyms_equal_the_keyed_hash() -> None:
+    """The per-process pseudonym cache and the per-column lookups give exactly pseudonymise_value."""
+    import polars as pl
+
+    from models.pseudonym import pseudonymise_columns, pseudonymise_value
+
+    key = os.urandom(32)
+    frame = pl.DataFrame(
+        {
+            "organization": ["a", "a", "a", "a"],
+            "employee_id": ["001", "002", None, "001"],
+            "evaluator_id": ["002", None, "003", "009"],
+        }
+    )
+    mixed = pl.DataFrame({"organization": ["a", "b", "b", None], "employee_id": ["001", "001", "7", "8"]})
+    for _ in range(2):  # the second time from the cache
+        out = pseudonymise_columns(frame, ["employee_id", "evaluator_id"], key)
+        assert out.columns == frame.columns
+        for column in ("employee_id", "evaluator_id"):
+            assert out[column].to_list() == [
+                None if v is None else pseudonymise_value(key, "a", v) for v in frame[column]
+            ]
+        out = pseudonymise_columns(mixed, ["employee_id"], key)
+        assert out["employee_id"].to_list() == [
+            pseudonymise_value(key, "a", "001"),
+            pseudonymise_value(key, "b", "001"),
+            pseudonymise_value(key, "b", "7"),
+            None,
+        ]
