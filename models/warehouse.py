@@ -4,6 +4,7 @@ raw.file_registry  every file ever seen (sha256, name, size) — what a rebuild 
 staging.*          canonical, typed, pseudonymised rows, one table per contract, with lineage columns
 audit.load_ledger  one row per file: rows read = loaded + quarantined + rejected
 audit.quarantine   one row per (row, rule) that held a row back, with file, row, column, rule and message
+audit.mart_inputs  per mart step and organisation-cycle, the fingerprint of the inputs it was built from
 marts.*            the computed marts
 """
 
@@ -40,6 +41,9 @@ AUDIT_DDL = (
     """CREATE TABLE IF NOT EXISTS audit.contract_results (
         file_sha256 VARCHAR, kind VARCHAR, expectation VARCHAR, column_name VARCHAR, rule VARCHAR,
         success BOOLEAN, unexpected_count BIGINT, checked_at TIMESTAMP)""",
+    # Per mart step and organisation-cycle: a digest of the inputs it was last built from (pipelines/increments).
+    """CREATE TABLE IF NOT EXISTS audit.mart_inputs (
+        step VARCHAR, organization VARCHAR, cycle BIGINT, fingerprint VARCHAR, built_at TIMESTAMP)""",
 )
 
 

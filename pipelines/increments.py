@@ -27,8 +27,6 @@ from models.config import Settings
 
 Slice = tuple[str, int]  # (organization, cycle)
 
-MART_INPUTS_DDL = """CREATE TABLE IF NOT EXISTS audit.mart_inputs (
-    step VARCHAR, organization VARCHAR, cycle BIGINT, fingerprint VARCHAR, built_at TIMESTAMP)"""
 FULL_REBUILD_VARIABLE = "CALIBRA_FULL_REBUILD"
 
 
@@ -156,7 +154,6 @@ def plan(
 ) -> SliceWork:
     """The slices to rebuild and read. `lookback[org]` is how many cycles (this one included) a slice reads:
     1 for a mart of one cycle, 2 with the previous cycle, n for a window of n cycles."""
-    con.execute(MART_INPUTS_DDL)
     fingerprints = current_fingerprints(con, settings, organizations, kinds)
     present = frozenset(fingerprints)
     stored = {
