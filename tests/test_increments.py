@@ -127,3 +127,51 @@ def test_keep_returns_only_the_rebuilt_slices() -> None:
     assert kept.get_column("v").sort().to_list() == [2, 3]
     condition, params = _work({("a", 1)}, {("a", 1)}).staging_filter()
     assert "list_contains" in condition and params == [["a|1"]]
+
+
+def _corrected(original: Path, target: Path) -> None:
+    """The export with one evaluation decision changed: what HR sends when a rating was keyed in wrongly."""
+    lines = original.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert ";Voldoende;" in lines[1]
+    lines[1] = lines[1].replace(";Voldoende;", ";Onvoldoende;", 1)
+    target.write_text("".join(lines), encoding="utf-8")
+
+
+def test_a_corrected_export_of_an_earlier_cycle_rebuilds_it_and_the_cycles_after(
+    incremental_home: tuple[Path, pl.DataFrame], sample_run: SampleRun, tmp_path: Path
+) -> None:
+    """A correction in the middle cycle rebuilds that cycle and the later cycles whose window reads it, and
+    ends in the marts of a whole run over the corrected files."""
+    home, _ = incremental_home
+    files = sorted(sample_run.settings.inbox.iterdir())
+    cycles = sorted({int(p) for f in files for p in f.stem.split("_") if p.isdigit() and len(p) == 4})
+    middle = cycles[len(cycles) // 2]
+    original = sample_run.settings.inbox / f"vlimpers_evaluaties_vo-demo_{middle}.csv"
+    before = _built_at(home / "calibra.duckdb")
+    _corrected(original, home / "inbox" / original.name)
+    _materialize(home)
+    after = _built_at(home / "calibra.duckdb")
+
+    reference = tmp_path / "reference"
+    (reference / "inbox").mkdir(parents=True)
+    for file in files:
+        if file.name != original.name:
+            shutil.copy(file, reference / "inbox" / file.name)
+    _corrected(original, reference / "inbox" / original.name)
+    _materialize(reference)
+    whole, incremental = _tables(reference / "calibra.duckdb"), _tables(home / "calibra.duckdb")
+    assert set(whole) == set(incremental)
+    for name in whole:
+        _same(name, whole[name], incremental[name])
+
+    changed = before.join(after, on=["step", "organization", "cycle"]).filter(
+        pl.col("built_at") != pl.col("built_at_right")
+    )
+    rebuilt = {(s, o, c) for s, o, c in changed.select("step", "organization", "cycle").iter_rows()}
+    # Zeeland's slices and vo-demo's earlier cycles are untouched; the corrected cycle is rebuilt everywhere.
+    assert all(o == "vo-demo" and c >= middle for _, o, c in rebuilt)
+    steps_with_vo_demo = set(before.filter(pl.col("organization") == "vo-demo").get_column("step").unique())
+    assert {s for s, _, c in rebuilt if c == middle} == steps_with_vo_demo
+    # Calibration reads the previous cycles (leniency window, transitions): the later cycles follow.
+    assert ("calibration", "vo-demo", cycles[-1]) in rebuilt
+    assert ("budget", "vo-demo", cycles[-1]) not in rebuilt  # a cycle's budget reads that cycle only
