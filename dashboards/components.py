@@ -7,11 +7,11 @@ and `&` are written as \\u escapes, so nothing in a value can close the <script>
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import polars as pl
 
 from dashboards import theme
@@ -42,8 +42,12 @@ def plot_text(value: Any) -> str:
 
 
 def script_json(payload: Any) -> str:
-    """JSON that can sit inside <script type="application/json">: no `<`, `>`, `&` or line separators."""
-    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """JSON that can sit inside <script type="application/json">: no `<`, `>`, `&` or line separators.
+
+    orjson writes NaN and infinity as null (JSON has neither, and plotly leaves a null point out) and numpy
+    values as numbers, in one pass; the standard library needed plotly's encoder plus a second round trip,
+    which cost a third of drawing the site."""
+    encoded = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")
     return (
         encoded.replace("<", "\\u003c")
         .replace(">", "\\u003e")
@@ -88,13 +92,8 @@ class FigureSpec:
 
 
 def figure_payload(figure: FigureSpec) -> dict[str, Any]:
-    import plotly.io as pio
-
-    # plotly's encoder writes NaN and infinity as null (JSON has neither); script_json refuses any left over.
-    raw = json.loads(
-        pio.to_json({"data": figure.data, "layout": figure.layout}, validate=False, engine="json")
-    )
-    return {"data": raw.get("data", []), "layout": raw.get("layout", {})}
+    """The figure as plotly.js takes it (a copy of the layout, so a page can set its title)."""
+    return {"data": figure.data, "layout": dict(figure.layout)}
 
 
 @dataclass
