@@ -22,9 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from models.errors import ConfigError
+from models.keyjoin import IndexArray, RowMatcher, aligned, take
+from models.keyjoin import codes as codes_of
 from models.policy import Policy
 from models.stats import gender_pay_gap
 
@@ -96,34 +99,56 @@ def award_outcome_codes(policies: Mapping[str, Policy]) -> list[str]:
     return codes
 
 
-def _award_type_frame(policies: Mapping[str, Policy]) -> pl.DataFrame:
-    """Per organisation and award type: incidental? structural? in which award outcome (``award:<code>``)?"""
+def _award_values(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
+    """The awards of organisations with a policy, each with what it adds to :func:`reward_totals`: ``_amount``
+    (gross EUR amount, null for a percentage award), ``_pct`` (percent of pay, null for an amount award),
+    ``_incidental``, ``_structural_pct`` (its pct when of the structural type, else null) and ``award:<code>``.
+
+    The policy values are looked up in small tables indexed by the award's organisation and type (no join)."""
+    orgs = list(policies)
     codes = award_outcome_codes(policies)
-    rows = []
-    for org, policy in policies.items():
+    types = sorted({a.code for p in policies.values() for a in p.award_types})
+    type_at = {t: i for i, t in enumerate(types)}
+    frame = awards.select(
+        *KEYS,
+        "pct",
+        "amount",
+        "amount_basis",
+        codes_of("organization", orgs, None).alias("_org"),
+        codes_of("award_type", types, len(types)).alias("_type"),
+    ).filter(pl.col("_org").is_not_null())
+    # flags[name][org, type]: the last type column stands for types the policy does not know (never flagged)
+    names = ["_incidental", "_structural", *[f"award:{c}" for c in codes]]
+    flags = {name: np.zeros((len(orgs), len(types) + 1), dtype=np.bool_) for name in names}
+    net_to_gross = dict(policy_frame(policies).select("organization", "_net_to_gross").iter_rows())
+    for i, org in enumerate(orgs):
+        policy = policies[org]
         structural = policy.rule_value("structural", "award_type")
         outcome_types = {
             str(spec["code"]): {str(t) for t in spec["award_types"]}
             for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ()
         }
         for award in policy.award_types:
-            rows.append(
-                {
-                    "organization": org,
-                    "award_type": award.code,
-                    "_incidental": award.incidental,
-                    "_structural": award.code == structural,
-                    **{f"award:{c}": award.code in outcome_types.get(c, set()) for c in codes},
-                }
-            )
-    schema = {
-        "organization": pl.String,
-        "award_type": pl.String,
-        "_incidental": pl.Boolean,
-        "_structural": pl.Boolean,
-        **{f"award:{c}": pl.Boolean for c in codes},
-    }
-    return pl.DataFrame(rows, schema=schema)
+            j = type_at[award.code]
+            flags["_incidental"][i, j] = award.incidental
+            flags["_structural"][i, j] = award.code == structural
+            for c in codes:
+                flags[f"award:{c}"][i, j] = award.code in outcome_types.get(c, set())
+    org_index, type_index = frame["_org"].to_numpy(), frame["_type"].to_numpy()
+    looked_up = {name: pl.Series(name, table[org_index, type_index]) for name, table in flags.items()}
+    gross = pl.col("_org").replace_strict(
+        {i: net_to_gross[org] for i, org in enumerate(orgs)}, default=None, return_dtype=pl.Float64
+    )
+    has_amount = pl.col("amount").is_not_null()
+    factor = pl.when(pl.col("amount_basis") == "netto").then(gross).otherwise(1.0)
+    return aligned(frame, pl.DataFrame(list(looked_up.values()))).select(
+        *KEYS,
+        pl.when(has_amount).then(pl.col("amount") * factor).alias("_amount"),
+        pl.when(~has_amount).then(pl.col("pct")).alias("_pct"),
+        "_incidental",
+        pl.when(pl.col("_structural")).then(pl.col("pct")).alias("_structural_pct"),
+        *[f"award:{c}" for c in codes],
+    )
 
 
 def reward_totals(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
@@ -140,21 +165,51 @@ def reward_totals(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.Da
     ``structural_pct`` (pct of the policy's structural award type, null when there is none) and, per
     ``fairness.award_outcomes`` entry, ``award:<code>`` (any award of the entry's types).
     """
-    orgs = policy_frame(policies).select("organization", "_net_to_gross")
-    has_amount = pl.col("amount").is_not_null()
-    gross = pl.when(pl.col("amount_basis") == "netto").then(pl.col("_net_to_gross")).otherwise(1.0)
+    codes = award_outcome_codes(policies)
     return (
-        awards.select(*KEYS, "award_type", "pct", "amount", "amount_basis")
-        .join(orgs, on="organization", how="inner")
-        .join(_award_type_frame(policies), on=["organization", "award_type"], how="left")
+        _award_values(awards, policies)
         .group_by(KEYS)
         .agg(
-            pl.when(has_amount).then(pl.col("amount") * gross).sum().alias("amount_total"),
-            pl.when(~has_amount).then(pl.col("pct")).sum().alias("pct_total"),
-            pl.col("_incidental").fill_null(False).any().alias("incidental"),
-            pl.col("pct").filter(pl.col("_structural").fill_null(False)).max().alias("structural_pct"),
-            *[pl.col(f"award:{c}").fill_null(False).any() for c in award_outcome_codes(policies)],
+            pl.col("_amount").sum().alias("amount_total"),
+            pl.col("_pct").sum().alias("pct_total"),
+            pl.col("_incidental").any().alias("incidental"),
+            pl.col("_structural_pct").max().alias("structural_pct"),
+            *[pl.col(f"award:{c}").any() for c in codes],
         )
+    )
+
+
+def _rewards_by_row(values: pl.DataFrame, rows: IndexArray, height: int, codes: list[str]) -> pl.DataFrame:
+    """:func:`reward_totals` per row of a frame of ``height`` rows, given each award's row (-1: none): null
+    for rows without an award (what a left join with :func:`reward_totals` gives), sums by ``np.bincount``."""
+    matched = rows >= 0
+    if not matched.all():
+        values, rows = values.filter(pl.Series(matched)), rows[matched]
+    none = pl.Series(np.bincount(rows, minlength=height) == 0)
+
+    def total(column: str) -> pl.Series:
+        weights = values[column].fill_null(0.0).to_numpy()
+        return pl.Series(np.bincount(rows, weights=weights, minlength=height)).set(none, None)
+
+    def any_of(column: str) -> pl.Series:
+        flags = values[column].fill_null(False).to_numpy().view(np.uint8)
+        return pl.Series(np.bincount(rows, weights=flags, minlength=height) > 0).set(none, None)
+
+    # the largest structural pct (polars' max: NaN only when every value is NaN; null without a value)
+    pct = values["_structural_pct"]
+    given = pct.is_not_null().to_numpy()
+    largest = np.full(height, np.nan)
+    np.fmax.at(largest, rows[given], pct.to_numpy()[given])
+    without = pl.Series(np.bincount(rows[given], minlength=height) == 0)
+    structural_pct = pl.Series("structural_pct", largest, dtype=pl.Float64).set(without, None)
+    return pl.DataFrame(
+        [
+            total("_amount").alias("amount_total"),
+            total("_pct").alias("pct_total"),
+            any_of("_incidental").alias("incidental"),
+            structural_pct,
+            *[any_of(f"award:{c}").alias(f"award:{c}") for c in codes],
+        ]
     )
 
 
@@ -185,20 +240,35 @@ def people_frame(
 
     Adds ``annual_salary`` and ``payroll_fte`` (null without a payroll row), ``pay`` = annual_salary × fte,
     the :func:`reward_totals` columns and ``variable`` = the EUR value of the rewards (null without pay).
-    """
+
+    The evaluations keep their order. Payroll rows and awards are paired with them by
+    :class:`models.keyjoin.RowMatcher` (exact, without a hash join on the three string keys); when the
+    evaluations or the payroll repeat a key, by polars joins (which then repeat rows)."""
     orgs = list(policies)
-    pay = payroll.filter(pl.col("organization").is_in(orgs)).select(
-        *KEYS, "annual_salary", pl.col("fte").alias("payroll_fte")
-    )
-    return (
-        evaluations.filter(pl.col("organization").is_in(orgs))
-        .join(reward_totals(awards, policies), on=KEYS, how="left")
-        .join(pay, on=KEYS, how="left")
+    org = pl.col("organization").is_in(orgs)
+    ev = evaluations if evaluations["organization"].is_in(orgs).all() else evaluations.filter(org)
+    pay = payroll.filter(org).select(*KEYS, "annual_salary", pl.col("fte").alias("payroll_fte")).rechunk()
+    values = _award_values(awards, policies)
+    matcher = RowMatcher(KEYS, ev.height, pay.height, values.height)
+    to_pay = matcher.match(ev, pay)
+    to_ev = matcher.match(values, ev) if to_pay is not None else None
+    if to_pay is None or to_ev is None:
+        joined = ev.join(reward_totals(awards, policies), on=KEYS, how="left").join(pay, on=KEYS, how="left")
+        return joined.with_columns(
+            (pl.col("annual_salary") * pl.col("payroll_fte")).alias("pay")
+        ).with_columns(
+            pl.when(pl.col("pay").is_not_null()).then(variable_pay(pl.col("pay"))).alias("variable")
+        )
+    # the new columns are computed on their own and added to the evaluations (cut into their chunks)
+    added = (
+        _rewards_by_row(values, to_ev, ev.height, award_outcome_codes(policies))
+        .with_columns(take(pay["annual_salary"], to_pay), take(pay["payroll_fte"], to_pay))
         .with_columns((pl.col("annual_salary") * pl.col("payroll_fte")).alias("pay"))
         .with_columns(
             pl.when(pl.col("pay").is_not_null()).then(variable_pay(pl.col("pay"))).alias("variable")
         )
     )
+    return aligned(ev, added)
 
 
 def pay_frame(people: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
