@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from models.errors import ConfigError
+from models.keyjoin import RowMatcher, aligned, take, unmatched
 from models.policy import AwardType, Policy
 
 TOTAL = "(totaal)"
@@ -301,15 +302,31 @@ def load_inputs(
 def people(evaluations: pl.DataFrame, payroll: pl.DataFrame) -> pl.DataFrame:
     """Everyone evaluated or paid in a cycle: evaluations full-joined to payroll on (organization, cycle,
     employee_id). Department from the evaluation, else payroll's; fte from payroll (the pay basis), else the
-    evaluation's."""
-    ev = conform(evaluations, EVALUATION_COLUMNS).with_columns(pl.lit(True).alias("evaluated"))
-    pay = (
-        conform(payroll, PAYROLL_COLUMNS)
-        .rename({"department": "pay_department", "fte": "pay_fte"})
-        .with_columns(pl.lit(True).alias("paid"))
-    )
-    joined = ev.join(pay, on=KEYS, how="full", coalesce=True)
-    return joined.select(
+    evaluation's.
+
+    Rows: the evaluations in their order, then the payroll rows without an evaluation. Payroll rows are paired
+    with evaluations by :class:`models.keyjoin.RowMatcher` (exact; a polars full join when payroll repeats a
+    key, which then repeats evaluations)."""
+    ev = conform(evaluations, EVALUATION_COLUMNS)
+    pay = conform(payroll, PAYROLL_COLUMNS).rename({"department": "pay_department", "fte": "pay_fte"})
+    to_pay = RowMatcher(KEYS, ev.height, pay.height).match(ev, pay)
+    if to_pay is None:
+        joined = ev.with_columns(pl.lit(True).alias("evaluated")).join(
+            pay.with_columns(pl.lit(True).alias("paid")), on=KEYS, how="full", coalesce=True
+        )
+    else:
+        pay_columns = [c for c in pay.columns if c not in KEYS]
+        taken = pl.DataFrame([take(pay[c], to_pay) for c in pay_columns])
+        matched = aligned(ev, taken.with_columns(evaluated=pl.lit(True), paid=pl.Series(to_pay >= 0)))
+        only_paid = pay.filter(pl.Series(unmatched(to_pay, pay.height))).with_columns(
+            pl.lit(False).alias("evaluated"), pl.lit(True).alias("paid")
+        )
+        # evaluation columns of the payroll-only rows are nulls: one chunk each, so all columns stay cut alike
+        absent = [pl.lit(None, dtype=t).alias(c) for c, t in ev.schema.items() if c not in only_paid.columns]
+        joined = pl.concat([matched, only_paid.with_columns(absent).select(matched.columns).rechunk()])
+    # one chunk per column: the costing adds columns by expressions, which would otherwise copy the frame
+    # into one chunk at every step
+    return joined.rechunk().select(
         *KEYS,
         pl.coalesce("department", "pay_department", pl.lit(UNKNOWN_DEPARTMENT)).alias("department"),
         "gender",
@@ -399,9 +416,14 @@ def prepare(frame: pl.DataFrame, scales: pl.DataFrame, rules: CostRules) -> pl.D
     """People of one organisation with their outcome, scale facts and pricing status (row order kept).
 
     Adds outcome, seniority, scale_max, next_scale_max, last_step, amount_now, priceable and status."""
-    out = frame.with_columns(outcome=_outcome_expr(rules), seniority=_seniority_expr(rules)).join(
-        scale_summary(scales), on=["organization", "salary_scale"], how="left", maintain_order="left"
+    scale_keys = ["organization", "salary_scale"]
+    facts = (
+        frame.select(scale_keys)
+        .join(scale_summary(scales), on=scale_keys, how="left", maintain_order="left")
+        .drop(scale_keys)
     )
+    out = frame.with_columns(outcome=_outcome_expr(rules), seniority=_seniority_expr(rules))
+    out = out.hstack(facts)  # scale_summary has one row per (organization, salary_scale)
     if rules.basis == "steps":
         if rules.max_steps is not None:
             out = out.with_columns(pl.min_horizontal("last_step", pl.lit(rules.max_steps)).alias("last_step"))
@@ -471,8 +493,11 @@ def structural_costs(frame: pl.DataFrame, scales: pl.DataFrame, rules: CostRules
     outcome with a raise, but nothing paid: at the maximum / last step) and capped (a partial raise)."""
     prepared = prepare(frame, scales, rules)
     steps = step_table(scales)
-    value = pl.col("outcome").replace_strict(rules.outcome_values, default=None, return_dtype=pl.Float64)
-    priced = raise_for(prepared, steps, rules, value).with_columns(_value=value)
+    value = pl.lit(None, dtype=pl.Float64)
+    for code, amount in reversed(list(rules.outcome_values.items())):
+        value = pl.when(pl.col("outcome") == code).then(pl.lit(amount, dtype=pl.Float64)).otherwise(value)
+    prepared = prepared.with_columns(_value=value)
+    priced = raise_for(prepared, steps, rules, pl.col("_value"))
     if rules.seniority_costing == "periodic_steps":
         periodic = raise_for(prepared, steps, rules, pl.lit(rules.seniority_steps))["raise_100"]
         priced = priced.with_columns(
@@ -570,7 +595,14 @@ def incidental_costs(
     specs = _type_specs(rules)
     a = conform(awards, AWARD_COLUMNS).join(specs, on="award_type", how="inner")
     person = frame.select(*KEYS, "department", "salary_scale", "annual_salary", "fte")
-    a = a.join(person, on=KEYS, how="left").join(
+    to_person = RowMatcher(KEYS, a.height, person.height).match(a, person)
+    if to_person is None:
+        a = a.join(person, on=KEYS, how="left")
+    else:
+        a = a.rechunk().with_columns(
+            take(person[c], to_person) for c in ("department", "salary_scale", "annual_salary", "fte")
+        )
+    a = a.join(
         scale_summary(scales).select("organization", "salary_scale", "next_scale_max"),
         on=["organization", "salary_scale"],
         how="left",
