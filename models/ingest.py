@@ -500,7 +500,7 @@ def ingest_paths(
         # Reading and typing run in polars and the Excel reader, which release the interpreter: two files
         # at a time use both cores, also while the main thread validates and loads. Results come back in file
         # order, and only a few files ahead are read (memory stays bounded).
-        results = _in_order(pool, read_one, todo, ahead=READ_WORKERS)
+        results = _in_order(pool, read_one, todo, ahead=2 * READ_WORKERS)
         for number, ((path, sha, mapping), result) in enumerate(zip(todo, results, strict=True), 1):
             if progress:
                 progress(f"[{number}/{len(todo)}] {path.name}")
