@@ -1310,3 +1310,64 @@ def test_budget_marts_on_the_sample_run(sample_run) -> None:
     assert "guideline" not in set(forecast.filter(pl.col("organization") == V)["scenario"])
     whatif_rows = q("SELECT DISTINCT scenario FROM marts.budget_whatif")
     assert whatif_rows.height >= 1
+
+
+def test_people_are_the_full_join_of_evaluations_and_payroll_also_shuffled_and_repeated() -> None:
+    ev = evaluations(
+        [
+            {"employee_id": f"e{i:03d}", "department": None if i % 7 == 0 else "A", "fte": 0.8}
+            for i in range(30)
+        ]
+        + [{"employee_id": None, "department": "B"}]
+    )
+    pay = payroll(
+        [
+            {
+                "employee_id": f"e{i:03d}",
+                "department": "P",
+                "annual_salary": 30000.0 + i,
+                "fte": 0.5 + i % 2 / 2,
+            }
+            for i in range(10, 45)
+        ]
+        + [{"employee_id": None, "annual_salary": 1.0}]
+    ).sample(fraction=1.0, shuffle=True, seed=4)
+
+    def full_join(pay: pl.DataFrame) -> pl.DataFrame:  # the definition
+        ev_ = ev.with_columns(pl.lit(True).alias("evaluated"))
+        pay_ = pay.rename({"department": "pay_department", "fte": "pay_fte"}).with_columns(
+            pl.lit(True).alias("paid")
+        )
+        joined = ev_.join(pay_, on=mb.KEYS, how="full", coalesce=True)
+        return joined.select(
+            *mb.KEYS,
+            pl.coalesce("department", "pay_department", pl.lit(mb.UNKNOWN_DEPARTMENT)).alias("department"),
+            "gender",
+            "rating",
+            "salary_decision",
+            "salary_system",
+            pl.col("at_scale_maximum").fill_null(False),
+            pl.col("evaluated").fill_null(False),
+            pl.col("paid").fill_null(False),
+            "salary_scale",
+            "salary_step",
+            "annual_salary",
+            pl.coalesce("pay_fte", "fte").alias("fte"),
+        )
+
+    people = mb.people(ev, pay)
+    assert people.height == 31 + 15 + 1
+    assert people.head(ev.height)["employee_id"].equals(ev["employee_id"])  # the evaluations first, in order
+    assert people.sort(pl.all(), nulls_last=True).equals(full_join(pay).sort(pl.all(), nulls_last=True))
+    repeated = pl.concat([pay, pay.filter(pl.col("employee_id") == "e012")])
+    assert (
+        mb.people(ev, repeated)
+        .sort(pl.all(), nulls_last=True)
+        .equals(full_join(repeated).sort(pl.all(), nulls_last=True))
+    )
+    # awards are paired with those people alike (an award of someone unknown keeps an unknown department)
+    aw = awards(
+        [{"employee_id": f"e{i:03d}", "award_type": "output_bonus", "pct": 3.0} for i in (0, 12, 40, 99)]
+    )
+    costs = mb.incidental_costs(aw, people, zeeland_scales(), RZ).sort("employee_id")
+    assert costs["department"].to_list() == [mb.UNKNOWN_DEPARTMENT, "A", "P", mb.UNKNOWN_DEPARTMENT]

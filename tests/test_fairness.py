@@ -952,3 +952,73 @@ def test_sample_run_fairness_marts_are_consistent_and_find_the_planted_gap(sampl
     assert overall_rate["F"] == pytest.approx(observed["overall_rate_women"], abs=0.01)
     # the gap inside the level is larger than overall
     assert rate["F"] / rate["M"] < overall_rate["F"] / overall_rate["M"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Row pairing without string joins (models.keyjoin): the same rows as polars joins
+# ---------------------------------------------------------------------------------------------------------------
+
+KEY_COLUMNS = ["organization", "cycle", "employee_id"]
+
+
+def _joined_positions(left: pl.DataFrame, right: pl.DataFrame) -> list[int]:
+    pairs = (
+        left.select(KEY_COLUMNS)
+        .with_row_index("_l")
+        .join(right.select(KEY_COLUMNS).with_row_index("_r"), on=KEY_COLUMNS, how="left")
+    )
+    return pairs.sort("_l")["_r"].cast(pl.Int64).fill_null(-1).to_list()
+
+
+def test_match_rows_pairs_exactly_what_a_join_pairs_despite_nulls_and_hash_collisions() -> None:
+    from models import keyjoin
+
+    rng = np.random.default_rng(7)
+    ids = [f"p{i:05d}" for i in rng.permutation(3000)]
+    left = pl.DataFrame(
+        {
+            "organization": [ORG if i % 5 else "other" for i in range(3000)],
+            "cycle": [2023 + i % 2 for i in range(3000)],
+            "employee_id": [None if i % 97 == 0 else e for i, e in enumerate(ids)],
+        }
+    )
+    right = left.sample(fraction=0.6, shuffle=True, seed=3).with_columns(
+        pl.when(pl.int_range(pl.len()) % 11 == 0).then(pl.col("cycle") + 1).otherwise("cycle").alias("cycle")
+    )
+    assert keyjoin.match_rows(left, right, KEY_COLUMNS).tolist() == _joined_positions(left, right)
+    # a matcher packing positions into 58 bits keeps 6 hash bits: most rows of the left share their hash with
+    # a row of the (small) right side, but only rows with equal keys are paired
+    few = right.filter(pl.col("employee_id").is_not_null()).head(5)
+    result = keyjoin.RowMatcher(KEY_COLUMNS, (1 << 58) - 1).match(left, few)
+    assert result is not None and result.tolist() == _joined_positions(left, few)
+    assert (result >= 0).sum() > 0
+    # a repeated key on the right side is left to the caller (a join would repeat rows)
+    assert keyjoin.match_rows(left, pl.concat([right, right.head(1)]), KEY_COLUMNS) is None
+
+
+def test_people_frame_equals_the_joins_for_shuffled_exports_with_gaps_and_repeated_keys() -> None:
+    ev = evaluations([{"fte": 0.5 + (i % 2) / 2} for i in range(40)])
+    pay = payroll(ev, [30000.0 + 100 * i for i in range(40)]).sample(fraction=0.8, shuffle=True, seed=1)
+    aw = awards(
+        [{"employee_id": f"p{i:05d}", "award_type": "output_bonus", "pct": 2.0 + i} for i in range(0, 44, 3)]
+        + [{"employee_id": f"p{i:05d}", "award_type": "structural", "pct": 1.0 * i} for i in range(0, 40, 4)]
+        + [{"employee_id": "p00004", "award_type": "mobility", "amount": 300.0, "amount_basis": "netto"}]
+    ).sample(fraction=1.0, shuffle=True, seed=2)
+    policies = {ORG: ZEELAND}
+
+    def joined(pay: pl.DataFrame) -> pl.DataFrame:  # the definition: two left joins
+        salary = pay.select(*KEY_COLUMNS, "annual_salary", pl.col("fte").alias("payroll_fte"))
+        return (
+            ev.join(reward_totals(aw, policies), on=KEY_COLUMNS, how="left")
+            .join(salary, on=KEY_COLUMNS, how="left")
+            .with_columns((pl.col("annual_salary") * pl.col("payroll_fte")).alias("pay"))
+        )
+
+    people = people_frame(ev, aw, pay, policies)
+    assert people.columns == [*joined(pay).columns, "variable"]
+    assert people.drop("variable").equals(joined(pay))  # same rows, in the evaluations' order
+    # repeated payroll keys: joined the general way (the evaluation repeats, as with a join)
+    repeated = pl.concat([pay, pay.head(1)])
+    twice = people_frame(ev, aw, repeated, policies)
+    assert twice.height == ev.height + 1
+    assert twice.drop("variable").sort(pl.all()).equals(joined(repeated).sort(pl.all()))
