@@ -593,7 +593,10 @@ def incidental_costs(
     incidental (e.g. the structural raise row of Z-2) are left out. `costed` is false when a pct award has
     no salary or an amount award no amount."""
     specs = _type_specs(rules)
-    a = conform(awards, AWARD_COLUMNS).join(specs, on="award_type", how="inner")
+    incidental = conform(awards, AWARD_COLUMNS).filter(
+        pl.col("award_type").is_in(specs["award_type"].implode())
+    )
+    a = incidental.join(specs, on="award_type", how="inner")  # (the filter first: a join on few rows)
     person = frame.select(*KEYS, "department", "salary_scale", "annual_salary", "fte")
     to_person = RowMatcher(KEYS, a.height, person.height).match(a, person)
     if to_person is None:
@@ -620,7 +623,9 @@ def incidental_costs(
     # amounts: everything in net terms first, then grossed up once
     basis = pl.coalesce(pl.col("amount_basis").str.to_lowercase(), pl.col("default_basis"))
     net_own = pl.when(basis == "netto").then(pl.col("amount")).otherwise(pl.col("amount") / n2g)
-    a = a.with_columns(_net_own=net_own)
+    # intermediate values are columns: an expression used twice would be evaluated twice
+    a = a.with_columns(_net_own=net_own, _annual=annual)
+    annual = pl.col("_annual")
     group_equal = pl.col("_net_own").min().over("organization", "cycle", "award_type", "group_id")
     net = pl.coalesce(
         pl.when(pl.col("group_id").is_not_null())
@@ -628,31 +633,36 @@ def incidental_costs(
         .otherwise("_net_own"),
         pl.col("min_net_amount"),
     )
+    a = a.with_columns(_net=net)
     net = (
         pl.when(pl.col("min_net_amount").is_not_null())
-        .then(pl.max_horizontal(net, "min_net_amount"))
-        .otherwise(net)
+        .then(pl.max_horizontal("_net", "min_net_amount"))
+        .otherwise("_net")
     )
+    a = a.with_columns(_net=net)
     fixed = pl.col("net_amount") * pl.when(pl.col("pro_rata")).then(fte).otherwise(1.0)
-    net = pl.when(pl.col("net_amount").is_not_null()).then(pl.coalesce(fixed, net)).otherwise(net)
+    net = pl.when(pl.col("net_amount").is_not_null()).then(pl.coalesce(fixed, "_net")).otherwise("_net")
     months = pl.min_horizontal(pl.coalesce("duration_months", "max_duration"), "max_duration")
+    a = a.with_columns(_net=net, _months=months)
+    months = pl.col("_months")
     a = a.with_columns(
-        _months=months,
         gross=pl.when(pl.col("kind") == "pct")
         .then(
             annual
             * fte
             * pl.when(months.is_not_null()).then(pl.min_horizontal(months, 12) / 12).otherwise(1.0)
         )
-        .otherwise(net * n2g),
+        .otherwise(pl.col("_net") * n2g),
     )
     # in-year: one-off rewards are paid in the payout year; recurring allowances count their overlap with it
-    payout = pl.date(
-        pl.col("cycle") + rules.payout_year_offset, pl.lit(rules.payout_month), pl.lit(rules.payout_day)
-    )
     year = pl.col("cycle") + rules.payout_year_offset
-    jan1, next_jan1 = pl.date(year, 1, 1), pl.date(year + 1, 1, 1)
-    start = pl.coalesce("start_date", payout)
+    a = a.with_columns(
+        _payout=pl.date(year, pl.lit(rules.payout_month), pl.lit(rules.payout_day)),
+        _jan1=pl.date(year, 1, 1),
+        _next_jan1=pl.date(year + 1, 1, 1),
+    )
+    a = a.with_columns(_start=pl.coalesce("start_date", "_payout"))
+    start, jan1, next_jan1 = pl.col("_start"), pl.col("_jan1"), pl.col("_next_jan1")
     end = start.dt.offset_by(pl.format("{}mo", pl.col("_months").fill_null(0)))
     overlap = (pl.min_horizontal(end, next_jan1) - pl.max_horizontal(start, jan1)).dt.total_days().clip(0)
     year_days = (next_jan1 - jan1).dt.total_days()
