@@ -741,17 +741,29 @@ class OrganisationCosts:
 
 def organisation_costs(inputs: BudgetInputs, organization: str, rules: CostRules) -> OrganisationCosts:
     org = pl.col("organization") == organization
-    frame = people(inputs.evaluations.filter(org), inputs.payroll.filter(org))
+    # the columns the budget reads first: the filter then copies those alone
+    evaluations = conform(inputs.evaluations, EVALUATION_COLUMNS).filter(org)
+    frame = people(evaluations, conform(inputs.payroll, PAYROLL_COLUMNS).filter(org))
     scales = inputs.scales.filter(org)
     person_costs = structural_costs(frame, scales, rules)
-    award_costs = incidental_costs(inputs.awards.filter(org), frame, scales, rules)
+    award_costs = incidental_costs(conform(inputs.awards, AWARD_COLUMNS).filter(org), frame, scales, rules)
     return OrganisationCosts(organization, rules, person_costs, award_costs)
 
 
 def _department_rows(costs: OrganisationCosts) -> pl.DataFrame:
     rules, p = costs.rules, costs.people
     status = pl.col("status")
-    by_people = p.group_by(DEPT_KEYS).agg(
+    # one organisation (as organisation_costs gives): grouped without the organisation's name (fewer string keys)
+    one = costs.organization
+    single = all(bool((f["organization"] == one).all()) for f in (p, costs.awards))
+    keys = ["cycle", "department"] if single else DEPT_KEYS
+
+    def with_organisation(frame: pl.DataFrame) -> pl.DataFrame:
+        if not single:
+            return frame
+        return frame.select(pl.lit(one, dtype=pl.String).alias("organization"), pl.all())
+
+    by_people = p.group_by(keys).agg(
         pl.len().cast(pl.Int64).alias("headcount"),
         pl.col("fte").filter(pl.col("paid")).sum().alias("fte"),
         (pl.col("annual_salary") * pl.col("fte")).sum().alias("payroll"),
@@ -766,14 +778,14 @@ def _department_rows(costs: OrganisationCosts) -> pl.DataFrame:
         pl.col("structural_gross").sum().alias("structural_gross_full_year"),
         pl.col("structural_gross_in_year").sum().alias("structural_gross_in_year"),
     )
-    by_awards = costs.awards.group_by(DEPT_KEYS).agg(
+    by_awards = costs.awards.group_by(keys).agg(
         pl.col("costed").sum().alias("incidental_awards"),
         (~pl.col("costed")).sum().alias("incidental_uncosted"),
         pl.col("gross").sum().alias("incidental_gross"),
         pl.col("cost").sum().alias("incidental_cost"),
         pl.col("cost_in_year").sum().alias("incidental_cost_in_year"),
     )
-    rows = by_people.join(by_awards, on=DEPT_KEYS, how="full", coalesce=True)
+    rows = with_organisation(by_people.join(by_awards, on=keys, how="full", coalesce=True))
     filled = [c for c in rows.columns if c not in DEPT_KEYS]
     rows = rows.with_columns([pl.col(c).fill_null(0) for c in filled])
     share, structural = rules.incidental_share_pct, rules.structural_budget_pct
@@ -917,9 +929,17 @@ class BudgetResult:
 
 def compute_budget(inputs: BudgetInputs, policies: Mapping[str, Policy]) -> BudgetResult:
     """marts.budget and marts.budget_by_type for every configured organisation present in the data."""
-    present = set(inputs.evaluations["organization"].unique().to_list()) | set(
-        inputs.payroll["organization"].unique().to_list()
-    )
+    if len(policies) <= 8:  # a comparison per organisation is cheaper than the distinct names of every row
+        present = {
+            org
+            for org in policies
+            if (inputs.evaluations["organization"] == org).any()
+            or (inputs.payroll["organization"] == org).any()
+        }
+    else:
+        present = set(inputs.evaluations["organization"].unique().to_list()) | set(
+            inputs.payroll["organization"].unique().to_list()
+        )
     organisations = {
         org: organisation_costs(inputs, org, cost_rules(policy))
         for org, policy in sorted(policies.items())

@@ -11,7 +11,9 @@ Callers gather the other side's columns with the positions (:func:`take`) and ke
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -81,6 +83,14 @@ class RowMatcher:
         self._sorted[(id(frame), seed)] = (frame, *out)
         return out
 
+    def presort(self, *frames: pl.DataFrame) -> None:
+        """Hash and sort the frames to be matched side by side (numpy and polars release the GIL)."""
+        todo = [f for f in frames if (id(f), _SEEDS[0]) not in self._sorted and f.height]
+        if len(todo) < 2:
+            return
+        with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+            list(pool.map(lambda f: self._sorted_hashes(f, _SEEDS[0]), todo))
+
     def match(self, left: pl.DataFrame, right: pl.DataFrame) -> IndexArray | None:
         """For every row of ``left`` the position in ``right`` of the row with equal keys (all non-null), -1
         where there is none — what a left join pairs. None when two rows of ``right`` share their keys (or the
@@ -91,6 +101,7 @@ class RowMatcher:
         out = np.full(n, -1, dtype=np.int64)
         if n == 0 or m == 0:
             return out
+        self.presort(left, right)
         for seed in _SEEDS:
             r_hash, r_pos = self._sorted_hashes(right, seed)
             dup = np.flatnonzero(r_hash[1:] == r_hash[:-1])

@@ -250,6 +250,7 @@ def people_frame(
     pay = payroll.filter(org).select(*KEYS, "annual_salary", pl.col("fte").alias("payroll_fte")).rechunk()
     values = _award_values(awards, policies)
     matcher = RowMatcher(KEYS, ev.height, pay.height, values.height)
+    matcher.presort(ev, pay, values)
     to_pay = matcher.match(ev, pay)
     to_ev = matcher.match(values, ev) if to_pay is not None else None
     if to_pay is None or to_ev is None:
