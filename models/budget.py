@@ -29,6 +29,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -745,8 +746,10 @@ def organisation_costs(inputs: BudgetInputs, organization: str, rules: CostRules
     evaluations = conform(inputs.evaluations, EVALUATION_COLUMNS).filter(org)
     frame = people(evaluations, conform(inputs.payroll, PAYROLL_COLUMNS).filter(org))
     scales = inputs.scales.filter(org)
-    person_costs = structural_costs(frame, scales, rules)
-    award_costs = incidental_costs(conform(inputs.awards, AWARD_COLUMNS).filter(org), frame, scales, rules)
+    awards = conform(inputs.awards, AWARD_COLUMNS).filter(org)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # independent; polars releases the GIL
+        incidental = pool.submit(incidental_costs, awards, frame, scales, rules)
+        person_costs, award_costs = structural_costs(frame, scales, rules), incidental.result()
     return OrganisationCosts(organization, rules, person_costs, award_costs)
 
 

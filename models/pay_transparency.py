@@ -20,6 +20,7 @@ organisation and cycle by their rank in total pay (people with equal pay share a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -251,8 +252,9 @@ def people_frame(
     values = _award_values(awards, policies)
     matcher = RowMatcher(KEYS, ev.height, pay.height, values.height)
     matcher.presort(ev, pay, values)
-    to_pay = matcher.match(ev, pay)
-    to_ev = matcher.match(values, ev) if to_pay is not None else None
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the two pairings side by side (both release the GIL)
+        pairing = pool.submit(matcher.match, values, ev)
+        to_pay, to_ev = matcher.match(ev, pay), pairing.result()
     if to_pay is None or to_ev is None:
         joined = ev.join(reward_totals(awards, policies), on=KEYS, how="left").join(pay, on=KEYS, how="left")
         return joined.with_columns(
