@@ -14,7 +14,9 @@ suppressed aggregates. The rules, with their thresholds from the organisation's 
   (a hidden zero protects nothing: counts are never negative), until nothing changes. Then an exact audit
   looks for small cells a reader can still narrow to one value: one linear program finds the hidden cells
   that every solution holds at zero (or at the table's largest value), and with those known a linear-algebra
-  check finds the cells the equations determine (chains across rows and columns). For tables whose bounds
+  check finds the cells the equations determine (chains across rows and columns). Sums over the category
+  that another table publishes (`CutPoints`: the fairness page's "rated at least ..." counts per function
+  level) are cells of these equations too, so a reader cannot combine them with the table. For tables whose bounds
   need not be whole numbers (three or more dims with totals, none of them two-valued) each small cell must
   also be able to move by more than half a person. More cells are hidden until nothing is narrowed.
 * **Amounts** — a money cell needs at least ``min_group_size_amounts`` people (default 10) and no single
@@ -99,6 +101,17 @@ class Amount:
 
 
 @dataclass(frozen=True)
+class CutPoints:
+    """Another table publishes, for the rows whose `over` dims are totals, how many people sit at or above each
+    category and how many below it (the fairness page's "rated at least ..." per function level). Those sums
+    are cells of this table too: they are audited with it and returned in `ProtectedTable.cut_points`.
+    `order` is the column holding each category's position."""
+
+    order: str
+    over: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TableRule:
     """How one published table is protected.
 
@@ -111,6 +124,7 @@ class TableRule:
     protect   columns derived from the cell's people, hidden with the count (shares, means, intervals)
     homogeneous  row-wise polars expression: True when every person in the cell has the same value
     keep      the columns that may be published (None: all but the amounts' `max_column`)
+    cut_points   cumulative counts over `category` that another table publishes (see `CutPoints`)
     """
 
     dims: tuple[str, ...]
@@ -124,14 +138,19 @@ class TableRule:
     amounts: tuple[Amount, ...] = ()
     homogeneous: pl.Expr | None = None
     keep: tuple[str, ...] | None = None
+    cut_points: CutPoints | None = None
 
 
 @dataclass
 class ProtectedTable:
+    """`cut_points`: with `TableRule.cut_points`, each cut cell (by + dims, the category holding the cut's code,
+    `has` "yes" = at or above it, "no" = below) with its `suppressed` flag; never published by this table."""
+
     frame: pl.DataFrame
     notes: list[str] = field(default_factory=list)
     cells: int = 0
     hidden: int = 0
+    cut_points: pl.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -221,6 +240,57 @@ def _equations(cube: pl.DataFrame, rule: TableRule) -> list[tuple[int, np.ndarra
             if part_rows:
                 equations.append((int(total_row), np.asarray(part_rows, dtype=np.int64)))
     return equations
+
+
+_CUT_SIDE = "__side"  # of a cut cell: "yes" = at or above the cut's code, "no" = below it
+
+
+def _cut_point_rows(
+    frame: pl.DataFrame, cube: pl.DataFrame, rule: TableRule
+) -> tuple[pl.DataFrame, list[tuple[int, np.ndarray]]]:
+    """The cut cells of `rule.cut_points` as extra cube rows (numbered after the cube's) and their equations:
+    at-or-above = sum of its categories, below = sum of the others, group total = at-or-above + below."""
+    cuts = rule.cut_points
+    assert cuts is not None and rule.category is not None
+    category = rule.category
+    keys = [*rule.by, *rule.dims]
+    group = [k for k in keys if k != category]
+    order = frame.select(*rule.by, category, pl.col(cuts.order).cast(pl.Int64)).unique([*rule.by, category])
+    in_scope = pl.all_horizontal([pl.col(d).is_null() for d in cuts.over]) if cuts.over else pl.lit(True)
+    parts = (
+        cube.filter(in_scope & pl.col(category).is_not_null())
+        .drop(cuts.order, strict=False)  # null on total rows: the order comes from the base cells
+        .join(order, on=[*rule.by, category], how="inner", nulls_equal=True)
+        .select(*group, cuts.order, _ROW, rule.n)
+    )
+    # Every code but the lowest is a cut (at or above the lowest is everyone).
+    codes = order.filter(pl.col(cuts.order) > pl.col(cuts.order).min().over(list(rule.by))).select(
+        *rule.by, pl.col(category).alias("__cut"), pl.col(cuts.order).alias("__cut_order")
+    )
+    sides = (
+        parts.join(codes, on=list(rule.by), how="inner", nulls_equal=True)
+        .with_columns(
+            pl.when(pl.col(cuts.order) >= pl.col("__cut_order"))
+            .then(pl.lit("yes"))
+            .otherwise(pl.lit("no"))
+            .alias(_CUT_SIDE)
+        )
+        .group_by([*group, "__cut", _CUT_SIDE], maintain_order=True)
+        .agg(pl.col(_ROW).alias("__parts"), pl.col(rule.n).sum())
+    )
+    totals = cube.filter(in_scope & pl.col(category).is_null()).select(*group, pl.col(_ROW).alias("__total"))
+    rows = (
+        sides.join(totals, on=group, how="inner", nulls_equal=True)
+        .sort([*group, "__cut", _CUT_SIDE], nulls_last=True)
+        .with_row_index(_ROW, offset=cube.height)
+        .with_columns(pl.col(_ROW).cast(cube.schema[_ROW]))
+    )
+    equations = [(int(r), np.asarray(p, dtype=np.int64)) for r, p in rows.select(_ROW, "__parts").iter_rows()]
+    pairs = rows.group_by([*group, "__cut"], maintain_order=True).agg(pl.col("__total").first(), pl.col(_ROW))
+    equations += [
+        (int(t), np.asarray(p, dtype=np.int64)) for t, p in pairs.select("__total", _ROW).iter_rows()
+    ]
+    return rows.drop("__parts", "__total").rename({"__cut": category}), equations
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -672,24 +742,33 @@ def protect(
         raise ValueError(f"table lacks the columns disclosure control needs: {', '.join(missing)}")
     frame = frame.with_columns(pl.col(rule.n).cast(pl.Int64))
     cube = _cube(frame, rule)
+    equations = _equations(cube, rule)
+    alike = _homogeneous_groups(cube, rule)
+    published_rows = cube.height
+    if rule.cut_points is not None:
+        cut_rows, cut_equations = _cut_point_rows(frame, cube, rule)
+        cube = pl.concat([cube, cut_rows], how="diagonal_relaxed")
+        equations += cut_equations
+        # Another table applies its own everyone-alike rule to the cuts; here only their size matters.
+        alike = np.concatenate([alike, np.zeros(cut_rows.height, dtype=bool)])
     n = cube[rule.n].fill_null(0).to_numpy().astype(np.int64)
     reasons = np.array([None] * cube.height, dtype=object)
     hidden = (n > 0) & (n < limits.k)
     reasons[hidden] = SMALL
-    alike = _homogeneous_groups(cube, rule) & ~hidden
+    alike &= ~hidden
     hidden |= alike
     reasons[alike] = HOMOGENEOUS
     if force is not None and force.height:
         keys = [*rule.by, *rule.dims]
-        forced = cube.join(force.select(keys).unique(), on=keys, how="semi", nulls_equal=True)[
-            _ROW
-        ].to_numpy()
+        published = cube.slice(0, published_rows)  # a cut cell is never forced by its key
+        # Keys taken from another table may come with other integer widths.
+        force = force.select(pl.col(k).cast(cube.schema[k]) for k in keys).unique()
+        forced = published.join(force, on=keys, how="semi", nulls_equal=True)[_ROW].to_numpy()
         extra = np.zeros(cube.height, dtype=bool)
         extra[forced] = True
         extra &= ~hidden
         hidden |= extra
         reasons[extra] = COMPLEMENT
-    equations = _equations(cube, rule)
     sensitive = ((n > 0) & (n < limits.k)) | (alike & (n > 0))
     _complement(
         n.astype(float),
@@ -733,7 +812,14 @@ def protect(
         flags.append(pl.Series(amount_flag(amount.column), money_hidden))
 
     nulls = [pl.when(pl.Series(mask)).then(None).otherwise(pl.col(c)).alias(c) for c, mask in masks.items()]
-    out = cube.with_columns(nulls).with_columns(flags).drop(_ROW)
+    out = cube.with_columns(nulls).with_columns(flags)
+    cut_points = None
+    if rule.cut_points is not None:
+        cut_points = out.slice(published_rows).select(
+            *rule.by, *rule.dims, pl.col(_CUT_SIDE).alias("has"), rule.n, SUPPRESSED
+        )
+        out = out.slice(0, published_rows).drop(_CUT_SIDE)
+    out = out.drop(_ROW)
     drop = set(_max_columns(rule))
     if rule.keep is not None:
         wanted = [c for c in rule.keep if c in out.columns and c not in drop]
@@ -745,7 +831,13 @@ def protect(
     else:
         out = out.drop([c for c in drop if c in out.columns])
     out = out.sort([*rule.by, *rule.dims], nulls_last=True)
-    return ProtectedTable(frame=out, notes=notes, cells=cube.height, hidden=int(hidden.sum()))
+    return ProtectedTable(
+        frame=out,
+        notes=notes,
+        cells=published_rows,
+        hidden=int(hidden[:published_rows].sum()),
+        cut_points=cut_points,
+    )
 
 
 __all__ = [
@@ -838,7 +930,25 @@ RATINGS_RULE = TableRule(
     totals=("department", "function_level", "rating"),
     category="rating",
     complete=True,
+    # The fairness page's "rated at least ..." rates per function level and for the organisation.
+    cut_points=CutPoints(order="position", over=("department",)),
 )
+UNRATED_METRIC = "ratings_missing"  # marts.process_status: people of a department without a rating
+
+
+def _unrated_departments(sources: dict[str, pl.DataFrame], limits: Thresholds) -> pl.DataFrame:
+    """Departments whose people without a rating number 1 to k−1: the process page hides that count, and its
+    department size minus the rated total of `ratings` would give it back, so `ratings` hides that total."""
+    ps = sources.get("marts.process_status")
+    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String}
+    if ps is None or not {*schema, UNRATED_METRIC} <= set(ps.columns):
+        return pl.DataFrame(schema=schema)
+    unrated = pl.col(UNRATED_METRIC).fill_null(0)
+    return (
+        ps.filter((unrated > 0) & (unrated < limits.k) & pl.col("department").is_not_null())
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+    )
 
 
 def _ratings(
@@ -858,10 +968,18 @@ def _ratings(
             pl.col("count").alias("n"),
         )
         .filter(pl.col("department").is_not_null() & pl.col("function_level").is_not_null())
-        .select("organization", "cycle", "measure", "department", "function_level", "rating", "n")
+        .select("organization", "cycle", "measure", "department", "function_level", "rating", "n", "position")
     )
-    protected = protect(cells, RATINGS_RULE, limits)
-    frame = protected.frame
+    force = (
+        _unrated_departments(sources, limits)
+        .with_columns(pl.lit(IMPACT_MEASURE).alias("measure"))
+        .with_columns(
+            pl.lit(None, dtype=pl.String).alias("function_level"),
+            pl.lit(None, dtype=pl.String).alias("rating"),
+        )
+    )
+    protected = protect(cells, RATINGS_RULE, limits, force=force)
+    frame = protected.frame.drop("position")
     units = frame.filter(pl.col("rating").is_null()).select(
         "organization", "cycle", "measure", "department", "function_level", pl.col("n").alias("unit_n")
     )
@@ -1230,24 +1348,123 @@ CONTINUOUS_RULE = TableRule(
 )
 
 
-def _fairness_cube(cells: pl.DataFrame, binary: pl.DataFrame, limits: Thresholds) -> ProtectedTable:
-    """Protect the rate cube; then, where a group's overall rate is hidden but its reference group's is shown
-    (or the other way round), hide both: a published comparison (odds ratio) and one visible rate would give
-    the hidden rate back. Repeated until nothing changes."""
+CUBE_KEYS = ["organization", "cycle", "outcome", "attribute", "stratum", "group_value", "has"]
+AT_LEAST = "rating_at_least_"  # models.fairness: outcome "rated at least <code>", a cut point of `ratings`
+LOWEST = "lowest_rating"  # models.fairness: the policy's lowest codes (below some cut point, when a prefix)
+LEVEL = "function_level"
+
+
+def _outcome_aliases(cells: pl.DataFrame) -> pl.DataFrame:
+    """(organization, cycle, outcome, alias, swap): outcomes that count the same people in every cell of the
+    cube, `swap` when one's "yes" is the other's "no" (the lowest rating is the "no" of "rated at least" the
+    next code). The mart does not say which codes an outcome counts, so the cells decide."""
+    shape = cells.group_by("organization", "cycle", "outcome").agg(pl.len().alias("_cells"))
+    pairs = []
+    for swap in (False, True):
+        other = cells.with_columns(
+            pl.col("has").replace({"yes": "no", "no": "yes"}) if swap else pl.col("has"),
+        ).rename({"outcome": "alias", "n": "_n"})
+        matched = (
+            cells.join(other, on=[k for k in CUBE_KEYS if k != "outcome"], nulls_equal=True)
+            .filter(pl.col("outcome") < pl.col("alias"))
+            .group_by("organization", "cycle", "outcome", "alias")
+            .agg(pl.len().alias("_matched"), (pl.col("n") == pl.col("_n")).all().alias("_equal"))
+            .join(shape, on=["organization", "cycle", "outcome"])
+            .filter(pl.col("_equal") & (pl.col("_matched") == pl.col("_cells")))
+        )
+        pairs.append(matched.select("organization", "cycle", "outcome", "alias", pl.lit(swap).alias("swap")))
+    return pl.concat(pairs)
+
+
+def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+    """Cube cells (CUBE_KEYS) that hold the same number, labelled by `_same`: a cell hidden in one place and
+    shown in another would give the hidden one back, so each label is hidden everywhere or nowhere.
+
+    * a group's size (over all strata) is the same in every outcome;
+    * a function level's counts are its group in the function-level cube and the stratum total in every other
+      attribute's (the organisation's: its grand total in each), for every outcome;
+    * an outcome and its alias (`_outcome_aliases`) share every cell."""
+    swapped = aliases.filter(pl.col("swap")).select("organization", "cycle", pl.col("alias").alias("outcome"))
+    canonical = (
+        keys.join(
+            aliases.select(
+                "organization", "cycle", pl.col("alias").alias("outcome"), pl.col("outcome").alias("_o")
+            ),
+            on=["organization", "cycle", "outcome"],
+            how="left",
+        )
+        .join(
+            swapped.with_columns(pl.lit(True).alias("_swap")),
+            on=["organization", "cycle", "outcome"],
+            how="left",
+        )
+        .with_columns(
+            pl.col("_o").fill_null(pl.col("outcome")).alias("_outcome"),
+            pl.when(pl.col("_swap").fill_null(False))
+            .then(pl.col("has").replace({"yes": "no", "no": "yes"}))
+            .otherwise(pl.col("has"))
+            .alias("_has"),
+        )
+    )
+
+    def label(kind: str, *columns: str | pl.Expr) -> pl.Expr:
+        """One string per set of same cells (null parts kept apart from any value)."""
+        parts = [pl.col(c) if isinstance(c, str) else c for c in columns]
+        return pl.concat_str(
+            [pl.lit(kind), *(p.cast(pl.String).fill_null("\x00") for p in parts)], separator="\x1f"
+        ).alias("_same")
+
+    sizes = canonical.filter(
+        pl.col("stratum").is_null() & pl.col("has").is_null() & pl.col("group_value").is_not_null()
+    ).with_columns(label("size", "organization", "cycle", "attribute", "group_value"))
+    level = pl.when(pl.col("attribute") == LEVEL).then(pl.col("group_value")).otherwise(pl.col("stratum"))
+    levels = canonical.filter((pl.col("attribute") == LEVEL) | pl.col("group_value").is_null()).with_columns(
+        label("level", "organization", "cycle", "_outcome", level, "_has")
+    )
+    aliased = canonical.filter(pl.col("_outcome") != pl.col("outcome")).with_columns(
+        label(
+            "alias",
+            "organization",
+            "cycle",
+            "_outcome",
+            "attribute",
+            "stratum",
+            "group_value",
+            "_has",
+        )
+    )
+    originals = canonical.join(
+        aliased.select("organization", "cycle", pl.col("_outcome").alias("outcome")).unique(),
+        on=["organization", "cycle", "outcome"],
+        how="semi",
+    ).with_columns(
+        label("alias", "organization", "cycle", "outcome", "attribute", "stratum", "group_value", "has")
+    )
+    return pl.concat([part.select(*CUBE_KEYS, "_same") for part in (sizes, levels, aliased, originals)])
+
+
+def _fairness_cube(
+    cells: pl.DataFrame, binary: pl.DataFrame, limits: Thresholds, force: pl.DataFrame
+) -> ProtectedTable:
+    """Protect the rate cube with the cells `force` holds (hidden in `ratings`) hidden. Then hide alike what
+    counts the same people (`_same_cells`), and where a group's overall rate is hidden but its reference
+    group's is shown (or the other way round), hide both: a published comparison (odds ratio) and one visible
+    rate would give the hidden rate back. Repeated until nothing changes."""
     keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
-    if "reference_group" not in binary.columns:
-        return protect(cells, FAIRNESS_RULE, limits)
-    result = protect(cells, FAIRNESS_RULE, limits, audit=False)
+    result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
+    same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells))
     pairs = (
         binary.filter(
             pl.col("reference_group").is_not_null() & (pl.col("group_value") != pl.col("reference_group"))
         )
         .select(*keys, "reference_group")
         .unique()
+        if "reference_group" in binary.columns
+        else pl.DataFrame(schema={**{k: binary.schema[k] for k in keys}, "reference_group": pl.String})
     )
-    force: pl.DataFrame | None = None
     audited = False
     for _ in range(20):
+        hidden = result.frame.filter(pl.col(SUPPRESSED)).select(CUBE_KEYS)
         status = (
             result.frame.filter(pl.col("stratum").is_null() & pl.col("has").is_not_null())
             .group_by(keys)
@@ -1262,51 +1479,83 @@ def _fairness_cube(cells: pl.DataFrame, binary: pl.DataFrame, limits: Thresholds
             )
             .filter(pl.col("_hidden") != pl.col("_ref_hidden"))
         )
-        # A group counts the same people in every outcome: its size hidden in one outcome and shown in
-        # another would give it back, so a size hidden anywhere is hidden everywhere.
-        sizes = result.frame.filter(
-            pl.col("stratum").is_null() & pl.col("has").is_null() & pl.col("group_value").is_not_null()
+        groups = pl.concat(
+            [mixed.select(*keys), mixed.select(*keys[:4], pl.col("reference_group").alias("group_value"))]
+        ).unique()
+        comparisons = (
+            groups.join(pl.DataFrame({"has": ["yes", "no"]}), how="cross")
+            .with_columns(pl.lit(None, dtype=pl.String).alias("stratum"))
+            .select(CUBE_KEYS)
         )
-        uneven = (
-            sizes.group_by("organization", "cycle", "attribute", "group_value")
-            .agg(pl.col(SUPPRESSED).any().alias("_any"), pl.col(SUPPRESSED).all().alias("_all"))
-            .filter(pl.col("_any") & ~pl.col("_all"))
-        )
-        size_force = (
-            sizes.join(uneven, on=["organization", "cycle", "attribute", "group_value"], how="semi")
-            .filter(~pl.col(SUPPRESSED))
-            .select(*keys[:4], "stratum", "group_value", "has")
-        )
-        if size_force.height:
-            force = size_force if force is None else pl.concat([force, size_force]).unique()
-        if mixed.height == 0 and size_force.height == 0:
+        labels = same.join(hidden, on=CUBE_KEYS, how="semi", nulls_equal=True).select("_same").unique()
+        alike = same.join(labels, on="_same", how="semi").select(CUBE_KEYS)
+        wanted = pl.concat([comparisons, alike]).join(hidden, on=CUBE_KEYS, how="anti", nulls_equal=True)
+        if wanted.height == 0:
             if audited:
                 break
             # Settled without the audit: one audited round, which may hide more (then round again).
             result = protect(cells, FAIRNESS_RULE, limits, force=force)
             audited = True
             continue
-        if mixed.height == 0:
-            result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
-            audited = False
-            continue
-        groups = pl.concat(
-            [
-                mixed.select(*keys),
-                mixed.select(*keys[:4], pl.col("reference_group").alias("group_value")),
-            ]
-        ).unique()
-        wanted = (
-            groups.join(pl.DataFrame({"has": ["yes", "no"]}), how="cross")
-            .with_columns(pl.lit(None, dtype=pl.String).alias("stratum"))
-            .select(*keys[:4], "stratum", "group_value", "has")
-        )
-        force = wanted if force is None else pl.concat([force, wanted]).unique()
+        force = pl.concat([force, wanted]).unique()
         result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
         audited = False
     if not audited:
         result = protect(cells, FAIRNESS_RULE, limits, force=force)
     return result
+
+
+def _hidden_in_ratings_cut_points(done: dict[str, pl.DataFrame], cells: pl.DataFrame) -> pl.DataFrame:
+    """Cells of the function-level cube (CUBE_KEYS) whose number `ratings` hides: a level's (or the
+    organisation's) size and its counts at or above / below a code, for the outcomes "rated at least <code>".
+    A rating outcome that is no cut point and no alias of one (see `_outcome_aliases`) is hidden for every level
+    whose distribution `ratings` does not show whole."""
+    ratings = done.get("ratings")
+    cut_points = done.get("ratings_cut_points")
+    if ratings is None or cut_points is None:
+        return cells.head(0).select(CUBE_KEYS)
+    ratings, cut_points = (t.cast({"cycle": cells.schema["cycle"]}) for t in (ratings, cut_points))
+    mine = (pl.col("measure") == IMPACT_MEASURE) & pl.col("department").is_null()
+    outcomes = cells.select("organization", "cycle", "outcome").unique()
+    cuts = cut_points.filter(mine & pl.col(SUPPRESSED)).select(
+        "organization",
+        "cycle",
+        (pl.lit(AT_LEAST) + pl.col("rating")).alias("outcome"),
+        pl.col("function_level").alias("group_value"),
+        "has",
+    )
+    rows = ratings.filter(mine & pl.col("rating").is_null())
+    rating_outcomes = outcomes.filter(
+        pl.col("outcome").str.starts_with(AT_LEAST) | (pl.col("outcome") == LOWEST)
+    )
+    sizes = (
+        rows.filter(pl.col(SUPPRESSED))
+        .select(
+            "organization",
+            "cycle",
+            pl.col("function_level").alias("group_value"),
+            pl.lit(None, dtype=pl.String).alias("has"),
+        )
+        .join(rating_outcomes, on=["organization", "cycle"])
+    )
+    aliases = _outcome_aliases(cells)
+    uncut = rating_outcomes.filter(~pl.col("outcome").str.starts_with(AT_LEAST)).join(
+        aliases.filter(pl.col("alias").str.starts_with(AT_LEAST)).select("organization", "cycle", "outcome"),
+        on=["organization", "cycle", "outcome"],
+        how="anti",
+    )
+    blurred = (
+        rows.filter(~pl.col("unit_visible"))
+        .select("organization", "cycle", pl.col("function_level").alias("group_value"))
+        .join(uncut, on=["organization", "cycle"])
+        .join(pl.DataFrame({"has": ["yes", "no"]}), how="cross")
+    )
+    wanted = pl.concat([cuts, sizes, blurred], how="diagonal_relaxed").join(
+        outcomes, on=["organization", "cycle", "outcome"], how="semi"
+    )
+    return wanted.with_columns(
+        pl.lit(LEVEL).alias("attribute"), pl.lit(None, dtype=pl.String).alias("stratum")
+    ).select(CUBE_KEYS)
 
 
 def _fairness(
@@ -1371,7 +1620,7 @@ def _fairness(
         "has",
         pl.col("n2").alias("n"),
     )
-    protected = _fairness_cube(cells, binary, limits)
+    protected = _fairness_cube(cells, binary, limits, _hidden_in_ratings_cut_points(done, cells))
     cube = protected.frame
     groups = cube.filter(pl.col("has").is_null()).select(
         "organization",
@@ -1934,7 +2183,20 @@ def _process(
             ),
         ]
     )
-    force: pl.DataFrame | None = None
+    # The people with a rating ("ratings missing": no) are the department's total in `ratings`: hidden alike.
+    rated = pl.concat(
+        [
+            _hidden_in_ratings(done, department=True, level=False, rating=False),
+            _hidden_in_ratings(done, department=False, level=False, rating=False),
+        ]
+    )
+    force = rated.select(
+        "organization",
+        "cycle",
+        pl.lit(UNRATED_METRIC).alias("metric"),
+        "department",
+        pl.lit("no").alias("has"),
+    ).cast({"cycle": cells.schema["cycle"]})
     for _ in range(20):
         result = protect(cells, PROCESS_RULE, limits, force=force)
         totals = (
@@ -1957,11 +2219,7 @@ def _process(
             == 0
         ):
             break
-        force = (
-            wanted.select("organization", "cycle", "metric", "department", "has")
-            if force is None
-            else pl.concat([force, wanted.select(force.columns)]).unique()
-        )
+        force = pl.concat([force, wanted.select(force.columns)]).unique()
     frame = result.frame
     all_n = frame.filter(pl.col("has").is_null()).select(
         "organization", "cycle", "metric", "department", pl.col("n").alias("group_n")
@@ -2442,6 +2700,8 @@ def publish_tables(
                     published.notes.append(note)
                 continue
             done[name] = result.frame
+            if result.cut_points is not None:
+                done[f"{name}_cut_points"] = result.cut_points
             frames.setdefault(name, []).append(result.frame)
             published.hidden[name] = published.hidden.get(name, 0) + result.hidden
             for note in result.notes:
