@@ -277,8 +277,12 @@ def load_inputs(
     organization: str | None = None,
     cycle: int | None = None,
     last_cycle_only: bool = False,
+    cycle_condition: tuple[str, list[object]] | None = None,
 ) -> BudgetInputs:
-    """Read the staging tables the budget needs (the columns it uses only; values are bound parameters)."""
+    """Read the staging tables the budget needs (the columns it uses only; values are bound parameters).
+
+    `cycle_condition` is an SQL condition written by the pipeline (never from data) with its parameters,
+    applied to the tables that have cycles: a run that rebuilds some cycles reads only those."""
 
     def read(table: str, schema: Mapping[str, pl.DataType], has_cycle: bool = True) -> pl.DataFrame:
         columns = ", ".join(f'"{c}"' for c in schema)
@@ -289,6 +293,9 @@ def load_inputs(
             use_cycle = cycle is not None and has_cycle
             where = _FILTERS[(organization is not None, use_cycle)]
             params = [p for p in (organization, cycle if use_cycle else None) if p is not None]
+        if cycle_condition is not None and has_cycle:
+            where = f"{where} AND {cycle_condition[0]}" if where else f" WHERE {cycle_condition[0]}"
+            params = [*params, *cycle_condition[1]]
         relation = con.sql(f"SELECT {columns} FROM staging.{table}{where}", params=params)
         return conform(relation.pl() if relation is not None else None, schema)
 

@@ -26,6 +26,7 @@ import polars as pl
 from models.config import Settings
 
 Slice = tuple[str, int]  # (organization, cycle)
+EVERY_CYCLE = 0  # a lookback for marts whose rows of one cycle depend on all the organisation's cycles
 
 FULL_REBUILD_VARIABLE = "CALIBRA_FULL_REBUILD"
 
@@ -59,10 +60,6 @@ class SliceWork:
         if self.whole:
             return "TRUE", []
         return f"list_contains(?, {slice_sql(cycle_column)})", [sorted(_slice_key(*s) for s in self.read)]
-
-    def read_rows(self, frame: pl.DataFrame, cycle_column: str = "cycle") -> pl.DataFrame:
-        """The rows of a staging frame that this run reads (all rows when whole)."""
-        return frame if self.whole else self._rows_of(frame, self.read, cycle_column)
 
     def keep(self, frame: pl.DataFrame, cycle_column: str = "cycle") -> pl.DataFrame:
         """The rows of a computed mart that belong to the slices being rebuilt (all rows when whole)."""
@@ -153,7 +150,8 @@ def plan(
     tables: Iterable[str],
 ) -> SliceWork:
     """The slices to rebuild and read. `lookback[org]` is how many cycles (this one included) a slice reads:
-    1 for a mart of one cycle, 2 with the previous cycle, n for a window of n cycles."""
+    1 for a mart of one cycle, 2 with the previous cycle, n for a window of n cycles, EVERY_CYCLE when every
+    cycle's rows depend on all of the organisation's cycles (then a change rebuilds the organisation)."""
     fingerprints = current_fingerprints(con, settings, organizations, kinds)
     present = frozenset(fingerprints)
     stored = {
@@ -179,15 +177,18 @@ def plan(
     vanished = {s for s in stored if s not in present}
     rebuild: set[Slice] = set(vanished)
     for org, cycle in changed | vanished:
-        later = [c for c in cycles_of.get(org, []) if c >= cycle]
-        rebuild.update((org, c) for c in later[: max(lookback.get(org, 1), 1)])
+        cycles = cycles_of.get(org, [])
+        if lookback.get(org, 1) == EVERY_CYCLE:
+            rebuild.update((org, c) for c in cycles)
+        else:
+            rebuild.update((org, c) for c in [c for c in cycles if c >= cycle][: lookback.get(org, 1)])
     read: set[Slice] = set()
     for org, cycle in rebuild & present:
         cycles = cycles_of[org]
         position = cycles.index(cycle)
-        read.update(
-            (org, c) for c in cycles[max(0, position - max(lookback.get(org, 1), 1) + 1) : position + 1]
-        )
+        reach = lookback.get(org, 1)
+        first = 0 if reach == EVERY_CYCLE else max(0, position - reach + 1)
+        read.update((org, c) for c in cycles[first : position + 1])
     reason = (
         f"{len(changed)} changed and {len(vanished)} vanished organisation-cycles; "
         f"rebuilding {len(rebuild)} of {len(present)}"

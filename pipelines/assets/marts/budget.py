@@ -3,7 +3,6 @@ projection over the policy's horizon (marts.budget_forecast) and the what-if mov
 (marts.budget_whatif). The logic is in models/budget.py, models/forecast.py and models/whatif.py."""
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import dagster as dg
 import polars as pl
@@ -93,14 +92,7 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
     policies = organisation_policies(calibra)
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        inputs = load_inputs(con)
-        cycle_inputs = replace(
-            inputs,
-            evaluations=work.read_rows(inputs.evaluations),
-            payroll=work.read_rows(inputs.payroll),
-            awards=work.read_rows(inputs.awards),
-        )
-        result = compute_budget(cycle_inputs, policies)
+        result = compute_budget(load_inputs(con, cycle_condition=work.staging_filter()), policies)
         return {"budget": result.budget, "budget_by_type": result.by_type}
 
     with calibra.writer() as con:
