@@ -102,13 +102,13 @@ class Amount:
 
 @dataclass(frozen=True)
 class CutPoints:
-    """Another table publishes, for the rows whose `over` dims are totals, how many people sit at or above each
-    category and how many below it (the fairness page's "rated at least ..." per function level). Those sums
-    are cells of this table too: they are audited with it and returned in `ProtectedTable.cut_points`.
-    `order` is the column holding each category's position."""
+    """Another table publishes, for the rows `rows` selects (totals over `category`), how many people sit at or
+    above each category and how many below it (the fairness page's "rated at least ..." per function level).
+    Those sums are cells of this table too: they are audited with it and returned in
+    `ProtectedTable.cut_points`. `order` is the column holding each category's position."""
 
     order: str
-    over: tuple[str, ...]
+    rows: pl.Expr
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,7 @@ def _cut_point_rows(
     keys = [*rule.by, *rule.dims]
     group = [k for k in keys if k != category]
     order = frame.select(*rule.by, category, pl.col(cuts.order).cast(pl.Int64)).unique([*rule.by, category])
-    in_scope = pl.all_horizontal([pl.col(d).is_null() for d in cuts.over]) if cuts.over else pl.lit(True)
+    in_scope = cuts.rows
     parts = (
         cube.filter(in_scope & pl.col(category).is_not_null())
         .drop(cuts.order, strict=False)  # null on total rows: the order comes from the base cells
@@ -923,6 +923,7 @@ def _hide(frame: pl.DataFrame, mask: pl.Expr, columns: Iterable[str]) -> pl.Data
 
 
 # ---------------------------------------------------------------------------------------------- calibration
+RATING_MEASURE = "rating"  # marts.rating_distribution: the performance rating (the other: salary decisions)
 RATINGS_RULE = TableRule(
     by=("organization", "cycle", "measure"),
     dims=("department", "function_level", "rating"),
@@ -931,7 +932,9 @@ RATINGS_RULE = TableRule(
     category="rating",
     complete=True,
     # The fairness page's "rated at least ..." rates per function level and for the organisation.
-    cut_points=CutPoints(order="position", over=("department",)),
+    cut_points=CutPoints(
+        order="position", rows=pl.col("department").is_null() & (pl.col("measure") == RATING_MEASURE)
+    ),
 )
 UNRATED_METRIC = "ratings_missing"  # marts.process_status: people of a department without a rating
 
@@ -972,7 +975,7 @@ def _ratings(
     )
     force = (
         _unrated_departments(sources, limits)
-        .with_columns(pl.lit(IMPACT_MEASURE).alias("measure"))
+        .with_columns(pl.lit(RATING_MEASURE).alias("measure"))
         .with_columns(
             pl.lit(None, dtype=pl.String).alias("function_level"),
             pl.lit(None, dtype=pl.String).alias("rating"),
@@ -1384,27 +1387,22 @@ def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
     * a function level's counts are its group in the function-level cube and the stratum total in every other
       attribute's (the organisation's: its grand total in each), for every outcome;
     * an outcome and its alias (`_outcome_aliases`) share every cell."""
-    swapped = aliases.filter(pl.col("swap")).select("organization", "cycle", pl.col("alias").alias("outcome"))
-    canonical = (
-        keys.join(
-            aliases.select(
-                "organization", "cycle", pl.col("alias").alias("outcome"), pl.col("outcome").alias("_o")
-            ),
-            on=["organization", "cycle", "outcome"],
-            how="left",
-        )
-        .join(
-            swapped.with_columns(pl.lit(True).alias("_swap")),
-            on=["organization", "cycle", "outcome"],
-            how="left",
-        )
-        .with_columns(
-            pl.col("_o").fill_null(pl.col("outcome")).alias("_outcome"),
-            pl.when(pl.col("_swap").fill_null(False))
-            .then(pl.col("has").replace({"yes": "no", "no": "yes"}))
-            .otherwise(pl.col("has"))
-            .alias("_has"),
-        )
+    canonical = keys.join(
+        aliases.select(
+            "organization",
+            "cycle",
+            pl.col("alias").alias("outcome"),
+            pl.col("outcome").alias("_o"),
+            pl.col("swap").alias("_swap"),
+        ),
+        on=["organization", "cycle", "outcome"],
+        how="left",
+    ).with_columns(
+        pl.col("_o").fill_null(pl.col("outcome")).alias("_outcome"),
+        pl.when(pl.col("_swap").fill_null(False))
+        .then(pl.col("has").replace({"yes": "no", "no": "yes"}))
+        .otherwise(pl.col("has"))
+        .alias("_has"),
     )
 
     def label(kind: str, *columns: str | pl.Expr) -> pl.Expr:
@@ -1515,7 +1513,7 @@ def _hidden_in_ratings_cut_points(done: dict[str, pl.DataFrame], cells: pl.DataF
     if ratings is None or cut_points is None:
         return cells.head(0).select(CUBE_KEYS)
     ratings, cut_points = (t.cast({"cycle": cells.schema["cycle"]}) for t in (ratings, cut_points))
-    mine = (pl.col("measure") == IMPACT_MEASURE) & pl.col("department").is_null()
+    mine = (pl.col("measure") == RATING_MEASURE) & pl.col("department").is_null()
     outcomes = cells.select("organization", "cycle", "outcome").unique()
     cuts = cut_points.filter(mine & pl.col(SUPPRESSED)).select(
         "organization",
@@ -2285,7 +2283,9 @@ def _findings(
 # ---------------------------------------------------------------------------------------------- calibration impact
 # The site shows one cycle at a time: the marts' pooled windows (period = 'window') stay in the database.
 IMPACT_PERIOD = "cycle"
-IMPACT_MEASURE = "rating"  # the proposal is a rating: the measure of `ratings` that holds the same people
+IMPACT_MEASURE = (
+    RATING_MEASURE  # the proposal is a rating: the measure of `ratings` that holds the same people
+)
 REST_OF_ORGANISATION = "rest_of_organisation"  # models.fairness.REST: the reference "everyone else"
 MOVE_ATTRIBUTES = ("gender", "age_band", "part_time", "employment_type", "function_level")
 MOVE_COUNTS = (("down", "n_down"), ("unchanged", "n_unchanged"), ("up", "n_up"))
