@@ -21,6 +21,12 @@ from pipelines.increments import SliceWork, plan, read_marts, rebuild
 from pipelines.resources import CalibraResource, read_frame, write_table
 
 FINDINGS_CYCLE = {"compliance_findings": "cycle"}
+# Unicode White_Space, what polars' strip_chars() removes (models.rules._base.blank).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 PUBLICATION_CYCLE = {"publication_list": "cycle"}
 
 FINDINGS_KEY = dg.AssetKey(["marts", "compliance_findings"])
@@ -36,9 +42,16 @@ def _staging(
     """Contract columns of one staging table for some organisations (column names only from the contract),
     only the cycles a run reads when `work` is given (a table without cycles is read whole)."""
     contract = load_contract(kind)
-    names = contract.names
-    wanted = [c for c in names if columns is None or c in columns]
-    columns_sql = ", ".join(f'"{name}"' for name in wanted)
+    free_text = {c.name for c in contract.columns if c.pii == "free_text"}
+    wanted = [c for c in contract.names if columns is None or c in columns]
+    # The rules only ask whether free text is there (models.rules._base.blank): a marker keeps that answer
+    # and leaves texts of up to 4,000 characters in the database instead of in memory.
+    columns_sql = ", ".join(
+        f"""CASE WHEN "{name}" IS NULL OR trim("{name}", '{WHITESPACE}') = '' THEN NULL ELSE '+' END AS "{name}" """
+        if name in free_text
+        else f'"{name}"'
+        for name in wanted
+    )
     condition, params = work.staging_filter() if work is not None and contract.has_cycle else ("TRUE", [])
     return read_frame(
         con,
