@@ -596,7 +596,7 @@ def print_report(report: dict[str, Any]) -> None:
         if i.get("share") is not None:
             print(f"\nincremental: the last cycle added in {i['seconds']:.1f} s = {i['share']:.0%} of the full run "
                   f"({i['full_seconds']:.1f} s; CPU {i.get('cpu_share', 0):.0%}); "
-                  f"same row counts as the full run: {i['same_tables_as_full']}")  # fmt: skip
+                  f"same row counts and marts as the full run: {i['same_tables_as_full']}")  # fmt: skip
     if report.get("scaling"):
         s = report["scaling"]
         print(f"\nscaling ×{s['factor']:g}: data {s['data_ratio']:.2f}×, time {s['time_ratio']}× (CPU {s['cpu_ratio']}×) "
