@@ -21,7 +21,8 @@ suppressed aggregates. The rules, with their thresholds from the organisation's 
   also be able to move by more than half a person. More cells are hidden until nothing is narrowed.
 * **Amounts** — a money cell needs at least ``min_group_size_amounts`` people (default 10) and no single
   person above ``dominance_share`` (default 30%) of the cell's total; it is hidden whenever its count is
-  hidden, and gets its own complementary suppression. The largest single contribution is used for the check
+  hidden (except where the count is forced hidden only for another table's sake, `protect`'s `count_only`),
+  and gets its own complementary suppression. The largest single contribution is used for the check
   and never published. Where a table has no such column only the people threshold can be applied (said in
   `ProtectedTable.notes`).
 
@@ -730,11 +731,15 @@ def protect(
     limits: Thresholds,
     force: pl.DataFrame | None = None,
     audit: bool = True,
+    count_only: pl.DataFrame | None = None,
 ) -> ProtectedTable:
     """The table as it may be published (see the module docstring).
 
     `force` holds keys (by + dims, null = total) of cells that must be hidden because the same value is
-    hidden in another published table; they count as complementary suppressions. `audit=False` skips the
+    hidden in another published table; they count as complementary suppressions. `count_only` holds keys of
+    forced cells (add them to `force` too) whose count is hidden only because other tables would give a small
+    count back from it: their amounts are not hidden with the count but judged by the amount rules on the true
+    count (a complement the count's suppression adds still hides its amounts). `audit=False` skips the
     linear-programming audit (for intermediate rounds only: what is published must be audited)."""
     notes: list[str] = []
     missing = [c for c in (*rule.by, *rule.dims, rule.n) if c not in frame.columns]
@@ -769,6 +774,16 @@ def protect(
         extra &= ~hidden
         hidden |= extra
         reasons[extra] = COMPLEMENT
+    # Forced cells whose amounts stay (see `count_only`): only those not hidden for a reason of their own.
+    amounts_free = np.zeros(cube.height, dtype=bool)
+    if count_only is not None and count_only.height:
+        keys = [*rule.by, *rule.dims]
+        published = cube.slice(0, published_rows)
+        count_only = count_only.select(pl.col(k).cast(cube.schema[k]) for k in keys).unique()
+        amounts_free[published.join(count_only, on=keys, how="semi", nulls_equal=True)[_ROW].to_numpy()] = (
+            True
+        )
+        amounts_free &= reasons == COMPLEMENT
     sensitive = ((n > 0) & (n < limits.k)) | (alike & (n > 0))
     _complement(
         n.astype(float),
@@ -789,8 +804,9 @@ def protect(
             continue
         total = cube[amount.column].fill_null(0).to_numpy().astype(float)
         people = cube[amount.n_column or rule.n].fill_null(0).to_numpy().astype(np.int64)
-        money_hidden = hidden.copy()
+        money_hidden = hidden & ~amounts_free
         money_reasons = reasons.copy()
+        money_reasons[amounts_free] = None
         few = (people < limits.k_amounts) & (total != 0) & ~money_hidden
         money_hidden |= few
         money_reasons[few] = AMOUNT_SMALL
@@ -952,6 +968,42 @@ def _unrated_departments(sources: dict[str, pl.DataFrame], limits: Thresholds) -
         .select(list(schema))
         .cast(schema)  # type: ignore[arg-type]
     )
+
+
+def _unrated_organization_sizes(sources: dict[str, pl.DataFrame], limits: Thresholds) -> pl.DataFrame:
+    """Sizes to hide where an organisation × cycle's people without a rating number 1 to k−1 (the sum of the
+    departments' counts): its size (department null) on the process page and in the budget's headcount minus
+    its rated total in `ratings` (kept: it carries the calibration and fairness pages) would give that count
+    back. The organisation size is also the sum of the department sizes, so one department size is hidden with
+    it, chosen here so that the process page and the budget hide the same one (each table's own complement
+    goes by size and row position, which need not agree, and a size shown in one table gives the other's
+    back): the smallest department (then by name) whose own unrated count is 1 to k−1, whose rated total
+    `ratings` hides already and whose unrated count the process page hides already, so no department that had
+    nothing hidden loses a cell. Keys: organization, cycle, department (null = the organisation)."""
+    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String}
+    ps = sources.get("marts.process_status")
+    if ps is None or not {*schema, "n", UNRATED_METRIC} <= set(ps.columns):
+        return pl.DataFrame(schema=schema)
+    rows = ps.filter(pl.col("department").is_not_null()).with_columns(
+        pl.col(UNRATED_METRIC).fill_null(0).alias("_u"), pl.col("cycle").cast(pl.Int64)
+    )
+    small = (
+        rows.group_by("organization", "cycle")
+        .agg(pl.col("_u").sum().alias("_total"))
+        .filter((pl.col("_total") > 0) & (pl.col("_total") < limits.k))
+        .select("organization", "cycle")
+    )
+    if small.height == 0:
+        return pl.DataFrame(schema=schema)
+    department = (
+        rows.join(small, on=["organization", "cycle"])
+        .filter(pl.col("_u") > 0)
+        .sort("organization", "cycle", "n", "department")
+        .group_by("organization", "cycle", maintain_order=True)
+        .agg(pl.col("department").first())
+    )
+    everyone = small.with_columns(pl.lit(None, dtype=pl.String).alias("department"))
+    return pl.concat([everyone.select(list(schema)), department.select(list(schema))]).cast(schema)  # type: ignore[arg-type]
 
 
 def _ratings(
@@ -1979,7 +2031,11 @@ def _budget(
     for column in ("structural_costed", "incidental_awards"):
         if column not in bu.columns:
             bu = bu.with_columns(pl.col("headcount").alias(column))
-    result = protect(bu, BUDGET_RULE, limits)
+    # The organisation's headcount (and one department's) is its size on the process page: hidden where that
+    # size minus the rated total of `ratings` would give a small unrated count back. Only the count: the money
+    # of those rows is judged by the amount rules on the true headcount (large), as for any other row.
+    sizes = _unrated_organization_sizes(sources, limits).cast({"cycle": bu.schema["cycle"]})
+    result = protect(bu, BUDGET_RULE, limits, force=sizes, count_only=sizes)
     return result
 
 
@@ -2195,6 +2251,16 @@ def _process(
         "department",
         pl.lit("no").alias("has"),
     ).cast({"cycle": cells.schema["cycle"]})
+    # The organisation's size where its unrated count is small (and one department's with it, see
+    # `_unrated_organization_sizes`): the same n in every metric, hidden in all of them (and in `budget`).
+    sizes = (
+        _unrated_organization_sizes(sources, limits)
+        .cast({"cycle": cells.schema["cycle"]})
+        .join(cells.select("organization", "cycle", "metric").unique(), on=["organization", "cycle"])
+        .with_columns(pl.lit(None, dtype=pl.String).alias("has"))
+        .select(force.columns)
+    )
+    force = pl.concat([force, sizes]).unique()
     for _ in range(20):
         result = protect(cells, PROCESS_RULE, limits, force=force)
         totals = (
