@@ -2003,6 +2003,9 @@ BUDGET_RULE = TableRule(
         Amount("incidental_cost", n_column="incidental_awards", protect=BUDGET_INCIDENTAL),
     ),
 )
+BUDGET_PEOPLE_COUNTS = (
+    "structural_costed", "structural_at_maximum", "structural_capped", "structural_no_decision", "incidental_awards",
+)  # fmt: skip
 BUDGET_COLUMNS = (
     "organization", "cycle", "department", "policy_id", "headcount", "payout_date", *BUDGET_PAYROLL_DERIVED,
     "structural_cost_full_year", *BUDGET_STRUCTURAL, "incidental_cost", *BUDGET_INCIDENTAL,
@@ -2036,6 +2039,10 @@ def _budget(
     # of those rows is judged by the amount rules on the true headcount (large), as for any other row.
     sizes = _unrated_organization_sizes(sources, limits).cast({"cycle": bu.schema["cycle"]})
     result = protect(bu, BUDGET_RULE, limits, force=sizes, count_only=sizes)
+    # The people counts behind the amounts (costed, capped, at the maximum, without a decision; awards) serve
+    # the amount rules only. No page shows them and no small-cell rule covers them (people without a decision
+    # are the unrated count the process page hides), so they are not published.
+    result.frame = result.frame.drop(BUDGET_PEOPLE_COUNTS, strict=False)
     return result
 
 

@@ -22,6 +22,7 @@ from scipy.optimize import linprog
 
 from models import privacy
 from models.privacy import (
+    BUDGET_PEOPLE_COUNTS,
     COMPLEMENT,
     DOMINANCE,
     HOMOGENEOUS,
@@ -457,6 +458,8 @@ def test_publish_tables_protects_every_table_and_notes_missing_marts() -> None:
     budget = published.tables["budget"]
     small = budget.filter(pl.col("department") == "Zuid").row(0, named=True)
     assert small["incidental_cost"] is None, "four awards: the amount is hidden"
+    # People counts behind the amounts have no small-cell rule of their own: they are not published.
+    assert not set(BUDGET_PEOPLE_COUNTS) & set(budget.columns)
     shown = published.tables["findings"]["n"].drop_nulls()
     assert ((shown == 0) | (shown >= 5)).all(), "two people with a finding must not be shown"
 
