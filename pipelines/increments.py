@@ -305,3 +305,23 @@ def rebuild(
 def read_marts(con: duckdb.DuckDBPyConnection, tables: Iterable[str]) -> dict[str, pl.DataFrame]:
     """The step's whole tables after the build, for its checks and metadata."""
     return {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in tables}
+
+
+def build_step(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    step: str,
+    *,
+    organizations: Sequence[str],
+    kinds: Sequence[str],
+    lookback: Mapping[str, int],
+    tables: Mapping[str, str],
+    compute: Callable[[SliceWork], Mapping[str, pl.DataFrame]],
+) -> tuple[SliceWork, dict[str, pl.DataFrame]]:
+    """What a mart asset does: plan its slices, compute and write them, and read its whole tables back.
+    Returns the work done and {mart name: whole table} for the asset's checks and metadata."""
+    work = plan(
+        con, settings, step, organizations=organizations, kinds=kinds, lookback=lookback, tables=tables
+    )
+    work = rebuild(con, work, tables, compute)
+    return work, read_marts(con, tables)

@@ -11,7 +11,7 @@ from models.budget import BUDGET_SUMS, LEVEL_DEPARTMENT, LEVEL_ORGANISATION, com
 from models.forecast import compute_forecast, load_scenarios
 from models.whatif import RESULT_SCHEMA, WhatIfError, whatif
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, write_table
 
 BUDGET = dg.AssetKey(["marts", "budget"])
@@ -98,7 +98,7 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
     with calibra.writer() as con:
         # A cycle's cost reads that cycle's evaluations, payroll and awards, and the salary scales (a change
         # to the scales changes every cycle's fingerprint).
-        slices = plan(
+        slices, tables = build_step(
             con,
             calibra.settings(),
             "budget",
@@ -106,9 +106,8 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
             kinds=["evaluations", "payroll", "awards", "salary_scales"],
             lookback=dict.fromkeys(policies, 1),
             tables=CYCLE_COLUMNS,
+            compute=compute,
         )
-        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
-        tables = read_marts(con, CYCLE_COLUMNS)
     frame, by_type = tables["budget"], tables["budget_by_type"]
     departments = frame.filter(pl.col("level") == LEVEL_DEPARTMENT)
     over = _count(departments, pl.col("over_budget"))

@@ -17,7 +17,7 @@ import polars as pl
 from models.calibration import MART_SCHEMAS, CalibrationSettings, calibration_marts
 from models.policy import Policy
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
 KINDS = {"duckdb", "polars"}
@@ -159,7 +159,7 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
         return calibration_marts(evaluations, policies)
 
     with calibra.writer() as con:
-        slices = plan(
+        slices, marts = build_step(
             con,
             settings,
             "calibration",
@@ -167,9 +167,8 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
             kinds=["evaluations"],
             lookback=lookback,
             tables=CYCLE_COLUMNS,
+            compute=compute,
         )
-        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
-        marts = read_marts(con, CYCLE_COLUMNS)
         ratings = _ratings_on_scale(con, policies)
     calibra.progress(
         f"calibration: {slices.reason}; " + ", ".join(f"{n} {f.height}" for n, f in marts.items())

@@ -15,7 +15,7 @@ import polars as pl
 from models.calibration_impact import SCHEMAS, CalibrationImpact, calibration_impact_marts
 from models.contracts import load_contract
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import EVERY_CYCLE, SliceWork, plan, read_marts, rebuild
+from pipelines.increments import EVERY_CYCLE, SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
 KINDS = {"duckdb", "polars"}
@@ -109,7 +109,7 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
     # cycle to cycle), so a new cycle can change the comparisons of the earlier ones.
     lookback = dict.fromkeys(policies, EVERY_CYCLE)
     with calibra.writer() as con:
-        slices = plan(
+        slices, marts = build_step(
             con,
             settings,
             "calibration_impact",
@@ -117,9 +117,8 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
             kinds=["evaluations"],
             lookback=lookback,
             tables=CYCLE_COLUMNS,
+            compute=compute,
         )
-        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
-        marts = read_marts(con, CYCLE_COLUMNS)
     moves, strata = marts["calibration_moves"], marts["calibration_moves_strata"]
     flagged = int(moves["flag"].sum()) if moves.height else 0
     flagged_strata = int(strata["flag"].sum()) if strata.height else 0

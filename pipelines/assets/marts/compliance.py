@@ -17,7 +17,7 @@ from models.publication import EVALUATION_COLUMNS as PUBLICATION_EVALUATION_COLU
 from models.publication import SAFE_NAME, export_publication_list, publication_list, publishing_organizations
 from models.rules import compliance_findings
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame, write_table
 
 FINDINGS_CYCLE = {"compliance_findings": "cycle"}
@@ -92,7 +92,7 @@ def compliance_findings_asset(
 
     with calibra.writer() as con:
         # Every rule looks at one cycle's rows (with the organisation's salary scales).
-        slices = plan(
+        slices, built = build_step(
             con,
             calibra.settings(),
             "compliance_findings",
@@ -100,9 +100,9 @@ def compliance_findings_asset(
             kinds=list(KINDS),
             lookback=dict.fromkeys(organizations, 1),
             tables=FINDINGS_CYCLE,
+            compute=compute,
         )
-        slices = rebuild(con, slices, FINDINGS_CYCLE, compute)
-        frame = read_marts(con, FINDINGS_CYCLE)["compliance_findings"]
+        frame = built["compliance_findings"]
     by_severity = {s: int((frame.get_column("severity") == s).sum()) for s in ("high", "medium", "low")}
     calibra.progress(f"compliance_findings: {frame.height} findings")
     yield dg.MaterializeResult(
@@ -165,7 +165,7 @@ def publication_list_asset(
         return {"publication_list": rebuilt[-1]}
 
     with calibra.writer() as con:
-        slices = plan(
+        slices, built = build_step(
             con,
             calibra.settings(),
             "publication_list",
@@ -173,9 +173,9 @@ def publication_list_asset(
             kinds=["awards", "evaluations"],
             lookback=dict.fromkeys(organizations, 1),
             tables=PUBLICATION_CYCLE,
+            compute=compute,
         )
-        slices = rebuild(con, slices, PUBLICATION_CYCLE, compute)
-        frame = read_marts(con, PUBLICATION_CYCLE)["publication_list"]
+        frame = built["publication_list"]
     out_dir = calibra.settings().home / "exports"
     # The export files of the cycles rebuilt in this run replace theirs (a cycle that lost every row loses
     # its files); the other cycles' files are as they were.

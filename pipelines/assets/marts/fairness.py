@@ -15,7 +15,7 @@ from models.contracts import load_contract
 from models.fairness import DERIVED, fairness_marts
 from models.pay_transparency import pay_transparency, people_frame
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import SliceWork, plan, read_marts, rebuild
+from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
 FAIRNESS = dg.AssetKey(["marts", "fairness"])
@@ -165,7 +165,7 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
 
     with calibra.writer() as con:
         # Every fairness and pay figure is one cycle's: a cycle's evaluations with its awards and payroll.
-        slices = plan(
+        slices, tables = build_step(
             con,
             settings,
             "fairness",
@@ -173,9 +173,8 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
             kinds=["evaluations", "awards", "payroll"],
             lookback=dict.fromkeys(organizations, 1),
             tables=CYCLE_COLUMNS,
+            compute=compute,
         )
-        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
-        tables = read_marts(con, CYCLE_COLUMNS)
     overall, strata, pay = tables["fairness"], tables["fairness_strata"], tables["pay_transparency"]
     flagged = int(overall["flag"].sum())
     flagged_strata = int(strata["flag"].sum())
