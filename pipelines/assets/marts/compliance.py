@@ -38,14 +38,17 @@ def _staging(
     organizations: list[str],
     columns: Sequence[str] | None = None,
     work: SliceWork | None = None,
+    free_text_as_marker: bool = False,
 ) -> pl.DataFrame:
     """Contract columns of one staging table for some organisations (column names only from the contract),
-    only the cycles a run reads when `work` is given (a table without cycles is read whole)."""
+    only the cycles a run reads when `work` is given (a table without cycles is read whole).
+
+    `free_text_as_marker`: free text as '+' where it is there, for callers that only ask whether it is
+    (the rules, models.rules._base.blank); texts of up to 4,000 characters then stay in the database. The
+    publication list publishes the argumentation itself and reads the text."""
     contract = load_contract(kind)
-    free_text = {c.name for c in contract.columns if c.pii == "free_text"}
+    free_text = {c.name for c in contract.columns if c.pii == "free_text"} if free_text_as_marker else set()
     wanted = [c for c in contract.names if columns is None or c in columns]
-    # The rules only ask whether free text is there (models.rules._base.blank): a marker keeps that answer
-    # and leaves texts of up to 4,000 characters in the database instead of in memory.
     columns_sql = ", ".join(
         f"""CASE WHEN "{name}" IS NULL OR trim("{name}", '{WHITESPACE}') = '' THEN NULL ELSE '+' END AS "{name}" """
         if name in free_text
@@ -86,7 +89,7 @@ def compliance_findings_asset(
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         parts = []
         for org in organizations:  # one organisation at a time: less memory, no copies to split them
-            tables = {kind: _staging(con, kind, [org], work=work) for kind in KINDS}
+            tables = {kind: _staging(con, kind, [org], work=work, free_text_as_marker=True) for kind in KINDS}
             parts.append(compliance_findings({org: policies[org]}, **tables))
         return {"compliance_findings": pl.concat(parts) if parts else compliance_findings({})}
 
