@@ -1608,6 +1608,26 @@ def _hidden_in_ratings_cut_points(done: dict[str, pl.DataFrame], cells: pl.DataF
     ).select(CUBE_KEYS)
 
 
+def _rates(groups: pl.DataFrame, yes: pl.DataFrame, no_hidden: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """A group's size (`group_n`), its "yes" count and whether its "no" cell is hidden, as one row per group
+    with the rate; the rate is hidden when any of the three is (a visible rate would give the others back)."""
+    return (
+        groups.join(yes, on=keys, how="left", nulls_equal=True)
+        .join(no_hidden, on=keys, how="left", nulls_equal=True)
+        .with_columns(
+            (
+                pl.col("count").is_null() | pl.col("group_n").is_null() | pl.col("_no_hidden").fill_null(True)
+            ).alias(SUPPRESSED)
+        )
+        .with_columns(
+            pl.when(~pl.col(SUPPRESSED) & (pl.col("group_n") > 0))
+            .then(pl.col("count") / pl.col("group_n"))
+            .alias("rate")
+        )
+        .drop("_no_hidden")
+    )
+
+
 def _fairness(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
@@ -1694,21 +1714,7 @@ def _fairness(
         pl.col(SUPPRESSED).alias("_no_hidden"),
     )
     keys = ["organization", "cycle", "outcome", "attribute", "stratum", "group_value"]
-    rates = (
-        groups.join(yes, on=keys, how="left", nulls_equal=True)
-        .join(no_hidden, on=keys, how="left", nulls_equal=True)
-        .with_columns(
-            (
-                pl.col("count").is_null() | pl.col("group_n").is_null() | pl.col("_no_hidden").fill_null(True)
-            ).alias(SUPPRESSED)
-        )
-        .with_columns(
-            pl.when(~pl.col(SUPPRESSED) & (pl.col("group_n") > 0))
-            .then(pl.col("count") / pl.col("group_n"))
-            .alias("rate")
-        )
-        .drop("_no_hidden")
-    )
+    rates = _rates(groups, yes, no_hidden, keys)
     # Overall rows (all strata), with the mart's tests where the group and its reference are both visible.
     over = rates.filter(pl.col("stratum").is_null()).drop("stratum")
     stats = binary.select(
@@ -2576,21 +2582,7 @@ def _calibration_moves_by_group(
     groups = cube.filter(pl.col("has").is_null()).select(*keys, pl.col("n").alias("group_n"))
     yes = cube.filter(pl.col("has") == "yes").select(*keys, pl.col("n").alias("count"))
     no_hidden = cube.filter(pl.col("has") == "no").select(*keys, pl.col(SUPPRESSED).alias("_no_hidden"))
-    out = (
-        groups.join(yes, on=keys, how="left", nulls_equal=True)
-        .join(no_hidden, on=keys, how="left", nulls_equal=True)
-        .with_columns(
-            (
-                pl.col("count").is_null() | pl.col("group_n").is_null() | pl.col("_no_hidden").fill_null(True)
-            ).alias(SUPPRESSED)
-        )
-        .with_columns(
-            pl.when(~pl.col(SUPPRESSED) & (pl.col("group_n") > 0))
-            .then(pl.col("count") / pl.col("group_n"))
-            .alias("rate")
-        )
-        .drop("_no_hidden")
-    )
+    out = _rates(groups, yes, no_hidden, keys)
     # The mart's columns with their types (a column that is empty throughout may arrive untyped).
     kinds = {"is_reference": pl.Boolean, "reference_group": pl.String, "rate_ci_low": pl.Float64,
              "rate_ci_high": pl.Float64, "reference_n": pl.Int64, "odds_ratio": pl.Float64,
