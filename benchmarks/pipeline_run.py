@@ -44,9 +44,9 @@ class RssSampler(threading.Thread):
         self._halt = threading.Event()
 
     @staticmethod
-    def rss_kb() -> int:
+    def _process_rss_kb(pid: str) -> int:
         try:
-            with open("/proc/self/status", encoding="ascii") as handle:
+            with open(f"/proc/{pid}/status", encoding="ascii") as handle:
                 for line in handle:
                     if line.startswith("VmRSS:"):
                         return int(line.split()[1])
@@ -54,9 +54,31 @@ class RssSampler(threading.Thread):
             pass
         return 0
 
+    @staticmethod
+    def _children(pid: str) -> list[str]:
+        found: list[str] = []
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                    found += handle.read().split()
+        except OSError:
+            pass
+        return found
+
+    @classmethod
+    def rss_kb(cls) -> int:
+        """This process and every process it started (the site's worker processes): their memory counts."""
+        total, pending = 0, [str(os.getpid())]
+        while pending:
+            pid = pending.pop()
+            total += cls._process_rss_kb(pid)
+            pending += cls._children(pid)
+        return total
+
     def sample(self) -> None:
-        times = os.times()
-        self.samples.append((time.time(), self.rss_kb(), times.user + times.system))
+        times = os.times()  # children's CPU is added when they have exited (a step's worker processes)
+        cpu = times.user + times.system + times.children_user + times.children_system
+        self.samples.append((time.time(), self.rss_kb(), cpu))
 
     def run(self) -> None:
         while not self._halt.is_set():

@@ -122,37 +122,66 @@ def _context(
     )
 
 
-def render_pages(data: SiteData, language: str) -> dict[str, str]:
-    """Every page of the site as {relative path: html}."""
+def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, str]:
+    """The pages of one organisation's cycles as {relative path: html}; they read only its own rows (and the
+    pass-through tables), so organisations can be rendered side by side."""
+    pages: dict[str, str] = {}
+    org = data.settings.organizations[org_id]
+    cycles = data.cycles(org_id)
+    name = org.name.get(language, org.name.get("nl", org_id))
+    for cycle in cycles:
+        base = f"{path_part(org_id)}/{path_part(cycle)}/"
+
+        context = partial(_context, language, path_part(org_id), name, cycle, tuple(cycles))
+        for path, content in calibration.build(data, context, org_id, cycle):
+            pages[base + path] = content
+        for module, page in (
+            (norming, "norming"),
+            (fairness, "fairness"),
+            (budget, "budget"),
+            (process, "process"),
+        ):
+            ctx = context(page)
+            pages[base + page + ".html"] = shell(
+                ctx, text("page_" + page, language), module.body(data, ctx, org_id, cycle)
+            )
+        ctx = context("data_quality")
+        pages[base + "data_quality.html"] = shell(
+            ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)
+        )
+    return pages
+
+
+def render_pages(
+    data: SiteData, language: str, rendered: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """Every page of the site as {relative path: html}. `rendered` holds organisations' pages already
+    rendered elsewhere (pipelines.publishing renders them side by side); the others are rendered here."""
     pages: dict[str, str] = {"index.html": _index(data, language)}
     ctx = PageContext(language=language, depth=0)
     pages["data_quality.html"] = shell(
         ctx, text("page_data_quality", language), quality.body(data, ctx, None, None)
     )
-    for org_id, org in data.settings.organizations.items():
-        cycles = data.cycles(org_id)
-        name = org.name.get(language, org.name.get("nl", org_id))
-        for cycle in cycles:
-            base = f"{path_part(org_id)}/{path_part(cycle)}/"
-
-            context = partial(_context, language, path_part(org_id), name, cycle, tuple(cycles))
-            for path, content in calibration.build(data, context, org_id, cycle):
-                pages[base + path] = content
-            for module, page in (
-                (norming, "norming"),
-                (fairness, "fairness"),
-                (budget, "budget"),
-                (process, "process"),
-            ):
-                ctx = context(page)
-                pages[base + page + ".html"] = shell(
-                    ctx, text("page_" + page, language), module.body(data, ctx, org_id, cycle)
-                )
-            ctx = context("data_quality")
-            pages[base + "data_quality.html"] = shell(
-                ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)
-            )
+    for org_id in data.settings.organizations:
+        if rendered is not None and org_id in rendered:
+            pages.update(rendered[org_id])
+        else:
+            pages.update(organization_pages(data, language, org_id))
     return pages
+
+
+def site_data(
+    tables: dict[str, pl.DataFrame],
+    settings: Settings,
+    include_worklist: bool = True,
+    policies: dict[str, Policy] | None = None,
+) -> SiteData:
+    return SiteData(
+        tables=tables,
+        settings=settings,
+        policies=policies if policies is not None else _policies(settings),
+        options=Options(include_worklist=include_worklist),
+    )
 
 
 def build_site(
@@ -162,20 +191,17 @@ def build_site(
     language: str = "nl",
     include_worklist: bool = True,
     policies: dict[str, Policy] | None = None,
+    rendered: dict[str, dict[str, str]] | None = None,
 ) -> SiteReport:
     """Write the whole site to a temporary folder, then swap it in: a failed build leaves the old site.
 
     `tables` must already be protected (models.privacy via the publish asset); this function only lays out.
+    `rendered`: organisations' pages rendered beforehand from the same tables (see `render_pages`).
     """
     if language not in ("nl", "en"):
         raise ValueError("language must be 'nl' or 'en'")
-    data = SiteData(
-        tables=tables,
-        settings=settings,
-        policies=policies if policies is not None else _policies(settings),
-        options=Options(include_worklist=include_worklist),
-    )
-    pages = render_pages(data, language)
+    data = site_data(tables, settings, include_worklist, policies)
+    pages = render_pages(data, language, rendered)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir.parent))

@@ -2731,6 +2731,63 @@ class Publication:
     hidden: dict[str, int] = field(default_factory=dict)
 
 
+def organization_sources(sources: dict[str, pl.DataFrame], organization: str) -> dict[str, pl.DataFrame]:
+    """One organisation's rows of every source that is protected (the pass-through tables are left out)."""
+    return {
+        name: frame.filter(pl.col("organization") == organization)
+        if "organization" in frame.columns
+        else frame
+        for name, frame in sources.items()
+        if name not in PASS_THROUGH
+    }
+
+
+def protect_organization(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, include_worklist: bool = True
+) -> Publication:
+    """One organisation's published tables, protected with its thresholds. `sources` hold only that
+    organisation's rows (:func:`organization_sources`). Organisations are protected independently of each
+    other, so they can be protected side by side and merged with :func:`merge_publications`."""
+    published = Publication(tables={})
+    done: dict[str, pl.DataFrame] = {}
+    for name, build in PUBLICATIONS:
+        if name in CONFIDENTIAL and not include_worklist:
+            continue
+        try:
+            result = build(sources, limits, done)
+        except Missing as gap:
+            note = f"{name}: {gap}"
+            if note not in published.notes:
+                published.notes.append(note)
+            continue
+        done[name] = result.frame
+        if result.cut_points is not None:
+            done[f"{name}_cut_points"] = result.cut_points
+        published.tables[name] = result.frame
+        published.hidden[name] = published.hidden.get(name, 0) + result.hidden
+        for note in result.notes:
+            if f"{name}: {note}" not in published.notes:
+                published.notes.append(f"{name}: {note}")
+    return published
+
+
+def merge_publications(sources: dict[str, pl.DataFrame], parts: Iterable[Publication]) -> Publication:
+    """The pass-through tables of `sources` and the organisations' protected tables, in the order given."""
+    published = Publication(tables={name: frame for name, frame in sources.items() if name in PASS_THROUGH})
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for part in parts:
+        for name, frame in part.tables.items():
+            frames.setdefault(name, []).append(frame)
+        for name, hidden in part.hidden.items():
+            published.hidden[name] = published.hidden.get(name, 0) + hidden
+        published.notes.extend(note for note in part.notes if note not in published.notes)
+    for name, found in frames.items():
+        found = [p for p in found if p.width]
+        if found:
+            published.tables[name] = pl.concat(found, how="diagonal_relaxed")
+    return published
+
+
 def publish_tables(
     sources: dict[str, pl.DataFrame],
     limits: dict[str, Thresholds],
@@ -2741,39 +2798,10 @@ def publish_tables(
     `sources` are the whitelisted database tables (already aggregated where the mart is row-level);
     `limits` maps organisation id → Thresholds. A table whose source is missing or lacks a column is left
     out with a note (its page says "not yet available"); organisations without limits are left out."""
-    published = Publication(tables={name: frame for name, frame in sources.items() if name in PASS_THROUGH})
-    frames: dict[str, list[pl.DataFrame]] = {}
-    for organization, org_limits in sorted(limits.items()):
-        mine = {
-            name: (
-                frame.filter(pl.col("organization") == organization)
-                if "organization" in frame.columns
-                else frame
-            )
-            for name, frame in sources.items()
-            if name not in PASS_THROUGH
-        }
-        done: dict[str, pl.DataFrame] = {}
-        for name, build in PUBLICATIONS:
-            if name in CONFIDENTIAL and not include_worklist:
-                continue
-            try:
-                result = build(mine, org_limits, done)
-            except Missing as gap:
-                note = f"{name}: {gap}"
-                if note not in published.notes:
-                    published.notes.append(note)
-                continue
-            done[name] = result.frame
-            if result.cut_points is not None:
-                done[f"{name}_cut_points"] = result.cut_points
-            frames.setdefault(name, []).append(result.frame)
-            published.hidden[name] = published.hidden.get(name, 0) + result.hidden
-            for note in result.notes:
-                if f"{name}: {note}" not in published.notes:
-                    published.notes.append(f"{name}: {note}")
-    for name, parts in frames.items():
-        parts = [p for p in parts if p.width]
-        if parts:
-            published.tables[name] = pl.concat(parts, how="diagonal_relaxed")
-    return published
+    return merge_publications(
+        sources,
+        (
+            protect_organization(organization_sources(sources, organization), org_limits, include_worklist)
+            for organization, org_limits in sorted(limits.items())
+        ),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import dagster as dg
 import duckdb
@@ -28,13 +28,30 @@ class CalibraResource(dg.ConfigurableResource):
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(self.settings().database) as con:
-            initialise(con)
-            yield con
+        try:
+            with connect(self.settings().database) as con:
+                initialise(con)
+                yield con
+        finally:
+            release_memory()
 
     def progress(self, message: str) -> None:
         if self.show_progress:
             print(f"  · {message}", file=sys.stderr, flush=True)
+
+
+def release_memory() -> None:
+    """Hand memory that a step freed back to the system before the next step runs."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    with suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def write_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, frame: pl.DataFrame) -> None:

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 import pytest
@@ -730,3 +731,47 @@ def test_a_long_worklist_is_cut_with_a_note(tmp_path: Path) -> None:
     assert len(cut) == 1, "only the department with the long list is cut"
     assert cut[0].count("<code>p0") <= WORKLIST_ROWS * 2  # employee and evaluator ids per row at most
     assert all(t.count("<tr>") < WORKLIST_ROWS + 60 for t in texts)
+
+
+def test_organisations_protected_in_a_worker_process_give_the_same_site(sample_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """pipelines.publishing protects and renders organisations side by side (one in a worker process); the
+    tables, notes and pages must be exactly those of doing them one after the other, and the site built from
+    them the one publish_tables and build_site make."""
+    from polars.testing import assert_frame_equal
+
+    from pipelines.assets.common import organisation_policies
+    from pipelines.assets.publish import read_sources
+    from pipelines.publishing import SiteJob, protect_and_render
+    from pipelines.resources import CalibraResource
+
+    assert sample_run.success
+    settings = sample_run.settings
+    resource = CalibraResource(
+        config_path=str(settings.config_path), home=str(settings.home), site=str(tmp_path / "unused")
+    )
+    policies = organisation_policies(resource)
+    con = duckdb.connect(str(settings.database), read_only=True)
+    try:
+        sources = read_sources(con, include_worklist=True)
+    finally:
+        con.close()
+    limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
+    assert len(limits) >= 2, "the sample has two organisations to spread over processes"
+    job = SiteJob(settings, policies, "nl", True)
+    apart, apart_pages = protect_and_render(sources, limits, job, workers=1)
+    serial, serial_pages = protect_and_render(sources, limits, job, workers=0)
+    reference = publish_tables(sources, limits)
+    for published in (apart, serial):
+        assert list(published.tables) == list(reference.tables)
+        for name, frame in reference.tables.items():
+            assert_frame_equal(published.tables[name], frame)
+        assert published.notes == reference.notes and published.hidden == reference.hidden
+    assert apart_pages == serial_pages and sum(len(p) for p in apart_pages.values()) > 20
+
+    by_workers, by_hand = tmp_path / "by_workers", tmp_path / "by_hand"
+    build_site(apart.tables, settings, by_workers, "nl", policies=policies, rendered=apart_pages)
+    build_site(reference.tables, settings, by_hand, "nl", policies=policies)
+    files = sorted(p.relative_to(by_hand) for p in by_hand.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(by_workers) for p in by_workers.rglob("*") if p.is_file())
+    different = [f for f in files if (by_hand / f).read_bytes() != (by_workers / f).read_bytes()]
+    assert not different, different[:5]

@@ -2,8 +2,9 @@
 
 The site asset reads the whitelisted tables (models.privacy.PUBLISHED_TABLES), aggregating in the database
 where a mart is row-level (compliance findings: people per rule and department; evaluations: the main
-department of each evaluator), protects every table with models.privacy.publish_tables (k, complementary
-suppression, amounts, dominance) and hands only the protected frames to dashboards.site.build_site.
+department of each evaluator), protects every table per organisation (models.privacy through
+pipelines.publishing: k, complementary suppression, amounts, dominance; organisations side by side on a
+multi-core machine) and hands only the protected frames to dashboards.site.build_site.
 """
 
 import dagster as dg
@@ -11,9 +12,10 @@ import duckdb
 import polars as pl
 
 from dashboards.site import build_site
-from models.privacy import PUBLISHED_TABLES, WORKLIST_COLUMNS, Thresholds, publish_tables
+from models.privacy import PUBLISHED_TABLES, WORKLIST_COLUMNS, Thresholds
 from pipelines.assets import marts
 from pipelines.assets.common import organisation_policies
+from pipelines.publishing import SiteJob, protect_and_render
 from pipelines.resources import CalibraResource, read_frame
 
 # The worklist is row-level (pseudonymised) and marked confidential on the pages; False leaves it out.
@@ -88,7 +90,9 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     with calibra.writer() as con:
         sources = read_sources(con, INCLUDE_WORKLIST)
     limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
-    published = publish_tables(sources, limits, include_worklist=INCLUDE_WORKLIST)
+    job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST)
+    published, rendered = protect_and_render(sources, limits, job)
+    del sources
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     report = build_site(
         published.tables,
@@ -97,6 +101,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         language=calibra.language,
         include_worklist=INCLUDE_WORKLIST,
         policies=policies,
+        rendered=rendered,
     )
     return dg.MaterializeResult(
         metadata={

@@ -5,6 +5,7 @@ Metadata holds counts only, never a row.
 """
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import dagster as dg
 import duckdb
@@ -88,8 +89,11 @@ def compliance_findings_asset(
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         parts = []
-        for org in organizations:  # one organisation at a time: less memory, no copies to split them
-            tables = {kind: _staging(con, kind, [org], work=work, free_text_as_marker=True) for kind in KINDS}
+        # Every rule looks at one cycle's rows: one organisation-cycle at a time keeps the step's memory at a
+        # cycle's rows (the salary scales, which have no cycle, are read with each).
+        for org, cycle in sorted(work.read):
+            one = replace(work, whole=False, read=frozenset({(org, cycle)}))
+            tables = {kind: _staging(con, kind, [org], work=one, free_text_as_marker=True) for kind in KINDS}
             parts.append(compliance_findings({org: policies[org]}, **tables))
         return {"compliance_findings": pl.concat(parts) if parts else compliance_findings({})}
 
