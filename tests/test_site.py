@@ -733,10 +733,11 @@ def test_a_long_worklist_is_cut_with_a_note(tmp_path: Path) -> None:
     assert all(t.count("<tr>") < WORKLIST_ROWS + 60 for t in texts)
 
 
-def test_organisations_protected_in_a_worker_process_give_the_same_site(sample_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """pipelines.publishing protects and renders organisations side by side (one in a worker process); the
-    tables, notes and pages must be exactly those of doing them one after the other, and the site built from
-    them the one publish_tables and build_site make."""
+def test_the_site_built_one_organisation_at_a_time_is_the_site_of_publish_tables(
+    sample_run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The publish asset protects and renders one organisation at a time (pipelines.publishing); the tables,
+    notes and pages must be exactly those of models.privacy.publish_tables and dashboards.site.build_site."""
     from polars.testing import assert_frame_equal
 
     from pipelines.assets.common import organisation_policies
@@ -756,22 +757,21 @@ def test_organisations_protected_in_a_worker_process_give_the_same_site(sample_r
     finally:
         con.close()
     limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
-    assert len(limits) >= 2, "the sample has two organisations to spread over processes"
-    job = SiteJob(settings, policies, "nl", True)
-    apart, apart_pages = protect_and_render(sources, limits, job, workers=1)
-    serial, serial_pages = protect_and_render(sources, limits, job, workers=0)
+    assert len(limits) >= 2, "the sample has two organisations"
     reference = publish_tables(sources, limits)
-    for published in (apart, serial):
-        assert list(published.tables) == list(reference.tables)
-        for name, frame in reference.tables.items():
-            assert_frame_equal(published.tables[name], frame)
-        assert published.notes == reference.notes and published.hidden == reference.hidden
-    assert apart_pages == serial_pages and sum(len(p) for p in apart_pages.values()) > 20
+    consumed = dict(sources)
+    published, rendered = protect_and_render(consumed, limits, SiteJob(settings, policies, "nl", True))
+    assert not consumed, "the whole tables are not kept once split"
+    assert list(published.tables) == list(reference.tables)
+    for name, frame in reference.tables.items():
+        assert_frame_equal(published.tables[name], frame)
+    assert published.notes == reference.notes and published.hidden == reference.hidden
+    assert sum(len(p) for p in rendered.values()) > 20
 
-    by_workers, by_hand = tmp_path / "by_workers", tmp_path / "by_hand"
-    build_site(apart.tables, settings, by_workers, "nl", policies=policies, rendered=apart_pages)
+    by_part, by_hand = tmp_path / "by_part", tmp_path / "by_hand"
+    build_site(published.tables, settings, by_part, "nl", policies=policies, rendered=rendered)
     build_site(reference.tables, settings, by_hand, "nl", policies=policies)
     files = sorted(p.relative_to(by_hand) for p in by_hand.rglob("*") if p.is_file())
-    assert files == sorted(p.relative_to(by_workers) for p in by_workers.rglob("*") if p.is_file())
-    different = [f for f in files if (by_hand / f).read_bytes() != (by_workers / f).read_bytes()]
+    assert files == sorted(p.relative_to(by_part) for p in by_part.rglob("*") if p.is_file())
+    different = [f for f in files if (by_hand / f).read_bytes() != (by_part / f).read_bytes()]
     assert not different, different[:5]

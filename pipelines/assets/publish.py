@@ -91,8 +91,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         sources = read_sources(con, INCLUDE_WORKLIST)
     limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
     job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST)
-    published, rendered = protect_and_render(sources, limits, job)
-    del sources
+    published, rendered = protect_and_render(sources, limits, job)  # empties `sources`
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     report = build_site(
         published.tables,
