@@ -221,7 +221,10 @@ def _cube(frame: pl.DataFrame, rule: TableRule) -> pl.DataFrame:
                 total = total.join(mine.select([*keys, *extra]), on=keys, how="left", nulls_equal=True)
             parts.append(total)
     cube = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else base
-    return cube.with_row_index(_ROW)
+    # Row positions break ties between equally good complementary cells: they follow the keys, not the order
+    # the rows arrived in (joins and group-bys upstream do not keep it), so the same data is always hidden
+    # the same way. Two suppression patterns of one table, published at different times, could be combined.
+    return cube.sort(keys, nulls_last=True, maintain_order=True).with_row_index(_ROW)
 
 
 def _equations(cube: pl.DataFrame, rule: TableRule) -> list[tuple[int, np.ndarray]]:
@@ -237,9 +240,10 @@ def _equations(cube: pl.DataFrame, rule: TableRule) -> list[tuple[int, np.ndarra
             joined = totals.join(grouped, on=other, how="inner", nulls_equal=True)
         else:
             joined = totals.with_columns(pl.lit(parts[_ROW].to_list()).alias("__parts"))
-        for total_row, part_rows in joined.select(_ROW, "__parts").iter_rows():
+        # In row order (a group-by's order varies per run, and the equations' order decides ties).
+        for total_row, part_rows in joined.select(_ROW, "__parts").sort(_ROW).iter_rows():
             if part_rows:
-                equations.append((int(total_row), np.asarray(part_rows, dtype=np.int64)))
+                equations.append((int(total_row), np.sort(np.asarray(part_rows, dtype=np.int64))))
     return equations
 
 
@@ -286,7 +290,9 @@ def _cut_point_rows(
         .with_row_index(_ROW, offset=cube.height)
         .with_columns(pl.col(_ROW).cast(cube.schema[_ROW]))
     )
-    equations = [(int(r), np.asarray(p, dtype=np.int64)) for r, p in rows.select(_ROW, "__parts").iter_rows()]
+    equations = [
+        (int(r), np.sort(np.asarray(p, dtype=np.int64))) for r, p in rows.select(_ROW, "__parts").iter_rows()
+    ]
     pairs = rows.group_by([*group, "__cut"], maintain_order=True).agg(pl.col("__total").first(), pl.col(_ROW))
     equations += [
         (int(t), np.asarray(p, dtype=np.int64)) for t, p in pairs.select("__total", _ROW).iter_rows()
@@ -339,15 +345,21 @@ def _complement(
     def pick(candidates: np.ndarray) -> int | None:
         """The smallest visible non-zero cell (a hidden zero protects nothing: a reader knows counts and
         amounts are never negative); if there is none, the smallest one a step further out."""
-        for pool in (
-            candidates,
-            np.unique(np.concatenate([members[e] for c in candidates for e in by_cell.get(int(c), [])])),
-        ):
+
+        def smallest_open(pool: np.ndarray) -> int | None:
             open_ = pool[~hidden[pool] & (values[pool] > 0)]
-            if open_.size:
-                order = np.lexsort((open_, values[open_]))  # smallest value, then first row: deterministic
-                return int(open_[order[0]])
-        return None
+            if not open_.size:
+                return None
+            order = np.lexsort((open_, values[open_]))  # smallest value, then first row: deterministic
+            return int(open_[order[0]])
+
+        found = smallest_open(candidates)
+        if found is not None:
+            return found
+        # Only now the cells one step further out (most calls find a cell among the candidates).
+        return smallest_open(
+            np.unique(np.concatenate([members[e] for c in candidates for e in by_cell.get(int(c), [])]))
+        )
 
     from scipy import sparse
 
@@ -582,20 +594,37 @@ def _pinned_by_bounds(
 
 def _known_zeros(hidden: np.ndarray, members: list[np.ndarray], values: np.ndarray) -> np.ndarray:
     """Hidden cells a reader can still pin to zero: when a published total equals the sum of its published
-    parts, every hidden part is zero (counts and amounts are never negative). Repeated until stable."""
+    parts, every hidden part is zero (counts and amounts are never negative). Repeated until stable.
+
+    Every equation is swept at once with sparse products. Marking cells zero only ever lets more equations
+    apply (a zero total counts as known, and fewer open parts remain to check), so the cells reached do not
+    depend on the order equations are looked at: this is the same fixed point as one equation at a time."""
+    from scipy import sparse
+
     zero = np.zeros(hidden.shape, dtype=bool)
-    changed = True
-    while changed:
-        changed = False
-        for m in members:
-            total, parts = int(m[0]), m[1:]
-            if hidden[total] and not zero[total]:
-                continue
-            open_parts = parts[hidden[parts] & ~zero[parts]]
-            if open_parts.size and not np.any(values[open_parts] != 0):
-                zero[open_parts] = True
-                changed = True
-    return zero
+    if not members:
+        return zero
+    totals = np.fromiter((int(m[0]) for m in members), dtype=np.int64, count=len(members))
+    lengths = np.fromiter((m.size - 1 for m in members), dtype=np.int64, count=len(members))
+    part_cells = np.concatenate([m[1:] for m in members]).astype(np.int64)
+    parts = sparse.csr_matrix(
+        (np.ones(part_cells.size), (np.repeat(np.arange(len(members)), lengths), part_cells)),
+        shape=(len(members), hidden.size),
+    )
+    nonzero = values != 0
+    while True:
+        open_ = hidden & ~zero
+        known_total = ~hidden[totals] | zero[totals]
+        open_parts = parts @ open_.astype(np.float64)
+        open_nonzero = parts @ (open_ & nonzero).astype(np.float64)
+        applies = known_total & (open_parts > 0) & (open_nonzero == 0)
+        if not applies.any():
+            return zero
+        reached = (parts.T @ applies.astype(np.float64)) > 0
+        newly = reached & open_
+        if not newly.any():
+            return zero
+        zero |= newly
 
 
 def _fixed_at_bounds(hidden: np.ndarray, members: list[np.ndarray], values: np.ndarray) -> np.ndarray:
