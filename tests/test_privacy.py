@@ -1555,7 +1555,9 @@ def test_joint_attacker_fails_on_the_sample_publication(sample_run, sample_publi
     assert attacked > 0, "the sample hides small cells"
 
 
-def _known_zeros_one_at_a_time(hidden: np.ndarray, members: list[np.ndarray], values: np.ndarray) -> np.ndarray:
+def _known_zeros_one_at_a_time(
+    hidden: np.ndarray, members: list[np.ndarray], values: np.ndarray
+) -> np.ndarray:
     """The reader's sweep written plainly, one equation at a time (the reference for the vectorised one)."""
     zero = np.zeros(hidden.shape, dtype=bool)
     changed = True
@@ -1600,7 +1602,9 @@ def test_the_same_data_in_another_row_order_is_hidden_the_same_way(sample_public
     sources, published = sample_publication
     limits = {org: K5 for org in {"vo-demo", "zeeland-demo"}}
     for seed in (1, 2):
-        shuffled = {name: frame.sample(fraction=1.0, shuffle=True, seed=seed) for name, frame in sources.items()}
+        shuffled = {
+            name: frame.sample(fraction=1.0, shuffle=True, seed=seed) for name, frame in sources.items()
+        }
         again = publish_tables(shuffled, limits)
         assert list(again.tables) == list(published.tables)
         assert again.hidden == published.hidden
