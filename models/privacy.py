@@ -236,14 +236,14 @@ def _equations(cube: pl.DataFrame, rule: TableRule) -> list[tuple[int, np.ndarra
         totals = cube.filter(pl.col(dim).is_null()).select([*other, _ROW])
         parts = cube.filter(pl.col(dim).is_not_null())
         if other:
-            grouped = parts.group_by(other).agg(pl.col(_ROW).alias("__parts"))
+            grouped = parts.group_by(other).agg(pl.col(_ROW).sort().alias("__parts"))
             joined = totals.join(grouped, on=other, how="inner", nulls_equal=True)
         else:
             joined = totals.with_columns(pl.lit(parts[_ROW].to_list()).alias("__parts"))
         # In row order (a group-by's order varies per run, and the equations' order decides ties).
         for total_row, part_rows in joined.select(_ROW, "__parts").sort(_ROW).iter_rows():
             if part_rows:
-                equations.append((int(total_row), np.sort(np.asarray(part_rows, dtype=np.int64))))
+                equations.append((int(total_row), np.asarray(part_rows, dtype=np.int64)))
     return equations
 
 
@@ -281,7 +281,7 @@ def _cut_point_rows(
             .alias(_CUT_SIDE)
         )
         .group_by([*group, "__cut", _CUT_SIDE], maintain_order=True)
-        .agg(pl.col(_ROW).alias("__parts"), pl.col(rule.n).sum())
+        .agg(pl.col(_ROW).sort().alias("__parts"), pl.col(rule.n).sum())
     )
     totals = cube.filter(in_scope & pl.col(category).is_null()).select(*group, pl.col(_ROW).alias("__total"))
     rows = (
@@ -290,9 +290,7 @@ def _cut_point_rows(
         .with_row_index(_ROW, offset=cube.height)
         .with_columns(pl.col(_ROW).cast(cube.schema[_ROW]))
     )
-    equations = [
-        (int(r), np.sort(np.asarray(p, dtype=np.int64))) for r, p in rows.select(_ROW, "__parts").iter_rows()
-    ]
+    equations = [(int(r), np.asarray(p, dtype=np.int64)) for r, p in rows.select(_ROW, "__parts").iter_rows()]
     pairs = rows.group_by([*group, "__cut"], maintain_order=True).agg(pl.col("__total").first(), pl.col(_ROW))
     equations += [
         (int(t), np.asarray(p, dtype=np.int64)) for t, p in pairs.select("__total", _ROW).iter_rows()
