@@ -67,7 +67,7 @@ class RssSampler(threading.Thread):
 
     @classmethod
     def rss_kb(cls) -> int:
-        """This process and every process it started (the site's worker processes): their memory counts."""
+        """This process and every process it started: a run that used worker processes is judged on all."""
         total, pending = 0, [str(os.getpid())]
         while pending:
             pid = pending.pop()
@@ -76,7 +76,7 @@ class RssSampler(threading.Thread):
         return total
 
     def sample(self) -> None:
-        times = os.times()  # children's CPU is added when they have exited (a step's worker processes)
+        times = os.times()  # children's CPU is added once they have exited
         cpu = times.user + times.system + times.children_user + times.children_system
         self.samples.append((time.time(), self.rss_kb(), cpu))
 

@@ -351,7 +351,7 @@ def summarise(inner: dict[str, Any], child: Child, input_rows: int) -> dict[str,
         ),
         "what": "run set-up, event log writes and step orchestration between steps",
     }
-    # The kernel's peak is per process; the sampled one sums the run's process tree (the site's workers).
+    # The kernel's peak is per process; the sampled one sums the run's process tree (any worker processes).
     peak_rss_mb = max(child.maxrss_mb, inner.get("peak_rss_mb_sampled") or 0.0)
     stages["total"] = {
         "seconds": inner["run_finished_at"] - inner["launched_at"],

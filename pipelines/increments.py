@@ -31,13 +31,19 @@ EVERY_CYCLE = 0  # a lookback for marts whose rows of one cycle depend on all th
 FULL_REBUILD_VARIABLE = "CALIBRA_FULL_REBUILD"
 
 
-def _slice_key(organization: str, cycle: int) -> str:
-    return f"{organization}|{cycle}"
-
-
-def slice_sql(cycle_column: str = "cycle") -> str:
-    """SQL for a row's slice key, comparable with `_slice_key` (column names come from code, never data)."""
-    return f"(organization || '|' || CAST({cycle_column} AS VARCHAR))"
+def slices_condition(slices: Iterable[Slice], cycle_column: str = "cycle") -> tuple[str, list[object]]:
+    """A WHERE condition (and its parameters) for the rows of these slices: plain comparisons per organisation,
+    so that DuckDB skips row groups by their min/max (column names come from code, never data)."""
+    cycles_of: dict[str, list[int]] = {}
+    for organization, cycle in sorted(slices):
+        cycles_of.setdefault(organization, []).append(cycle)
+    if not cycles_of:
+        return "FALSE", []
+    parts, params = [], []
+    for organization, cycles in cycles_of.items():
+        parts.append(f"(organization = ? AND {cycle_column} IN ({', '.join('?' for _ in cycles)}))")
+        params += [organization, *cycles]
+    return "(" + " OR ".join(parts) + ")", params
 
 
 @dataclass(frozen=True)
@@ -56,22 +62,8 @@ class SliceWork:
         return not self.whole and not self.rebuild
 
     def staging_filter(self, cycle_column: str = "cycle") -> tuple[str, list[object]]:
-        """A WHERE condition (and its parameters) that keeps the staging rows this run reads.
-
-        Plain comparisons per organisation, so that DuckDB skips row groups by their min/max (a slice key
-        built per row made every read of one cycle scan and concatenate the whole table)."""
-        if self.whole:
-            return "TRUE", []
-        cycles_of: dict[str, list[int]] = {}
-        for organization, cycle in sorted(self.read):
-            cycles_of.setdefault(organization, []).append(cycle)
-        if not cycles_of:
-            return "FALSE", []
-        parts, params = [], []
-        for organization, cycles in cycles_of.items():
-            parts.append(f"(organization = ? AND {cycle_column} IN ({', '.join('?' for _ in cycles)}))")
-            params += [organization, *cycles]
-        return "(" + " OR ".join(parts) + ")", params
+        """A WHERE condition (and its parameters) that keeps the staging rows this run reads."""
+        return ("TRUE", []) if self.whole else slices_condition(self.read, cycle_column)
 
     def keep(self, frame: pl.DataFrame, cycle_column: str = "cycle") -> pl.DataFrame:
         """The rows of a computed mart that belong to the slices being rebuilt (all rows when whole)."""
@@ -241,7 +233,6 @@ def replace_slices(
                     f"marts.{name} has rows without {tables[name]}: it cannot be rebuilt per cycle"
                 )
     now = datetime.now()
-    rebuilt = sorted(_slice_key(*s) for s in work.rebuild)
     fingerprints = pl.DataFrame(
         [
             (work.step, org, cycle, fingerprint, now)
@@ -264,17 +255,15 @@ def replace_slices(
             if work.whole:
                 con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _slices")
             else:
-                where = f"list_contains(?, {slice_sql(tables[name])})"
-                con.execute(f"DELETE FROM marts.{name} WHERE {where}", [rebuilt])
+                where, params = slices_condition(work.rebuild, tables[name])
+                con.execute(f"DELETE FROM marts.{name} WHERE {where}", params)
                 con.execute(f"INSERT INTO marts.{name} BY NAME SELECT * FROM _slices")
             con.unregister("_slices")
         if work.whole:
             con.execute("DELETE FROM audit.mart_inputs WHERE step = ?", [work.step])
         else:
-            con.execute(
-                f"DELETE FROM audit.mart_inputs WHERE step = ? AND list_contains(?, {slice_sql()})",
-                [work.step, rebuilt],
-            )
+            where, params = slices_condition(work.rebuild)
+            con.execute(f"DELETE FROM audit.mart_inputs WHERE step = ? AND {where}", [work.step, *params])
         con.register("_fingerprints", fingerprints.to_arrow())
         con.execute("INSERT INTO audit.mart_inputs SELECT * FROM _fingerprints")
         con.unregister("_fingerprints")

@@ -2,9 +2,9 @@
 
 The site asset reads the whitelisted tables (models.privacy.PUBLISHED_TABLES), aggregating in the database
 where a mart is row-level (compliance findings: people per rule and department; evaluations: the main
-department of each evaluator), protects every table per organisation (models.privacy through
-pipelines.publishing: k, complementary suppression, amounts, dominance; organisations side by side on a
-multi-core machine) and hands only the protected frames to dashboards.site.build_site.
+department of each evaluator), protects every table one organisation at a time (models.privacy through
+pipelines.publishing: k, complementary suppression, amounts, dominance) and hands only the protected frames
+to dashboards.site.build_site.
 """
 
 import dagster as dg

@@ -4,8 +4,7 @@ Thin assets: read staging, call models.rules / models.process_status / models.pu
 Metadata holds counts only, never a row.
 """
 
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Sequence
 
 import dagster as dg
 import duckdb
@@ -18,7 +17,7 @@ from models.publication import EVALUATION_COLUMNS as PUBLICATION_EVALUATION_COLU
 from models.publication import SAFE_NAME, export_publication_list, publication_list, publishing_organizations
 from models.rules import compliance_findings
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import SliceWork, build_step
+from pipelines.increments import Slice, SliceWork, build_step, slices_condition
 from pipelines.resources import CalibraResource, read_frame, write_table
 
 FINDINGS_CYCLE = {"compliance_findings": "cycle"}
@@ -38,11 +37,11 @@ def _staging(
     kind: str,
     organizations: list[str],
     columns: Sequence[str] | None = None,
-    work: SliceWork | None = None,
+    slices: Iterable[Slice] | None = None,
     free_text_as_marker: bool = False,
 ) -> pl.DataFrame:
     """Contract columns of one staging table for some organisations (column names only from the contract),
-    only the cycles a run reads when `work` is given (a table without cycles is read whole).
+    only the rows of `slices` when given (a table without cycles is read whole).
 
     `free_text_as_marker`: free text as '+' where it is there, for callers that only ask whether it is
     (the rules, models.rules._base.blank); texts of up to 4,000 characters then stay in the database. The
@@ -56,7 +55,9 @@ def _staging(
         else f'"{name}"'
         for name in wanted
     )
-    condition, params = work.staging_filter() if work is not None and contract.has_cycle else ("TRUE", [])
+    condition, params = (
+        slices_condition(slices) if slices is not None and contract.has_cycle else ("TRUE", [])
+    )
     return read_frame(
         con,
         f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization) AND {condition}",
@@ -92,8 +93,10 @@ def compliance_findings_asset(
         # Every rule looks at one cycle's rows: one organisation-cycle at a time keeps the step's memory at a
         # cycle's rows (the salary scales, which have no cycle, are read with each).
         for org, cycle in sorted(work.read):
-            one = replace(work, whole=False, read=frozenset({(org, cycle)}))
-            tables = {kind: _staging(con, kind, [org], work=one, free_text_as_marker=True) for kind in KINDS}
+            tables = {
+                kind: _staging(con, kind, [org], slices=[(org, cycle)], free_text_as_marker=True)
+                for kind in KINDS
+            }
             parts.append(compliance_findings({org: policies[org]}, **tables))
         return {"compliance_findings": pl.concat(parts) if parts else compliance_findings({})}
 
@@ -166,8 +169,9 @@ def publication_list_asset(
     rebuilt: list[pl.DataFrame] = []
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        awards = _staging(con, "awards", organizations, work=work)
-        evaluations = _staging(con, "evaluations", organizations, PUBLICATION_EVALUATION_COLUMNS, work)
+        read = None if work.whole else work.read
+        awards = _staging(con, "awards", organizations, slices=read)
+        evaluations = _staging(con, "evaluations", organizations, PUBLICATION_EVALUATION_COLUMNS, read)
         rebuilt.append(work.keep(publication_list(policies, awards, evaluations)))
         return {"publication_list": rebuilt[-1]}
 
