@@ -11,6 +11,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from models.parsing import Canonical, apply_mapping, type_columns
 from models.policy import Policy, policy_for
 from models.pseudonym import pseudonymise_columns, pseudonymise_value
 from models.readers import ROW, read_source
-from models.validation import ExpectationOutcome, validate, validate_batch, warm_up
+from models.validation import ExpectationOutcome, validate, validate_batch, warmed_up
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -447,11 +448,9 @@ def ingest_paths(
     """Ingest files in order: read and type each, validate them per kind and policy in one GX run, then
     load each file in its own transaction. The outcome list follows `paths`."""
     mappings = mappings if mappings is not None else load_mappings(settings.mappings_dirs)
-    if paths:
-        warm_up()
     outcomes: dict[Path, FileOutcome] = {}
     todo: list[tuple[Path, str, Mapping | None]] = []
-    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool, ExitStack() as warming:
         # Hashing releases the interpreter: the files of a run are fingerprinted two at a time.
         for path, sha in zip(paths, pool.map(file_sha256, paths), strict=True):
             seen = con.execute(
@@ -461,6 +460,8 @@ def ingest_paths(
                 outcomes[path] = FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
                 continue
             todo.append((path, sha, find_mapping(path.name, mappings)))
+        if todo:  # only files to validate need Great Expectations; a run with nothing new does not import it
+            warming.enter_context(warmed_up())
 
         def read_one(item: tuple[Path, str, Mapping | None]) -> _TypedFile | CalibraError:
             path, sha, mapping = item

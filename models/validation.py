@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -42,11 +44,20 @@ class Rule:
 _context_lock = threading.Lock()
 
 
-def warm_up() -> None:
-    """Import Great Expectations and build its context in a background thread while the files are read:
-    the import costs seconds of pure Python, and reading and typing the files runs in polars, which leaves
-    the interpreter free, so on two cores the two overlap."""
-    threading.Thread(target=_context, name="gx-warm-up", daemon=True).start()
+@contextmanager
+def warmed_up() -> Iterator[None]:
+    """Import Great Expectations and build its context in a background thread while the block reads the
+    files: the import costs seconds of pure Python, and reading and typing the files runs in polars, which
+    leaves the interpreter free, so on two cores the two overlap. The thread is joined when the block ends,
+    before control goes back to Dagster: a half-finished import is visible to other threads (SQLAlchemy
+    registers its ORM inspectors mid-import), and Dagster's event storage once failed on a half-imported
+    `sqlalchemy.orm` when a run with nothing new to load returned while the import was still going."""
+    thread = threading.Thread(target=_context, name="gx-warm-up", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def _context() -> Any:

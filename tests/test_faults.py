@@ -389,7 +389,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
     finally:
         worker.join(timeout=DEADLINE)
     if "error" in out:
-        raise out["error"]  # type: ignore[misc]
+        error = cast(BaseException, out["error"])
+        raise AssertionError(f"fault study, seed {seed} (CALIBRA_FAULT_SEED repeats it): {error}") from error
     materialised, failed_checks = _last_run_events(chain.home / "dagster")
     kills = cast(list[Kill], out["kills"])
     print(

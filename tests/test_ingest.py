@@ -121,6 +121,40 @@ def test_same_file_twice_changes_nothing(tmp_path: Path) -> None:
     assert query(settings, "SELECT count(*) FROM audit.load_ledger") == [(1,)]
 
 
+def test_the_great_expectations_import_never_outlives_the_ingest(tmp_path: Path, monkeypatch) -> None:
+    """The GX import runs in a background thread while files are read. A half-finished import is visible to
+    other threads, and Dagster's event storage once failed on a half-imported `sqlalchemy.orm` after a run
+    with nothing new returned while the import went on: the thread must be joined before ingest returns, and
+    a run with nothing new to validate must not start it at all."""
+    import threading
+    import time
+
+    import models.validation as validation
+
+    started: list[str] = []
+    real_context = validation._make_context
+
+    def slow_context():  # an import that takes a while, as the first one in a process does
+        started.append(threading.current_thread().name)
+        time.sleep(0.5)
+        return real_context()
+
+    monkeypatch.setattr(validation, "_make_context", slow_context)
+
+    def warm_up_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "gx-warm-up"]
+
+    settings = make_settings(tmp_path)
+    write_canonical(settings.inbox, "evaluations", employees("evaluations", 4))
+    [first] = ingest(settings)
+    assert first.status == "loaded" and warm_up_threads() == []
+    assert "gx-warm-up" in started
+    started.clear()
+    [again] = ingest(settings)
+    assert again.status == "already_loaded" and warm_up_threads() == []
+    assert started == []  # nothing new: Great Expectations is not needed
+
+
 def test_corrected_export_supersedes_the_earlier_one(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     write_canonical(settings.inbox, "evaluations", employees("evaluations", 5), suffix="_v1")
