@@ -253,6 +253,30 @@ def _export_part(part: pl.DataFrame, out_dir: Path) -> list[Path]:
     return [csv_path, xlsx_path]
 
 
+EXPORT_NAME = re.compile(
+    r"^publication_(?P<organization>[a-z0-9][a-z0-9_-]{1,40})_(?P<cycle>[0-9]+)\.(csv|xlsx)$"
+)
+
+
+def stale_exports(out_dir: Path, published: pl.DataFrame) -> list[Path]:
+    """Export files in `out_dir` of an organisation and cycle that has no row in `published` (the whole
+    publication list): a cycle that lost its last published row, or that left the mart in a whole rebuild.
+    They hold personal data that is no longer published, so they must not stay behind."""
+    if not out_dir.is_dir():
+        return []
+    present = {
+        (str(org), int(cycle))
+        for org, cycle in published.select("organization", "cycle").unique().iter_rows()
+        if cycle is not None
+    }
+    stale = []
+    for path in out_dir.iterdir():
+        name = EXPORT_NAME.match(path.name)
+        if name and (name["organization"], int(name["cycle"])) not in present:
+            stale.append(path)
+    return sorted(stale)
+
+
 def export_publication_list(frame: pl.DataFrame, out_dir: Path) -> list[Path]:
     """publication_<organization>_<cycle>.csv and .xlsx per organisation and cycle in the frame.
 

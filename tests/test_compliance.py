@@ -998,6 +998,32 @@ def test_publication_list_holds_structural_above_3_and_all_incidental() -> None:
     assert pub.get_column("organization").unique().to_list() == ["zeeland-demo"]  # PLOEG publishes nothing
 
 
+def test_stale_exports_are_the_files_of_organisation_cycles_no_longer_published(tmp_path: Path) -> None:
+    """After a run the export files name exactly the organisation-cycles of the whole mart: files of a cycle
+    that left it (a whole rebuild after an organisation stopped publishing, or a cycle that lost its last
+    row) hold personal data that is no longer published. Other files in the folder are not touched."""
+    from models.publication import stale_exports
+
+    pub = _publication()
+    out_dir = tmp_path / "exports"
+    export_publication_list(pub, out_dir)
+    older = pub.with_columns(pl.lit(2023, pub.schema["cycle"]).alias("cycle"))
+    other = pub.with_columns(pl.lit("vo-demo").alias("organization"))
+    export_publication_list(pl.concat([older, other]), out_dir)
+    (out_dir / "notes.csv").write_text("x")
+    (out_dir / "publication_zeeland-demo_2024.csv.tmp").write_text("x")
+    assert stale_exports(out_dir, pl.concat([pub, other])) == [
+        out_dir / "publication_zeeland-demo_2023.csv",
+        out_dir / "publication_zeeland-demo_2023.xlsx",
+    ]
+    assert stale_exports(out_dir, pub.clear()) == sorted(
+        out_dir / f"publication_{org}_{cycle}.{suffix}"
+        for org, cycle in [("zeeland-demo", 2023), ("zeeland-demo", 2024), ("vo-demo", 2024)]
+        for suffix in ("csv", "xlsx")
+    )
+    assert stale_exports(tmp_path / "missing", pub) == []
+
+
 def test_export_neutralises_formulas_in_csv_and_xlsx(tmp_path: Path) -> None:
     pub = _publication()
     written = export_publication_list(pub, tmp_path / "exports")
@@ -1108,6 +1134,9 @@ def test_sample_run_finds_the_planted_breaches(sample_run: Any) -> None:
     )
     assert published.get_column("organization").unique().to_list() == ["zeeland-demo"]
     exports = sample_run.settings.home / "exports"
-    for cycle in published.get_column("cycle").to_list():
-        assert (exports / f"publication_zeeland-demo_{cycle}.csv").is_file()
-        assert (exports / f"publication_zeeland-demo_{cycle}.xlsx").is_file()
+    # the export files name exactly the mart's organisation-cycles
+    assert sorted(p.name for p in exports.glob("publication_*")) == sorted(
+        f"publication_zeeland-demo_{cycle}.{suffix}"
+        for cycle in published.get_column("cycle").to_list()
+        for suffix in ("csv", "xlsx")
+    )

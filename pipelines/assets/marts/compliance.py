@@ -14,7 +14,12 @@ from models.contracts import KINDS, load_contract
 from models.process_status import COLUMNS as STATUS_COLUMNS
 from models.process_status import process_status
 from models.publication import EVALUATION_COLUMNS as PUBLICATION_EVALUATION_COLUMNS
-from models.publication import SAFE_NAME, export_publication_list, publication_list, publishing_organizations
+from models.publication import (
+    export_publication_list,
+    publication_list,
+    publishing_organizations,
+    stale_exports,
+)
 from models.rules import compliance_findings
 from pipelines.assets.common import STAGING, organisation_policies
 from pipelines.increments import Slice, SliceWork, build_step, slices_condition
@@ -188,17 +193,18 @@ def publication_list_asset(
         )
         frame = built["publication_list"]
     out_dir = calibra.settings().home / "exports"
-    # The export files of the cycles rebuilt in this run replace theirs (a cycle that lost every row loses
-    # its files); the other cycles' files are as they were.
-    for organization, cycle in sorted(slices.rebuild):
-        if SAFE_NAME.match(organization):
-            for suffix in (".csv", ".xlsx"):
-                (out_dir / f"publication_{organization}_{cycle}{suffix}").unlink(missing_ok=True)
+    # The cycles rebuilt in this run get new files; the other cycles' files are as they were. Afterwards the
+    # files name exactly the organisation-cycles of the whole mart: a cycle that lost its last row, or left
+    # the mart in a whole rebuild, loses its files.
     written = export_publication_list(rebuilt[-1], out_dir) if rebuilt else []
+    removed = stale_exports(out_dir, frame)
+    for path in removed:
+        path.unlink(missing_ok=True)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(frame.height),
             "files_written": dg.MetadataValue.int(len(written)),
+            "files_removed": dg.MetadataValue.int(len(removed)),
             "organisation_cycles_rebuilt": dg.MetadataValue.int(len(slices.rebuild)),
             "exports": dg.MetadataValue.path(str(out_dir)),
         }
