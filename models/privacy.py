@@ -329,28 +329,34 @@ def _complement(
     reasons: np.ndarray,
     sensitive: np.ndarray | None = None,
     width_check: bool = False,
+    level: np.ndarray | None = None,
 ) -> None:
     """Hide more cells until every equation has zero or at least two hidden members and no hidden cell is
     determined by the equations. With `sensitive` (the audit), the cells every solution holds at zero are
     found exactly, so no sensitive cell keeps a single possible value; `width_check` also asks that each can
-    move by more than half a person (for tables whose solutions need not be whole numbers)."""
+    move by more than half a person (for tables whose solutions need not be whole numbers).
+
+    `level` (per cell: how many of its dims are totals) makes complements come from the most detailed cells
+    first, then the smallest: a total is what a meeting reads, and hiding one organisation-wide cell hid the
+    organisation's whole distribution through the chain of its cumulative cut points."""
+    level = np.zeros(values.size, dtype=np.int64) if level is None else level
     members = [np.concatenate(([t], p)) for t, p in equations]
     by_cell: dict[int, list[int]] = {}
     for e, m in enumerate(members):
         for cell in m:
             by_cell.setdefault(int(cell), []).append(e)
 
+    def smallest_open(pool: np.ndarray) -> int | None:
+        """The most detailed, then smallest visible non-zero cell of `pool` (a hidden zero protects nothing:
+        a reader knows counts and amounts are never negative)."""
+        open_ = pool[~hidden[pool] & (values[pool] > 0)]
+        if not open_.size:
+            return None
+        order = np.lexsort((open_, values[open_], level[open_]))  # then the first row: deterministic
+        return int(open_[order[0]])
+
     def pick(candidates: np.ndarray) -> int | None:
-        """The smallest visible non-zero cell (a hidden zero protects nothing: a reader knows counts and
-        amounts are never negative); if there is none, the smallest one a step further out."""
-
-        def smallest_open(pool: np.ndarray) -> int | None:
-            open_ = pool[~hidden[pool] & (values[pool] > 0)]
-            if not open_.size:
-                return None
-            order = np.lexsort((open_, values[open_]))  # smallest value, then first row: deterministic
-            return int(open_[order[0]])
-
+        """`smallest_open` of the candidates; if there is none, of the cells a step further out."""
         found = smallest_open(candidates)
         if found is not None:
             return found
@@ -378,12 +384,16 @@ def _complement(
         while changed:
             changed = False
             # Equations with exactly one hidden member, found in one sparse product; each is re-checked
-            # before acting because a cell hidden for an earlier one may already have fixed it.
+            # before acting because a cell hidden for an earlier one may already have fixed it. The second
+            # cell must come from the equation itself: one further out leaves it with one hidden member.
+            # When every visible member is zero the hidden one is zero too, whatever else is hidden; the
+            # audit below protects the sensitive cells such a zero touches. (Looking further out here once
+            # hid a new neighbour on every pass, until a whole organisation-wide distribution was hidden.)
             lone = np.flatnonzero(incidence @ hidden.astype(np.float64) == 1)
             for e in lone.tolist():
                 m = members[e]
                 if np.count_nonzero(hidden[m]) == 1:
-                    choice = pick(m)
+                    choice = smallest_open(m)
                     if choice is not None:
                         hidden[choice] = True
                         reasons[choice] = reasons[choice] or COMPLEMENT
@@ -436,7 +446,7 @@ def _complement(
                             elif not hidden[other] and values[other] > 0:
                                 reachable.add(other)
                 if reachable:
-                    choice = min(reachable, key=lambda c: (values[c], c))
+                    choice = min(reachable, key=lambda c: (level[c], values[c], c))
                     hidden[choice] = True
                     reasons[choice] = reasons[choice] or COMPLEMENT
                     progress = True
@@ -812,6 +822,7 @@ def protect(
         )
         amounts_free &= reasons == COMPLEMENT
     sensitive = ((n > 0) & (n < limits.k)) | (alike & (n > 0))
+    level = cube.select(pl.sum_horizontal(pl.col(d).is_null() for d in rule.dims)).to_series().to_numpy()
     _complement(
         n.astype(float),
         hidden,
@@ -819,6 +830,7 @@ def protect(
         reasons,
         sensitive if audit else None,
         _may_be_fractional(cube, rule),
+        level=level,
     )
 
     masks: dict[str, np.ndarray] = {
@@ -848,7 +860,9 @@ def protect(
                 f"rule cannot be checked; amounts from fewer than {limits.k_amounts} people are hidden"
             )
         primary = few | (dominant if amount.max_column and amount.max_column in cube.columns else False)
-        _complement(np.abs(total), money_hidden, equations, money_reasons, primary & (total != 0))
+        _complement(
+            np.abs(total), money_hidden, equations, money_reasons, primary & (total != 0), level=level
+        )
         for column in (amount.column, *amount.protect):
             if column in cube.columns:
                 masks[column] = masks[column] | money_hidden if column in masks else money_hidden.copy()

@@ -267,6 +267,21 @@ def test_linear_check_catches_a_chain_the_row_and_column_rule_misses() -> None:
     assert privacy._determined(hidden, members) == []
 
 
+def test_an_equation_of_zeros_takes_no_complement_from_elsewhere() -> None:
+    """x1 (a hidden zero of a group where everyone is alike) = x0, a published zero: nothing hidden anywhere
+    else gives that equation a second hidden member, so the rule must not look further out. Before, it hid
+    one neighbour per pass (here the row x2 = x1 + x3 + x4) until none was left."""
+    values = np.array([0.0, 0.0, 60.0, 20.0, 40.0])
+    members = [np.array([0, 1]), np.array([2, 1, 3, 4])]
+    hidden = np.array([False, True, False, False, False])
+    reasons = np.array([None, HOMOGENEOUS, None, None, None], dtype=object)
+    privacy._complement(values, hidden, [(int(m[0]), m[1:]) for m in members], reasons)
+    # The row gets a complement (the smaller part), and as x1 is known to be zero the other part too; the
+    # row's total stays published.
+    assert np.flatnonzero(hidden).tolist() == [1, 3, 4]
+    assert reasons[3] == COMPLEMENT
+
+
 def test_bound_check_finds_zeros_only_non_negativity_pins() -> None:
     """a + b = 5, x + e = 5 and a + x = 10 with a = x = 5 and b = e = 0 hidden: no single equation has only
     zeros, but together they say b + e = 0, so both are zero and then a and x follow. The simple sweep misses
@@ -573,6 +588,25 @@ def test_sample_counts_follow_the_small_cell_rule(sample_publication) -> None:  
         assert ((fair["rate"] > 0) & (fair["rate"] < 1)).all(), (
             "a group in which everyone had the same outcome"
         )
+
+
+def test_sample_organisation_wide_distribution_hides_at_most_one_complement(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """The organisation-wide distribution is what a calibration meeting starts from. Its small cells are
+    hidden, and one complement when needed; no more cells should go to protect cells elsewhere. (Before, a
+    lone zero equation took a new complement from its neighbours on every pass, and through the chain of the
+    organisation-wide cut points three of Zeeland's five ratings were hidden where one complement does.)"""
+    _, published = sample_publication
+    ratings = published.tables["ratings"].filter(
+        pl.col("department").is_null()
+        & pl.col("function_level").is_null()
+        & (pl.col("measure") == "rating")
+        & pl.col("rating").is_not_null()
+    )
+    complements = ratings.group_by("organization", "cycle").agg(
+        (pl.col(REASON) == COMPLEMENT).sum().alias("c")
+    )
+    assert complements.height >= 6
+    assert complements["c"].max() <= 1, complements.sort("organization", "cycle").to_dicts()
 
 
 def test_sample_units_only_where_their_distribution_is_visible(sample_publication) -> None:  # type: ignore[no-untyped-def]
