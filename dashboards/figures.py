@@ -192,11 +192,28 @@ def heatmap(
     x_title: str,
     y_title: str,
 ) -> FigureSpec:
-    """Shares as colour (department × rating). Columns: row, column, share (null = hidden). Hidden cells
-    stay blank with a "·"."""
+    """Shares as colour (department × rating). Columns: row, column, share (null = hidden) and optionally
+    count: a published count whose share is hidden (its row's total is hidden) is written as a number of
+    people, without colour. Hidden cells stay blank with a "·"."""
     lookup = {(r["row"], r["column"]): r["share"] for r in frame.iter_rows(named=True)}
+    counts = (
+        {(r["row"], r["column"]): r["count"] for r in frame.iter_rows(named=True)}
+        if "count" in frame.columns
+        else {}
+    )
     z = [[lookup.get((r, c)) for c in columns] for r in rows]
-    labels = [[HIDDEN_MARK if v is None else fmt_pct(v, language) for v in line] for line in z]
+
+    def label(row: str, column: str, share: float | None) -> str:
+        if share is not None:
+            return fmt_pct(share, language)
+        count = counts.get((row, column))
+        if count is None:
+            return HIDDEN_MARK
+        return text("people_count_cell", language).format(n=fmt_int(int(count), language))
+
+    labels = [
+        [label(r, c, v) for c, v in zip(columns, line, strict=True)] for r, line in zip(rows, z, strict=True)
+    ]
     height = max(320, 120 + 26 * len(rows))
     figure = _figure(language, x_title, y_title, height)
     figure.add_trace(

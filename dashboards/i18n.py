@@ -245,6 +245,13 @@ TEXTS: dict[str, dict[str, Any]] = {
     "lower": {"nl": "lager", "en": "lower"},
     # ---------------------------------------------------------------------------------------------- norming
     "chart_heatmap_title": {"nl": "Afdeling × uitkomst", "en": "Department × outcome"},
+    "people_count_cell": {"nl": "{n} pers.", "en": "{n} ppl"},
+    "heatmap_counts_note": {
+        "nl": "Bij {departments} is het totaal afgeschermd (anders is het aantal mensen zonder beoordeling "
+        "terug te rekenen): daar staat het aantal mensen per uitkomst in plaats van het aandeel.",
+        "en": "For {departments} the total is hidden (it would give away how many people have no rating): "
+        "there the cells show the number of people per outcome instead of the share.",
+    },
     "chart_heatmap_explain": {
         "nl": "Elke rij is een afdeling, elke kolom een uitkomst; hoe donkerder, hoe groter het aandeel van de "
         "mensen van die afdeling. Zo zie je in één oogopslag welke afdelingen anders beoordelen.",

@@ -624,6 +624,31 @@ def test_sample_site_hides_small_cells_in_every_figure(sample_run) -> None:  # t
     assert all(c == 0 or c >= 5 for c in counts)
 
 
+def test_heatmap_writes_published_counts_where_the_row_total_is_hidden() -> None:
+    """A department whose total is hidden (its unrated count would follow from it) has no shares, but its
+    published counts are still worth reading: they are written as people, without colour; hidden cells keep
+    the mark."""
+    from dashboards import figures
+
+    frame = pl.DataFrame(
+        {
+            "row": ["A", "A", "B", "B"],
+            "column": ["r1", "r2", "r1", "r2"],
+            "share": [0.25, 0.75, None, None],
+            "count": [5, 15, 75, None],
+        }
+    )
+    for language, shown in (("nl", "75 pers."), ("en", "75 ppl")):
+        spec = figures.heatmap(frame, ["A", "B"], ["r1", "r2"], {}, language, "x", "y")
+        [trace] = spec.data
+        assert trace["text"][0][0].startswith("25")
+        assert trace["text"][1] == [shown, "·"]
+        assert trace["z"][1] == [None, None], "no colour without a share"
+    without_counts = figures.heatmap(frame.drop("count"), ["A", "B"], ["r1", "r2"], {}, "nl", "x", "y")
+    [trace] = without_counts.data
+    assert trace["text"][1] == ["·", "·"]
+
+
 def test_every_published_figure_is_valid_plotly(sites: dict[str, Path]) -> None:
     """Publishing writes plain dicts (building go.Figure objects was most of the site's time); plotly's own
     schema validation of every figure on every page stands in for it here."""

@@ -37,7 +37,10 @@ def _heatmap(ratings: pl.DataFrame, measure: str, data: SiteData, ctx: PageConte
     org_label = text("organisation", language)
     names = sorted(d for d in part["department"].unique().to_list() if d is not None)
     tidy = part.select(
-        pl.col("department").fill_null(org_label).alias("row"), pl.col("rating").alias("column"), "share"
+        pl.col("department").fill_null(org_label).alias("row"),
+        pl.col("rating").alias("column"),
+        "share",
+        pl.col("n").alias("count"),
     )
     title = text("chart_heatmap_title", language)
     if not names:
@@ -47,6 +50,15 @@ def _heatmap(ratings: pl.DataFrame, measure: str, data: SiteData, ctx: PageConte
         text("axis_rating", language), text("department", language),
     )  # fmt: skip
     org_n = part.filter(pl.col("department").is_null())["unit_n"].drop_nulls()
+    # Departments whose total is hidden (their unrated count would follow from it) but with counts shown.
+    counted = sorted(
+        part.filter(
+            pl.col("department").is_not_null() & pl.col("unit_n").is_null() & pl.col("n").is_not_null()
+        )["department"]
+        .unique()
+        .to_list()
+    )
+    note = text("heatmap_counts_note", language).format(departments=", ".join(counted)) if counted else ""
     return render_chart(
         Chart(
             figure,
@@ -54,6 +66,7 @@ def _heatmap(ratings: pl.DataFrame, measure: str, data: SiteData, ctx: PageConte
             text("chart_heatmap_explain", language),
             "marts.rating_distribution (" + text("protected", language) + ")",
             int(org_n[0]) if org_n.len() else None,
+            note,
         ),
         ctx,
     )
