@@ -135,6 +135,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "The share of all the organisation's people who got each outcome, next to the organisation's "
         "guideline (where it has one).",
     },
+    "department_counts_note": {
+        "nl": "Het totaal van deze afdeling is afgeschermd (bijvoorbeeld omdat anders een klein aantal mensen "
+        "zonder beoordeling terug te rekenen is), dus de grafiek toont geen aandelen. Aantal mensen per "
+        "uitkomst: {counts} (· = afgeschermd).",
+        "en": "This department's total is hidden (for instance because it would give away a small number of "
+        "people without a rating), so the chart shows no shares. People per outcome: {counts} (· = hidden).",
+    },
     "department_hidden_note": {
         "nl": "De verdeling van deze afdeling is afgeschermd: te kleine groepen, iedereen dezelfde uitkomst, of "
         "terug te rekenen uit de totalen.",
@@ -247,10 +254,12 @@ TEXTS: dict[str, dict[str, Any]] = {
     "chart_heatmap_title": {"nl": "Afdeling × uitkomst", "en": "Department × outcome"},
     "people_count_cell": {"nl": "{n} pers.", "en": "{n} ppl"},
     "heatmap_counts_note": {
-        "nl": "Bij {departments} is het totaal afgeschermd (anders is het aantal mensen zonder beoordeling "
-        "terug te rekenen): daar staat het aantal mensen per uitkomst in plaats van het aandeel.",
-        "en": "For {departments} the total is hidden (it would give away how many people have no rating): "
-        "there the cells show the number of people per outcome instead of the share.",
+        "nl": "Bij {departments} is het totaal afgeschermd (bijvoorbeeld omdat anders een klein aantal mensen "
+        "zonder beoordeling terug te rekenen is), dus daar staat het aantal mensen per uitkomst in plaats van "
+        "het aandeel.",
+        "en": "For {departments} the total is hidden (for instance because it would give away a small number "
+        "of people without a rating), so there the cells show the number of people per outcome instead of "
+        "the share.",
     },
     "chart_heatmap_explain": {
         "nl": "Elke rij is een afdeling, elke kolom een uitkomst; hoe donkerder, hoe groter het aandeel van de "

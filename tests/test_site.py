@@ -649,6 +649,40 @@ def test_heatmap_writes_published_counts_where_the_row_total_is_hidden() -> None
     assert trace["text"][1] == ["·", "·"]
 
 
+def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_path: Path) -> None:
+    """Oost has two people without a rating: its rated total is hidden (the process page's size minus it would
+    give that count back), so it has no shares. Its calibration pack says so and lists the counts that are
+    published, and the norming heatmap writes them as people instead of a row of hidden marks."""
+    from dashboards.pages.calibration import department_file
+
+    sources = hand_sources("Noord")
+    sources["marts.process_status"] = sources["marts.process_status"].with_columns(
+        pl.Series("ratings_missing", [0, 0, 0, 2])  # Noord, Zuid, West, Oost
+    )
+    published = publish_tables(sources, {"zeeland-demo": Thresholds()})
+    ratings = published.tables["ratings"].filter(
+        (pl.col("department") == "Oost") & pl.col("function_level").is_null() & (pl.col("cycle") == 2024)
+    )
+    assert ratings.filter(pl.col("rating").is_null())["n"].item() is None, "the rated total is hidden"
+    shown = ratings.filter(pl.col("rating").is_not_null() & pl.col("n").is_not_null())
+    assert shown.height >= 2
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
+    build_site(published.tables, settings, tmp_path / "site", "nl")
+    cycle = tmp_path / "site" / "zeeland-demo" / "2024"
+    pack = html.unescape((cycle / "calibration" / department_file("Oost")).read_text(encoding="utf-8"))
+    assert "Het totaal van deze afdeling is afgeschermd" in pack
+    for row in shown.iter_rows(named=True):
+        assert f"{row['n']}" in pack.split("Aantal mensen per uitkomst:")[1].split("</p>")[0]
+    norming = (cycle / "norming.html").read_text(encoding="utf-8")
+    [heatmap] = [
+        p for _, p in chart_payloads(norming) if p["data"] and p["data"][0].get("type") == "heatmap"
+    ][:1]
+    oost = heatmap["data"][0]["y"].index("Oost")
+    assert any(label.endswith("pers.") for label in heatmap["data"][0]["text"][oost])
+    notices = re.findall(r"<p class=.notice.>(.*?)</p>", html.unescape(norming))
+    assert any(n.startswith("Bij ") and "Oost" in n.split(" is het totaal")[0] for n in notices), notices
+
+
 def test_every_published_figure_is_valid_plotly(sites: dict[str, Path]) -> None:
     """Publishing writes plain dicts (building go.Figure objects was most of the site's time); plotly's own
     schema validation of every figure on every page stands in for it here."""

@@ -15,6 +15,7 @@ import polars as pl
 
 from dashboards import figures, theme
 from dashboards.components import (
+    HIDDEN_MARK,
     Chart,
     Column,
     PageContext,
@@ -136,13 +137,26 @@ def _distribution_chart(
     title = text("chart_distribution_title", language).format(
         measure=measure_title(measure, language).lower()
     )
+    note = ""
     if (
         department is not None
         and frame.filter((pl.col("series") == department) & pl.col("share").is_not_null()).height == 0
     ):
-        note = text("department_hidden_note", language)
-    else:
-        note = ""
+        counts = {
+            r["category"]: r["n"] for r in frame.filter(pl.col("series") == department).iter_rows(named=True)
+        }
+        if any(v is not None for v in counts.values()):
+            # The total is hidden (its unrated count would follow from it), so there are no shares; the
+            # published counts are still what the meeting needs.
+            listed = "; ".join(
+                f"{labels.get(c, c)} "
+                + (HIDDEN_MARK if counts.get(c) is None else fmt_int(int(counts[c] or 0), language))
+                for c in codes
+                if c in counts
+            )
+            note = text("department_counts_note", language).format(counts=listed)
+        else:
+            note = text("department_hidden_note", language)
     figure = figures.distribution_bars(
         frame,
         codes,
