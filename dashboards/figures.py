@@ -306,7 +306,8 @@ def horizontal_bars(
     reference: float | None = None,
 ) -> FigureSpec:
     """One bar per label. Columns: label, value (null = hidden), optional n and flagged."""
-    height = max(260, 90 + 24 * frame.height)
+    # Room for every label: with less, plotly silently leaves every other category's label out.
+    height = max(260, 150 + 26 * frame.height)
     figure = _figure(language, x_title, y_title, height)
     labels = [plot_text(v) for v in frame["label"].to_list()]
     values = frame["value"].to_list()
