@@ -868,6 +868,43 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Every file read, with rows read, loaded, quarantined and rejected. "
         "Read = loaded + quarantined + rejected: no row is lost.",
     },
+    "dq_section_files": {"nl": "Bestanden", "en": "Files"},
+    "dq_section_quarantine": {"nl": "Quarantaine", "en": "Quarantine"},
+    "dq_section_contracts": {"nl": "Datacontracten", "en": "Data contracts"},
+    "no_quarantine": {
+        "nl": "Geen rijen in quarantaine: elke gelezen rij van deze organisatie en cyclus is geladen (of met "
+        "zijn hele bestand afgewezen, zie hierboven).",
+        "en": "No rows in quarantine: every row read for this organisation and cycle was loaded (or rejected "
+        "with its whole file, see above).",
+    },
+    "kind_labels": {
+        "nl": {
+            "evaluations": "beoordelingen",
+            "awards": "beloningen",
+            "payroll": "salarisadministratie",
+            "salary_scales": "salarisschalen",
+        },
+        "en": {
+            "evaluations": "evaluations",
+            "awards": "awards",
+            "payroll": "payroll",
+            "salary_scales": "salary scales",
+        },
+    },
+    "status_labels": {
+        "nl": {
+            "loaded": "geladen",
+            "loaded_with_quarantine": "geladen, deels in quarantaine",
+            "rejected": "afgewezen",
+            "superseded": "vervangen door een nieuwere export",
+        },
+        "en": {
+            "loaded": "loaded",
+            "loaded_with_quarantine": "loaded, partly quarantined",
+            "rejected": "rejected",
+            "superseded": "superseded by a newer export",
+        },
+    },
     "ledger_headers": {
         "nl": {
             "file_name": "Bestand",

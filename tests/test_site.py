@@ -683,6 +683,33 @@ def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_p
     assert any(n.startswith("Bij ") and "Oost" in n.split(" is het totaal")[0] for n in notices), notices
 
 
+def test_data_quality_page_speaks_the_language_and_says_when_nothing_was_quarantined(
+    sites: dict[str, Path], tmp_path: Path
+) -> None:
+    """Kinds and load statuses in the page's language; no quarantined rows is said in a sentence, and only
+    a missing mart is 'not yet available'."""
+    page = "zeeland-demo/2024/data_quality.html"
+    nl = html.unescape((sites["nl"] / page).read_text(encoding="utf-8"))
+    en = html.unescape((sites["en"] / page).read_text(encoding="utf-8"))
+    assert ">beoordelingen<" in nl and ">geladen<" in nl and ">evaluations<" not in nl
+    assert ">evaluations<" in en and ">loaded<" in en
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
+    for name, quarantine, expected in (
+        ("empty", pl.DataFrame(schema={"kind": pl.String, "column_name": pl.String, "rule": pl.String, "rows": pl.Int64}), "Geen rijen in quarantaine"),
+        ("missing", None, "nog niet beschikbaar"),
+    ):  # fmt: skip
+        sources = hand_sources("Noord")
+        if quarantine is None:
+            del sources["marts.quarantine_summary"]
+        else:
+            sources["marts.quarantine_summary"] = quarantine
+        published = publish_tables(sources, {"zeeland-demo": Thresholds()})
+        build_site(published.tables, settings, tmp_path / name, "nl")
+        text = html.unescape((tmp_path / name / page).read_text(encoding="utf-8"))
+        section = text.split(">Quarantaine</h2>")[1].split("<h2>")[0]
+        assert expected in section, (name, section[:300])
+
+
 def test_every_published_figure_is_valid_plotly(sites: dict[str, Path]) -> None:
     """Publishing writes plain dicts (building go.Figure objects was most of the site's time); plotly's own
     schema validation of every figure on every page stands in for it here."""

@@ -49,13 +49,23 @@ def _filter(frame: pl.DataFrame | None, organization: str | None, cycle: int | N
     return frame
 
 
+def _labelled(frame: pl.DataFrame, language: str) -> pl.DataFrame:
+    """Kinds and load statuses in the page's language (codes not in the lists stay as they are)."""
+    labels = {"kind": text("kind_labels", language), "status": text("status_labels", language)}
+    return frame.with_columns(
+        pl.col(column).cast(pl.String).replace(mapping)
+        for column, mapping in labels.items()
+        if column in frame.columns
+    )
+
+
 def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int | None) -> str:
     language = ctx.language
     parts = [f"<h1>{esc(text('page_data_quality', language))}</h1>"]
     parts.append(f"<p class='lead'>{esc(text('page_intro_data_quality', language))}</p>")
 
     ledger = _filter(data.tables.get(LEDGER), organization, cycle)
-    parts.append(f"<h2>{esc(text('ledger_title', language))}</h2>")
+    parts.append(f"<h2>{esc(text('dq_section_files', language))}</h2>")
     if ledger is None or ledger.height == 0:
         parts.append(unavailable(text("ledger_title", language), LEDGER, language))
     else:
@@ -67,7 +77,7 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
                 text("ledger_title", language),
                 text("ledger_explain", language),
                 LEDGER,
-                html_table(shown, columns, language),
+                html_table(_labelled(shown, language), columns, language),
                 language,
                 n=int(shown["rows_read"].fill_null(0).sum()) if "rows_read" in shown.columns else None,
             )
@@ -76,9 +86,11 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
     quarantine = data.tables.get(QUARANTINE)
     if quarantine is not None and organization and "organization" in quarantine.columns:
         quarantine = _filter(quarantine, organization, cycle)
-    parts.append(f"<h2>{esc(text('quarantine_by_rule', language))}</h2>")
-    if quarantine is None or quarantine.height == 0:
+    parts.append(f"<h2>{esc(text('dq_section_quarantine', language))}</h2>")
+    if quarantine is None:
         parts.append(unavailable(text("quarantine_by_rule", language), QUARANTINE, language))
+    elif quarantine.height == 0:
+        parts.append(f"<p>{esc(text('no_quarantine', language))}</p>")
     else:
         by_rule = (
             quarantine.group_by("rule")
@@ -112,14 +124,14 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
                 text("quarantine_by_rule", language),
                 text("quarantine_explain", language),
                 QUARANTINE,
-                html_table(quarantine, columns, language),
+                html_table(_labelled(quarantine, language), columns, language),
                 language,
                 n=int(quarantine["rows"].sum()),
             )
         )
 
     contracts = _filter(data.tables.get(CONTRACTS), organization, cycle)
-    parts.append(f"<h2>{esc(text('contract_title', language))}</h2>")
+    parts.append(f"<h2>{esc(text('dq_section_contracts', language))}</h2>")
     if (
         contracts is not None
         and organization
@@ -157,7 +169,7 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
                 text("contract_title", language),
                 text("contract_explain", language),
                 CONTRACTS,
-                html_table(summary, columns, language),
+                html_table(_labelled(summary, language), columns, language),
                 language,
                 n=int(summary["files"].sum()),
             )
