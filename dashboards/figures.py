@@ -680,14 +680,36 @@ def group_rates(
             marker={"opacity": 0},
             hoverinfo="skip",
             showlegend=False,
+            orientation="h",  # in the first series' slot: no empty slot of its own in each row
+            offsetgroup=series_order[0] if series_order else None,
         )
     )
-    hidden_at: dict[tuple[str, str], list[str]] = {}
     for i, series in enumerate(series_order):
         colour = series_colours.get(series, theme.SCENARIOS[i % len(theme.SCENARIOS)])
         part = frame.filter(pl.col("series") == series)
-        for r in part.filter(pl.col("rate").is_null()).iter_rows(named=True):
-            hidden_at.setdefault((r["section"], r["label"]), []).append(series)
+        hidden = part.filter(pl.col("rate").is_null())
+        if hidden.height:
+            # The "·" sits in the slot where the hidden dot would be.
+            figure.add_trace(
+                dict(
+                    type="scatter",
+                    x=[0] * hidden.height,
+                    y=[[plot_text(s) for s in hidden["section"]], [plot_text(g) for g in hidden["label"]]],
+                    mode="text",
+                    text=[HIDDEN_MARK] * hidden.height,
+                    textposition="middle right",
+                    textfont={"color": theme.MUTED, "size": 16},
+                    orientation="h",
+                    offsetgroup=series,
+                    hovertext=[
+                        f"{plot_text(s)} · {plot_text(g)}: {plot_text(series)} — "
+                        + plot_text(text("hidden_short", language))
+                        for s, g in zip(hidden["section"], hidden["label"], strict=True)
+                    ],
+                    hoverinfo="text",
+                    showlegend=False,
+                )
+            )
         shown = part.filter(pl.col("rate").is_not_null())
         rate, lo, hi = shown["rate"].to_list(), shown["lo"].to_list(), shown["hi"].to_list()
         flagged = [bool(f) for f in shown["flagged"].to_list()]
@@ -709,6 +731,9 @@ def group_rates(
                 y=[[plot_text(s) for s in shown["section"]], [plot_text(g) for g in shown["label"]]],
                 mode="markers",
                 name=plot_text(series),
+                # Side by side within a group's row (layout scattermode "group"), not on top of each other.
+                orientation="h",
+                offsetgroup=series,
                 marker={
                     "color": colour,
                     "size": [15 if f else 9 for f in flagged],
@@ -729,29 +754,14 @@ def group_rates(
         )
         if references and references.get(series) is not None:
             figure.add_vline(x=references[series], line={"color": colour, "dash": "dot", "width": 1.5})
-    if hidden_at:
-        marks = list(hidden_at.items())
-        figure.add_trace(
-            dict(
-                type="scatter",
-                x=[0] * len(marks),
-                y=[[plot_text(s) for (s, _), _ in marks], [plot_text(g) for (_, g), _ in marks]],
-                mode="text",
-                text=[HIDDEN_MARK] * len(marks),
-                textposition="middle right",
-                textfont={"color": theme.MUTED, "size": 16},
-                name=plot_text(text("hidden_short", language)),
-                hovertext=[
-                    f"{plot_text(s)} · {plot_text(g)}: {plot_text(', '.join(found))} — "
-                    + plot_text(text("hidden_short", language))
-                    for (s, g), found in marks
-                ],
-                hoverinfo="text",
-                showlegend=False,
-            )
-        )
+    # An explicit range: with grouped scatter traces plotly's autorange mirrors the axis around zero.
+    highest = max(
+        [v for v in [*frame["hi"].to_list(), *frame["rate"].to_list()] if v is not None], default=0.0
+    )
     figure.update_layout(
-        xaxis={"tickformat": ".0%", "rangemode": "tozero"},
+        xaxis={"tickformat": ".0%", "range": [0, max(highest, 0.01) * 1.08]},
         yaxis={"type": "multicategory", "autorange": "reversed"},
+        scattermode="group",
+        scattergap=0.5,
     )
     return figure
