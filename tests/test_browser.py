@@ -82,6 +82,28 @@ def test_hostile_department_name_shows_as_text(chromium: Chromium, hand_site: Pa
     assert injected == [0, 0, 0]
 
 
+# Per chart with a category y axis: its id, how many categories it has and how many tick labels plotly drew.
+CATEGORY_LABELS = (
+    "Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => {"
+    " const ya = gd._fullLayout && gd._fullLayout.yaxis;"
+    " if (!ya || ya.type !== 'category') return null;"
+    " return [gd.id, (ya._categories || []).length, gd.querySelectorAll('.ytick text').length]; })"
+    ".filter(x => x)"
+)
+
+
+def test_every_category_on_a_y_axis_has_its_label(chromium: Chromium, sample_run) -> None:  # type: ignore[no-untyped-def]
+    """plotly silently drops category labels that do not fit the chart's height: a bar without its label
+    cannot be read (the process page's seven steps once showed four labels)."""
+    checked = 0
+    site = sample_run.settings.site
+    for page in sorted(site.glob("*/*/process.html")) + sorted(site.glob("*/*/norming.html")):
+        for chart, categories, labels in chromium.evaluate(page.as_uri(), CATEGORY_LABELS) or []:
+            assert labels >= categories, f"{page.name} {chart}: {labels} labels for {categories} categories"
+            checked += 1
+    assert checked >= 5
+
+
 def test_calibration_pack_prints_on_a4(chromium: Chromium, hand_site: Path) -> None:
     pack = next((hand_site / "zeeland-demo" / "2024" / "calibration").glob("d-*.html"))
     pdf = chromium.pdf(pack.as_uri())
