@@ -710,6 +710,35 @@ def test_data_quality_page_speaks_the_language_and_says_when_nothing_was_quarant
         assert expected in section, (name, section[:300])
 
 
+def test_group_rates_puts_the_series_side_by_side_and_marks_hidden_rates_in_their_slot() -> None:
+    """Moved down and moved up of one group sat on top of each other where the rates were close: each series
+    has its own slot in the row (plotly's grouped scatter), and a hidden rate's mark sits in its series' slot."""
+    from dashboards import figures
+
+    frame = pl.DataFrame(
+        {
+            "section": ["Gender"] * 4,
+            "label": ["men", "men", "women", "women"],
+            "series": ["down", "up", "down", "up"],
+            "rate": [0.034, 0.034, 0.05, None],
+            "lo": [0.02, 0.02, 0.03, None],
+            "hi": [0.06, 0.06, 0.08, None],
+            "n": [500, 500, 400, None],
+            "flagged": [False, False, False, False],
+        }
+    )
+    spec = figures.group_rates(frame, ["down", "up"], {}, "nl", "x", "y")
+    assert spec.layout["scattermode"] == "group"
+    dots = [t for t in spec.data if t.get("mode") == "markers" and t.get("name")]
+    assert [(t["name"], t["orientation"], t["offsetgroup"]) for t in dots] == [
+        ("down", "h", "down"),
+        ("up", "h", "up"),
+    ]
+    [mark] = [t for t in spec.data if t.get("mode") == "text"]
+    assert mark["offsetgroup"] == "up" and mark["y"] == [["Gender"], ["women"]]
+    assert spec.layout["xaxis"]["range"][0] == 0 and spec.layout["xaxis"]["range"][1] >= 0.08
+
+
 def test_every_published_figure_is_valid_plotly(sites: dict[str, Path]) -> None:
     """Publishing writes plain dicts (building go.Figure objects was most of the site's time); plotly's own
     schema validation of every figure on every page stands in for it here."""
