@@ -196,11 +196,8 @@ def heatmap(
     count: a published count whose share is hidden (its row's total is hidden) is written as a number of
     people, without colour. Hidden cells stay blank with a "·"."""
     lookup = {(r["row"], r["column"]): r["share"] for r in frame.iter_rows(named=True)}
-    counts = (
-        {(r["row"], r["column"]): r["count"] for r in frame.iter_rows(named=True)}
-        if "count" in frame.columns
-        else {}
-    )
+    with_counts = "count" in frame.columns
+    counts = {(r["row"], r["column"]): r["count"] for r in frame.iter_rows(named=True)} if with_counts else {}
     z = [[lookup.get((r, c)) for c in columns] for r in rows]
 
     def label(row: str, column: str, share: float | None) -> str:
@@ -668,6 +665,11 @@ def group_rates(
     series (moved down, moved up). Columns: section (attribute), label (group), series, rate, lo, hi (null rate
     = hidden: a "·" at 0), n, flagged (outlined in red). `references` draws a dotted line per series (the
     organisation's rate)."""
+
+    def two_level(part: pl.DataFrame) -> list[list[str]]:
+        """The multicategory y of rows: attribute, then group."""
+        return [[plot_text(s) for s in part["section"]], [plot_text(g) for g in part["label"]]]
+
     keys = list(frame.select("section", "label").unique(maintain_order=True).iter_rows())
     figure = _figure(language, x_title, y_title, max(320, 160 + 26 * len(keys)))
     # An invisible first trace fixes the order of the groups (plotly orders categories as they appear).
@@ -675,7 +677,7 @@ def group_rates(
         dict(
             type="scatter",
             x=[0] * len(keys),
-            y=[[plot_text(s) for s, _ in keys], [plot_text(g) for _, g in keys]],
+            y=two_level(pl.DataFrame(keys, schema=["section", "label"], orient="row")),
             mode="markers",
             marker={"opacity": 0},
             hoverinfo="skip",
@@ -694,7 +696,7 @@ def group_rates(
                 dict(
                     type="scatter",
                     x=[0] * hidden.height,
-                    y=[[plot_text(s) for s in hidden["section"]], [plot_text(g) for g in hidden["label"]]],
+                    y=two_level(hidden),
                     mode="text",
                     text=[HIDDEN_MARK] * hidden.height,
                     textposition="middle right",
@@ -728,7 +730,7 @@ def group_rates(
             dict(
                 type="scatter",
                 x=rate,
-                y=[[plot_text(s) for s in shown["section"]], [plot_text(g) for g in shown["label"]]],
+                y=two_level(shown),
                 mode="markers",
                 name=plot_text(series),
                 # Side by side within a group's row (layout scattermode "group"), not on top of each other.

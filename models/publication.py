@@ -253,8 +253,9 @@ def _export_part(part: pl.DataFrame, out_dir: Path) -> list[Path]:
     return [csv_path, xlsx_path]
 
 
+# The names `_export_part` writes; the organisation part is an id that SAFE_NAME accepts.
 EXPORT_NAME = re.compile(
-    r"^publication_(?P<organization>[a-z0-9][a-z0-9_-]{1,40})_(?P<cycle>[0-9]+)\.(csv|xlsx)$"
+    rf"^publication_(?P<organization>{SAFE_NAME.pattern.strip('^$')})_(?P<cycle>[0-9]+)\.(csv|xlsx)$"
 )
 
 

@@ -146,8 +146,8 @@ def _distribution_chart(
             r["category"]: r["n"] for r in frame.filter(pl.col("series") == department).iter_rows(named=True)
         }
         if any(v is not None for v in counts.values()):
-            # The total is hidden (its unrated count would follow from it), so there are no shares; the
-            # published counts are still what the meeting needs.
+            # The total is hidden (for instance because a small unrated count would follow from it), so there
+            # are no shares; the published counts are still what the meeting needs.
             listed = "; ".join(
                 f"{labels.get(c, c)} "
                 + (HIDDEN_MARK if counts.get(c) is None else fmt_int(int(counts[c] or 0), language))

@@ -50,7 +50,8 @@ def _heatmap(ratings: pl.DataFrame, measure: str, data: SiteData, ctx: PageConte
         text("axis_rating", language), text("department", language),
     )  # fmt: skip
     org_n = part.filter(pl.col("department").is_null())["unit_n"].drop_nulls()
-    # Departments whose total is hidden (their unrated count would follow from it) but with counts shown.
+    # Departments whose total is hidden (for instance: a small unrated count would follow from it) but whose
+    # counts are shown.
     counted = sorted(
         part.filter(
             pl.col("department").is_not_null() & pl.col("unit_n").is_null() & pl.col("n").is_not_null()
