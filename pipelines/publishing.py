@@ -1,9 +1,9 @@
 """The site's heavy work, one organisation at a time: disclosure control and page rendering.
 
-Organisations are protected independently (models.privacy.protect_organization) and their pages read only
+Organisations are protected independently (models.releases.registry.protect_organization) and their pages read only
 their own rows (dashboards.site.organization_pages). Doing them one after the other keeps one
 organisation's rows and working memory at a time beside the finished parts, and the whole source tables are
-not kept once they are split. The merged result is exactly what models.privacy.publish_tables gives
+not kept once they are split. The merged result is exactly what models.releases.registry.publish_tables gives
 (tests/test_site.py checks it).
 
 Measured and left out: protecting one organisation in a worker process while this process did the other
@@ -21,11 +21,11 @@ import polars as pl
 
 from dashboards.site import organization_pages, site_data
 from models.config import Settings
+from models.disclosure import Thresholds
 from models.policy import Policy
-from models.privacy import (
-    PASS_THROUGH,
+from models.releases.common import PASS_THROUGH
+from models.releases.registry import (
     Publication,
-    Thresholds,
     merge_publications,
     organization_sources,
     protect_organization,
@@ -60,7 +60,7 @@ def organization_part(
 def protect_and_render(
     sources: dict[str, pl.DataFrame], limits: dict[str, Thresholds], job: SiteJob
 ) -> tuple[Publication, dict[str, dict[str, str]]]:
-    """Every organisation's protected tables (merged as models.privacy.publish_tables merges them) and its
+    """Every organisation's protected tables (merged as models.releases.registry.publish_tables merges them) and its
     pages ({organisation: {path: html}}). `sources` is emptied: it is split per organisation first."""
     organizations = sorted(limits)
     passed_through = {name: frame for name, frame in sources.items() if name in PASS_THROUGH}

@@ -1,8 +1,8 @@
 """Publish stage: the offline static site, built from protected aggregates only.
 
-The site asset reads the whitelisted tables (models.privacy.PUBLISHED_TABLES), aggregating in the database
+The site asset reads the whitelisted tables (models.releases.common.PUBLISHED_TABLES), aggregating in the database
 where a mart is row-level (compliance findings: people per rule and department; evaluations: the main
-department of each evaluator), protects every table one organisation at a time (models.privacy through
+department of each evaluator), protects every table one organisation at a time (models.releases through
 pipelines.publishing: k, complementary suppression, amounts, dominance) and hands only the protected frames
 to dashboards.site.build_site.
 """
@@ -12,7 +12,9 @@ import duckdb
 import polars as pl
 
 from dashboards.site import build_site
-from models.privacy import PUBLISHED_TABLES, WORKLIST_COLUMNS, Thresholds
+from models.disclosure import Thresholds
+from models.releases.calibration import WORKLIST_COLUMNS
+from models.releases.common import PUBLISHED_TABLES
 from pipelines.assets import marts
 from pipelines.assets.common import organisation_policies
 from pipelines.publishing import SiteJob, protect_and_render

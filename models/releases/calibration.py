@@ -1,0 +1,439 @@
+"""The calibration pack (page 1, audience: the meeting of one department) and the organisation-wide rating
+distribution the norming and fairness pages build on: `ratings`, `rating_scale`, `leniency`, `worklist`."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.disclosure.engine import (
+    SUPPRESSED,
+    CutPoints,
+    ProtectedTable,
+    TableRule,
+    Thresholds,
+    protect,
+)
+from models.releases.common import EVALUATOR_DEPARTMENTS, _hide, _need
+
+# ---------------------------------------------------------------------------------------------- calibration
+RATING_MEASURE = "rating"  # marts.rating_distribution: the performance rating (the other: salary decisions)
+RATINGS_RULE = TableRule(
+    by=("organization", "cycle", "measure"),
+    dims=("department", "function_level", "rating"),
+    n="n",
+    totals=("department", "function_level", "rating"),
+    category="rating",
+    complete=True,
+    # The fairness page's "rated at least ..." rates per function level and for the organisation.
+    cut_points=CutPoints(
+        order="position", rows=pl.col("department").is_null() & (pl.col("measure") == RATING_MEASURE)
+    ),
+)
+UNRATED_METRIC = "ratings_missing"  # marts.process_status: people of a department without a rating
+
+
+def _unrated_departments(sources: dict[str, pl.DataFrame], limits: Thresholds) -> pl.DataFrame:
+    """Departments whose people without a rating number 1 to k−1: the process page hides that count, and its
+    department size minus the rated total of `ratings` would give it back, so `ratings` hides that total."""
+    ps = sources.get("marts.process_status")
+    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String}
+    if ps is None or not {*schema, UNRATED_METRIC} <= set(ps.columns):
+        return pl.DataFrame(schema=schema)
+    unrated = pl.col(UNRATED_METRIC).fill_null(0)
+    return (
+        ps.filter((unrated > 0) & (unrated < limits.k) & pl.col("department").is_not_null())
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def _unrated_organization_sizes(sources: dict[str, pl.DataFrame], limits: Thresholds) -> pl.DataFrame:
+    """Sizes to hide where an organisation × cycle's people without a rating number 1 to k−1 (the sum of the
+    departments' counts): its size (department null) on the process page and in the budget's headcount minus
+    its rated total in `ratings` (kept: it carries the calibration and fairness pages) would give that count
+    back. The organisation size is also the sum of the department sizes, so one department size is hidden with
+    it, chosen here so that the process page and the budget hide the same one (each table's own complement
+    goes by size and row position, which need not agree, and a size shown in one table gives the other's
+    back): the smallest department (then by name) whose own unrated count is 1 to k−1, whose rated total
+    `ratings` hides already and whose unrated count the process page hides already, so no department that had
+    nothing hidden loses a cell. Keys: organization, cycle, department (null = the organisation)."""
+    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String}
+    ps = sources.get("marts.process_status")
+    if ps is None or not {*schema, "n", UNRATED_METRIC} <= set(ps.columns):
+        return pl.DataFrame(schema=schema)
+    rows = ps.filter(pl.col("department").is_not_null()).with_columns(
+        pl.col(UNRATED_METRIC).fill_null(0).alias("_u"), pl.col("cycle").cast(pl.Int64)
+    )
+    small = (
+        rows.group_by("organization", "cycle")
+        .agg(pl.col("_u").sum().alias("_total"))
+        .filter((pl.col("_total") > 0) & (pl.col("_total") < limits.k))
+        .select("organization", "cycle")
+    )
+    if small.height == 0:
+        return pl.DataFrame(schema=schema)
+    department = (
+        rows.join(small, on=["organization", "cycle"])
+        .filter(pl.col("_u") > 0)
+        .sort("organization", "cycle", "n", "department")
+        .group_by("organization", "cycle", maintain_order=True)
+        .agg(pl.col("department").first())
+    )
+    everyone = small.with_columns(pl.lit(None, dtype=pl.String).alias("department"))
+    return pl.concat([everyone.select(list(schema)), department.select(list(schema))]).cast(schema)  # type: ignore[arg-type]
+
+
+def _ratings(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Rating counts per department × function level × rating, with every total (null = all)."""
+    rd = _need(
+        sources,
+        "marts.rating_distribution",
+        ("organization", "cycle", "measure", "grouping", "unit", "rating", "count"),
+    )
+    cells = (
+        rd.filter(pl.col("grouping") == "department_function_level")
+        .with_columns(
+            pl.col("unit").str.extract(r"(?s)^(.*) × ([^×]*)$", 1).alias("department"),
+            pl.col("unit").str.extract(r"(?s)^(.*) × ([^×]*)$", 2).alias("function_level"),
+            pl.col("count").alias("n"),
+        )
+        .filter(pl.col("department").is_not_null() & pl.col("function_level").is_not_null())
+        .select("organization", "cycle", "measure", "department", "function_level", "rating", "n", "position")
+    )
+    force = (
+        _unrated_departments(sources, limits)
+        .with_columns(pl.lit(RATING_MEASURE).alias("measure"))
+        .with_columns(
+            pl.lit(None, dtype=pl.String).alias("function_level"),
+            pl.lit(None, dtype=pl.String).alias("rating"),
+        )
+    )
+    protected = protect(cells, RATINGS_RULE, limits, force=force)
+    frame = protected.frame.drop("position")
+    units = frame.filter(pl.col("rating").is_null()).select(
+        "organization", "cycle", "measure", "department", "function_level", pl.col("n").alias("unit_n")
+    )
+    frame = frame.join(
+        units,
+        on=["organization", "cycle", "measure", "department", "function_level"],
+        how="left",
+        nulls_equal=True,
+    ).with_columns(
+        pl.when(pl.col("n").is_not_null() & (pl.col("unit_n") > 0))
+        .then(pl.col("n") / pl.col("unit_n"))
+        .alias("share")
+    )
+    # A unit is "visible" when its whole distribution and its n are shown.
+    visible = (
+        frame.filter(pl.col("rating").is_not_null())
+        .group_by(["organization", "cycle", "measure", "department", "function_level"])
+        .agg((~pl.col(SUPPRESSED)).all().alias("_all"))
+    )
+    frame = (
+        frame.join(
+            visible,
+            on=["organization", "cycle", "measure", "department", "function_level"],
+            how="left",
+            nulls_equal=True,
+        )
+        .with_columns((pl.col("_all").fill_null(True) & pl.col("unit_n").is_not_null()).alias("unit_visible"))
+        .drop("_all")
+    )
+    protected.frame = frame.sort(
+        ["organization", "cycle", "measure", "department", "function_level", "rating"], nulls_last=True
+    )
+    return protected
+
+
+def _rating_scale(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Codes, order, labels and guideline of each scale (policy facts, no data)."""
+    rd = _need(
+        sources, "marts.rating_distribution", ("organization", "measure", "grouping", "rating", "position")
+    )
+    keep = [
+        c
+        for c in ("organization", "measure", "rating", "position", "label_nl", "label_en", "guideline_share")
+        if c in rd.columns
+    ]
+    frame = (
+        rd.filter(pl.col("grouping") == "organization")
+        .select(keep)
+        .unique(["organization", "measure", "rating"])
+        .sort("organization", "measure", "position")
+    )
+    return ProtectedTable(frame=frame, cells=frame.height)
+
+
+def _unit_visibility(done: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """(organization, cycle, measure, grouping, unit, unit_visible) of departments and function levels."""
+    ratings = done.get("ratings")
+    if ratings is None or ratings.height == 0:
+        return pl.DataFrame(
+            schema={
+                "organization": pl.String,
+                "cycle": pl.Int64,
+                "measure": pl.String,
+                "grouping": pl.String,
+                "unit": pl.String,
+                "unit_visible": pl.Boolean,
+            }
+        )
+    totals = ratings.filter(pl.col("rating").is_null())
+    dept = totals.filter(pl.col("department").is_not_null() & pl.col("function_level").is_null()).select(
+        "organization",
+        "cycle",
+        "measure",
+        pl.lit("department").alias("grouping"),
+        pl.col("department").alias("unit"),
+        "unit_visible",
+    )
+    level = totals.filter(pl.col("department").is_null() & pl.col("function_level").is_not_null()).select(
+        "organization",
+        "cycle",
+        "measure",
+        pl.lit("function_level").alias("grouping"),
+        pl.col("function_level").alias("unit"),
+        "unit_visible",
+    )
+    return pl.concat([dept, level])
+
+
+def _homogeneous_evaluators(sources: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Evaluators all of whose people got the same code this cycle (never published; used to hide them)."""
+    rd = sources.get("marts.rating_distribution")
+    schema = {
+        "organization": pl.String,
+        "cycle": pl.Int64,
+        "measure": pl.String,
+        "evaluator_id": pl.String,
+        "_alike": pl.Boolean,
+    }
+    if rd is None or not {"grouping", "unit", "count"} <= set(rd.columns):
+        return pl.DataFrame(schema=schema)
+    return (
+        rd.filter(pl.col("grouping") == "evaluator")
+        .group_by("organization", "cycle", "measure", "unit")
+        .agg(((pl.col("count") > 0).sum() <= 1).alias("_alike"))
+        .rename({"unit": "evaluator_id"})
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+UNIT_COLUMNS = (
+    "organization", "cycle", "measure", "grouping", "unit", "n", "adjusted_mean", "org_mean", "funnel_sd",
+    "funnel_lo_95", "funnel_hi_95", "funnel_lo_998", "funnel_hi_998", "funnel_position", "effect_size",
+    "q_value", "q_adjusted", "status", "flag", "direction", "differentiation", "org_differentiation",
+)  # fmt: skip
+UNIT_STATS = [
+    c
+    for c in UNIT_COLUMNS
+    if c
+    not in ("organization", "cycle", "measure", "grouping", "unit", "org_mean", "org_differentiation", "n")
+]
+
+
+def _units(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Department and function-level deviation (funnel) for units whose distribution is visible (only the
+    flag and its direction otherwise); the differentiation index of evaluators with at least k people who did
+    not all get the same rating."""
+    ud = _need(sources, "marts.unit_deviation", ("organization", "cycle", "measure", "grouping", "unit", "n"))
+    ud = ud.filter(pl.col("grouping").is_in(["department", "function_level", "evaluator"]))
+    ud = ud.select([c for c in UNIT_COLUMNS if c in ud.columns])
+    units = (
+        ud.filter(pl.col("grouping") != "evaluator")
+        .join(_unit_visibility(done), on=["organization", "cycle", "measure", "grouping", "unit"], how="left")
+        .with_columns(pl.col("unit_visible").fill_null(False))
+    )
+    # A hidden unit keeps only its verdict (flagged, higher or lower): a yes/no from a test on at least
+    # metrics.min_n_flag people, with no number a reader could put into an equation.
+    verdict = ("flag", "direction", "status")
+    units = (
+        _hide(units, ~pl.col("unit_visible"), [*(c for c in UNIT_STATS if c not in verdict), "n"])
+        .with_columns((~pl.col("unit_visible")).alias(SUPPRESSED))
+        .drop("unit_visible")
+    )
+    alike = _homogeneous_evaluators(sources).rename({"evaluator_id": "unit"})
+    evaluators = ud.filter(pl.col("grouping") == "evaluator").join(
+        alike, on=["organization", "cycle", "measure", "unit"], how="left"
+    )
+    hidden = (pl.col("n") < limits.k) | pl.col("_alike").fill_null(True)
+    # Evaluators: only the (non-linear) differentiation index; means would add equations on hidden cells.
+    evaluators = _hide(evaluators, pl.lit(True), [c for c in UNIT_STATS if c != "differentiation"])
+    evaluators = _hide(
+        evaluators.with_columns(hidden.alias(SUPPRESSED)), pl.col(SUPPRESSED), ["differentiation", "n"]
+    ).drop("_alike")
+    frame = pl.concat([units, evaluators], how="diagonal_relaxed")
+    return ProtectedTable(frame=frame, cells=frame.height, hidden=int(frame[SUPPRESSED].sum()))
+
+
+LENIENCY_RULE = TableRule(
+    by=("organization", "cycle", "measure"),
+    dims=("evaluator_id",),
+    n="n_cycle",
+    totals=("evaluator_id",),
+    protect=(
+        "n",
+        "effect",
+        "ci_lo",
+        "ci_hi",
+        "effect_sd",
+        "is_linked",
+        "assessment",
+        "flag",
+        "component_size",
+    ),
+    homogeneous=pl.col("_alike"),
+)
+
+
+def _leniency(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Evaluator effects (shrunk, with interval) of evaluators with at least k people this cycle who did not
+    all get the same rating; complementary suppression over the evaluators of the organisation."""
+    cols = ("organization", "cycle", "measure", "evaluator_id", "n_cycle", "effect", "ci_lo", "ci_hi")
+    le = _need(sources, "marts.evaluator_leniency", cols)
+    keep = [
+        c
+        for c in (*cols, "n", "effect_sd", "is_linked", "assessment", "flag", "component_size")
+        if c in le.columns
+    ]
+    le = le.select(keep).join(
+        _homogeneous_evaluators(sources), on=["organization", "cycle", "measure", "evaluator_id"], how="left"
+    )
+    le = le.with_columns(pl.col("_alike").fill_null(False))
+    protected = protect(le, LENIENCY_RULE, limits)
+    frame = protected.frame.filter(pl.col("evaluator_id").is_not_null()).drop("_alike", strict=False)
+    departments = sources.get(EVALUATOR_DEPARTMENTS)
+    if departments is not None and {"organization", "cycle", "evaluator_id", "department"} <= set(
+        departments.columns
+    ):
+        frame = frame.join(
+            departments.select("organization", "cycle", "evaluator_id", "department"),
+            on=["organization", "cycle", "evaluator_id"],
+            how="left",
+        )
+    else:
+        protected.notes.append(
+            "evaluator_leniency has no department: evaluators cannot be placed in calibration packs"
+        )
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("department"))
+    protected.frame = frame
+    return protected
+
+
+TRANSITIONS_RULE = TableRule(
+    by=("organization", "measure", "from_cycle", "to_cycle"),
+    dims=("from_rating", "to_rating"),
+    n="count",
+    totals=("from_rating", "to_rating"),
+    category="to_rating",
+    complete=True,
+)
+
+
+def _transitions(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """How the people rated in both of two consecutive cycles moved between codes."""
+    cols = ("organization", "measure", "from_cycle", "to_cycle", "from_rating", "to_rating", "count")
+    tr = _need(sources, "marts.rating_transitions", cols).select(cols)
+    protected = protect(tr, TRANSITIONS_RULE, limits)
+    frame = protected.frame
+    rows = frame.filter(pl.col("to_rating").is_null()).select(
+        "organization", "measure", "from_cycle", "to_cycle", "from_rating", pl.col("count").alias("row_n")
+    )
+    protected.frame = frame.join(
+        rows,
+        on=["organization", "measure", "from_cycle", "to_cycle", "from_rating"],
+        how="left",
+        nulls_equal=True,
+    ).with_columns(
+        pl.when(pl.col("count").is_not_null() & (pl.col("row_n") > 0))
+        .then(pl.col("count") / pl.col("row_n"))
+        .alias("share"),
+        pl.col("to_cycle").alias("cycle"),
+    )
+    return protected
+
+
+DRIFT_COLUMNS = (
+    "organization", "measure", "grouping", "unit", "from_cycle", "to_cycle", "n_from", "n_to", "mean_from",
+    "mean_to", "drift", "drift_lo", "drift_hi", "trend", "n_stayers", "mean_change_stayers", "change_se_stayers",
+)  # fmt: skip
+
+
+def _drift(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Change of the mean score between consecutive cycles: the organisation, and departments whose
+    distributions are visible in both cycles (their means follow from those distributions)."""
+    dr = _need(
+        sources,
+        "marts.rating_drift",
+        ("organization", "measure", "grouping", "unit", "from_cycle", "to_cycle", "drift"),
+    )
+    dr = dr.select([c for c in DRIFT_COLUMNS if c in dr.columns]).filter(
+        pl.col("grouping").is_in(["organization", "department"])
+    )
+    vis = _unit_visibility(done).filter(pl.col("grouping") == "department")
+    dr = dr.join(
+        vis.select(
+            "organization",
+            "measure",
+            "unit",
+            pl.col("cycle").alias("from_cycle"),
+            pl.col("unit_visible").alias("_vf"),
+        ),
+        on=["organization", "measure", "unit", "from_cycle"],
+        how="left",
+    ).join(
+        vis.select(
+            "organization",
+            "measure",
+            "unit",
+            pl.col("cycle").alias("to_cycle"),
+            pl.col("unit_visible").alias("_vt"),
+        ),
+        on=["organization", "measure", "unit", "to_cycle"],
+        how="left",
+    )
+    org = pl.col("grouping") == "organization"
+    shown = org | (pl.col("_vf").fill_null(False) & pl.col("_vt").fill_null(False))
+    stats_cols = ["n_from", "n_to", "mean_from", "mean_to", "drift", "drift_lo", "drift_hi", "trend"]
+    frame = _hide(dr, ~shown, stats_cols).with_columns((~shown).alias(SUPPRESSED))
+    # Stayers are a subset nobody else publishes: only organisation-wide, and only from k people.
+    frame = _hide(
+        frame,
+        ~org | (pl.col("n_stayers").fill_null(0) < limits.k),
+        ["n_stayers", "mean_change_stayers", "change_se_stayers"],
+    )
+    frame = frame.drop("_vf", "_vt").with_columns(pl.col("to_cycle").alias("cycle"))
+    return ProtectedTable(frame=frame, cells=frame.height, hidden=int(frame[SUPPRESSED].sum()))
+
+
+WORKLIST_COLUMNS = (
+    "organization", "cycle", "department", "employee_id", "evaluator_id", "function_level", "measure", "rating",
+    "previous_rating", "reason_code", "rule", "reason_nl", "reason_en",
+)  # fmt: skip
+
+
+def _worklist(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """The calibration worklist: pseudonymised cases for the meeting (confidential; no names, no raw ids)."""
+    wl = _need(
+        sources,
+        "marts.calibration_worklist",
+        ("organization", "cycle", "department", "employee_id", "reason_code"),
+    )
+    frame = wl.select([c for c in WORKLIST_COLUMNS if c in wl.columns])
+    return ProtectedTable(
+        frame=frame, cells=frame.height, notes=["row-level and confidential: pseudonymised ids only"]
+    )

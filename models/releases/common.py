@@ -1,0 +1,68 @@
+"""What every release module shares: the whitelisted database tables, the `Missing` signal and small helpers.
+
+Every published table is built from the marts by a function in one of the release modules, per organisation
+(with that organisation's thresholds), and protected with a TableRule. Derived statistics (means, tests, funnel
+positions) are only published where the counts they come from are published (see models.releases.derived)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+# `ratings` table, so they add nothing an attacker could not already compute from it.
+
+SEP = " × "  # models.calibration: the unit of a department × function level grouping is "department × level"
+DEPARTMENT_TOTAL = "(totaal)"  # models.budget: the organisation row of the budget marts
+
+# Database tables the publish step reads (each through the query in pipelines/assets/publish.py).
+PUBLISHED_TABLES = (
+    "audit.load_ledger",
+    "audit.contract_results",
+    "marts.quarantine_summary",
+    "marts.rating_distribution",
+    "marts.unit_deviation",
+    "marts.evaluator_leniency",
+    "marts.rating_transitions",
+    "marts.rating_drift",
+    "marts.calibration_worklist",
+    "marts.fairness",
+    "marts.fairness_strata",
+    "marts.pay_transparency",
+    "marts.budget",
+    "marts.budget_by_type",
+    "marts.budget_forecast",
+    "marts.budget_whatif",
+    "marts.process_status",
+    "marts.compliance_findings",
+    "marts.calibration_impact",
+    "marts.calibration_distribution",
+    "marts.calibration_moves",
+    "marts.calibration_spread",
+    "staging.evaluations",  # only as evaluator → main department (an aggregate; see the publish query)
+)
+# Counts of files and rows: nothing about a person; published as they are.
+PASS_THROUGH = ("audit.load_ledger", "audit.contract_results", "marts.quarantine_summary")
+# Row-level and marked confidential on the site; left out with include_worklist=False.
+CONFIDENTIAL = ("worklist",)
+EVALUATOR_DEPARTMENTS = "staging.evaluations"
+
+
+class Missing(Exception):
+    """A source lacks a table or a column the published table needs (said in the notes, never fatal)."""
+
+
+def _need(sources: dict[str, pl.DataFrame], name: str, columns: Iterable[str]) -> pl.DataFrame:
+    frame = sources.get(name)
+    if frame is None:
+        raise Missing(f"{name} is not in the database (yet)")
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise Missing(f"{name} lacks column(s) {', '.join(absent)}")
+    return frame
+
+
+def _hide(frame: pl.DataFrame, mask: pl.Expr, columns: Iterable[str]) -> pl.DataFrame:
+    return frame.with_columns(
+        [pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in columns if c in frame.columns]
+    )

@@ -1,0 +1,626 @@
+"""The fairness page (audience: the organisation: all staff and the works council): group rates, tests and
+Art. 9 pay transparency, under full disclosure control.
+
+The fairness builders (`_fairness`, `_fairness_cube`, `_rates`) are moved here verbatim from models/privacy.py."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.disclosure.engine import (
+    REASON,
+    SUPPRESSED,
+    Amount,
+    ProtectedTable,
+    TableRule,
+    Thresholds,
+    amount_flag,
+    protect,
+)
+from models.releases.calibration import RATING_MEASURE
+from models.releases.common import _hide, _need
+
+# ---------------------------------------------------------------------------------------------- fairness
+FAIRNESS_RULE = TableRule(
+    by=("organization", "cycle", "outcome", "attribute"),
+    dims=("stratum", "group_value", "has"),
+    n="n",
+    totals=("stratum", "group_value", "has"),
+    category="has",
+    complete=True,
+)
+FAIRNESS_STATS = (
+    "rate_ci_low", "rate_ci_high", "reference_rate", "difference", "ratio", "adverse_impact_ratio", "adverse_impact",
+    "test", "p_value", "q_value", "odds_ratio", "standardised_difference", "within_level_odds_ratio",
+    "within_level_ci_low", "within_level_ci_high", "within_level_p_value", "within_level_q_value",
+    "within_level_homogeneity_p", "within_level_strata", "within_level_reverses", "within_department_odds_ratio",
+    "within_department_ci_low", "within_department_ci_high", "within_department_p_value",
+    "within_department_q_value", "within_department_reverses", "flag", "finding_nl", "finding_en",
+)  # fmt: skip
+FAIRNESS_LABELS = (
+    "outcome_kind",
+    "favourable",
+    "outcome_label_nl",
+    "outcome_label_en",
+    "is_reference",
+    "reference_group",
+)
+# Statistics of a continuous outcome (reward percentages): published per group, hidden with its amount.
+CONTINUOUS_STATS = (
+    "mean", "median", "sd", "difference", "p_value", "q_value", "rank_biserial", "standardised_difference",
+    "within_level_p_value", "within_level_q_value", "within_department_p_value", "within_department_q_value",
+    "flag", "finding_nl", "finding_en",
+)  # fmt: skip
+CONTINUOUS_RULE = TableRule(
+    by=("organization", "cycle", "outcome", "attribute"),
+    dims=("group_value",),
+    n="n",
+    totals=("group_value",),
+    amounts=(Amount("_sum", protect=CONTINUOUS_STATS),),
+    homogeneous=pl.col("sd").fill_null(0) == 0,
+)
+
+
+CUBE_KEYS = ["organization", "cycle", "outcome", "attribute", "stratum", "group_value", "has"]
+AT_LEAST = "rating_at_least_"  # models.fairness: outcome "rated at least <code>", a cut point of `ratings`
+LOWEST = "lowest_rating"  # models.fairness: the policy's lowest codes (below some cut point, when a prefix)
+LEVEL = "function_level"
+
+
+def _outcome_aliases(cells: pl.DataFrame) -> pl.DataFrame:
+    """(organization, cycle, outcome, alias, swap): outcomes that count the same people in every cell of the
+    cube, `swap` when one's "yes" is the other's "no" (the lowest rating is the "no" of "rated at least" the
+    next code). The mart does not say which codes an outcome counts, so the cells decide."""
+    shape = cells.group_by("organization", "cycle", "outcome").agg(pl.len().alias("_cells"))
+    pairs = []
+    for swap in (False, True):
+        other = cells.with_columns(
+            pl.col("has").replace({"yes": "no", "no": "yes"}) if swap else pl.col("has"),
+        ).rename({"outcome": "alias", "n": "_n"})
+        matched = (
+            cells.join(other, on=[k for k in CUBE_KEYS if k != "outcome"], nulls_equal=True)
+            .filter(pl.col("outcome") < pl.col("alias"))
+            .group_by("organization", "cycle", "outcome", "alias")
+            .agg(pl.len().alias("_matched"), (pl.col("n") == pl.col("_n")).all().alias("_equal"))
+            .join(shape, on=["organization", "cycle", "outcome"])
+            .filter(pl.col("_equal") & (pl.col("_matched") == pl.col("_cells")))
+        )
+        pairs.append(matched.select("organization", "cycle", "outcome", "alias", pl.lit(swap).alias("swap")))
+    return pl.concat(pairs)
+
+
+def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+    """Cube cells (CUBE_KEYS) that hold the same number, labelled by `_same`: a cell hidden in one place and
+    shown in another would give the hidden one back, so each label is hidden everywhere or nowhere.
+
+    * a group's size (over all strata) is the same in every outcome;
+    * a function level's counts are its group in the function-level cube and the stratum total in every other
+      attribute's (the organisation's: its grand total in each), for every outcome;
+    * an outcome and its alias (`_outcome_aliases`) share every cell."""
+    canonical = keys.join(
+        aliases.select(
+            "organization",
+            "cycle",
+            pl.col("alias").alias("outcome"),
+            pl.col("outcome").alias("_o"),
+            pl.col("swap").alias("_swap"),
+        ),
+        on=["organization", "cycle", "outcome"],
+        how="left",
+    ).with_columns(
+        pl.col("_o").fill_null(pl.col("outcome")).alias("_outcome"),
+        pl.when(pl.col("_swap").fill_null(False))
+        .then(pl.col("has").replace({"yes": "no", "no": "yes"}))
+        .otherwise(pl.col("has"))
+        .alias("_has"),
+    )
+
+    def label(kind: str, *columns: str | pl.Expr) -> pl.Expr:
+        """One string per set of same cells (null parts kept apart from any value)."""
+        parts = [pl.col(c) if isinstance(c, str) else c for c in columns]
+        return pl.concat_str(
+            [pl.lit(kind), *(p.cast(pl.String).fill_null("\x00") for p in parts)], separator="\x1f"
+        ).alias("_same")
+
+    sizes = canonical.filter(
+        pl.col("stratum").is_null() & pl.col("has").is_null() & pl.col("group_value").is_not_null()
+    ).with_columns(label("size", "organization", "cycle", "attribute", "group_value"))
+    level = pl.when(pl.col("attribute") == LEVEL).then(pl.col("group_value")).otherwise(pl.col("stratum"))
+    levels = canonical.filter((pl.col("attribute") == LEVEL) | pl.col("group_value").is_null()).with_columns(
+        label("level", "organization", "cycle", "_outcome", level, "_has")
+    )
+    aliased = canonical.filter(pl.col("_outcome") != pl.col("outcome")).with_columns(
+        label(
+            "alias",
+            "organization",
+            "cycle",
+            "_outcome",
+            "attribute",
+            "stratum",
+            "group_value",
+            "_has",
+        )
+    )
+    originals = canonical.join(
+        aliased.select("organization", "cycle", pl.col("_outcome").alias("outcome")).unique(),
+        on=["organization", "cycle", "outcome"],
+        how="semi",
+    ).with_columns(
+        label("alias", "organization", "cycle", "outcome", "attribute", "stratum", "group_value", "has")
+    )
+    return pl.concat([part.select(*CUBE_KEYS, "_same") for part in (sizes, levels, aliased, originals)])
+
+
+def _fairness_cube(
+    cells: pl.DataFrame, binary: pl.DataFrame, limits: Thresholds, force: pl.DataFrame
+) -> ProtectedTable:
+    """Protect the rate cube with the cells `force` holds (hidden in `ratings`) hidden. Then hide alike what
+    counts the same people (`_same_cells`), and where a group's overall rate is hidden but its reference
+    group's is shown (or the other way round), hide both: a published comparison (odds ratio) and one visible
+    rate would give the hidden rate back. Repeated until nothing changes."""
+    keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
+    result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
+    same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells))
+    pairs = (
+        binary.filter(
+            pl.col("reference_group").is_not_null() & (pl.col("group_value") != pl.col("reference_group"))
+        )
+        .select(*keys, "reference_group")
+        .unique()
+        if "reference_group" in binary.columns
+        else pl.DataFrame(schema={**{k: binary.schema[k] for k in keys}, "reference_group": pl.String})
+    )
+    audited = False
+    for _ in range(20):
+        hidden = result.frame.filter(pl.col(SUPPRESSED)).select(CUBE_KEYS)
+        status = (
+            result.frame.filter(pl.col("stratum").is_null() & pl.col("has").is_not_null())
+            .group_by(keys)
+            .agg(pl.col(SUPPRESSED).any().alias("_hidden"))
+        )
+        mixed = (
+            pairs.join(status, on=keys, how="inner")
+            .join(
+                status.rename({"group_value": "reference_group", "_hidden": "_ref_hidden"}),
+                on=["organization", "cycle", "outcome", "attribute", "reference_group"],
+                how="inner",
+            )
+            .filter(pl.col("_hidden") != pl.col("_ref_hidden"))
+        )
+        groups = pl.concat(
+            [mixed.select(*keys), mixed.select(*keys[:4], pl.col("reference_group").alias("group_value"))]
+        ).unique()
+        comparisons = (
+            groups.join(pl.DataFrame({"has": ["yes", "no"]}), how="cross")
+            .with_columns(pl.lit(None, dtype=pl.String).alias("stratum"))
+            .select(CUBE_KEYS)
+        )
+        labels = same.join(hidden, on=CUBE_KEYS, how="semi", nulls_equal=True).select("_same").unique()
+        alike = same.join(labels, on="_same", how="semi").select(CUBE_KEYS)
+        wanted = pl.concat([comparisons, alike]).join(hidden, on=CUBE_KEYS, how="anti", nulls_equal=True)
+        if wanted.height == 0:
+            if audited:
+                break
+            # Settled without the audit: one audited round, which may hide more (then round again).
+            result = protect(cells, FAIRNESS_RULE, limits, force=force)
+            audited = True
+            continue
+        force = pl.concat([force, wanted]).unique()
+        result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
+        audited = False
+    if not audited:
+        result = protect(cells, FAIRNESS_RULE, limits, force=force)
+    return result
+
+
+def _hidden_in_ratings_cut_points(done: dict[str, pl.DataFrame], cells: pl.DataFrame) -> pl.DataFrame:
+    """Cells of the function-level cube (CUBE_KEYS) whose number `ratings` hides: a level's (or the
+    organisation's) size and its counts at or above / below a code, for the outcomes "rated at least <code>".
+    A rating outcome that is no cut point and no alias of one (see `_outcome_aliases`) is hidden for every level
+    whose distribution `ratings` does not show whole."""
+    ratings = done.get("ratings")
+    cut_points = done.get("ratings_cut_points")
+    if ratings is None or cut_points is None:
+        return cells.head(0).select(CUBE_KEYS)
+    ratings, cut_points = (t.cast({"cycle": cells.schema["cycle"]}) for t in (ratings, cut_points))
+    mine = (pl.col("measure") == RATING_MEASURE) & pl.col("department").is_null()
+    outcomes = cells.select("organization", "cycle", "outcome").unique()
+    cuts = cut_points.filter(mine & pl.col(SUPPRESSED)).select(
+        "organization",
+        "cycle",
+        (pl.lit(AT_LEAST) + pl.col("rating")).alias("outcome"),
+        pl.col("function_level").alias("group_value"),
+        "has",
+    )
+    rows = ratings.filter(mine & pl.col("rating").is_null())
+    rating_outcomes = outcomes.filter(
+        pl.col("outcome").str.starts_with(AT_LEAST) | (pl.col("outcome") == LOWEST)
+    )
+    sizes = (
+        rows.filter(pl.col(SUPPRESSED))
+        .select(
+            "organization",
+            "cycle",
+            pl.col("function_level").alias("group_value"),
+            pl.lit(None, dtype=pl.String).alias("has"),
+        )
+        .join(rating_outcomes, on=["organization", "cycle"])
+    )
+    aliases = _outcome_aliases(cells)
+    uncut = rating_outcomes.filter(~pl.col("outcome").str.starts_with(AT_LEAST)).join(
+        aliases.filter(pl.col("alias").str.starts_with(AT_LEAST)).select("organization", "cycle", "outcome"),
+        on=["organization", "cycle", "outcome"],
+        how="anti",
+    )
+    blurred = (
+        rows.filter(~pl.col("unit_visible"))
+        .select("organization", "cycle", pl.col("function_level").alias("group_value"))
+        .join(uncut, on=["organization", "cycle"])
+        .join(pl.DataFrame({"has": ["yes", "no"]}), how="cross")
+    )
+    wanted = pl.concat([cuts, sizes, blurred], how="diagonal_relaxed").join(
+        outcomes, on=["organization", "cycle", "outcome"], how="semi"
+    )
+    return wanted.with_columns(
+        pl.lit(LEVEL).alias("attribute"), pl.lit(None, dtype=pl.String).alias("stratum")
+    ).select(CUBE_KEYS)
+
+
+def _rates(groups: pl.DataFrame, yes: pl.DataFrame, no_hidden: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """A group's size (`group_n`), its "yes" count and whether its "no" cell is hidden, as one row per group
+    with the rate; the rate is hidden when any of the three is (a visible rate would give the others back)."""
+    return (
+        groups.join(yes, on=keys, how="left", nulls_equal=True)
+        .join(no_hidden, on=keys, how="left", nulls_equal=True)
+        .with_columns(
+            (
+                pl.col("count").is_null() | pl.col("group_n").is_null() | pl.col("_no_hidden").fill_null(True)
+            ).alias(SUPPRESSED)
+        )
+        .with_columns(
+            pl.when(~pl.col(SUPPRESSED) & (pl.col("group_n") > 0))
+            .then(pl.col("count") / pl.col("group_n"))
+            .alias("rate")
+        )
+        .drop("_no_hidden")
+    )
+
+
+def _fairness(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Group rates overall and per function level (one cube: the overall rates are the strata's totals), the
+    tests where both the group and its reference group are visible, and continuous outcomes as amounts."""
+    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
+    overall = _need(sources, "marts.fairness", (*cols, "outcome_kind"))
+    strata = sources.get("marts.fairness_strata")
+    binary = overall.filter(pl.col("outcome_kind") == "binary")
+    if strata is not None and {"stratum_type", "stratum", *cols} <= set(strata.columns):
+        base = strata.filter(
+            (pl.col("stratum_type") == "function_level") & (pl.col("outcome_kind") == "binary")
+        ).select("organization", "cycle", "outcome", "attribute", "stratum", "group_value", "n", "count")
+        # Attributes without strata (function level itself) get one stratum: the whole organisation.
+        missing = binary.join(
+            base.select("organization", "cycle", "outcome", "attribute").unique(),
+            on=["organization", "cycle", "outcome", "attribute"],
+            how="anti",
+        )
+        base = pl.concat(
+            [
+                base,
+                missing.select(
+                    "organization",
+                    "cycle",
+                    "outcome",
+                    "attribute",
+                    pl.lit("(all)").alias("stratum"),
+                    "group_value",
+                    "n",
+                    "count",
+                ),
+            ]
+        )
+    else:
+        base = binary.select(
+            "organization",
+            "cycle",
+            "outcome",
+            "attribute",
+            pl.lit("(all)").alias("stratum"),
+            "group_value",
+            "n",
+            "count",
+        )
+    cells = pl.concat(
+        [
+            base.select(*base.columns[:6], pl.lit("yes").alias("has"), pl.col("count").alias("n2")),
+            base.select(
+                *base.columns[:6], pl.lit("no").alias("has"), (pl.col("n") - pl.col("count")).alias("n2")
+            ),
+        ]
+    ).select(
+        "organization",
+        "cycle",
+        "outcome",
+        "attribute",
+        "stratum",
+        "group_value",
+        "has",
+        pl.col("n2").alias("n"),
+    )
+    protected = _fairness_cube(cells, binary, limits, _hidden_in_ratings_cut_points(done, cells))
+    cube = protected.frame
+    groups = cube.filter(pl.col("has").is_null()).select(
+        "organization",
+        "cycle",
+        "outcome",
+        "attribute",
+        "stratum",
+        "group_value",
+        pl.col("n").alias("group_n"),
+    )
+    yes = cube.filter(pl.col("has") == "yes").select(
+        "organization", "cycle", "outcome", "attribute", "stratum", "group_value", pl.col("n").alias("count")
+    )
+    no_hidden = cube.filter(pl.col("has") == "no").select(
+        "organization",
+        "cycle",
+        "outcome",
+        "attribute",
+        "stratum",
+        "group_value",
+        pl.col(SUPPRESSED).alias("_no_hidden"),
+    )
+    keys = ["organization", "cycle", "outcome", "attribute", "stratum", "group_value"]
+    rates = _rates(groups, yes, no_hidden, keys)
+    # Overall rows (all strata), with the mart's tests where the group and its reference are both visible.
+    over = rates.filter(pl.col("stratum").is_null()).drop("stratum")
+    stats = binary.select(
+        [
+            c
+            for c in (
+                "organization",
+                "cycle",
+                "outcome",
+                "attribute",
+                "group_value",
+                *FAIRNESS_LABELS,
+                *FAIRNESS_STATS,
+            )
+            if c in binary.columns
+        ]
+    )
+    over = over.join(stats, on=["organization", "cycle", "outcome", "attribute", "group_value"], how="left")
+    # Sizes before protection decide whether a comparison rests on k people per group (never published).
+    sizes = binary.select(
+        "organization", "cycle", "outcome", "attribute", "group_value", pl.col("n").alias("_n_src")
+    )
+    over = over.join(sizes, on=["organization", "cycle", "outcome", "attribute", "group_value"], how="left")
+    if "reference_group" in over.columns:
+        ref = over.select(
+            "organization",
+            "cycle",
+            "outcome",
+            "attribute",
+            pl.col("group_value").alias("reference_group"),
+            pl.col(SUPPRESSED).alias("_ref_hidden"),
+            pl.col("_n_src").alias("_ref_n_src"),
+        )
+        over = over.join(
+            ref, on=["organization", "cycle", "outcome", "attribute", "reference_group"], how="left"
+        )
+        # Rates hidden for both (complementary suppression of a pair): the comparison may stay when both
+        # groups hold at least k people; one hidden and one shown: the comparison would give it back.
+        both_large = (pl.col("_n_src").fill_null(0) >= limits.k) & pl.col("_ref_n_src").fill_null(0).ge(
+            limits.k
+        )
+        blocked = (pl.col(SUPPRESSED) != pl.col("_ref_hidden").fill_null(True)) | ~both_large
+        rate_cols = [
+            "rate_ci_low", "rate_ci_high", "reference_rate", "difference", "ratio", "adverse_impact_ratio",
+            "adverse_impact", "standardised_difference", "finding_nl", "finding_en",
+        ]  # fmt: skip
+        over = _hide(over, blocked, FAIRNESS_STATS)
+        over = _hide(over, pl.col(SUPPRESSED) | pl.col("_ref_hidden").fill_null(True), rate_cols).drop(
+            "_ref_hidden", "_ref_n_src"
+        )
+    # Comparisons are published rounded (2 decimals, p/q 3): enough to read, too coarse to solve back to counts.
+    rounded = [
+        c
+        for c in over.columns
+        if c.endswith(("odds_ratio", "ci_low", "ci_high", "ratio", "difference", "standardised_difference"))
+    ]
+    over = over.with_columns([pl.col(c).round(2) for c in rounded if over.schema[c].is_float()])
+    over = over.with_columns(
+        [
+            pl.col(c).round(3)
+            for c in over.columns
+            if c.endswith(("p_value", "q_value", "homogeneity_p")) and over.schema[c].is_float()
+        ]
+    )
+    over = over.drop("_n_src", strict=False).with_columns(pl.lit("overall").alias("scope"))
+    within = rates.filter(
+        pl.col("stratum").is_not_null() & pl.col("group_value").is_not_null() & (pl.col("stratum") != "(all)")
+    ).with_columns(pl.lit("function_level").alias("scope"))
+    frames = [over, within]
+    continuous = overall.filter(pl.col("outcome_kind") != "binary")
+    if continuous.height and {"mean", "sd"} <= set(continuous.columns):
+        cont_cols = [
+            c
+            for c in (
+                "organization",
+                "cycle",
+                "outcome",
+                "attribute",
+                "group_value",
+                "n",
+                *FAIRNESS_LABELS,
+                *CONTINUOUS_STATS,
+            )
+            if c in continuous.columns
+        ]
+        cont = continuous.select(cont_cols).with_columns((pl.col("n") * pl.col("mean")).alias("_sum"))
+        # A group whose size the rate cube hides must not show its size here either (same people: with the
+        # published total, a visible size would give the hidden one back).
+        hidden_groups = (
+            cube.filter(pl.col("has").is_null() & pl.col("stratum").is_null() & pl.col(SUPPRESSED))
+            .select("organization", "cycle", "attribute", "group_value")
+            .unique()
+        )
+        force = (
+            cont.select("organization", "cycle", "outcome", "attribute")
+            .unique()
+            .join(hidden_groups, on=["organization", "cycle", "attribute"], how="inner")
+        )
+        result = protect(cont, CONTINUOUS_RULE, limits, force=force)
+        protected.notes += result.notes
+        cont_out = (
+            result.frame.filter(pl.col("group_value").is_not_null())
+            .with_columns(
+                (pl.col(SUPPRESSED) | pl.col(amount_flag("_sum"))).alias(SUPPRESSED),
+                pl.lit("overall").alias("scope"),
+            )
+            .drop("_sum", amount_flag("_sum"), REASON)
+            .rename({"n": "group_n"})
+        )
+        frames.append(cont_out)
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    protected.frame = frame.sort(
+        ["organization", "cycle", "outcome", "attribute", "scope", "stratum", "group_value"], nulls_last=True
+    )
+    return protected
+
+
+PAY_BY = ("organization", "cycle", "item", "measure", "component", "basis", "category_type")
+PAY_MONEY_RULE = TableRule(
+    by=PAY_BY,
+    dims=("category",),
+    n="n_all",
+    totals=("category",),
+    amounts=(
+        Amount("_sum_women", n_column="_nw", protect=("women", "gap", "article10_flag")),
+        Amount("_sum_men", n_column="_nm", protect=("men", "gap", "article10_flag")),
+    ),
+)
+PAY_BANDS_RULE = TableRule(by=PAY_BY, dims=("category", "gender"), n="n", totals=("category", "gender"))
+PAY_RECEIVING_RULE = TableRule(
+    by=PAY_BY, dims=("gender", "has"), n="n", totals=("gender", "has"), category="has"
+)
+PAY_KEYS = [*PAY_BY, "category"]
+
+
+def _pay_transparency(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Article 9 items. Money rows need k_amounts women and men and pass the mart's own dominance check
+    (`publishable`, computed on the people's pay, which this step never sees); the categories of an item add
+    up to the organisation, so complementary suppression runs over them. The shares receiving variable pay
+    and the quartile bands are count tables."""
+    cols = (*PAY_BY, "category", "n_women", "n_men", "women", "men", "gap")
+    pt = _need(sources, "marts.pay_transparency", cols)
+    extra = [c for c in ("article", "article10_flag", "publishable") if c in pt.columns]
+    pt = pt.select([*cols, *extra]).with_columns(
+        pl.col("basis").fill_null("-"), pl.col("category").fill_null("(all)")
+    )
+    publishable = pl.col("publishable").fill_null(False) if "publishable" in pt.columns else pl.lit(True)
+    notes = [
+        "pay_transparency has no largest-contribution column: the dominance rule is the mart's `publishable`"
+    ]
+    hidden_cols = ["women", "men", "gap", "article10_flag"]
+
+    money = pt.filter(~pl.col("measure").is_in(["share_receiving", "quartile_share"])).with_columns(
+        (pl.col("n_women") + pl.col("n_men")).alias("n_all"),
+        pl.when(publishable).then(pl.col("n_women")).otherwise(0).alias("_nw"),
+        pl.when(publishable).then(pl.col("n_men")).otherwise(0).alias("_nm"),
+        (pl.col("n_women") * pl.col("women").fill_null(0)).alias("_sum_women"),
+        (pl.col("n_men") * pl.col("men").fill_null(0)).alias("_sum_men"),
+    )
+    out = [pl.DataFrame()]
+    if money.height:
+        result = protect(money, PAY_MONEY_RULE, limits).frame.filter(pl.col("category").is_not_null())
+        result = result.with_columns(
+            (pl.col(SUPPRESSED) | pl.col(amount_flag("_sum_women")) | pl.col(amount_flag("_sum_men"))).alias(
+                SUPPRESSED
+            )
+        )
+        out.append(
+            _hide(result, pl.col(SUPPRESSED), hidden_cols).select(
+                [*cols, *[c for c in extra if c != "publishable"], SUPPRESSED]
+            )
+        )
+
+    bands = pt.filter(pl.col("measure") == "quartile_share")
+    if bands.height:
+        counts = pl.concat(
+            [
+                bands.select(*PAY_KEYS, pl.lit("F").alias("gender"), pl.col("n_women").alias("n")),
+                bands.select(*PAY_KEYS, pl.lit("M").alias("gender"), pl.col("n_men").alias("n")),
+            ]
+        )
+        cube = protect(counts, PAY_BANDS_RULE, limits).frame
+        flags = (
+            cube.filter(pl.col("category").is_not_null() & pl.col("gender").is_not_null())
+            .group_by(PAY_KEYS)
+            .agg(pl.col(SUPPRESSED).any())
+        )
+        bands = bands.join(flags, on=PAY_KEYS, how="left").with_columns(
+            (pl.col(SUPPRESSED).fill_null(True) | ~publishable).alias(SUPPRESSED)
+        )
+        out.append(
+            _hide(bands, pl.col(SUPPRESSED), [*hidden_cols, "n_women", "n_men"]).select(
+                [*cols, *[c for c in extra if c != "publishable"], SUPPRESSED]
+            )
+        )
+
+    receiving = pt.filter(pl.col("measure") == "share_receiving")
+    if receiving.height:
+        yes_w = (pl.col("women") * pl.col("n_women")).round(0).cast(pl.Int64)
+        yes_m = (pl.col("men") * pl.col("n_men")).round(0).cast(pl.Int64)
+        counts = pl.concat(
+            [
+                receiving.select(
+                    *PAY_KEYS, pl.lit("F").alias("gender"), pl.lit("yes").alias("has"), yes_w.alias("n")
+                ),
+                receiving.select(
+                    *PAY_KEYS,
+                    pl.lit("F").alias("gender"),
+                    pl.lit("no").alias("has"),
+                    (pl.col("n_women") - yes_w).alias("n"),
+                ),
+                receiving.select(
+                    *PAY_KEYS, pl.lit("M").alias("gender"), pl.lit("yes").alias("has"), yes_m.alias("n")
+                ),
+                receiving.select(
+                    *PAY_KEYS,
+                    pl.lit("M").alias("gender"),
+                    pl.lit("no").alias("has"),
+                    (pl.col("n_men") - yes_m).alias("n"),
+                ),
+            ]
+        ).with_columns(pl.col("n").fill_null(0))
+        cube = protect(counts, PAY_RECEIVING_RULE, limits).frame
+        flags = (
+            cube.filter(pl.col("gender").is_not_null() & pl.col("has").is_not_null())
+            .group_by(PAY_KEYS)
+            .agg(pl.col(SUPPRESSED).any())
+        )
+        receiving = receiving.join(flags, on=PAY_KEYS, how="left").with_columns(
+            (pl.col(SUPPRESSED).fill_null(True) | ~publishable).alias(SUPPRESSED)
+        )
+        out.append(
+            _hide(receiving, pl.col(SUPPRESSED), hidden_cols).select(
+                [*cols, *[c for c in extra if c != "publishable"], SUPPRESSED]
+            )
+        )
+
+    frame = (
+        pl.concat([f for f in out if f.height], how="diagonal_relaxed")
+        if any(f.height for f in out)
+        else pt.head(0)
+    )
+    if frame.height:
+        frame = frame.with_columns(
+            pl.col("category").replace("(all)", None), pl.col("basis").replace("-", None)
+        )
+        frame = frame.sort([*PAY_BY, "category"], nulls_last=True)
+    hidden = int(frame[SUPPRESSED].sum()) if SUPPRESSED in frame.columns else 0
+    return ProtectedTable(frame=frame, notes=notes, cells=frame.height, hidden=hidden)

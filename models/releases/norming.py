@@ -1,0 +1,319 @@
+"""The norming review (audience: management): units on the funnel plot, transitions, drift, and what
+calibration moved (calibration impact)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.disclosure.engine import (
+    SUPPRESSED,
+    ProtectedTable,
+    TableRule,
+    Thresholds,
+    protect,
+)
+from models.releases.calibration import RATING_MEASURE
+from models.releases.common import _hide, _need
+from models.releases.fairness import _rates
+
+# ---------------------------------------------------------------------------------------------- calibration impact
+# The site shows one cycle at a time: the marts' pooled windows (period = 'window') stay in the database.
+IMPACT_PERIOD = "cycle"
+IMPACT_MEASURE = (
+    RATING_MEASURE  # the proposal is a rating: the measure of `ratings` that holds the same people
+)
+REST_OF_ORGANISATION = "rest_of_organisation"  # models.fairness.REST: the reference "everyone else"
+MOVE_ATTRIBUTES = ("gender", "age_band", "part_time", "employment_type", "function_level")
+MOVE_COUNTS = (("down", "n_down"), ("unchanged", "n_unchanged"), ("up", "n_up"))
+
+MOVES_BY_DEPARTMENT_RULE = TableRule(
+    by=("organization", "cycle"),
+    dims=("department", "direction"),
+    n="n",
+    totals=("department", "direction"),
+    category="direction",
+    complete=True,
+)
+BEFORE_AFTER_RULE = TableRule(
+    by=("organization", "cycle"),
+    dims=("stage", "rating"),
+    n="n",
+    totals=("rating",),
+    category="rating",
+    complete=True,
+)
+MOVES_BY_GROUP_RULE = TableRule(
+    by=("organization", "cycle", "direction", "attribute"),
+    dims=("group_value", "has"),
+    n="n",
+    totals=("group_value", "has"),
+    category="has",
+    complete=True,
+)
+MOVES_COMPARISONS = (
+    "odds_ratio", "within_level_odds_ratio", "within_level_ci_low", "within_level_ci_high", "q_value",
+    "within_level_q_value", "flag", "finding_nl", "finding_en",
+)  # fmt: skip
+SPREAD_COLUMNS = (
+    "organization", "cycle", "measure", "dimension", "group_value", "reference_group", "before", "after",
+    "change", "change_ci_low", "change_ci_high", "verdict", "sentence_nl", "sentence_en",
+)  # fmt: skip
+
+
+def _impact_period(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("period") == IMPACT_PERIOD) if "period" in frame.columns else frame
+
+
+def _hidden_in_ratings(
+    done: dict[str, pl.DataFrame], department: bool, level: bool, rating: bool
+) -> pl.DataFrame:
+    """Cells of the published `ratings` table (measure rating) that are hidden, at one margin: with or without
+    department, function level and rating (null = total). The calibration tables count the same people when
+    every rated person has a proposal, so a cell hidden there is hidden here too (cross-table consistency)."""
+    ratings = done.get("ratings")
+    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String,
+              "function_level": pl.String, "rating": pl.String}  # fmt: skip
+    if ratings is None or ratings.height == 0 or "measure" not in ratings.columns:
+        return pl.DataFrame(schema=schema)
+    margin = [
+        pl.col(c).is_not_null() if keep else pl.col(c).is_null()
+        for c, keep in (("department", department), ("function_level", level), ("rating", rating))
+    ]
+    return (
+        ratings.filter((pl.col("measure") == IMPACT_MEASURE) & pl.col(SUPPRESSED) & pl.all_horizontal(margin))
+        .select(list(schema))
+        .cast(schema)  # type: ignore[arg-type]
+    )
+
+
+def _with_share(frame: pl.DataFrame, keys: list[str], dim: str) -> pl.DataFrame:
+    """`group_n` (the row's total: null in `dim`) and `share` = n / group_n where both are shown."""
+    totals = frame.filter(pl.col(dim).is_null()).select(*keys, pl.col("n").alias("group_n"))
+    return frame.join(totals, on=keys, how="left", nulls_equal=True).with_columns(
+        pl.when(pl.col("n").is_not_null() & (pl.col("group_n") > 0))
+        .then(pl.col("n") / pl.col("group_n"))
+        .alias("share")
+    )
+
+
+def _calibration_moves_by_department(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """People whose proposal was moved down, left unchanged or moved up, per department, with the
+    organisation as the department total (null department). Department totals hidden in `ratings` are
+    hidden here too (the same people)."""
+    ci = _need(
+        sources,
+        "marts.calibration_impact",
+        ("organization", "cycle", "grouping", "unit", *(c for _, c in MOVE_COUNTS)),
+    )
+    departments = _impact_period(ci).filter(
+        (pl.col("grouping") == "department") & pl.col("unit").is_not_null()
+    )
+    cells = pl.concat(
+        [
+            departments.select(
+                "organization",
+                pl.col("cycle").cast(pl.Int64),
+                pl.col("unit").cast(pl.String).alias("department"),
+                pl.lit(direction).alias("direction"),
+                pl.col(column).cast(pl.Int64).alias("n"),
+            )
+            for direction, column in MOVE_COUNTS
+        ]
+    )
+    force = (
+        _hidden_in_ratings(done, department=True, level=False, rating=False)
+        .select("organization", "cycle", "department")
+        .with_columns(pl.lit(None, dtype=pl.String).alias("direction"))
+    )
+    protected = protect(cells, MOVES_BY_DEPARTMENT_RULE, limits, force=force)
+    protected.frame = _with_share(protected.frame, ["organization", "cycle", "department"], "direction").sort(
+        ["organization", "cycle", "department", "direction"], nulls_last=True
+    )
+    return protected
+
+
+def _calibration_before_after(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """The organisation's distribution of proposals (stage `proposed`) and final ratings (`final`), each
+    protected as counts over the rating; final cells hidden in `ratings` (the same counts when every rated
+    person has a proposal) are hidden here too."""
+    cd = _need(
+        sources,
+        "marts.calibration_distribution",
+        ("organization", "cycle", "grouping", "rating", "rating_position", "n_proposed", "n_final"),
+    )
+    org = _impact_period(cd).filter(pl.col("grouping") == "organization")
+    cells = pl.concat(
+        [
+            org.select(
+                "organization",
+                pl.col("cycle").cast(pl.Int64),
+                pl.lit(stage).alias("stage"),
+                pl.col("rating").cast(pl.String),
+                pl.col(column).cast(pl.Int64).alias("n"),
+                pl.col("rating_position").cast(pl.Int64),
+            )
+            for stage, column in (("proposed", "n_proposed"), ("final", "n_final"))
+        ]
+    )
+    force = _hidden_in_ratings(done, department=False, level=False, rating=True).select(
+        "organization", "cycle", pl.lit("final").alias("stage"), "rating"
+    )
+    protected = protect(cells, BEFORE_AFTER_RULE, limits, force=force)
+    protected.frame = _with_share(protected.frame, ["organization", "cycle", "stage"], "rating").sort(
+        ["organization", "cycle", "stage", "rating_position"], nulls_last=True
+    )
+    return protected
+
+
+def _calibration_moves_by_group(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Per attribute group and direction: the people moved that way and not (cells), protected like the
+    fairness cube; a group's size is the same in both directions, so a size hidden in one is hidden in both
+    (and function-level sizes hidden in `ratings` are hidden here). Rates with their interval for visible
+    groups; the comparison with the reference group only where both are visible and both hold k people."""
+    cols = ("organization", "cycle", "direction", "attribute", "group_value", "n", "count")
+    cm = _need(sources, "marts.calibration_moves", (*cols, "reference_group"))
+    rows = _impact_period(cm).filter(
+        pl.col("attribute").is_in(list(MOVE_ATTRIBUTES)) & pl.col("group_value").is_not_null()
+    )
+    base = rows.select(
+        "organization",
+        pl.col("cycle").cast(pl.Int64),
+        "direction",
+        "attribute",
+        pl.col("group_value").cast(pl.String),
+        pl.col("n").cast(pl.Int64).alias("_all"),
+        pl.col("count").cast(pl.Int64).alias("_yes"),
+    )
+    keys = ["organization", "cycle", "direction", "attribute", "group_value"]
+    cells = pl.concat(
+        [
+            base.select(*keys, pl.lit("yes").alias("has"), pl.col("_yes").alias("n")),
+            base.select(*keys, pl.lit("no").alias("has"), (pl.col("_all") - pl.col("_yes")).alias("n")),
+        ]
+    )
+    directions = cells.select("organization", "cycle", "direction").unique()
+    levels = _hidden_in_ratings(done, department=False, level=True, rating=False)
+    force = (
+        levels.select(
+            "organization",
+            "cycle",
+            pl.lit("function_level").alias("attribute"),
+            pl.col("function_level").alias("group_value"),
+            pl.lit(None, dtype=pl.String).alias("has"),
+        )
+        .join(directions, on=["organization", "cycle"])
+        .select(*keys, "has")
+    )
+    for _ in range(20):
+        result = protect(cells, MOVES_BY_GROUP_RULE, limits, force=force if force.height else None)
+        sizes = result.frame.filter(pl.col("has").is_null() & pl.col(SUPPRESSED)).select(
+            "organization", "cycle", "attribute", "group_value"
+        )
+        # The organisation total (null group) is the same number for every attribute.
+        everyone = sizes.filter(pl.col("group_value").is_null()).select("organization", "cycle").unique()
+        attributes = cells.select("organization", "cycle", "attribute").unique()
+        sizes = pl.concat(
+            [
+                sizes,
+                everyone.join(attributes, on=["organization", "cycle"]).select(
+                    "organization", "cycle", "attribute", pl.lit(None, dtype=pl.String).alias("group_value")
+                ),
+            ]
+        ).unique()
+        wanted = (
+            sizes.join(directions, on=["organization", "cycle"])
+            .with_columns(pl.lit(None, dtype=pl.String).alias("has"))
+            .select(*keys, "has")
+        )
+        hidden = result.frame.filter(pl.col("has").is_null() & pl.col(SUPPRESSED)).select(*keys)
+        if wanted.join(hidden, on=keys, how="anti", nulls_equal=True).height == 0:
+            break
+        force = pl.concat([force, wanted]).unique()
+    cube = result.frame
+    groups = cube.filter(pl.col("has").is_null()).select(*keys, pl.col("n").alias("group_n"))
+    yes = cube.filter(pl.col("has") == "yes").select(*keys, pl.col("n").alias("count"))
+    no_hidden = cube.filter(pl.col("has") == "no").select(*keys, pl.col(SUPPRESSED).alias("_no_hidden"))
+    out = _rates(groups, yes, no_hidden, keys)
+    # The mart's columns with their types (a column that is empty throughout may arrive untyped).
+    kinds = {"is_reference": pl.Boolean, "reference_group": pl.String, "rate_ci_low": pl.Float64,
+             "rate_ci_high": pl.Float64, "reference_n": pl.Int64, "odds_ratio": pl.Float64,
+             "within_level_odds_ratio": pl.Float64, "within_level_ci_low": pl.Float64,
+             "within_level_ci_high": pl.Float64, "q_value": pl.Float64, "within_level_q_value": pl.Float64,
+             "flag": pl.Boolean, "finding_nl": pl.String, "finding_en": pl.String}  # fmt: skip
+    stats = [pl.col(c).cast(kind) for c, kind in kinds.items() if c in rows.columns]
+    out = out.join(
+        rows.select(*keys, pl.col("n").cast(pl.Int64).alias("_n_src"), *stats).with_columns(
+            pl.col("cycle").cast(pl.Int64)
+        ),
+        on=keys,
+        how="left",
+    )
+    # The reference: a named group (its own row) or everyone else (visible when the group and the attribute's
+    # total are: the rest is their difference).
+    named = out.select(
+        "organization", "cycle", "direction", "attribute", pl.col("group_value").alias("reference_group"),
+        pl.col(SUPPRESSED).alias("_ref_hidden"), pl.col("_n_src").alias("_ref_n"),
+    ).filter(pl.col("reference_group").is_not_null())  # fmt: skip
+    everyone = out.filter(pl.col("group_value").is_null()).select(
+        "organization", "cycle", "direction", "attribute", pl.col(SUPPRESSED).alias("_all_hidden")
+    )
+    by = ["organization", "cycle", "direction", "attribute"]
+    out = out.join(everyone, on=by, how="left")
+    if "reference_group" in out.columns:
+        out = out.join(named, on=[*by, "reference_group"], how="left")
+        rest = pl.col("reference_group") == REST_OF_ORGANISATION
+        reference_n = pl.col("reference_n") if "reference_n" in out.columns else pl.lit(None, dtype=pl.Int64)
+        ref_hidden = (
+            pl.when(rest).then(pl.col("_all_hidden")).otherwise(pl.col("_ref_hidden")).fill_null(True)
+        )
+        ref_n = pl.when(rest).then(reference_n).otherwise(pl.col("_ref_n")).fill_null(0)
+        shown = (
+            ~pl.col(SUPPRESSED)
+            & ~ref_hidden
+            & (pl.col("_n_src").fill_null(0) >= limits.k)
+            & (ref_n >= limits.k)
+        )
+        out = _hide(out, ~shown | pl.col("group_value").is_null(), MOVES_COMPARISONS)
+        out = out.drop("_ref_hidden", "_ref_n")
+    out = _hide(out, pl.col(SUPPRESSED), ("rate_ci_low", "rate_ci_high"))
+    # Comparisons are published rounded (2 decimals, p/q 3): enough to read, too coarse to solve back to counts.
+    # The rate's own interval is a function of the shown count and n only.
+    out = out.with_columns(
+        [
+            pl.col(c).round(2)
+            for c in ("odds_ratio", "within_level_odds_ratio", "within_level_ci_low", "within_level_ci_high")
+            if c in out.columns
+        ]
+        + [
+            pl.col(c).round(3)
+            for c in ("q_value", "within_level_q_value", "rate_ci_low", "rate_ci_high")
+            if c in out.columns
+        ]
+    )
+    result.frame = out.drop("_n_src", "_all_hidden", "reference_n", strict=False).sort(keys, nulls_last=True)
+    return result
+
+
+def _calibration_spread(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Did calibration narrow or widen the differences: the mart's verdicts and sentences for publishable
+    rows; gaps between groups only where both groups hold k people. No counts are published."""
+    cs = _need(
+        sources,
+        "marts.calibration_spread",
+        ("organization", "cycle", "measure", "dimension", "verdict", "publishable", "n", "reference_n"),
+    )
+    cs = _impact_period(cs)
+    large = (pl.col("n").fill_null(0) >= limits.k) & (pl.col("reference_n").fill_null(0) >= limits.k)
+    keep = cs.filter(pl.col("publishable").fill_null(False) & ((pl.col("measure") != "group_gap") | large))
+    frame = keep.select([c for c in SPREAD_COLUMNS if c in keep.columns]).sort(
+        ["organization", "cycle", "measure", "dimension", "group_value"], nulls_last=True
+    )
+    return ProtectedTable(frame=frame, cells=frame.height, hidden=cs.height - frame.height)

@@ -1,0 +1,192 @@
+"""The registry: every published table, the module that builds it, its sources and its rule; publishing one
+organisation or all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from models.disclosure.engine import (
+    ProtectedTable,
+    TableRule,
+    Thresholds,
+)
+from models.releases.budget import (
+    BUDGET_RULE,
+    BY_TYPE_RULE,
+    FORECAST_RULE,
+    _budget,
+    _budget_by_type,
+    _forecast,
+    _whatif,
+)
+from models.releases.calibration import (
+    LENIENCY_RULE,
+    RATINGS_RULE,
+    TRANSITIONS_RULE,
+    _drift,
+    _leniency,
+    _rating_scale,
+    _ratings,
+    _transitions,
+    _units,
+    _worklist,
+)
+from models.releases.common import CONFIDENTIAL, PASS_THROUGH, Missing
+from models.releases.fairness import _fairness, _pay_transparency
+from models.releases.norming import (
+    BEFORE_AFTER_RULE,
+    MOVES_BY_DEPARTMENT_RULE,
+    MOVES_BY_GROUP_RULE,
+    _calibration_before_after,
+    _calibration_moves_by_department,
+    _calibration_moves_by_group,
+    _calibration_spread,
+)
+from models.releases.process import FINDINGS_RULE, _findings, _process
+
+# ---------------------------------------------------------------------------------------------- the registry
+Builder = Callable[[dict[str, pl.DataFrame], Thresholds, dict[str, pl.DataFrame]], ProtectedTable]
+
+# Order matters: later tables may only publish what the earlier ones show (ratings first).
+PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
+    ("ratings", _ratings),
+    ("rating_scale", _rating_scale),
+    ("units", _units),
+    ("leniency", _leniency),
+    ("transitions", _transitions),
+    ("drift", _drift),
+    ("worklist", _worklist),
+    ("fairness", _fairness),
+    ("pay_transparency", _pay_transparency),
+    ("budget", _budget),
+    ("budget_by_type", _budget_by_type),
+    ("forecast", _forecast),
+    ("whatif", _whatif),
+    ("process", _process),
+    ("findings", _findings),
+    ("calibration_moves_by_department", _calibration_moves_by_department),
+    ("calibration_before_after", _calibration_before_after),
+    ("calibration_moves_by_group", _calibration_moves_by_group),
+    ("calibration_spread", _calibration_spread),
+)
+# Which protected table is built from which source (for "not yet available" and the attacker test).
+PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
+    "ratings": ("marts.rating_distribution",),
+    "rating_scale": ("marts.rating_distribution",),
+    "units": ("marts.unit_deviation", "marts.rating_distribution"),
+    "leniency": ("marts.evaluator_leniency", "marts.rating_distribution"),
+    "transitions": ("marts.rating_transitions",),
+    "drift": ("marts.rating_drift", "marts.rating_distribution"),
+    "worklist": ("marts.calibration_worklist",),
+    "fairness": ("marts.fairness", "marts.fairness_strata"),
+    "pay_transparency": ("marts.pay_transparency",),
+    "budget": ("marts.budget",),
+    "budget_by_type": ("marts.budget_by_type",),
+    "forecast": ("marts.budget_forecast",),
+    "whatif": ("marts.budget_whatif", "marts.budget"),
+    "process": ("marts.process_status",),
+    "findings": ("marts.compliance_findings",),
+    "calibration_moves_by_department": ("marts.calibration_impact",),
+    "calibration_before_after": ("marts.calibration_distribution",),
+    "calibration_moves_by_group": ("marts.calibration_moves",),
+    "calibration_spread": ("marts.calibration_spread",),
+}
+# The rule each count table is protected with, for the attacker test (tables built with `protect`).
+RULES: dict[str, TableRule] = {
+    "ratings": RATINGS_RULE,
+    "transitions": TRANSITIONS_RULE,
+    "budget": BUDGET_RULE,
+    "budget_by_type": BY_TYPE_RULE,
+    "forecast": FORECAST_RULE,
+    "findings": FINDINGS_RULE,
+    "leniency": LENIENCY_RULE,
+    "calibration_moves_by_department": MOVES_BY_DEPARTMENT_RULE,
+    "calibration_before_after": BEFORE_AFTER_RULE,
+    "calibration_moves_by_group": MOVES_BY_GROUP_RULE,
+}
+
+
+@dataclass
+class Publication:
+    tables: dict[str, pl.DataFrame]
+    notes: list[str] = field(default_factory=list)
+    hidden: dict[str, int] = field(default_factory=dict)
+
+
+def organization_sources(sources: dict[str, pl.DataFrame], organization: str) -> dict[str, pl.DataFrame]:
+    """One organisation's rows of every source that is protected (the pass-through tables are left out)."""
+    return {
+        name: frame.filter(pl.col("organization") == organization)
+        if "organization" in frame.columns
+        else frame
+        for name, frame in sources.items()
+        if name not in PASS_THROUGH
+    }
+
+
+def protect_organization(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, include_worklist: bool = True
+) -> Publication:
+    """One organisation's published tables, protected with its thresholds. `sources` hold only that
+    organisation's rows (:func:`organization_sources`). Organisations are protected independently of each
+    other, so they can be protected side by side and merged with :func:`merge_publications`."""
+    published = Publication(tables={})
+    done: dict[str, pl.DataFrame] = {}
+    for name, build in PUBLICATIONS:
+        if name in CONFIDENTIAL and not include_worklist:
+            continue
+        try:
+            result = build(sources, limits, done)
+        except Missing as gap:
+            note = f"{name}: {gap}"
+            if note not in published.notes:
+                published.notes.append(note)
+            continue
+        done[name] = result.frame
+        if result.cut_points is not None:
+            done[f"{name}_cut_points"] = result.cut_points
+        published.tables[name] = result.frame
+        published.hidden[name] = published.hidden.get(name, 0) + result.hidden
+        for note in result.notes:
+            if f"{name}: {note}" not in published.notes:
+                published.notes.append(f"{name}: {note}")
+    return published
+
+
+def merge_publications(sources: dict[str, pl.DataFrame], parts: Iterable[Publication]) -> Publication:
+    """The pass-through tables of `sources` and the organisations' protected tables, in the order given."""
+    published = Publication(tables={name: frame for name, frame in sources.items() if name in PASS_THROUGH})
+    frames: dict[str, list[pl.DataFrame]] = {}
+    for part in parts:
+        for name, frame in part.tables.items():
+            frames.setdefault(name, []).append(frame)
+        for name, hidden in part.hidden.items():
+            published.hidden[name] = published.hidden.get(name, 0) + hidden
+        published.notes.extend(note for note in part.notes if note not in published.notes)
+    for name, found in frames.items():
+        found = [p for p in found if p.width]
+        if found:
+            published.tables[name] = pl.concat(found, how="diagonal_relaxed")
+    return published
+
+
+def publish_tables(
+    sources: dict[str, pl.DataFrame],
+    limits: dict[str, Thresholds],
+    include_worklist: bool = True,
+) -> Publication:
+    """Every published table, protected per organisation with that organisation's thresholds.
+
+    `sources` are the whitelisted database tables (already aggregated where the mart is row-level);
+    `limits` maps organisation id → Thresholds. A table whose source is missing or lacks a column is left
+    out with a note (its page says "not yet available"); organisations without limits are left out."""
+    return merge_publications(
+        sources,
+        (
+            protect_organization(organization_sources(sources, organization), org_limits, include_worklist)
+            for organization, org_limits in sorted(limits.items())
+        ),
+    )
