@@ -224,7 +224,6 @@ def odds_ratio_attack(frame: pl.DataFrame, by: list[str]) -> list[dict[str, obje
     return recovered
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: odds ratios are published where their counts are hidden")
 def test_odds_ratio_attack_recovers_no_hidden_count_on_the_sample(sample_release) -> None:  # type: ignore[no-untyped-def]
     sources, published = sample_release
     fairness = published.tables["fairness"].filter(

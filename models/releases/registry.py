@@ -35,6 +35,7 @@ from models.releases.calibration import (
     _worklist,
 )
 from models.releases.common import CONFIDENTIAL, PASS_THROUGH, Missing
+from models.releases.derived import comparisons_need_counts
 from models.releases.fairness import _fairness, _pay_transparency
 from models.releases.norming import (
     BEFORE_AFTER_RULE,
@@ -46,6 +47,33 @@ from models.releases.norming import (
     _calibration_spread,
 )
 from models.releases.process import FINDINGS_RULE, _findings, _process
+
+
+def _fairness_release(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """The fairness table (organisation release): `_fairness`, then comparisons only where their counts are
+    published (models.releases.derived)."""
+    result = _fairness(sources, limits, done)
+    overall = (pl.col("scope") == "overall") & (pl.col("outcome_kind").fill_null("binary") == "binary")
+    result.frame = comparisons_need_counts(
+        result.frame,
+        ["organization", "cycle", "outcome", "attribute"],
+        rows=overall,
+        strata=pl.col("scope") == "function_level",
+    )
+    return result
+
+
+def _moves_by_group_release(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Calibration moves per group: `_calibration_moves_by_group`, then comparisons only where their counts
+    are published."""
+    result = _calibration_moves_by_group(sources, limits, done)
+    result.frame = comparisons_need_counts(result.frame, ["organization", "cycle", "direction", "attribute"])
+    return result
+
 
 # ---------------------------------------------------------------------------------------------- the registry
 Builder = Callable[[dict[str, pl.DataFrame], Thresholds, dict[str, pl.DataFrame]], ProtectedTable]
@@ -59,7 +87,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("transitions", _transitions),
     ("drift", _drift),
     ("worklist", _worklist),
-    ("fairness", _fairness),
+    ("fairness", _fairness_release),
     ("pay_transparency", _pay_transparency),
     ("budget", _budget),
     ("budget_by_type", _budget_by_type),
@@ -69,7 +97,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("findings", _findings),
     ("calibration_moves_by_department", _calibration_moves_by_department),
     ("calibration_before_after", _calibration_before_after),
-    ("calibration_moves_by_group", _calibration_moves_by_group),
+    ("calibration_moves_by_group", _moves_by_group_release),
     ("calibration_spread", _calibration_spread),
 )
 # Which protected table is built from which source (for "not yet available" and the attacker test).
