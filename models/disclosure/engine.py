@@ -63,18 +63,41 @@ def amount_flag(column: str) -> str:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """k for counts, k for amounts and the dominance share (policy `disclosure:`)."""
+    """The policy's `disclosure:` settings (defaults in policies/*.yaml; docs/privacy.md).
+
+    k, k_amounts, dominance  the organisation release: minimum group for counts and for amounts, and the
+                             largest share one person may hold of an amount
+    management_k             the management release (norming review): minimum group; complements only inside
+                             each table
+    meeting_k                the meeting release (a department's calibration pack): minimum group for the
+                             department's own counts (1: none hidden)
+    compared_groups          the gender categories compared (women and men, Directive (EU) 2023/970); another
+                             category with fewer than k people is left out of the comparison, not protected by
+                             hiding the compared ones
+    """
 
     k: int = 5
     k_amounts: int = 10
     dominance: float = 0.30
+    management_k: int = 5
+    meeting_k: int = 1
+    compared_groups: tuple[str, ...] = ("F", "M")
 
     @classmethod
     def from_policy(cls, policy: object) -> Thresholds:
+        k = int(getattr(policy, "min_group_size", 5))
+        value = getattr(policy, "rule_value", None)
+
+        def setting(name: str, default: object) -> object:
+            return value("disclosure", name, default=default) if callable(value) else default
+
         return cls(
-            k=int(getattr(policy, "min_group_size", 5)),
+            k=k,
             k_amounts=int(getattr(policy, "min_group_size_amounts", 10)),
             dominance=float(getattr(policy, "dominance_share", 0.30)),
+            management_k=int(setting("management_min_group_size", k)),  # type: ignore[call-overload]
+            meeting_k=int(setting("meeting_min_group_size", 1)),  # type: ignore[call-overload]
+            compared_groups=tuple(str(g) for g in setting("compared_groups", ("F", "M"))),  # type: ignore[attr-defined]
         )
 
     @classmethod
@@ -87,6 +110,9 @@ class Thresholds:
             k=max(t.k for t in found),
             k_amounts=max(t.k_amounts for t in found),
             dominance=min(t.dominance for t in found),
+            management_k=max(t.management_k for t in found),
+            meeting_k=max(t.meeting_k for t in found),
+            compared_groups=tuple(sorted(set.intersection(*(set(t.compared_groups) for t in found)))),
         )
 
 
@@ -153,6 +179,7 @@ class ProtectedTable:
     cells: int = 0
     hidden: int = 0
     cut_points: pl.DataFrame | None = None
+    recoded: int = 0  # groups left out or merged before suppression (models.disclosure.recode)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from models.disclosure.engine import (
     TableRule,
     Thresholds,
 )
+from models.disclosure.recode import leave_out_small_groups, mark_left_out, small_groups
 from models.releases.budget import (
     BUDGET_RULE,
     BY_TYPE_RULE,
@@ -48,13 +49,36 @@ from models.releases.norming import (
 )
 from models.releases.process import FINDINGS_RULE, _findings, _process
 
+GENDER = "gender"
+
+
+def _recoded(
+    sources: dict[str, pl.DataFrame], names: tuple[str, ...], keys: list[str], limits: Thresholds
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """`sources` with the small gender categories outside the compared ones left out of `names` (decided on
+    the first: its groups' n and count), and the groups left out (keys, attribute, group_value)."""
+    first = sources.get(names[0])
+    if first is None or not {*keys, "attribute", "group_value", "n"} <= set(first.columns):
+        return sources, pl.DataFrame()
+    left_out = small_groups(first, keys, GENDER, limits.compared_groups, limits.k)
+    recoded = dict(sources)
+    for name in names:
+        if name in recoded and {*keys, "attribute", "group_value"} <= set(recoded[name].columns):
+            recoded[name] = leave_out_small_groups(recoded[name], left_out, keys)
+    return recoded, left_out
+
 
 def _fairness_release(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
-    """The fairness table (organisation release): `_fairness`, then comparisons only where their counts are
-    published (models.releases.derived)."""
+    """The fairness table (organisation release): small gender categories other than women and men left out
+    (recoded, not hidden), `_fairness`, then comparisons only where their counts are published
+    (models.releases.derived)."""
+    keys = ["organization", "cycle", "outcome"]
+    sources, left_out = _recoded(sources, ("marts.fairness", "marts.fairness_strata"), keys, limits)
     result = _fairness(sources, limits, done)
+    result.frame = mark_left_out(result.frame, left_out, keys)
+    result.recoded = left_out.height
     overall = (pl.col("scope") == "overall") & (pl.col("outcome_kind").fill_null("binary") == "binary")
     result.frame = comparisons_need_counts(
         result.frame,
@@ -70,7 +94,11 @@ def _moves_by_group_release(
 ) -> ProtectedTable:
     """Calibration moves per group: `_calibration_moves_by_group`, then comparisons only where their counts
     are published."""
+    keys = ["organization", "period", "cycle", "direction"]
+    sources, left_out = _recoded(sources, ("marts.calibration_moves",), keys, limits)
     result = _calibration_moves_by_group(sources, limits, done)
+    result.frame = mark_left_out(result.frame, left_out.drop("period", strict=False), keys[:1] + keys[2:])
+    result.recoded = left_out.filter(pl.col("period") == "cycle").height if left_out.height else 0
     result.frame = comparisons_need_counts(result.frame, ["organization", "cycle", "direction", "attribute"])
     return result
 
