@@ -33,6 +33,9 @@ from dashboards.i18n import fmt_int, fmt_number, text
 from dashboards.pages import SiteData
 
 RATINGS = "ratings"
+# The meeting release (models.releases.meeting): each department's own counts unsuppressed, the organisation
+# as published in `ratings`. Packs read it when it is there, `ratings` otherwise.
+PACK_RATINGS = "pack_ratings"
 SCALE = "rating_scale"
 LENIENCY = "leniency"
 WORKLIST = "worklist"
@@ -77,8 +80,9 @@ _MEASURES = {"measure_rating", "measure_salary_decision"}
 
 
 def departments(data: SiteData, organization: str, cycle: int) -> list[tuple[str, int | None]]:
-    """Departments of the cycle with their n (None when hidden), from the protected ratings."""
-    ratings = data.get(RATINGS, organization, cycle)
+    """Departments of the cycle with their n (None when hidden), from the pack's ratings (meeting release) or
+    the protected ratings."""
+    ratings = _pack_source(data, organization, cycle)
     if ratings is None or ratings.height == 0:
         return []
     rows = ratings.filter(
@@ -88,6 +92,14 @@ def departments(data: SiteData, organization: str, cycle: int) -> list[tuple[str
         & pl.col("rating").is_null()
     ).sort("department")
     return list(zip(rows["department"].to_list(), rows["n"].to_list(), strict=True))
+
+
+def _pack_source(data: SiteData, organization: str, cycle: int) -> pl.DataFrame | None:
+    """The ratings a pack shows: the meeting release where it exists, else the organisation-wide table."""
+    pack = data.get(PACK_RATINGS, organization, cycle)
+    if pack is not None and pack.height:
+        return pack
+    return data.get(RATINGS, organization, cycle)
 
 
 def _distribution_chart(
@@ -434,6 +446,7 @@ def build(
     )
 
     # One pack per department.
+    pack = _pack_source(data, organization, cycle)
     for name, n in depts:
         ctx = context("calibration", 3)
         file = department_file(name)
@@ -444,12 +457,12 @@ def build(
             f"<p class='explain'>{esc(text('pack_intro', language))}</p>",
             hidden_legend(language),
         ]
-        assert ratings is not None
-        for measure in measures(ratings):
+        assert pack is not None
+        for measure in measures(pack):
             parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
             parts.append(_unit_summary(data, organization, cycle, name, measure, language))
-            parts.append(_distribution_chart(ratings, name, measure, data, ctx, organization))
-            parts.append(_levels_chart(ratings, name, measure, data, ctx, organization))
+            parts.append(_distribution_chart(pack, name, measure, data, ctx, organization))
+            parts.append(_levels_chart(pack, name, measure, data, ctx, organization))
             parts.append(_evaluators_chart(data, ctx, organization, cycle, name, measure))
         parts.append(_worklist(data, ctx, organization, cycle, name))
         pages.append(

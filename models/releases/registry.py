@@ -38,6 +38,7 @@ from models.releases.calibration import (
 from models.releases.common import CONFIDENTIAL, PASS_THROUGH, Missing
 from models.releases.derived import comparisons_need_counts
 from models.releases.fairness import _fairness, _pay_transparency
+from models.releases.meeting import _pack_ratings
 from models.releases.norming import (
     BEFORE_AFTER_RULE,
     MOVES_BY_DEPARTMENT_RULE,
@@ -109,6 +110,7 @@ Builder = Callable[[dict[str, pl.DataFrame], Thresholds, dict[str, pl.DataFrame]
 # Order matters: later tables may only publish what the earlier ones show (ratings first).
 PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("ratings", _ratings),
+    ("pack_ratings", _pack_ratings),
     ("rating_scale", _rating_scale),
     ("units", _units),
     ("leniency", _leniency),
@@ -131,6 +133,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
 # Which protected table is built from which source (for "not yet available" and the attacker test).
 PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
     "ratings": ("marts.rating_distribution",),
+    "pack_ratings": ("marts.rating_distribution",),
     "rating_scale": ("marts.rating_distribution",),
     "units": ("marts.unit_deviation", "marts.rating_distribution"),
     "leniency": ("marts.evaluator_leniency", "marts.rating_distribution"),
