@@ -329,9 +329,13 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
             unavailable(text("chart_heatmap_title", language), "marts.rating_distribution", language)
         )
     else:
+        # The management release (models.releases.management): departments protected within the heat map
+        # only; the organisation-wide `ratings` where it is not there.
+        norming = data.get(NORMING_RATINGS, organization, cycle)
+        heat = norming if norming is not None and norming.height else ratings
         for measure in measures(ratings):
             parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
-            parts.append(_heatmap(ratings, measure, data, ctx, organization))
+            parts.append(_heatmap(heat, measure, data, ctx, organization))
             parts.append(_funnel(data, ctx, organization, cycle, measure))
             parts.append(_flagged(data, organization, cycle, measure, language))
             parts.append(_differentiation(data, ctx, organization, cycle, measure))
@@ -343,6 +347,7 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
 
 
 # ---------------------------------------------------------------------------------------------- calibration impact
+NORMING_RATINGS = "norming_ratings"
 IMPACT_DEPARTMENTS = "calibration_moves_by_department"
 IMPACT_BEFORE_AFTER = "calibration_before_after"
 IMPACT_GROUPS = "calibration_moves_by_group"

@@ -180,6 +180,11 @@ class ProtectedTable:
     hidden: int = 0
     cut_points: pl.DataFrame | None = None
     recoded: int = 0  # groups left out or merged before suppression (models.disclosure.recode)
+    # For the disclosure report (models.disclosure.report): hidden cells per reason, cells of at least 2k
+    # people, and how many of those were hidden as complements.
+    reasons: dict[str, int] = field(default_factory=dict)
+    large_cells: int = 0
+    large_complements: int = 0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -922,6 +927,14 @@ def protect(
         cells=published_rows,
         hidden=int(hidden[:published_rows].sum()),
         cut_points=cut_points,
+        reasons={
+            str(reason): int(np.sum(reasons[:published_rows] == reason))
+            for reason in (SMALL, HOMOGENEOUS, COMPLEMENT)
+        },
+        large_cells=int(np.sum(n[:published_rows] >= 2 * limits.k)),
+        large_complements=int(
+            np.sum((n[:published_rows] >= 2 * limits.k) & (reasons[:published_rows] == COMPLEMENT))
+        ),
     )
 
 

@@ -106,6 +106,8 @@ def _pack_ratings(
         notes=["meeting release: each department's own counts unsuppressed (docs/privacy.md)"],
         cells=mine.height,
         hidden=int(mine[SUPPRESSED].sum()),
+        reasons={SMALL: int(mine[SUPPRESSED].sum())},
+        large_cells=int((mine["n"].fill_null(0) >= 2 * limits.k).sum()),
     )
 
 

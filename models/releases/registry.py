@@ -14,6 +14,7 @@ from models.disclosure.engine import (
     Thresholds,
 )
 from models.disclosure.recode import leave_out_small_groups, mark_left_out, small_groups
+from models.disclosure.report import REPORT_SCHEMA, report_row
 from models.releases.budget import (
     BUDGET_RULE,
     BY_TYPE_RULE,
@@ -27,24 +28,28 @@ from models.releases.calibration import (
     LENIENCY_RULE,
     RATINGS_RULE,
     TRANSITIONS_RULE,
-    _drift,
     _leniency,
     _rating_scale,
     _ratings,
     _transitions,
-    _units,
     _worklist,
 )
 from models.releases.common import CONFIDENTIAL, PASS_THROUGH, Missing
 from models.releases.derived import comparisons_need_counts
 from models.releases.fairness import _fairness, _pay_transparency
+from models.releases.management import (
+    NORMING_RATINGS_RULE,
+    _management_drift,
+    _management_moves_by_department,
+    _management_units,
+    _norming_ratings,
+)
 from models.releases.meeting import _pack_ratings
 from models.releases.norming import (
     BEFORE_AFTER_RULE,
     MOVES_BY_DEPARTMENT_RULE,
     MOVES_BY_GROUP_RULE,
     _calibration_before_after,
-    _calibration_moves_by_department,
     _calibration_moves_by_group,
     _calibration_spread,
 )
@@ -111,11 +116,12 @@ Builder = Callable[[dict[str, pl.DataFrame], Thresholds, dict[str, pl.DataFrame]
 PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("ratings", _ratings),
     ("pack_ratings", _pack_ratings),
+    ("norming_ratings", _norming_ratings),
     ("rating_scale", _rating_scale),
-    ("units", _units),
+    ("units", _management_units),
     ("leniency", _leniency),
     ("transitions", _transitions),
-    ("drift", _drift),
+    ("drift", _management_drift),
     ("worklist", _worklist),
     ("fairness", _fairness_release),
     ("pay_transparency", _pay_transparency),
@@ -125,7 +131,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("whatif", _whatif),
     ("process", _process),
     ("findings", _findings),
-    ("calibration_moves_by_department", _calibration_moves_by_department),
+    ("calibration_moves_by_department", _management_moves_by_department),
     ("calibration_before_after", _calibration_before_after),
     ("calibration_moves_by_group", _moves_by_group_release),
     ("calibration_spread", _calibration_spread),
@@ -134,6 +140,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
 PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
     "ratings": ("marts.rating_distribution",),
     "pack_ratings": ("marts.rating_distribution",),
+    "norming_ratings": ("marts.rating_distribution",),
     "rating_scale": ("marts.rating_distribution",),
     "units": ("marts.unit_deviation", "marts.rating_distribution"),
     "leniency": ("marts.evaluator_leniency", "marts.rating_distribution"),
@@ -156,6 +163,7 @@ PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
 # The rule each count table is protected with, for the attacker test (tables built with `protect`).
 RULES: dict[str, TableRule] = {
     "ratings": RATINGS_RULE,
+    "norming_ratings": NORMING_RATINGS_RULE,
     "transitions": TRANSITIONS_RULE,
     "budget": BUDGET_RULE,
     "budget_by_type": BY_TYPE_RULE,
@@ -168,11 +176,47 @@ RULES: dict[str, TableRule] = {
 }
 
 
+MEETING, MANAGEMENT, ORGANISATION = "meeting", "management", "organisation"
+AUDIENCES = (MEETING, MANAGEMENT, ORGANISATION)
+# Each table's page and audience (docs/privacy.md). A table read by several pages carries the audience whose
+# protection it gets: `ratings` is protected for the organisation because the fairness page's rates rest on
+# its organisation-wide rows.
+PAGES: dict[str, tuple[str, str]] = {
+    "ratings": ("calibration", ORGANISATION),
+    "pack_ratings": ("calibration", MEETING),
+    "worklist": ("calibration", MEETING),
+    "norming_ratings": ("norming", MANAGEMENT),
+    "rating_scale": ("calibration", ORGANISATION),
+    "units": ("norming", MANAGEMENT),
+    "leniency": ("norming", MANAGEMENT),
+    "transitions": ("norming", MANAGEMENT),
+    "drift": ("norming", MANAGEMENT),
+    "calibration_moves_by_department": ("norming", MANAGEMENT),
+    "calibration_before_after": ("norming", MANAGEMENT),
+    "calibration_moves_by_group": ("norming", ORGANISATION),
+    "calibration_spread": ("norming", MANAGEMENT),
+    "fairness": ("fairness", ORGANISATION),
+    "pay_transparency": ("fairness", ORGANISATION),
+    "budget": ("budget", ORGANISATION),
+    "budget_by_type": ("budget", ORGANISATION),
+    "forecast": ("budget", ORGANISATION),
+    "whatif": ("budget", ORGANISATION),
+    "process": ("process", ORGANISATION),
+    "findings": ("process", ORGANISATION),
+}
+
+
 @dataclass
 class Publication:
+    """`report`: one row per organisation and table (models.disclosure.report.REPORT_SCHEMA)."""
+
     tables: dict[str, pl.DataFrame]
     notes: list[str] = field(default_factory=list)
     hidden: dict[str, int] = field(default_factory=dict)
+    report: list[dict[str, object]] = field(default_factory=list)
+
+    def report_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.report, schema=REPORT_SCHEMA)
 
 
 def organization_sources(sources: dict[str, pl.DataFrame], organization: str) -> dict[str, pl.DataFrame]:
@@ -184,6 +228,14 @@ def organization_sources(sources: dict[str, pl.DataFrame], organization: str) ->
         for name, frame in sources.items()
         if name not in PASS_THROUGH
     }
+
+
+def _organization_of(sources: dict[str, pl.DataFrame]) -> str:
+    """The organisation whose rows `sources` hold (for the report)."""
+    for frame in sources.values():
+        if "organization" in frame.columns and frame.height:
+            return str(frame["organization"][0])
+    return ""
 
 
 def protect_organization(
@@ -209,6 +261,9 @@ def protect_organization(
             done[f"{name}_cut_points"] = result.cut_points
         published.tables[name] = result.frame
         published.hidden[name] = published.hidden.get(name, 0) + result.hidden
+        page, audience = PAGES.get(name, ("", ORGANISATION))
+        organization = _organization_of(sources)
+        published.report.append(report_row(organization, name, page, audience, result))
         for note in result.notes:
             if f"{name}: {note}" not in published.notes:
                 published.notes.append(f"{name}: {note}")
@@ -222,6 +277,7 @@ def merge_publications(sources: dict[str, pl.DataFrame], parts: Iterable[Publica
     for part in parts:
         for name, frame in part.tables.items():
             frames.setdefault(name, []).append(frame)
+        published.report.extend(part.report)
         for name, hidden in part.hidden.items():
             published.hidden[name] = published.hidden.get(name, 0) + hidden
         published.notes.extend(note for note in part.notes if note not in published.notes)
