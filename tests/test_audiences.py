@@ -14,7 +14,16 @@ import math
 import polars as pl
 import pytest
 
-from models.privacy import REASON, SUPPRESSED, Thresholds, publish_tables
+from models.disclosure.recode import (
+    OTHERS_LEFT_OUT,
+    leave_out_small_groups,
+    level_bands,
+    mark_left_out,
+    small_groups,
+)
+from models.disclosure.report import summary
+from models.privacy import Thresholds, publish_tables
+from models.releases.derived import WITHHELD, comparisons_need_counts
 
 K = 5
 PACK_MIN_RATED = 20
@@ -70,7 +79,14 @@ def packs_compared(sources: dict[str, pl.DataFrame], tables: dict[str, pl.DataFr
 
 def women_and_men_shown(sources: dict[str, pl.DataFrame], tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Rows for women and men with at least k people in the fairness (binary outcomes, overall) and
-    calibration-moves tables, and how many of them show their rate."""
+    calibration-moves tables, and how many of them show their rate; the same for the rows whose two cells
+    (with and without the outcome) hold k people each (a smaller cell is hidden by the primary rule)."""
+    cells_k = (pl.col("_count") >= K) & ((pl.col("_n") - pl.col("_count")) >= K)
+    flags = (
+        pl.col("rate").is_not_null().alias("shown"),
+        cells_k.alias("cells_k"),
+        (cells_k & pl.col("rate").is_not_null()).alias("shown_cells_k"),
+    )
     parts = []
     fairness = tables["fairness"].filter(
         (pl.col("scope") == "overall")
@@ -78,21 +94,24 @@ def women_and_men_shown(sources: dict[str, pl.DataFrame], tables: dict[str, pl.D
         & pl.col("group_value").is_in(["F", "M"])
         & (pl.col("outcome_kind") == "binary")
     )
-    truth = sources["marts.fairness"].select(
-        "organization",
-        pl.col("cycle").cast(pl.Int64),
-        "outcome",
-        "attribute",
-        "group_value",
-        pl.col("n").alias("_n"),
+    truth = (
+        sources["marts.fairness"]
+        .filter(pl.col("outcome_kind") == "binary")
+        .select(
+            "organization",
+            pl.col("cycle").cast(pl.Int64),
+            "outcome",
+            "attribute",
+            "group_value",
+            pl.col("n").alias("_n"),
+            pl.col("count").alias("_count"),
+        )
     )
     parts.append(
         fairness.with_columns(pl.col("cycle").cast(pl.Int64))
         .join(truth, on=["organization", "cycle", "outcome", "attribute", "group_value"], how="left")
         .filter(pl.col("_n") >= K)
-        .select(
-            "organization", pl.lit("fairness").alias("table"), pl.col("rate").is_not_null().alias("shown")
-        )
+        .select("organization", pl.lit("fairness").alias("table"), *flags)
     )
     moves = tables["calibration_moves_by_group"].filter(
         (pl.col("attribute") == "gender") & pl.col("group_value").is_in(["F", "M"])
@@ -107,20 +126,22 @@ def women_and_men_shown(sources: dict[str, pl.DataFrame], tables: dict[str, pl.D
         "attribute",
         "group_value",
         pl.col("n").alias("_n"),
+        pl.col("count").alias("_count"),
     )
     parts.append(
         moves.join(truth, on=["organization", "cycle", "direction", "attribute", "group_value"], how="left")
         .filter(pl.col("_n") >= K)
-        .select(
-            "organization",
-            pl.lit("calibration_moves_by_group").alias("table"),
-            pl.col("rate").is_not_null().alias("shown"),
-        )
+        .select("organization", pl.lit("calibration_moves_by_group").alias("table"), *flags)
     )
     return (
         pl.concat(parts)
         .group_by("organization", "table")
-        .agg(pl.len().alias("rows_k"), pl.col("shown").sum().alias("shown"))
+        .agg(
+            pl.len().alias("rows_k"),
+            pl.col("shown").sum(),
+            pl.col("cells_k").sum().alias("rows_cells_k"),
+            pl.col("shown_cells_k").sum(),
+        )
         .sort("organization", "table")
     )
 
@@ -135,43 +156,64 @@ def units_on_funnel(sources: dict[str, pl.DataFrame], tables: dict[str, pl.DataF
         .with_columns(pl.col("cycle").cast(pl.Int64))
     )
     shown = tables["units"].select(*keys, pl.col("adjusted_mean").is_not_null().alias("shown"))
+    # Units whose people all got the same rating (their mean gives each one's rating: hidden by rule).
+    alike = (
+        sources["marts.rating_distribution"]
+        .filter(pl.col("grouping").is_in(["department", "function_level"]))
+        .group_by(keys)
+        .agg(((pl.col("count") > 0).sum() <= 1).alias("alike"))
+        .with_columns(pl.col("cycle").cast(pl.Int64))
+    )
     return (
         truth.join(shown.with_columns(pl.col("cycle").cast(pl.Int64)), on=keys, how="left")
+        .join(alike, on=keys, how="left")
         .group_by("organization")
-        .agg(pl.len().alias("units_k"), pl.col("shown").fill_null(False).sum().alias("on_funnel"))
+        .agg(
+            pl.len().alias("units_k"),
+            pl.col("shown").fill_null(False).sum().alias("on_funnel"),
+            pl.col("alike").fill_null(False).sum().alias("alike"),
+        )
         .sort("organization")
     )
 
 
-def hidden_by_reason(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Per published table: cells and hidden cells by reason (tables that carry a reason column)."""
-    rows = []
-    for name, frame in tables.items():
-        if SUPPRESSED not in frame.columns:
-            continue
-        reasons = (
-            frame[REASON] if REASON in frame.columns else pl.Series([None] * frame.height, dtype=pl.String)
-        )
-        hidden = frame[SUPPRESSED].fill_null(False)
-        row = {"table": name, "cells": frame.height, "hidden": int(hidden.sum())}
-        for reason in ("small", "homogeneous", "complement", "recoded"):
-            row[reason] = int(((reasons == reason) & hidden).sum())
-        rows.append(row)
-    return pl.DataFrame(rows).sort("table")
-
-
 def test_visibility_figures_on_the_sample(sample_release) -> None:  # type: ignore[no-untyped-def]
+    """Before issue 16, on this sample (900 employees, seed 7): packs compared 3 of 30 Zeeland, 0 of 36
+    vo-demo; women and men with both cells >= k and a rate: 12 of 36 Zeeland and 0 of 12 vo-demo fairness rows,
+    2 of 7 calibration-moves rows; units on the funnel 5 of 66 Zeeland, 9 of 54 vo-demo (42 more all alike);
+    14 counts recovered by the odds-ratio attack."""
     sources, published = sample_release
     tables = published.tables
-    with pl.Config(tbl_rows=60, tbl_cols=12, tbl_width_chars=160):
+    report = published.report_frame()
+    with pl.Config(tbl_rows=60, tbl_cols=14, tbl_width_chars=200):
         packs = packs_compared(sources, tables)
         print("\npacks compared with the organisation (departments with >= 20 rated people):\n", packs)
         gender = women_and_men_shown(sources, tables)
         print("women and men with >= k people, rate shown:\n", gender)
         funnel = units_on_funnel(sources, tables)
         print("units with >= k people on the funnel plot:\n", funnel)
-        print("cells by reason:\n", hidden_by_reason(tables))
-    assert packs["departments_20"].sum() > 0 and gender["rows_k"].sum() > 0 and funnel["units_k"].sum() > 0
+        by_table = (
+            report.group_by("table", "page", "audience")
+            .agg(pl.exclude("organization", "table", "page", "audience").sum())
+            .sort("audience", "table")
+        )
+        print("cells per table and audience:\n", by_table)
+        per_audience = summary(report)
+        print("per audience:\n", per_audience)
+    # Every department of 20 or more rated people is compared with the organisation in its pack.
+    assert packs["compared"].to_list() == packs["departments_20"].to_list()
+    # Every unit with k people whose people did not all get the same rating is on the funnel plot.
+    assert (funnel["on_funnel"] + funnel["alike"] == funnel["units_k"]).all()
+    # Women and men are shown on the fairness page wherever both their cells hold k people (gender X is
+    # recoded, not protected by hiding them).
+    fairness = gender.filter(pl.col("table") == "fairness")
+    assert (fairness["shown_cells_k"] == fairness["rows_cells_k"]).all()
+    # The meeting release hides nothing of the department's own counts; no large cell is a complement there.
+    meeting = per_audience.filter(pl.col("audience") == "meeting")
+    assert meeting["complement_2k"].item() == 0 and meeting["hidden"].item() == 0
+    # The report adds up: every cell is shown or hidden, every hidden one has at most one reason.
+    assert (report["shown"] + report["hidden"] == report["cells"]).all()
+    assert (report["small"] + report["homogeneous"] + report["complement"] <= report["hidden"]).all()
 
 
 # ---------------------------------------------------------------------------------------------- odds-ratio attack
@@ -247,3 +289,111 @@ def test_odds_ratio_attack_recovers_no_hidden_count_on_the_sample(sample_release
         )["count"]
         print("  recovered", found, "true count", real.to_list())
     assert not recovered and not moves, "a hidden count follows from a published odds ratio"
+
+
+# ---------------------------------------------------------------------------------------------- hand-built rules
+def _comparison(counts: dict[str | None, tuple[int | None, int | None]], reference: str) -> pl.DataFrame:
+    rows = []
+    for group, (n, count) in counts.items():
+        rows.append(
+            {
+                "organization": "o",
+                "cycle": 1,
+                "outcome": "x",
+                "attribute": "a",
+                "group_value": group,
+                "group_n": n,
+                "count": count,
+                "rate": None if n is None or count is None else count / n,
+                "reference_group": None if group is None else reference,
+                "odds_ratio": None if group in (None, reference) else 1.5,
+                "p_value": None if group in (None, reference) else 0.04,
+                "within_level_odds_ratio": None if group in (None, reference) else 1.4,
+                "suppressed": n is None or count is None,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+BY = ["organization", "cycle", "outcome", "attribute"]
+
+
+def test_a_comparison_is_published_only_with_both_groups_counts() -> None:
+    shown = comparisons_need_counts(_comparison({"A": (40, 10), "B": (60, 20), None: (100, 30)}, "B"), BY)
+    row = shown.filter(pl.col("group_value") == "A").row(0, named=True)
+    assert row["odds_ratio"] == 1.5 and row["p_value"] == 0.04 and not row[WITHHELD]
+    # The reference's count hidden: the comparison goes, the group's own rate stays.
+    hidden = comparisons_need_counts(_comparison({"A": (40, 10), "B": (60, None), None: (100, 30)}, "B"), BY)
+    row = hidden.filter(pl.col("group_value") == "A").row(0, named=True)
+    assert row["odds_ratio"] is None and row["p_value"] is None and row[WITHHELD]
+    assert row["rate"] == 0.25
+    # "Everyone else" is known when the organisation's count is.
+    rest = comparisons_need_counts(
+        _comparison({"A": (40, 10), None: (100, 30)}, "rest_of_organisation"), BY
+    ).filter(pl.col("group_value") == "A")
+    assert rest["odds_ratio"].item() == 1.5
+    rest_hidden = comparisons_need_counts(
+        _comparison({"A": (40, 10), None: (100, None)}, "rest_of_organisation"), BY
+    ).filter(pl.col("group_value") == "A")
+    assert rest_hidden["odds_ratio"].item() is None
+
+
+def test_the_within_level_statistic_needs_every_levels_counts() -> None:
+    frame = _comparison({"A": (40, 10), "B": (60, 20), None: (100, 30)}, "B").with_columns(
+        pl.lit("overall").alias("scope"), pl.lit(None, dtype=pl.String).alias("stratum")
+    )
+    strata = pl.DataFrame(
+        {
+            "organization": ["o"] * 4,
+            "cycle": [1] * 4,
+            "outcome": ["x"] * 4,
+            "attribute": ["a"] * 4,
+            "group_value": ["A", "A", "B", "B"],
+            "stratum": ["L1", "L2", "L1", "L2"],
+            "rate": [0.2, None, 0.3, 0.4],
+            "scope": ["function_level"] * 4,
+        }
+    )
+    out = comparisons_need_counts(
+        pl.concat([frame, strata], how="diagonal_relaxed"),
+        BY,
+        rows=pl.col("scope") == "overall",
+        strata=pl.col("scope") == "function_level",
+    ).filter((pl.col("scope") == "overall") & (pl.col("group_value") == "A"))
+    assert out["within_level_odds_ratio"].item() is None, "level L2 of group A is hidden"
+    assert out["odds_ratio"].item() == 1.5, "the overall comparison rests on published counts"
+
+
+def test_small_gender_categories_are_left_out_not_hidden() -> None:
+    frame = pl.DataFrame(
+        {
+            "organization": ["o"] * 6,
+            "cycle": [1] * 6,
+            "outcome": ["x", "x", "x", "y", "y", "y"],
+            "attribute": ["gender"] * 6,
+            "group_value": ["F", "M", "X", "F", "M", "X"],
+            "n": [300, 280, 3, 300, 280, 6],
+            "count": [30, 20, 1, 30, 20, 0],
+        }
+    )
+    keys = ["organization", "cycle", "outcome"]
+    small = small_groups(frame, keys, "gender", ("F", "M"), 5)
+    # X with 3 people, and X with 6 people of whom none has outcome y (everyone alike).
+    assert sorted(small["outcome"].to_list()) == ["x", "y"]
+    kept = leave_out_small_groups(frame, small, keys)
+    assert kept["group_value"].to_list() == ["F", "M", "F", "M"]
+    assert mark_left_out(kept, small, keys)[OTHERS_LEFT_OUT].all()
+    # X with 6 people of whom some have the outcome is compared like any group.
+    assert (
+        small_groups(frame.with_columns(pl.col("count").replace({0: 2})), keys, "gender", ("F", "M"), 5)
+        .filter(pl.col("outcome") == "y")
+        .height
+        == 0
+    )
+
+
+def test_small_function_levels_merge_into_bands_of_adjacent_levels() -> None:
+    bands = level_bands({"1": 3, "2": 4, "3": 10, "4": 2}, ["1", "2", "3", "4"], 5)
+    assert bands == {"1": "1–2", "2": "1–2", "3": "3–4", "4": "3–4"}
+    assert level_bands({"7": 12}, ["7"], 5) == {"7": "7"}
+    assert level_bands({"1": 2, "2": 1}, ["1", "2"], 5) == {"1": "1–2", "2": "1–2"}, "too few for any band"

@@ -121,10 +121,10 @@ def _management_units(
         (pl.col("n") >= 2 * k).sum().alias("large"),
     ).row(0, named=True)
     verdict = ("flag", "direction", "status")
-    units = (
-        _hide(units, ~shown, [*(c for c in UNIT_STATS if c not in verdict), "n"])
-        .with_columns((~shown).alias(SUPPRESSED))
-        .drop("_alike")
+    # The flag first: hiding nulls `n`, which `shown` reads.
+    units = units.with_columns((~shown).alias(SUPPRESSED))
+    units = _hide(units, pl.col(SUPPRESSED), [*(c for c in UNIT_STATS if c not in verdict), "n"]).drop(
+        "_alike"
     )
     evaluators_alike = _homogeneous_evaluators(sources).rename({"evaluator_id": "unit"})
     evaluators = ud.filter(pl.col("grouping") == "evaluator").join(
@@ -170,7 +170,8 @@ def _management_drift(
     org = pl.col("grouping") == "organization"
     shown = org | ((pl.col("n_from").fill_null(0) >= k) & (pl.col("n_to").fill_null(0) >= k))
     stats_cols = ["n_from", "n_to", "mean_from", "mean_to", "drift", "drift_lo", "drift_hi", "trend"]
-    frame = _hide(dr, ~shown, stats_cols).with_columns((~shown).alias(SUPPRESSED))
+    frame = dr.with_columns((~shown).alias(SUPPRESSED))  # before hiding: `shown` reads n_from and n_to
+    frame = _hide(frame, pl.col(SUPPRESSED), stats_cols)
     # Stayers are a subset nobody else publishes: only organisation-wide, and only from k people.
     frame = _hide(
         frame,

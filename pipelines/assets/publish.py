@@ -13,6 +13,7 @@ import polars as pl
 
 from dashboards.site import build_site
 from models.disclosure import Thresholds
+from models.disclosure.report import summary
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PUBLISHED_TABLES
 from pipelines.assets import marts
@@ -71,6 +72,18 @@ def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict
     return sources
 
 
+def _report_markdown(report: pl.DataFrame) -> str:
+    """The per-audience disclosure summary as a markdown table (counts only, never data values)."""
+    rows = summary(report)
+    if rows.height == 0:
+        return "none"
+    columns = [c for c in rows.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows.iter_rows():
+        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
 @dg.asset(
     key=["site"],
     # Every asset of the marts package, found by package: adding a mart needs no edit here.
@@ -112,6 +125,8 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
             "largest_page_bytes": dg.MetadataValue.int(report.largest_page),
             "tables": dg.MetadataValue.int(len(published.tables)),
             "hidden_cells": dg.MetadataValue.int(sum(published.hidden.values())),
+            # Per audience: cells shown and hidden by reason (counts only; docs/privacy.md).
+            "disclosure_report": dg.MetadataValue.md(_report_markdown(published.report_frame())),
             # Notes name tables and columns only (never values).
             "disclosure_notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in published.notes) or "none"),
             "site": dg.MetadataValue.path(str(settings.site)),
