@@ -190,6 +190,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "CONFIDENTIAL — individual cases with pseudonymised numbers. Do not distribute; for the "
         "participants of the calibration meeting only.",
     },
+    "pack_confidential": {
+        "nl": "VERTROUWELIJK — kalibratiepakket met personeelsnummers zoals in het HR-systeem. Alleen voor de "
+        "deelnemers aan de kalibratievergadering van deze afdeling; niet doorsturen, niet op een gedeelde schijf.",
+        "en": "CONFIDENTIAL — calibration pack with employee numbers as in the HR system. For the participants "
+        "of this department's calibration meeting only; do not forward, do not put on a shared drive.",
+    },
     "worklist_left_out": {
         "nl": "De werklijst is bij het bouwen van deze site weggelaten.",
         "en": "The worklist was left out when this site was built.",

@@ -397,3 +397,40 @@ def test_small_function_levels_merge_into_bands_of_adjacent_levels() -> None:
     assert bands == {"1": "1–2", "2": "1–2", "3": "3–4", "4": "3–4"}
     assert level_bands({"7": 12}, ["7"], 5) == {"7": "7"}
     assert level_bands({"1": 2, "2": 1}, ["1", "2"], 5) == {"1": "1–2", "2": "1–2"}, "too few for any band"
+
+
+# ---------------------------------------------------------------------------------------------- meeting packs
+def test_meeting_packs_show_employee_numbers_to_their_owner_only(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """The publish step writes each department's pack re-identified from the inbox's exports and the key:
+    folders 0700, files 0600, a confidential banner, employee numbers instead of pseudonyms; the site and the
+    database keep pseudonyms only."""
+    import stat
+
+    from models.mapping import load_mappings
+    from models.pseudonym import load_key
+    from models.reidentify import PSEUDONYM, pseudonym_map
+    from pipelines.packs import packs_folder
+
+    settings = sample_run.settings
+    root = packs_folder(settings)
+    packs = sorted(root.rglob("d-*.html"))
+    assert packs, "no meeting pack was written"
+    for path in [root, *packs[0].parents]:
+        if root in path.parents or path == root:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in packs)
+    known = pseudonym_map(sorted(settings.inbox.iterdir()), load_mappings(settings.mappings_dirs), load_key())
+    worklist = sample_run.query("SELECT DISTINCT department, employee_id FROM marts.calibration_worklist")
+    assert worklist.height and all(p in known for p in worklist["employee_id"].to_list())
+    texts = {p.name: p.read_text(encoding="utf-8") for p in packs}
+    joined = "".join(texts.values())
+    assert "VERTROUWELIJK" in joined or "CONFIDENTIAL" in joined
+    raw_numbers = {known[p] for p in worklist["employee_id"].to_list()}
+    assert any(number in joined for number in raw_numbers), "the packs show employee numbers"
+    assert not any(found in known for found in PSEUDONYM.findall(joined)), (
+        "a known pseudonym is left in a pack"
+    )
+    # The site keeps the pseudonyms: no worklist employee number appears in its calibration pages.
+    site_text = "".join(p.read_text(encoding="utf-8") for p in settings.site.rglob("d-*.html"))
+    assert site_text and any(p in site_text for p in worklist["employee_id"].to_list())
+    assert not any(f">{number}<" in site_text for number in raw_numbers)

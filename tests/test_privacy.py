@@ -609,25 +609,28 @@ def test_sample_organisation_wide_distribution_hides_at_most_one_complement(samp
     assert complements["c"].max() <= 1, complements.sort("organization", "cycle").to_dicts()
 
 
-def test_sample_units_only_where_their_distribution_is_visible(sample_publication) -> None:  # type: ignore[no-untyped-def]
-    _, published = sample_publication
-    if "units" not in published.tables or "ratings" not in published.tables:
-        pytest.fail("units and ratings must be published from the sample run")
-    units = published.tables["units"].filter(
-        pl.col("adjusted_mean").is_not_null() & (pl.col("grouping") == "department")
+def test_sample_units_on_the_funnel_wherever_they_hold_k_people(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """Management release (docs/privacy.md): a department or function level is on the funnel plot when it holds
+    k people who did not all get the same rating, whatever the organisation-wide `ratings` table hides; a
+    smaller or everyone-alike unit keeps only its verdict."""
+    sources, published = sample_publication
+    units = published.tables["units"].filter(pl.col("grouping").is_in(["department", "function_level"]))
+    keys = ["organization", "cycle", "measure", "grouping", "unit"]
+    truth = sources["marts.unit_deviation"].select(*keys, pl.col("n").alias("_n"))
+    alike = (
+        sources["marts.rating_distribution"]
+        .filter(pl.col("grouping").is_in(["department", "function_level"]))
+        .group_by(keys)
+        .agg(((pl.col("count") > 0).sum() <= 1).alias("_alike"))
     )
-    ratings = published.tables["ratings"].filter(
-        pl.col("department").is_not_null()
-        & pl.col("function_level").is_null()
-        & pl.col("rating").is_not_null()
+    checked = units.join(truth, on=keys, how="left").join(alike, on=keys, how="left")
+    should_show = (pl.col("_n") >= K5.k) & ~pl.col("_alike").fill_null(True)
+    assert checked.filter(should_show & pl.col("adjusted_mean").is_null()).height == 0, "a unit is missing"
+    shown_wrongly = checked.filter(
+        ~should_show & (pl.col("adjusted_mean").is_not_null() | pl.col("n").is_not_null())
     )
-    hidden = (
-        ratings.filter(pl.col(SUPPRESSED))
-        .select("organization", "cycle", "measure", pl.col("department").alias("unit"))
-        .unique()
-    )
-    leak = units.join(hidden, on=["organization", "cycle", "measure", "unit"], how="semi")
-    assert leak.height == 0, "a unit mean was published next to a hidden distribution"
+    assert shown_wrongly.height == 0, "a small or everyone-alike unit shows its mean or size"
+    assert checked.filter(should_show).height > 0
 
 
 def _attack_rule_table(

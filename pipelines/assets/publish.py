@@ -14,10 +14,12 @@ import polars as pl
 from dashboards.site import build_site
 from models.disclosure import Thresholds
 from models.disclosure.report import summary
+from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PUBLISHED_TABLES
 from pipelines.assets import marts
 from pipelines.assets.common import organisation_policies
+from pipelines.packs import write_meeting_packs
 from pipelines.publishing import SiteJob, protect_and_render
 from pipelines.resources import CalibraResource, read_frame
 
@@ -117,6 +119,9 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         policies=policies,
         rendered=rendered,
     )
+    # Meeting packs: re-identified at pack time from the inbox's exports and the key (pipelines/packs.py);
+    # only their number reaches Dagster.
+    packs = write_meeting_packs(rendered, settings, load_key(), calibra.language) if INCLUDE_WORKLIST else 0
     return dg.MaterializeResult(
         metadata={
             "pages": dg.MetadataValue.int(report.pages),
@@ -125,6 +130,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
             "largest_page_bytes": dg.MetadataValue.int(report.largest_page),
             "tables": dg.MetadataValue.int(len(published.tables)),
             "hidden_cells": dg.MetadataValue.int(sum(published.hidden.values())),
+            "meeting_packs": dg.MetadataValue.int(packs),
             # Per audience: cells shown and hidden by reason (counts only; docs/privacy.md).
             "disclosure_report": dg.MetadataValue.md(_report_markdown(published.report_frame())),
             # Notes name tables and columns only (never values).

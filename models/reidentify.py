@@ -1,0 +1,94 @@
+"""Re-identification for the meeting release: the calibration pack shows each case by the employee number the
+HR system knows, for the participants of that department's meeting only (docs/privacy.md, "meeting").
+
+Raw identifiers never enter the database, logs or Dagster storage. The map pseudonym → employee number is
+rebuilt at pack time from the source exports still in the inbox and the pseudonymisation key (no map is
+stored anywhere): each export's identifier columns are read and typed exactly as ingest reads them, and
+hashed with the key; a pseudonym the key does not produce from an export stays as it is. Without the key
+there is no map, so building a pack needs the key. The pack is written to a folder only its owner can read
+(0700, files 0600) and marked confidential.
+
+No Dagster and no database here: files in, a dict and files out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from models.contracts import load_contract
+from models.mapping import Mapping, find_mapping
+from models.parsing import apply_mapping, type_columns
+from models.pseudonym import DIGEST_CHARS, PREFIX, pseudonymise_many
+from models.readers import read_source
+
+PSEUDONYM = re.compile(re.escape(PREFIX) + r"[0-9a-f]{" + str(DIGEST_CHARS) + r"}\b")
+EXPORT_KINDS = ("evaluations",)  # the exports that name the people a calibration pack discusses
+
+
+def pseudonym_map(
+    paths: Iterable[Path], mappings: list[Mapping], key: bytes, kinds: tuple[str, ...] = EXPORT_KINDS
+) -> dict[str, str]:
+    """pseudonym → raw identifier for every identifier column of the exports of `kinds` among `paths`
+    (read and typed as ingest reads them, so the same key gives the same pseudonyms). Kept in memory only."""
+    organizations: list[str] = []
+    raw_ids: list[str] = []
+    for path in paths:
+        mapping = find_mapping(path.name, mappings)
+        if mapping is None or mapping.kind not in kinds:
+            continue
+        contract = load_contract(mapping.kind)
+        canonical = apply_mapping(read_source(path, mapping), mapping, contract, path.name).frame
+        typed, _ = type_columns(canonical, contract, mapping)
+        identifiers = [c.name for c in contract.columns if c.pii == "identifier" and c.name in typed.columns]
+        for column in identifiers:
+            pairs = typed.select("organization", column).drop_nulls().unique()
+            organizations += [str(o) for o in pairs["organization"].to_list()]
+            raw_ids += [str(v) for v in pairs[column].to_list()]
+    return dict(zip(pseudonymise_many(key, organizations, raw_ids), raw_ids, strict=True))
+
+
+def reidentify(html: str, known: dict[str, str]) -> str:
+    """`html` with every pseudonym `known` maps replaced by its identifier. Identifiers are letters, digits,
+    '-' and '_' (the contracts' pattern), so they need no escaping in HTML or JSON; others are left out."""
+    safe = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+    def swap(found: re.Match[str]) -> str:
+        raw = known.get(found.group(0))
+        return raw if raw is not None and safe.match(raw) else found.group(0)
+
+    return PSEUDONYM.sub(swap, html)
+
+
+CONFIDENTIAL_BANNER = (
+    "<div class='confidential' style='border:2px solid #a00;padding:.5em;margin:.5em 0;font-weight:bold'>"
+    "{text}</div>"
+)
+
+
+def write_private(root: Path, relative: str, text: str) -> Path:
+    """Write `text` to root/relative readable by its owner only: every folder from `root` down 0700, the file
+    0600 from its creation (no window in which others could read it)."""
+    path = root / relative
+    folder = root
+    for part in [root, *(Path(p) for p in Path(relative).parent.parts)]:
+        folder = part if part == root else folder / part
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)
+    if path.exists():
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def mark_confidential(html: str, text: str) -> str:
+    """The pack with a confidential banner at the top of its body."""
+    banner = CONFIDENTIAL_BANNER.format(text=text)
+    marker = re.search(r"<body[^>]*>", html)
+    if marker is None:
+        return banner + html
+    return html[: marker.end()] + banner + html[marker.end() :]

@@ -1,0 +1,49 @@
+"""Meeting packs: each department's calibration pack with its cases by employee number, for its meeting only.
+
+The site keeps pseudonyms everywhere. A pack is the department's calibration page re-identified at pack time
+(models.reidentify: the map is rebuilt in memory from the source exports in the inbox and the
+pseudonymisation key, never stored), marked confidential and written under `<home>/packs/<organisation>/`
+with folders 0700 and files 0600: only the account that builds the site can read them, and it hands each
+pack to its meeting. No identifier reaches Dagster's metadata or the log: only counts do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dashboards.i18n import text
+from models.config import Settings
+from models.mapping import load_mappings
+from models.reidentify import mark_confidential, pseudonym_map, reidentify, write_private
+
+PACK_PAGE = "/calibration/d-"  # dashboards.pages.calibration.department_file: a department's pack
+
+
+def packs_folder(settings: Settings) -> Path:
+    return settings.home / "packs"
+
+
+def write_meeting_packs(
+    rendered: dict[str, dict[str, str]], settings: Settings, key: bytes, language: str
+) -> int:
+    """Write every department pack of `rendered` ({organisation: {path: html}}) re-identified; the number of
+    packs written."""
+    inbox = settings.inbox
+    paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
+    known = pseudonym_map(paths, load_mappings(settings.mappings_dirs), key)
+    banner = text("pack_confidential", language)
+    written = 0
+    root = packs_folder(settings)
+    # The site's scripts and styles beside the packs (same relative layout as the site), owner-only too.
+    assets = settings.site / "assets"
+    if assets.exists():
+        for asset in sorted(assets.iterdir()):
+            if asset.is_file():
+                write_private(root, f"assets/{asset.name}", asset.read_text(encoding="utf-8"))
+    for pages in rendered.values():
+        for path, html in pages.items():
+            if PACK_PAGE not in "/" + path:
+                continue
+            write_private(root, path, mark_confidential(reidentify(html, known), banner))
+            written += 1
+    return written
