@@ -190,6 +190,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "CONFIDENTIAL — individual cases with pseudonymised numbers. Do not distribute; for the "
         "participants of the calibration meeting only.",
     },
+    "pack_worklist_explain": {
+        "nl": "Dossiers die de vergadering zou moeten bespreken, met de reden. Nummers zijn personeelsnummers "
+        "zoals in het HR-systeem.",
+        "en": "Cases the meeting should discuss, with the reason. Numbers are employee numbers as in the HR "
+        "system.",
+    },
     "pack_confidential": {
         "nl": "VERTROUWELIJK — kalibratiepakket met personeelsnummers zoals in het HR-systeem. Alleen voor de "
         "deelnemers aan de kalibratievergadering van deze afdeling; niet doorsturen, niet op een gedeelde schijf.",

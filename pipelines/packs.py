@@ -11,12 +11,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dashboards.components import esc
 from dashboards.i18n import text
 from models.config import Settings
 from models.mapping import load_mappings
 from models.reidentify import mark_confidential, pseudonym_map, reidentify, write_private
 
 PACK_PAGE = "/calibration/d-"  # dashboards.pages.calibration.department_file: a department's pack
+# The site's words for pseudonyms, which a re-identified pack no longer shows.
+PSEUDONYM_MARKS = (" (pseudoniem)", " (gepseudonimiseerd)", " (pseudonym)", " (pseudonymised)")
+
+
+def pack_words(html: str, language: str) -> str:
+    """The pack's own words where the site's speak of pseudonyms (labels, the worklist's banner and note)."""
+    for site_key, pack_key in (
+        ("worklist_confidential", "pack_confidential"),
+        ("worklist_explain", "pack_worklist_explain"),
+    ):
+        html = html.replace(esc(text(site_key, language)), esc(text(pack_key, language)))
+    for mark in PSEUDONYM_MARKS:
+        html = html.replace(mark, "")
+    return html
 
 
 def packs_folder(settings: Settings) -> Path:
@@ -44,6 +59,7 @@ def write_meeting_packs(
         for path, html in pages.items():
             if PACK_PAGE not in "/" + path:
                 continue
-            write_private(root, path, mark_confidential(reidentify(html, known), banner))
+            pack = pack_words(reidentify(html, known), language)
+            write_private(root, path, mark_confidential(pack, banner))
             written += 1
     return written
