@@ -9,10 +9,13 @@ and the organisation's count leave one integer count that fits.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models.disclosure.recode import (
     OTHERS_LEFT_OUT,
@@ -434,3 +437,159 @@ def test_meeting_packs_show_employee_numbers_to_their_owner_only(sample_run) -> 
     site_text = "".join(p.read_text(encoding="utf-8") for p in settings.site.rglob("d-*.html"))
     assert site_text and any(p in site_text for p in worklist["employee_id"].to_list())
     assert not any(f">{number}<" in site_text for number in raw_numbers)
+
+
+# ---------------------------------------------------------------------------------------------- integer attacker
+def milp_attack(
+    published: pl.DataFrame, truth: pl.DataFrame, dims: tuple[str, str], by: list[str], k: int
+) -> int:
+    """An attacker with integer programming (scipy.optimize.milp) over every published count of a two-way
+    table with its margins (null = total) for all partitions `by` together: each hidden cell is an integer
+    unknown in [0, the largest published count], every published total equals the sum of its parts. Returns
+    how many hidden cells of 1 to k−1 people have a single feasible value (recovered)."""
+    import numpy as np
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    keys = [*by, *dims]
+    frame = published.select(*keys, "n").join(
+        truth.select(*keys, pl.col("n").alias("_true")), on=keys, how="left", nulls_equal=True
+    )
+    rows = frame.to_dicts()
+    hidden = [i for i, r in enumerate(rows) if r["n"] is None]
+    if not hidden:
+        return 0
+    position = {cell: j for j, cell in enumerate(hidden)}
+    matrix: list[np.ndarray] = []
+    rhs: list[float] = []
+    for i, r in enumerate(rows):
+        for d, dim in enumerate(dims):
+            if r[dim] is not None:
+                continue
+            other = dims[1 - d]
+            parts = [
+                j
+                for j, s in enumerate(rows)
+                if all(s[c] == r[c] for c in [*by, other]) and s[dim] is not None
+            ]
+            if not parts:
+                continue
+            coefficients = np.zeros(len(hidden))
+            known = 0.0
+            for j in parts:
+                if rows[j]["n"] is None:
+                    coefficients[position[j]] += 1.0
+                else:
+                    known += rows[j]["n"]
+            if r["n"] is None:
+                coefficients[position[i]] -= 1.0
+                value = -known
+            else:
+                value = r["n"] - known
+            if coefficients.any():
+                matrix.append(coefficients)
+                rhs.append(value)
+    top = max((r["n"] for r in rows if r["n"] is not None), default=0) or 1
+    bounds = Bounds(np.zeros(len(hidden)), np.full(len(hidden), float(top)))
+    constraints = [LinearConstraint(np.array(matrix), rhs, rhs)] if matrix else []
+    integral = np.ones(len(hidden))
+    recovered = 0
+    for j, cell in enumerate(hidden):
+        true = rows[cell]["_true"]
+        if true is None or not 0 < true < k:
+            continue
+        objective = np.zeros(len(hidden))
+        objective[j] = 1.0
+        low = milp(objective, constraints=constraints, integrality=integral, bounds=bounds)
+        high = milp(-objective, constraints=constraints, integrality=integral, bounds=bounds)
+        assert low.success and high.success, "the published table must be feasible for its true values"
+        if round(low.fun) == round(-high.fun):
+            recovered += 1
+    return recovered
+
+
+def _norming_truth(sources: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    from models.disclosure.engine import _cube
+    from models.releases.management import NORMING_RATINGS_RULE
+
+    cells = (
+        sources["marts.rating_distribution"]
+        .filter(pl.col("grouping") == "department")
+        .select(
+            "organization",
+            pl.col("cycle").cast(pl.Int64),
+            "measure",
+            pl.col("unit").alias("department"),
+            "rating",
+            pl.col("count").cast(pl.Int64).alias("n"),
+        )
+    )
+    return _cube(cells, NORMING_RATINGS_RULE).drop("__row")
+
+
+def test_integer_attacker_recovers_no_cell_of_the_management_heat_map(sample_release) -> None:  # type: ignore[no-untyped-def]
+    """The management release's heat map, one cycle at a time and two consecutive cycles together."""
+    sources, published = sample_release
+    table = published.tables["norming_ratings"].with_columns(pl.col("cycle").cast(pl.Int64))
+    truth = _norming_truth(sources)
+    dims = ("department", "rating")
+    attacked = 0
+    for _, part in table.group_by("organization", "measure"):
+        cycles = sorted(part["cycle"].unique().to_list())
+        for first, second in itertools.pairwise(cycles):
+            both = part.filter(pl.col("cycle").is_in([first, second]))
+            assert milp_attack(both, truth, dims, ["organization", "cycle", "measure"], K) == 0
+            attacked += 1
+    assert attacked > 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=0, max_value=30), min_size=4, max_size=4),
+        min_size=3,
+        max_size=6,
+    )
+)
+def test_integer_attacker_recovers_no_cell_of_generated_heat_maps(counts: list[list[int]]) -> None:
+    from models.disclosure.engine import _cube, protect
+    from models.releases.management import NORMING_RATINGS_RULE
+
+    cells = pl.DataFrame(
+        [
+            {
+                "organization": "o",
+                "cycle": 1,
+                "measure": "rating",
+                "department": f"d{i}",
+                "rating": f"r{j}",
+                "n": n,
+            }
+            for i, row in enumerate(counts)
+            for j, n in enumerate(row)
+        ]
+    )
+    published = protect(cells, NORMING_RATINGS_RULE, Thresholds(k=K)).frame
+    truth = _cube(cells, NORMING_RATINGS_RULE).drop("__row")
+    assert (
+        milp_attack(published, truth, ("department", "rating"), ["organization", "cycle", "measure"], K) == 0
+    )
+
+
+def test_integer_attacker_recovers_a_cell_hidden_without_complements() -> None:
+    """The attacker is not blind: a small cell hidden alone next to its published margins is recovered."""
+    from models.disclosure.engine import _cube
+    from models.releases.management import NORMING_RATINGS_RULE
+
+    cells = pl.DataFrame(
+        [
+            {"organization": "o", "cycle": 1, "measure": "rating", "department": d, "rating": r, "n": n}
+            for d, row in (("a", [3, 20, 12]), ("b", [9, 25, 14]))
+            for r, n in zip(("r1", "r2", "r3"), row, strict=True)
+        ]
+    )
+    truth = _cube(cells, NORMING_RATINGS_RULE).drop("__row")
+    only_primary = truth.with_columns(pl.when(pl.col("n") == 3).then(None).otherwise(pl.col("n")).alias("n"))
+    assert (
+        milp_attack(only_primary, truth, ("department", "rating"), ["organization", "cycle", "measure"], K)
+        == 1
+    )
