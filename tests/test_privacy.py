@@ -1292,6 +1292,9 @@ def joint_model(
             src = moves_src.filter((pl.col("direction") == direction) & (pl.col("attribute") == attribute))
             if value is not None:
                 src = src.filter(pl.col("group_value") == value)
+            elif attribute in attribute_values:
+                # A total over the shown groups: a small category left out (recoded) is not in it.
+                src = src.filter(pl.col("group_value").is_in(attribute_values[attribute]))
             true = (float(src["n"].sum()), float(src["count"].sum())) if src.height else None
             name, where = group(attribute, value)
             total = over_pairs(name, pairs(None), **where)
@@ -1352,6 +1355,9 @@ def joint_model(
                 ).filter((pl.col("outcome") == outcome) & (pl.col("attribute") == attribute))
                 if value is not None:
                     src = src.filter(pl.col("group_value") == value)
+                elif attribute in attribute_values:
+                    # A total over the shown groups: a small category left out (recoded) is not in it.
+                    src = src.filter(pl.col("group_value").is_in(attribute_values[attribute]))
                 true = (float(src["n"].sum()), float(src["count"].sum())) if src.height else (0.0, 0.0)
                 if yes_codes is not None:
                     name, where = group(attribute, value)
