@@ -612,11 +612,12 @@ def test_sample_site_pages_exist_are_small_and_hold_no_identifiers(sample_run) -
 
 
 def test_sample_site_hides_small_cells_in_every_figure(sample_run) -> None:  # type: ignore[no-untyped-def]
-    """Every count a figure shows in its hover text ("(n = …)") comes from the protected tables: 0 or at
-    least k people."""
+    """Every count a figure outside the department packs shows in its hover text ("(n = …)") comes from the
+    protected tables: 0 or at least k people. A department's pack is the meeting release: its own counts are
+    not suppressed (docs/privacy.md), the organisation's are."""
     site = sample_run.settings.site
     counts = []
-    for page in site.glob("*/*/calibration/*.html"):
+    for page in site.glob("*/*/calibration/index.html"):
         for _, payload in chart_payloads(page.read_text(encoding="utf-8")):
             for match in re.findall(r"\(n = ([\d.,]+)\)", json.dumps(payload, ensure_ascii=False)):
                 counts.append(int(match.replace(".", "").replace(",", "")))
@@ -650,9 +651,9 @@ def test_heatmap_writes_published_counts_where_the_row_total_is_hidden() -> None
 
 
 def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_path: Path) -> None:
-    """Oost has two people without a rating: its rated total is hidden (the process page's size minus it would
-    give that count back), so it has no shares. Its calibration pack says so and lists the counts that are
-    published, and the norming heatmap writes them as people instead of a row of hidden marks."""
+    """Oost has two people without a rating: its rated total is hidden in the organisation release (the process
+    page's size minus it would give that count back). Its calibration pack (meeting release) still compares
+    its whole distribution with the organisation's."""
     from dashboards.pages.calibration import department_file
 
     sources = hand_sources("Noord")
@@ -670,17 +671,14 @@ def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_p
     build_site(published.tables, settings, tmp_path / "site", "nl")
     cycle = tmp_path / "site" / "zeeland-demo" / "2024"
     pack = html.unescape((cycle / "calibration" / department_file("Oost")).read_text(encoding="utf-8"))
-    assert "Het totaal van deze afdeling is afgeschermd" in pack
-    for row in shown.iter_rows(named=True):
-        assert f"{row['n']}" in pack.split("Aantal mensen per uitkomst:")[1].split("</p>")[0]
-    norming = (cycle / "norming.html").read_text(encoding="utf-8")
-    [heatmap] = [
-        p for _, p in chart_payloads(norming) if p["data"] and p["data"][0].get("type") == "heatmap"
-    ][:1]
-    oost = heatmap["data"][0]["y"].index("Oost")
-    assert any(label.endswith("pers.") for label in heatmap["data"][0]["text"][oost])
-    notices = re.findall(r"<p class=.notice.>(.*?)</p>", html.unescape(norming))
-    assert any(n.startswith("Bij ") and "Oost" in n.split(" is het totaal")[0] for n in notices), notices
+    # The pack is the meeting release (docs/privacy.md): Oost's own counts and shares are all shown there.
+    assert "Het totaal van deze afdeling is afgeschermd" not in pack
+    mine = published.tables["pack_ratings"].filter(
+        (pl.col("department") == "Oost") & pl.col("function_level").is_null() & (pl.col("cycle") == 2024)
+    )
+    assert (
+        mine["n"].null_count() == 0 and mine.filter(pl.col("rating").is_not_null())["share"].null_count() == 0
+    )
 
 
 def test_data_quality_page_speaks_the_language_and_says_when_nothing_was_quarantined(
