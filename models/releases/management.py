@@ -29,7 +29,6 @@ from models.disclosure.engine import (
 )
 from models.releases.calibration import DRIFT_COLUMNS, UNIT_COLUMNS, UNIT_STATS, _homogeneous_evaluators
 from models.releases.common import _hide, _need
-from models.releases.norming import _calibration_moves_by_department
 
 NORMING_RATINGS_RULE = TableRule(
     by=("organization", "cycle", "measure"),
@@ -143,14 +142,6 @@ def _management_units(
         reasons={SMALL: int(reasons[SMALL]), HOMOGENEOUS: int(reasons[HOMOGENEOUS])},
         large_cells=int(reasons["large"]),
     )
-
-
-def _management_moves_by_department(
-    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
-) -> ProtectedTable:
-    """Calibration moves per department, protected within this table only (with the management k): the
-    department totals hidden in the organisation-wide `ratings` are not forced here."""
-    return _calibration_moves_by_department(sources, management_limits(limits), {})
 
 
 def _management_drift(

@@ -40,7 +40,6 @@ from models.releases.fairness import _fairness, _pay_transparency
 from models.releases.management import (
     NORMING_RATINGS_RULE,
     _management_drift,
-    _management_moves_by_department,
     _management_units,
     _norming_ratings,
 )
@@ -50,6 +49,7 @@ from models.releases.norming import (
     MOVES_BY_DEPARTMENT_RULE,
     MOVES_BY_GROUP_RULE,
     _calibration_before_after,
+    _calibration_moves_by_department,
     _calibration_moves_by_group,
     _calibration_spread,
 )
@@ -131,7 +131,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("whatif", _whatif),
     ("process", _process),
     ("findings", _findings),
-    ("calibration_moves_by_department", _management_moves_by_department),
+    ("calibration_moves_by_department", _calibration_moves_by_department),
     ("calibration_before_after", _calibration_before_after),
     ("calibration_moves_by_group", _moves_by_group_release),
     ("calibration_spread", _calibration_spread),
@@ -191,7 +191,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "leniency": ("norming", MANAGEMENT),
     "transitions": ("norming", MANAGEMENT),
     "drift": ("norming", MANAGEMENT),
-    "calibration_moves_by_department": ("norming", MANAGEMENT),
+    # Linked to `ratings` (the same people's department totals): protected with it, for the organisation.
+    "calibration_moves_by_department": ("norming", ORGANISATION),
     "calibration_before_after": ("norming", MANAGEMENT),
     "calibration_moves_by_group": ("norming", ORGANISATION),
     "calibration_spread": ("norming", MANAGEMENT),
