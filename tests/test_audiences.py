@@ -386,13 +386,16 @@ def test_small_gender_categories_are_left_out_not_hidden() -> None:
     kept = leave_out_small_groups(frame, small, keys)
     assert kept["group_value"].to_list() == ["F", "M", "F", "M"]
     assert mark_left_out(kept, small, keys)[OTHERS_LEFT_OUT].all()
-    # X with 6 people of whom some have the outcome is compared like any group.
-    assert (
-        small_groups(frame.with_columns(pl.col("count").replace({0: 2})), keys, "gender", ("F", "M"), 5)
-        .filter(pl.col("outcome") == "y")
-        .height
-        == 0
+    # X with 12 people, 6 with outcome y, is compared like any group; with 2 of 12 its cell is small.
+    larger = frame.with_columns(
+        pl.when(pl.col("group_value") == "X").then(12).otherwise(pl.col("n")).alias("n"),
+        pl.when(pl.col("group_value") == "X").then(6).otherwise(pl.col("count")).alias("count"),
     )
+    assert small_groups(larger, keys, "gender", ("F", "M"), 5).height == 0
+    fewer = larger.with_columns(
+        pl.when(pl.col("group_value") == "X").then(2).otherwise(pl.col("count")).alias("count")
+    )
+    assert small_groups(fewer, keys, "gender", ("F", "M"), 5).height == 2
 
 
 def test_small_function_levels_merge_into_bands_of_adjacent_levels() -> None:

@@ -4,10 +4,10 @@ Statistical offices merge or set apart a small category instead of protecting it
 hiding 640 women and 700 men because 4 people have gender X is the sign that a recode was skipped.
 
 * `leave_out_small_groups` — a category outside the compared ones (gender X or unknown next to women and men,
-  Directive (EU) 2023/970) whose group has fewer than k people, or whose people all share one outcome, is left
-  out of the comparison table; totals are then computed over the shown categories, and each row of the
-  attribute says so (`OTHERS_LEFT_OUT`: "excluding n < k others").
-* `merge_small_levels` — function levels of a department with fewer than k people are merged with adjacent
+  Directive (EU) 2023/970) whose group, or either of its cells (with and without the outcome), holds fewer
+  than k people is left out of the comparison table; totals are then computed over the shown categories,
+  and each row of the attribute says so (`OTHERS_LEFT_OUT`: "excluding n < k others").
+* `level_bands` — function levels of a department with fewer than k people are merged with adjacent
   levels into bands (in the levels' order) until each band holds at least k people.
 
 Pure polars; no I/O.
@@ -32,7 +32,7 @@ def small_groups(
     count: str | None = "count",
 ) -> pl.DataFrame:
     """The (keys, group_value) of `attribute` outside `compared` that hold fewer than k people or (with a
-    `count` column: a binary outcome) where everyone or no one has the outcome."""
+    `count` column: a binary outcome) fewer than k with or without the outcome."""
     rows = frame.filter(
         (pl.col("attribute") == attribute)
         & pl.col("group_value").is_not_null()
@@ -40,8 +40,10 @@ def small_groups(
     )
     small = pl.col("n") < k
     if count is not None and count in rows.columns:
+        # Either cell (with and without the outcome) below k: the category's cells would be hidden, and its
+        # large siblings with them. Everyone alike (a cell of 0) is one such case.
         small = small | (
-            pl.col(count).is_not_null() & ((pl.col(count) == 0) | (pl.col(count) == pl.col("n")))
+            pl.col(count).is_not_null() & ((pl.col(count) < k) | ((pl.col("n") - pl.col(count)) < k))
         )
     return rows.filter(small).select(*keys, "attribute", "group_value").unique()
 
