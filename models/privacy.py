@@ -2846,3 +2846,6 @@ def publish_tables(
             for organization, org_limits in sorted(limits.items())
         ),
     )
+
+
+import models.pay_gap_release  # noqa: E402, F401 (adds the pay-gap tables to the registry above: issue 22)
