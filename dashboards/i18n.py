@@ -738,8 +738,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "raised": "Verhoogd",
             "at_max": "Op maximum",
             "cost": "Kosten per jaar",
-            "share": "Deel van budget dit jaar",
-            "share_projection": "Deel van budget over de horizon",
+            "share": "Deel budget dit jaar (goedkoopst)",
+            "share_projection": "Deel budget over de horizon",
             "after": "Kloof daarna",
         },
         "en": {
@@ -751,7 +751,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "raised": "Raised",
             "at_max": "At maximum",
             "cost": "Cost per year",
-            "share": "Share of budget this year",
+            "share": "Share of budget this year (cheapest)",
             "share_projection": "Share of budget over the horizon",
             "after": "Gap after",
         },
@@ -774,7 +774,12 @@ TEXTS: dict[str, dict[str, Any]] = {
             "too_small": "group too small",
         },
     },
-    "paygap_total": {"nl": "Alle categorieën", "en": "All categories"},
+    "paygap_small_note": {
+        "nl": "{count} categorie(ën) niet in de tabel: minder vrouwen of mannen dan de kleinste groep die het "
+        "beleid toelaat.",
+        "en": "{count} categor(y/ies) not in the table: fewer women or men than the smallest group the policy "
+        "allows.",
+    },
     "paygap_no_projection": {
         "nl": "De projectie vertrekt van de laatste cyclus van de organisatie; voor deze cyclus is er geen.",
         "en": "The projection starts from the organisation's last cycle; there is none for this cycle.",
@@ -852,6 +857,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "item": "Onderdeel",
             "item_status": "Stand",
             "item_note": "Toelichting",
+            "field": "Gegeven",
+            "value": "Waarde",
         },
         "en": {
             "status": "State",
@@ -867,6 +874,8 @@ TEXTS: dict[str, dict[str, Any]] = {
             "item": "Item",
             "item_status": "State",
             "item_note": "Note",
+            "field": "Field",
+            "value": "Value",
         },
     },
     # The Article 7 letter (pipelines/letter_cli.py): plain text, one employee.

@@ -67,6 +67,7 @@ def gap_fans(
                         y=part["hi"].to_list() + part["lo"].to_list()[::-1],
                         xaxis=xref,
                         yaxis=yref,
+                        mode="lines",
                         fill="toself",
                         fillcolor=_rgba(colour, 0.22),
                         line={"width": 0},
@@ -138,18 +139,22 @@ def gap_fans(
             "automargin": True,
             "title": {"text": plot_text(y_title) if index % columns == 0 else ""},
         }
-    annotations.append(
-        {
-            "text": plot_text(threshold_label),
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0,
-            "y": 1.0,
-            "yanchor": "bottom",
-            "xanchor": "left",
-            "showarrow": False,
-            "font": {"color": theme.ALERT, "size": 12},
-        }
+    # the threshold's legend entry (its lines are shapes, which have none)
+    figure.add_trace(
+        dict(
+            type="scatter",
+            x=[None],
+            y=[None],
+            mode="lines",
+            name=plot_text(threshold_label),
+            line={"color": theme.ALERT, "width": 1.5, "dash": "dot"},
+            hoverinfo="skip",
+        )
+    )
+    plot_height = figure.layout["height"] - 90 - 130
+    figure.update_layout(
+        margin={"l": 70, "r": 30, "t": 90, "b": 130},
+        legend={"orientation": "h", "yanchor": "top", "y": -75 / plot_height, "x": 0, "xanchor": "left"},
     )
     figure.update_layout(annotations=annotations)
     return figure

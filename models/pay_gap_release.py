@@ -8,11 +8,12 @@ control (models.privacy's `protect`, `TableRule` and `Thresholds`).
   ``k_amounts`` (the amount rule of the Art. 9 money rows) — for variable pay the recipients of each year —
   and (3) the same gap (component, measure) of the base cycle is shown in the protected Art. 9 table: year 0
   *is* that figure, and a projection must not give back a value hidden there.
-* **Cost to close** — per method a money table over the categories with the organisation total, protected by
-  `protect`: the people raised are the count (k), the cost an amount (``k_amounts`` people, no single raise
-  above the dominance share of the cost: the largest raise is known and never published), complementary
-  suppression over the categories and their total. The regression figures of a category (unexplained gap,
-  interval) need ``k_amounts`` women and men; counts of people at the scale maximum follow the count rule.
+* **Cost to close** — per method a money table over the categories, protected by `protect`: the people raised
+  are the count (k), the employer cost an amount (``k_amounts`` people, no single raise above the dominance
+  share of the cost: the largest raise is known and never published). No total over the categories is
+  published (it would give back a hidden category). The regression figures of a category (unexplained gap,
+  interval) and its outcome need ``k_amounts`` women and men, else the whole category is hidden; counts of
+  people at the scale maximum follow the count rule.
 * **Art. 10 assessment** — statuses, dates and category names kept by HR: no personal data, published as is.
 
 Registered in models.privacy's registry by one line there (this module appends its tables to
@@ -24,6 +25,7 @@ from __future__ import annotations
 import polars as pl
 
 import models.privacy as privacy
+from models.pay_gap_cost import TOO_SMALL
 from models.privacy import (
     SUPPRESSED,
     Amount,
@@ -68,19 +70,20 @@ PROJECTION_COLUMNS = (
     "draws",
 )
 COST_AMOUNTS = (
-    "cost_employer",
+    "cost",
     "share_of_budget",
     "cost_over_projection",
     "share_of_budget_over_projection",
     "mean_raise_pct",
     "gap_after",
 )
+# No organisation total over the categories: with one it, a category hidden for its few raises would be given
+# back by the total less the others (and hiding a second category to prevent that hides a publishable one).
 COST_RULE = TableRule(
     by=("organization", "cycle", "method"),
     dims=("category",),
     n="n_raised",
-    totals=("category",),
-    amounts=(Amount("cost", max_column="max_raise", protect=COST_AMOUNTS),),
+    amounts=(Amount("cost_employer", max_column="max_raise", protect=COST_AMOUNTS),),
 )
 FIT_COLUMNS = (
     "unexplained_gap",
@@ -106,7 +109,7 @@ COST_COLUMNS = (
     "target_gap",
     *COUNT_COLUMNS,
     "n_raised",
-    "cost",
+    "cost_employer",
     *COST_AMOUNTS,
     "incidental_budget",
     "budget_over_projection",
@@ -210,11 +213,16 @@ def pay_gap_cost(
     notes: list[str] = []
     hidden = 0
     if priced.height:
-        result = protect(priced.with_columns(pl.col("n_raised").fill_null(0)), COST_RULE, limits)
+        # the largest single raise on the employer basis, like the cost it is compared with
+        employer = pl.when(pl.col("cost") > 0).then(pl.col("cost_employer") / pl.col("cost")).otherwise(1.0)
+        priced = priced.with_columns(
+            pl.col("n_raised").fill_null(0), (pl.col("max_raise") * employer).alias("max_raise")
+        )
+        result = protect(priced, COST_RULE, limits)
         notes += result.notes
         out = result.frame.with_columns(
-            (pl.col(SUPPRESSED) | pl.col(amount_flag("cost"))).alias(SUPPRESSED)
-        ).drop(amount_flag("cost"), privacy.REASON)
+            (pl.col(SUPPRESSED) | pl.col(amount_flag("cost_employer"))).alias(SUPPRESSED)
+        ).drop(amount_flag("cost_employer"), privacy.REASON)
         hidden += result.hidden
         parts.append(out)
     if others.height:
@@ -231,9 +239,19 @@ def pay_gap_cost(
     out = out.with_columns(small)
     for column in COUNT_COLUMNS:
         if f"_small_{column}" in out.columns:
-            out = _hide(out, pl.col(f"_small_{column}"), [column]).drop(f"_small_{column}")
-    out = _hide(out, fit_hidden & pl.col("category").is_not_null(), FIT_COLUMNS)
-    out = out.select([c for c in (*COST_COLUMNS, SUPPRESSED) if c in out.columns])
+            out = _hide(out, pl.col(f"_small_{column}"), [column]).rename(
+                {f"_small_{column}": amount_flag(column)}
+            )
+    # a category whose women or men are too few for an amount: nothing of it but that it is too small
+    out = out.with_columns((fit_hidden & (pl.col("status") != TOO_SMALL)).fill_null(False).alias("_whole"))
+    out = _hide(
+        out,
+        pl.col("_whole"),
+        [*FIT_COLUMNS, "status", "n_raised", "cost_employer", *COST_AMOUNTS, *COUNT_COLUMNS],
+    )
+    out = out.with_columns((pl.col(SUPPRESSED) | pl.col("_whole")).alias(SUPPRESSED)).drop("_whole")
+    flags = [amount_flag(c) for c in COUNT_COLUMNS]
+    out = out.select([c for c in (*COST_COLUMNS, *flags, SUPPRESSED) if c in out.columns])
     out = out.sort("organization", "cycle", "category", "method", nulls_last=True)
     return ProtectedTable(frame=out, notes=notes, cells=out.height, hidden=hidden)
 

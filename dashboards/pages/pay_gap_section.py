@@ -138,75 +138,69 @@ def _first_table(projection: pl.DataFrame, language: str) -> str:
 
 
 def _cost_table(cost: pl.DataFrame, language: str) -> str:
+    """One row per category: outcome, unexplained gap with its interval, people at the maximum, and the yearly
+    employer cost of each way of closing the gap with its share of this year's and the horizon's budget."""
     if cost.height == 0:
         return ""
-    methods = text("paygap_methods", language)
     statuses = text("paygap_statuses", language)
-    total = text("paygap_total", language)
-    order = {"uniform": 0, "cheapest": 1, "balanced": 2}
-    frame = cost.with_columns(
-        pl.col("category").fill_null(total).alias("_category"),
-        pl.col("category").is_null().alias("_is_total"),
-        pl.col("method").replace_strict(order, default=9, return_dtype=pl.Int64).alias("_order"),
-    ).sort("_is_total", "category", "_order")
-    rows = []
-    for row in frame.iter_rows(named=True):
-        low, high = row.get("unexplained_gap_low"), row.get("unexplained_gap_high")
-        rows.append(
-            {
-                "category": row["_category"],
-                "status": statuses.get(row.get("status") or "", row.get("status") or ""),
-                "unexplained": row.get("unexplained_gap"),
-                "interval": f"{fmt_pct(low, language, 1)} – {fmt_pct(high, language, 1)}"
-                if low is not None and high is not None
-                else None,
-                "method": methods.get(row["method"], row["method"]) if row.get("method") else None,
-                "raised": row.get("n_raised") if row.get("method") else None,
-                "at_max": row.get("n_excluded_at_maximum"),
-                "cost": row.get("cost_employer"),
-                "share": row.get("share_of_budget"),
-                "share_projection": row.get("share_of_budget_over_projection"),
-                "after": row.get("gap_after") if row.get("method") else None,
-                "suppressed": bool(row.get("suppressed")),
-            }
-        )
-    table = pl.DataFrame(
-        rows,
-        schema={
-            "category": pl.String,
-            "status": pl.String,
-            "unexplained": pl.Float64,
-            "interval": pl.String,
-            "method": pl.String,
-            "raised": pl.Int64,
-            "at_max": pl.Int64,
-            "cost": pl.Float64,
-            "share": pl.Float64,
-            "share_projection": pl.Float64,
-            "after": pl.Float64,
-            "suppressed": pl.Boolean,
-        },
-    )
     headers = text("paygap_cost_headers", language)
+    methods = text("paygap_methods", language)
+    frame = cost.filter(pl.col("category").is_not_null())
+    small = frame.filter(pl.col("status") == "too_small")["category"].n_unique()
+    frame = frame.filter(pl.col("status").is_null() | (pl.col("status") != "too_small"))
+    rows = []
+    for category in frame["category"].unique().sort().to_list():
+        part = frame.filter(pl.col("category") == category)
+        first = part.row(0, named=True)
+        low, high = first.get("unexplained_gap_low"), first.get("unexplained_gap_high")
+        unexplained = first.get("unexplained_gap")
+        row: dict[str, object] = {
+            "category": category,
+            "status": statuses.get(first.get("status") or "", first.get("status")),
+            "unexplained": None
+            if unexplained is None or low is None or high is None
+            else f"{fmt_pct(unexplained, language, 1)} ({fmt_pct(low, language, 1)} – {fmt_pct(high, language, 1)})",
+            "at_max": first.get("n_excluded_at_maximum"),
+            "hidden_at_max": bool(first.get("suppressed_n_excluded_at_maximum"))
+            or bool(first.get("suppressed")),
+            "suppressed": bool(first.get("suppressed")) and unexplained is None,
+        }
+        for method in ("uniform", "cheapest", "balanced"):
+            chosen = part.filter(pl.col("method") == method)
+            record = chosen.row(0, named=True) if chosen.height else {}
+            row[method] = record.get("cost_employer")
+            row[f"hidden_{method}"] = bool(record.get("suppressed")) if record else False
+            if method == "cheapest":
+                row["share"] = record.get("share_of_budget")
+                row["share_projection"] = record.get("share_of_budget_over_projection")
+        rows.append(row)
+    if not rows:
+        return ""
+    table = pl.DataFrame(rows, infer_schema_length=None)
     columns = [
         Column("category", headers["category"], hidden_flag=None),
-        Column("status", headers["status"], hidden_flag=None),
-        Column("unexplained", headers["unexplained"], "pct", 1),
-        Column("interval", headers["interval"]),
-        Column("method", headers["method"], hidden_flag=None),
-        Column("raised", headers["raised"], "int"),
-        Column("at_max", headers["at_max"], "int"),
-        Column("cost", headers["cost"], "money"),
-        Column("share", headers["share"], "pct", 1),
-        Column("share_projection", headers["share_projection"], "pct", 1),
-        Column("after", headers["after"], "pct", 1),
+        Column("status", headers["status"]),
+        Column("unexplained", headers["unexplained"] + " (" + headers["interval"] + ")"),
+        Column("at_max", headers["at_max"], "int", hidden_flag="hidden_at_max"),
+        *[
+            Column(m, methods[m], "money", hidden_flag=f"hidden_{m}")
+            for m in ("uniform", "cheapest", "balanced")
+        ],
+        Column("share", headers["share"], "pct", 1, "hidden_cheapest"),
+        Column("share_projection", headers["share_projection"], "pct", 1, "hidden_cheapest"),
     ]
+    note = (
+        f"<p class='notice'>{esc(text('paygap_small_note', language).format(count=fmt_int(small, language)))}</p>"
+        if small
+        else ""
+    )
     return table_block(
         text("paygap_cost_title", language),
         text("paygap_cost_explain", language),
         "marts.pay_gap_cost_to_close (" + text("protected", language) + ")",
         html_table(table, columns, language),
         language,
+        extra=note,
     )
 
 
@@ -239,7 +233,15 @@ def _assessment(assessment: pl.DataFrame | None, language: str) -> str:
             shown = fmt_pct(float(value), language, 1)
         else:
             shown = str(value)
-        facts.append(f"<dt>{esc(fields[key])}</dt><dd>{esc(shown)}</dd>")
+        facts.append({"field": fields[key], "value": shown})
+    facts_table = html_table(
+        pl.DataFrame(facts, schema={"field": pl.String, "value": pl.String}),
+        [
+            Column("field", fields["field"], hidden_flag=None),
+            Column("value", fields["value"], hidden_flag=None),
+        ],
+        language,
+    )
     items = text("art10_items", language)
     table = pl.DataFrame(
         [
@@ -261,7 +263,7 @@ def _assessment(assessment: pl.DataFrame | None, language: str) -> str:
         title,
         text("art10_status_explain", language),
         "marts.pay_assessment",
-        f"<dl class='facts'>{''.join(facts)}</dl>" + html_table(table, columns, language),
+        facts_table + html_table(table, columns, language),
         language,
     )
 
