@@ -35,7 +35,6 @@ is the difference the rules make, not noise.
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -281,6 +280,12 @@ class _Base:
     step: np.ndarray  # [n] current step (steps basis), -1 unknown
     last_step: np.ndarray
     amounts: np.ndarray  # [n, S] amount per step of the person's scale (steps basis), filled
+    bounds: np.ndarray  # [k, 2, 2] (start, end) of the women (0) and the men (1) of each category
+
+    def slices(self, c: int) -> tuple[slice, slice]:
+        """The women and the men of category c: contiguous, because the base is sorted by category and sex."""
+        (ws, we), (ms, me) = self.bounds[c]
+        return slice(int(ws), int(we)), slice(int(ms), int(me))
 
 
 def _filled_steps(amounts: dict[int, float], last: int, width: int) -> np.ndarray:
@@ -303,7 +308,7 @@ def _filled_steps(amounts: dict[int, float], last: int, width: int) -> np.ndarra
 
 
 def _base_arrays(base: pl.DataFrame, scales: pl.DataFrame, rules: CostRules, category: str) -> _Base:
-    categories = sorted(base[category].drop_nulls().unique().to_list())
+    categories = sorted(base[category].drop_nulls().cast(pl.String).unique().to_list())
     n = base.height
     outcome = index_of(base["outcome"], rules.outcome_codes)
     step = base["salary_step"].fill_null(-1).to_numpy().astype(np.int64)
@@ -322,9 +327,18 @@ def _base_arrays(base: pl.DataFrame, scales: pl.DataFrame, rules: CostRules, cat
         for i, (scale, top) in enumerate(base.select("salary_scale", "last_step").iter_rows()):
             if scale is not None and top is not None and (str(scale), int(top)) in rows:
                 amounts[i] = rows[(str(scale), int(top))]
+    index = index_of(base[category], categories)
+    women = (base["gender"] == WOMEN).to_numpy()
+    if np.any(np.diff(index * 2 + (~women).astype(np.int64)) < 0):
+        raise ValueError("the base must be sorted by category and sex (women first)")
+    bounds = np.zeros((len(categories), 2, 2), dtype=np.int64)
+    for c in range(len(categories)):
+        for side, members in ((0, (index == c) & women), (1, (index == c) & ~women)):
+            where = np.flatnonzero(members)
+            bounds[c, side] = (where[0], where[-1] + 1) if where.size else (0, 0)
     return _Base(
         categories=categories,
-        category=index_of(base[category], categories),
+        category=index,
         women=(base["gender"] == WOMEN).to_numpy(),
         fte=base["fte"].to_numpy().astype(np.float64),
         salary=base["annual_salary"].to_numpy().astype(np.float64),
@@ -335,6 +349,7 @@ def _base_arrays(base: pl.DataFrame, scales: pl.DataFrame, rules: CostRules, cat
         step=step,
         last_step=last,
         amounts=amounts,
+        bounds=bounds,
     )
 
 
@@ -401,34 +416,27 @@ class _History:
     ratios: list[np.ndarray]  # per outcome class: observed incidental / pay of recipients
 
 
-def _history(
-    window: pl.DataFrame, b: _Base, base: pl.DataFrame, rules: CostRules, policy: Policy, category: str
-) -> _History:
+def _history(window: pl.DataFrame, b: _Base, rules: CostRules, policy: Policy, category: str) -> _History:
     r = len(rules.outcomes)
     k = policy.min_group_size
-    counts: dict[tuple[bool, str], np.ndarray] = {}
-    sex_counts = {True: np.zeros(r), False: np.zeros(r)}
     outcome = index_of(window["outcome"], rules.outcome_codes)
-    women = (window["gender"] == WOMEN).to_numpy()
-    cats = window[category].cast(pl.String).fill_null("").to_list()
-    decidable = window["decidable"].to_numpy().astype(bool)
-    for o, w, c, d in zip(outcome, women, cats, decidable, strict=True):
-        if o < 0 or not d:
-            continue
-        counts.setdefault((bool(w), c), np.zeros(r))[o] += 1
-        sex_counts[bool(w)][o] += 1
-    everyone = sex_counts[True] + sex_counts[False]
+    sex = (window["gender"] != WOMEN).to_numpy().astype(np.int64)  # 0 women, 1 men
+    cat = index_of(window[category].cast(pl.String), b.categories)
+    rated = (outcome >= 0) & window["decidable"].to_numpy().astype(bool)
+    counts = np.zeros((2, max(len(b.categories), 1) + 1, r))  # the last category: not in the base cycle
+    np.add.at(
+        counts, (sex[rated], np.where(cat[rated] >= 0, cat[rated], counts.shape[1] - 1), outcome[rated]), 1.0
+    )
+    by_sex = counts.sum(1)  # [2, R]
+    everyone = by_sex.sum(0)
     fallback = everyone / everyone.sum() if everyone.sum() else np.full(r, 1.0 / max(r, 1))
-    person_p = np.zeros((b.salary.size, r))
-    base_cats = base[category].cast(pl.String).fill_null("").to_list()
-    for i, (w, c) in enumerate(zip(b.women, base_cats, strict=True)):
-        cell = counts.get((bool(w), c))
-        if cell is not None and cell.sum() >= k:
-            person_p[i] = cell / cell.sum()
-        elif sex_counts[bool(w)].sum() > 0:
-            person_p[i] = sex_counts[bool(w)] / sex_counts[bool(w)].sum()
-        else:
-            person_p[i] = fallback
+    sex_p = np.where(
+        by_sex.sum(1, keepdims=True) > 0, by_sex / np.maximum(by_sex.sum(1, keepdims=True), 1), fallback
+    )
+    person_sex = (~b.women).astype(np.int64)
+    cell = counts[person_sex, np.where(b.category >= 0, b.category, counts.shape[1] - 1)]  # [n, R]
+    size = cell.sum(1, keepdims=True)
+    person_p = np.where(size >= k, cell / np.maximum(size, 1), sex_p[person_sex])
     # leave (Z-11): a chosen leave longer than the cycle minus the minimum presence
     leave_types = [str(t) for t in policy.rule_value("absence", "no_rating_when_leave", default=[]) or []]
     presence = policy.rule_value("absence", "min_presence_months", default=None)
@@ -442,7 +450,7 @@ def _history(
         share = dict(shares.iter_rows())
         leave = np.where(b.women, share.get(WOMEN, 0.0) or 0.0, share.get(MEN, 0.0) or 0.0)
     # incidental rewards per outcome class
-    cls = np.where((outcome >= 0) & decidable, outcome, r)
+    cls = np.where(rated, outcome, r)
     value = window["incidental_value"].fill_null(0.0).to_numpy()
     pay = window["pay"].to_numpy()
     received = value > 0
@@ -457,33 +465,57 @@ def _history(
     return _History(np.cumsum(person_p, axis=1), leave, rate, ratios)
 
 
+# Memory and time grow with draws × people per year: a large organisation gets fewer draws (its gaps, averages
+# over thousands of people, hardly vary between draws), never fewer than MIN_DRAWS, never more than asked.
+PERSON_DRAWS_PER_YEAR = 2_000_000
+MIN_DRAWS = 20
+
+
+def effective_draws(draws: int, people: int) -> int:
+    """The draws simulated for `people` people: the policy's, capped by PERSON_DRAWS_PER_YEAR."""
+    return max(MIN_DRAWS, min(draws, PERSON_DRAWS_PER_YEAR // max(people, 1)))
+
+
 def _rng(seed: int, organization: str, year: int) -> np.random.Generator:
     """The same stream for every scenario of an organisation and year (common random numbers)."""
     material = [seed & 0xFFFFFFFF, zlib.crc32(organization.encode()), year, 0x9A1]
     return np.random.default_rng(np.random.SeedSequence(material))
 
 
-def category_gaps(
-    values: np.ndarray, women: np.ndarray, category: np.ndarray, k: int, recipients_only: bool
-) -> dict[str, np.ndarray]:
-    """Mean and median gap per category for each draw: values [D, n] → {measure: [D, k]} (Art. 3(1)(c),(d)
-    through :func:`models.stats.gender_pay_gap`); variable pay over recipients only (value > 0)."""
+def _positive_median(part: np.ndarray) -> np.ndarray:
+    """Per row of [D, m]: the median of the values > 0 (nan without any), by one sort."""
+    count = (part > 0).sum(1)
+    ordered = np.sort(np.where(part > 0, part, np.inf), axis=1)
+    low = np.take_along_axis(ordered, np.clip((count - 1) // 2, 0, None)[:, None], 1)[:, 0]
+    high = np.take_along_axis(ordered, np.clip(count // 2, 0, None)[:, None], 1)[:, 0]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, (low + high) / 2, np.nan)
+
+
+def _side_stats(part: np.ndarray, recipients_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and median per row of [D, m] (recipients only: over the values > 0)."""
+    d = part.shape[0]
+    if part.shape[1] == 0:
+        return np.full(d, np.nan), np.full(d, np.nan)
+    if not recipients_only:
+        return part.mean(1), np.median(part, axis=1)
+    count = (part > 0).sum(1)
+    total = np.where(part > 0, part, 0.0).sum(1)
+    mean = np.divide(total, count, out=np.full(d, np.nan), where=count > 0)
+    return mean, _positive_median(part)
+
+
+def category_gaps(values: np.ndarray, b: _Base, recipients_only: bool) -> dict[str, np.ndarray]:
+    """Mean and median gap per category for each draw: values [D, n] in the base's order → {measure: [D, k]}
+    (Art. 3(1)(c),(d) through :func:`models.stats.gender_pay_gap`); variable pay over recipients only."""
+    k = len(b.categories)
     out = {m: np.full((values.shape[0], k), np.nan) for m in MEASURES}
     for c in range(k):
-        cols = category == c
-        for measure, stat in (("mean_gap", np.nanmean), ("median_gap", np.nanmedian)):
-            sides = []
-            for side in (~women & cols, women & cols):
-                part = values[:, side]
-                if recipients_only:
-                    part = np.where(part > 0, part, np.nan)
-                if part.shape[1] == 0:
-                    sides.append(np.full(values.shape[0], np.nan))
-                    continue
-                with warnings.catch_warnings():  # a draw in which a side has no recipient: nan, not a warning
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    sides.append(stat(part, axis=1))
-            out[measure][:, c] = gender_pay_gap(sides[0], sides[1])
+        women, men = b.slices(c)
+        w_mean, w_median = _side_stats(values[:, women], recipients_only)
+        m_mean, m_median = _side_stats(values[:, men], recipients_only)
+        out["mean_gap"][:, c] = gender_pay_gap(m_mean, w_mean)
+        out["median_gap"][:, c] = gender_pay_gap(m_median, w_median)
     return out
 
 
@@ -580,6 +612,16 @@ def year0_figures(base: pl.DataFrame, policy: Policy, organization: str, categor
     ).select("category", "component", "measure", "n_women", "n_men", "gap")
 
 
+def base_frame(persons: pl.DataFrame, cycle: int, category: str) -> pl.DataFrame:
+    """The people of the base cycle with a category, sorted by category and sex (women first), so that each
+    group is a contiguous block of the simulation's arrays."""
+    return (
+        persons.filter((pl.col("cycle") == cycle) & pl.col(category).is_not_null())
+        .with_columns(pl.col(category).cast(pl.String))
+        .sort(category, pl.col("gender") != WOMEN, "employee_id")
+    )
+
+
 @dataclass
 class OrganisationProjection:
     frame: pl.DataFrame
@@ -601,11 +643,11 @@ def project_organisation(
     if persons.height == 0:
         return OrganisationProjection(empty_projection(), persons, [])
     base_cycle = int(persons["cycle"].max())  # type: ignore[arg-type]
-    base = persons.filter(pl.col("cycle") == base_cycle).filter(pl.col(settings.category).is_not_null())
+    base = base_frame(persons, base_cycle, settings.category)
     window = persons.filter(pl.col("cycle") > base_cycle - settings.rating_window_cycles)
     category = settings.category
     b = _base_arrays(base, scales, rules, category)
-    hist = _history(window, b, base, rules, policy, category)
+    hist = _history(window, b, rules, policy, category)
     year0 = year0_figures(base, policy, organization, category)
     k = len(b.categories)
     thr = settings.threshold
@@ -621,22 +663,23 @@ def project_organisation(
             scenarios.append((f"scenario:{change.id}", change.label, _scenario_rules(rules, policy, change)))
     blocks: list[pl.DataFrame] = []
     payroll_by_year: list[float] = []
+    draws = effective_draws(settings.draws, b.salary.size)
     for name, label, rule in scenarios:
-        years = simulate(b, hist, rule, settings, organization)
+        years = simulate(b, hist, rule, settings, organization, draws)
         if name == RULES_SCENARIO:
             payroll_by_year = [float(np.median(y["basic"].sum(1))) for y in years]
         stats: dict[tuple[str, str], list[np.ndarray]] = {}
         recipients: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         for y in years:
             for component in COMPONENTS:
-                gaps = category_gaps(y[component], b.women, b.category, k, component == "variable")
+                gaps = category_gaps(y[component], b, component == "variable")
                 for measure in MEASURES:
                     stats.setdefault((component, measure), []).append(gaps[measure])
             got = y["variable"] > 0
             recipients.setdefault("variable", []).append(
                 (
-                    np.stack([np.median((got & b.women & (b.category == c)).sum(1)) for c in range(k)]),
-                    np.stack([np.median((got & ~b.women & (b.category == c)).sum(1)) for c in range(k)]),
+                    np.array([np.median(got[:, b.slices(c)[0]].sum(1)) for c in range(k)]),
+                    np.array([np.median(got[:, b.slices(c)[1]].sum(1)) for c in range(k)]),
                 )
             )
         counts_w = np.bincount(b.category[b.women], minlength=k)
@@ -656,8 +699,8 @@ def project_organisation(
                     gap0, nw0, nm0 = zero.get(cat, (None, int(counts_w[c]), int(counts_m[c])))
                     shares = [1.0 if gap0 is not None and abs(gap0) >= thr else 0.0]
                     series = [gap0]
-                    for draws in per_year:
-                        values = draws[:, c]
+                    for drawn in per_year:
+                        values = drawn[:, c]
                         finite = values[np.isfinite(values)]
                         shares.append(float((np.abs(finite) >= thr).mean()) if finite.size else float("nan"))
                         series.append(finite)
@@ -723,7 +766,7 @@ def project_organisation(
                     component=pl.lit(component),
                     measure=pl.lit(measure),
                     threshold=pl.lit(thr),
-                    draws=pl.lit(settings.draws, dtype=pl.Int64),
+                    draws=pl.lit(draws, dtype=pl.Int64),
                 )
                 blocks.append(block.with_columns(pl.col("share_at_threshold").fill_nan(None)))
     frame = pl.concat(

@@ -28,6 +28,7 @@ from models.pay_gap_projection import (
     RULES_SCENARIO,
     RuleChange,
     _base_arrays,
+    base_frame,
     category_gaps,
     load_rule_changes,
     pay_gap_settings,
@@ -313,12 +314,12 @@ def test_the_projection_is_reproducible_and_its_engine_agrees_with_year_0() -> N
     drawn = one.filter((pl.col("horizon") > 0) & (pl.col("component") == "total"))
     assert (drawn["gap_p5"] < drawn["gap_p95"]).all()  # ratings were drawn: the draws spread
     # the numpy engine of years 1..H gives the published year-0 figure on the base cycle's pay
-    base = persons.filter(pl.col("cycle") == 2024)
+    base = base_frame(persons, 2024, "function_level")
     arrays = _base_arrays(base, scales, cost_rules(ZEELAND), "function_level")
     published = year0_figures(base, ZEELAND, Z, "function_level")
     pay, variable = base["pay"].to_numpy(), base["variable"].fill_null(0.0).to_numpy()
     for component, values in (("basic", pay), ("variable", variable), ("total", pay + variable)):
-        gaps = category_gaps(values[None, :], arrays.women, arrays.category, 1, component == "variable")
+        gaps = category_gaps(values[None, :], arrays, component == "variable")
         for measure in ("mean_gap", "median_gap"):
             row = published.filter((pl.col("component") == component) & (pl.col("measure") == measure))
             if row["gap"].item() is None:

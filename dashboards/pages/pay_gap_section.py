@@ -171,8 +171,12 @@ def _cost_table(cost: pl.DataFrame, language: str) -> str:
             row[method] = record.get("cost_employer")
             row[f"hidden_{method}"] = bool(record.get("suppressed")) if record else False
             if method == "cheapest":
-                row["share"] = record.get("share_of_budget")
-                row["share_projection"] = record.get("share_of_budget_over_projection")
+                year, horizon = record.get("share_of_budget"), record.get("share_of_budget_over_projection")
+                row["share"] = (
+                    f"{fmt_pct(year, language, 1)} / {fmt_pct(horizon, language, 1)}"
+                    if year is not None and horizon is not None
+                    else None
+                )
         rows.append(row)
     if not rows:
         return ""
@@ -186,8 +190,7 @@ def _cost_table(cost: pl.DataFrame, language: str) -> str:
             Column(m, methods[m], "money", hidden_flag=f"hidden_{m}")
             for m in ("uniform", "cheapest", "balanced")
         ],
-        Column("share", headers["share"], "pct", 1, "hidden_cheapest"),
-        Column("share_projection", headers["share_projection"], "pct", 1, "hidden_cheapest"),
+        Column("share", headers["share"], hidden_flag="hidden_cheapest"),
     ]
     note = (
         f"<p class='notice'>{esc(text('paygap_small_note', language).format(count=fmt_int(small, language)))}</p>"

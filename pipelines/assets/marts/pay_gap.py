@@ -18,6 +18,7 @@ from models.pay_gap_projection import (
     PAYROLL_COLUMNS,
     empty_projection,
     load_rule_changes,
+    pay_gap_settings,
     person_frame,
     project_organisation,
 )
@@ -44,13 +45,18 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, wanted: Sequence[str]) 
 
 
 def _read(
-    con: duckdb.DuckDBPyConnection, table: str, wanted: Sequence[str], organization: str
+    con: duckdb.DuckDBPyConnection, table: str, wanted: Sequence[str], organization: str, first_cycle: int
 ) -> pl.DataFrame:
+    """The organisation's rows of the cycles the projection reads (the rating window up to the last)."""
     columns = _columns(con, table, wanted)
     if "organization" not in columns:
         return pl.DataFrame()
     names = ", ".join(f'"{c}"' for c in columns)
-    return read_frame(con, f"SELECT {names} FROM staging.{table} WHERE organization = ?", [organization])
+    return read_frame(
+        con,
+        f"SELECT {names} FROM staging.{table} WHERE organization = ? AND cycle >= ?",
+        [organization, first_cycle],
+    )
 
 
 @dg.multi_asset(
@@ -108,11 +114,15 @@ def pay_gap_marts(context: dg.AssetExecutionContext, calibra: CalibraResource) -
     costs: list[pl.DataFrame] = []
     with calibra.writer() as con:
         for organization, policy in sorted(policies.items()):
-            evaluations = _read(con, "evaluations", EVALUATION_COLUMNS, organization)
-            if evaluations.height == 0:
+            last = con.execute(
+                "SELECT max(cycle) FROM staging.evaluations WHERE organization = ?", [organization]
+            ).fetchone()
+            if last is None or last[0] is None:
                 continue
-            awards = _read(con, "awards", AWARD_COLUMNS, organization)
-            payroll = _read(con, "payroll", PAYROLL_COLUMNS, organization)
+            first_cycle = int(last[0]) - pay_gap_settings(policy).rating_window_cycles + 1
+            evaluations = _read(con, "evaluations", EVALUATION_COLUMNS, organization, first_cycle)
+            awards = _read(con, "awards", AWARD_COLUMNS, organization, first_cycle)
+            payroll = _read(con, "payroll", PAYROLL_COLUMNS, organization, first_cycle)
             scales = read_frame(
                 con, "SELECT * FROM staging.salary_scales WHERE organization = ?", [organization]
             )
