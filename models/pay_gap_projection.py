@@ -648,7 +648,10 @@ def project_organisation(
     category = settings.category
     b = _base_arrays(base, scales, rules, category)
     hist = _history(window, b, rules, policy, category)
-    year0 = year0_figures(base, policy, organization, category)
+    # year 0 from the people in their own order (not the sorted base): the same sums, in the same order, as the
+    # pay transparency mart, so the figure is the published one to the last bit
+    unsorted = persons.filter((pl.col("cycle") == base_cycle) & pl.col(category).is_not_null())
+    year0 = year0_figures(unsorted, policy, organization, category)
     k = len(b.categories)
     thr = settings.threshold
     scenarios: list[tuple[str, dict[str, str], _Rules]] = [
