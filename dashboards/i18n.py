@@ -656,11 +656,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "nl": "Een simulatie van de komende jaren: iedereen krijgt elk jaar een beoordeling volgens wat vrouwen "
         "en mannen van hetzelfde niveau de laatste cycli kregen, met de verhoging die het beloningsbeleid daaraan "
         "koppelt (gemaximeerd op het schaalmaximum), incidentele beloningen en lang verlof zoals waargenomen. "
-        "Jaar 0 is het gepubliceerde cijfer van artikel 9; niemand komt erbij of vertrekt.",
+        "Wie vertrekt (zo vaak als waargenomen), wordt vervangen door een nieuwkomer van hetzelfde geslacht, "
+        "betaald zoals de nieuwkomers van die categorie. Jaar 0 is het gepubliceerde cijfer van artikel 9.",
         "en": "A simulation of the coming years: every year everyone gets a rating drawn from what women and men "
         "of the same level got over the last cycles, with the raise the reward policy ties to it (capped at the "
         "scale maximum), incidental rewards and long leave as observed. Year 0 is the published Article 9 "
-        "figure; nobody joins or leaves.",
+        "figure. Whoever leaves (as often as observed) is replaced by a newcomer of the same sex, paid as the "
+        "category's newcomers.",
     },
     "paygap_fan_title": {
         "nl": "Verwachte gemiddelde loonkloof (totaal loon) per categorie",

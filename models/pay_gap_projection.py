@@ -2,9 +2,12 @@
 (``marts.pay_gap_projection``), and the person-level frame the cost-to-close model shares.
 
 Population. The women and men of the organisation's last cycle who are on the payroll (the people of the
-Article 9 figures, :func:`models.pay_transparency.pay_frame`), closed: nobody leaves or joins, as in the budget
-forecast (:mod:`models.forecast`), whose horizon, draws and seed this projection reuses
-(:func:`models.forecast.forecast_settings`) unless the policy's ``pay_gap`` section sets its own.
+Article 9 figures, :func:`models.pay_transparency.pay_frame`). The budget forecast (:mod:`models.forecast`),
+whose horizon, draws and seed this projection reuses (:func:`models.forecast.forecast_settings`) unless the
+policy's ``pay_gap`` section sets its own, keeps its population closed; here exits and entries are taken from
+the data: between two years a person's place changes hands with the exit rate observed for their sex and
+category over the window, and goes to a newcomer of the same sex and category paid as one of the category's
+observed newcomers (headcount and composition stay as they are; :class:`_Turnover`).
 
 One year of one draw, per person:
 
@@ -35,6 +38,7 @@ is the difference the rules make, not noise.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -385,9 +389,10 @@ def _scenario_rules(rules: CostRules, policy: Policy, change: RuleChange | None)
 
 
 def _apply(
-    b: _Base, rule: _Rules, salary: np.ndarray, step: np.ndarray, outcome: np.ndarray
+    b: _Base, rule: _Rules, salary: np.ndarray, step: np.ndarray, outcome: np.ndarray, flagged: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Salary and step after a year's outcomes ([D, n] or [n]); also the raise (EUR at 100%)."""
+    """Salary and step after a year's outcomes ([D, n] or [n]); also the raise (EUR at 100%). `flagged`: the
+    export's Z-3 flag (at the maximum whatever the salary says; a newcomer in the slot is not)."""
     has = (outcome >= 0) & b.decidable
     value = np.where(has, rule.values[np.clip(outcome, 0, None)], 0.0)
     top = np.where(np.isnan(b.scale_max), np.inf, b.scale_max)
@@ -400,7 +405,7 @@ def _apply(
         then = b.amounts[rows, np.clip(target, 0, width - 1)]
         new = salary + np.where(step >= 0, then - now, 0.0)
         return new, target, new - salary
-    at_max = b.at_max | (salary >= top)
+    at_max = flagged | (salary >= top)
     wanted = salary * (1 + value / 100.0) if rule.kind == "pct" else salary + value
     new = np.where(has & ~at_max, np.maximum(np.minimum(wanted, top), salary), salary)
     return new, step, new - salary
@@ -463,6 +468,69 @@ def _history(window: pl.DataFrame, b: _Base, rules: CostRules, policy: Policy, c
         pool = (value / pay)[members & received]
         ratios.append(pool if pool.size else overall)
     return _History(np.cumsum(person_p, axis=1), leave, rate, ratios)
+
+
+@dataclass
+class _Turnover:
+    """Exits and their replacements observed over the window (consecutive cycles): an exit is replaced by a
+    newcomer of the same sex and category — headcount and composition stay as they are — paid as one of the
+    category's observed newcomers (salary at 100% and step). Where a category had no newcomer, its exits are
+    not modelled (there is no pay to give the replacement)."""
+
+    exit: np.ndarray  # [n] probability a year that the person's slot changes hands
+    offset: np.ndarray  # [n] start of the category's newcomers in the pools
+    size: np.ndarray  # [n] how many there are
+    salary: np.ndarray  # pooled newcomer salaries
+    step: np.ndarray  # their steps (-1 unknown)
+
+    @property
+    def active(self) -> bool:
+        return bool((self.exit > 0).any())
+
+
+def _turnover(window: pl.DataFrame, b: _Base, category: str, k: int) -> _Turnover:
+    kk = max(len(b.categories), 1)
+    at_risk, leavers = np.zeros((2, kk)), np.zeros((2, kk))
+    salaries: list[list[float]] = [[] for _ in range(kk)]
+    steps: list[list[int]] = [[] for _ in range(kk)]
+    cycles = sorted(int(c) for c in window["cycle"].unique().to_list())
+    for before, after in itertools.pairwise(cycles):
+        if after != before + 1:
+            continue
+        old, new = window.filter(pl.col("cycle") == before), window.filter(pl.col("cycle") == after)
+        for frame, target in (
+            (old, at_risk),
+            (old.join(new.select("employee_id"), on="employee_id", how="anti"), leavers),
+        ):
+            cat = index_of(frame[category].cast(pl.String), b.categories)
+            sex = (frame["gender"] != WOMEN).to_numpy().astype(np.int64)
+            known = cat >= 0
+            np.add.at(target, (sex[known], cat[known]), 1.0)
+        newcomers = new.join(old.select("employee_id"), on="employee_id", how="anti")
+        cat = index_of(newcomers[category].cast(pl.String), b.categories)
+        for c, salary, step in zip(
+            cat,
+            newcomers["annual_salary"].to_list(),
+            newcomers["salary_step"].fill_null(-1).to_list(),
+            strict=True,
+        ):
+            if c >= 0 and salary is not None:
+                salaries[c].append(float(salary))
+                steps[c].append(int(step))
+    by_sex = np.divide(leavers.sum(1), at_risk.sum(1), out=np.zeros(2), where=at_risk.sum(1) > 0)
+    rate = np.where(at_risk >= k, leavers / np.maximum(at_risk, 1), by_sex[:, None])
+    sizes = np.array([len(x) for x in salaries], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    person_sex = (~b.women).astype(np.int64)
+    cat = np.clip(b.category, 0, None)
+    size = sizes[cat] if sizes.size else np.zeros(b.salary.size, dtype=np.int64)
+    return _Turnover(
+        exit=np.where((b.category >= 0) & (size > 0), rate[person_sex, cat], 0.0),
+        offset=offsets[cat] if sizes.size else np.zeros(b.salary.size, dtype=np.int64),
+        size=size,
+        salary=np.array([v for x in salaries for v in x], dtype=np.float64),
+        step=np.array([v for x in steps for v in x], dtype=np.int64),
+    )
 
 
 # Memory and time grow with draws × people per year: a large organisation gets fewer draws (its gaps, averages
@@ -529,27 +597,45 @@ class Simulation:
 
 
 def simulate(
-    b: _Base, h: _History, rule: _Rules, settings: PayGapSettings, organization: str, draws: int | None = None
+    b: _Base,
+    h: _History,
+    rule: _Rules,
+    settings: PayGapSettings,
+    organization: str,
+    draws: int | None = None,
+    turnover: _Turnover | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Years 1..H of basic, variable and total pay per draw and person ([D, n] each)."""
     d = draws or settings.draws
     n = b.salary.size
     r = h.cdf.shape[1]
     # year 1's salary follows the base cycle's observed decision (the same in every draw)
-    salary1, step1, _ = _apply(b, rule, b.salary, b.step, b.outcome)
+    salary1, step1, _ = _apply(b, rule, b.salary, b.step, b.outcome, b.at_max)
     salary = np.broadcast_to(salary1, (d, n)).copy()
     step = np.broadcast_to(step1, (d, n)).copy()
+    flagged = np.broadcast_to(b.at_max, (d, n)).copy()
     rate = np.minimum(h.rate * rule.incidental_factor, 1.0)
     years = []
     for year in range(1, settings.horizon + 1):
         rng = _rng(settings.seed, organization, year)
         u_leave, u_outcome, u_reward, u_pick = (rng.random((d, n)) for _ in range(4))
+        if turnover is not None and turnover.active:
+            # between two cycles: a slot whose holder left goes to a newcomer of the category
+            u_exit, u_entry = rng.random((d, n)), rng.random((d, n))
+            moved = u_exit < turnover.exit[None, :]
+            chosen = turnover.offset[None, :] + np.minimum(
+                (u_entry * turnover.size[None, :]).astype(np.int64), np.maximum(turnover.size - 1, 0)[None, :]
+            )
+            chosen = np.where(moved, chosen, 0)
+            salary = np.where(moved, turnover.salary[chosen] if turnover.salary.size else salary, salary)
+            step = np.where(moved, turnover.step[chosen] if turnover.step.size else step, step)
+            flagged = flagged & ~moved
         on_leave = u_leave < h.leave[None, :]
         outcome = (u_outcome[..., None] > h.cdf[None, :, :]).sum(-1)
         outcome = np.minimum(outcome, r - 1)
         outcome = np.where(on_leave | ~b.decidable[None, :], -1, outcome)
         basic = salary * b.fte[None, :]
-        new_salary, new_step, raised = _apply(b, rule, salary, step, outcome)
+        new_salary, new_step, raised = _apply(b, rule, salary, step, outcome, flagged)
         cls = np.where(outcome >= 0, outcome, r)
         incidental = np.zeros((d, n))
         gets = (u_reward < rate[cls]) & ~on_leave
@@ -667,8 +753,9 @@ def project_organisation(
     blocks: list[pl.DataFrame] = []
     payroll_by_year: list[float] = []
     draws = effective_draws(settings.draws, b.salary.size)
+    turnover = _turnover(window, b, category, policy.min_group_size)
     for name, label, rule in scenarios:
-        years = simulate(b, hist, rule, settings, organization, draws)
+        years = simulate(b, hist, rule, settings, organization, draws, turnover)
         if name == RULES_SCENARIO:
             payroll_by_year = [float(np.median(y["basic"].sum(1))) for y in years]
         stats: dict[tuple[str, str], list[np.ndarray]] = {}

@@ -301,6 +301,36 @@ def test_the_scale_maximum_stops_raises() -> None:
     assert all(later < earlier for earlier, later in itertools.pairwise(gaps[1:]))
 
 
+def test_exits_are_replaced_by_newcomers_paid_as_the_categorys_newcomers() -> None:
+    """2023 → 2024: half the men left and newcomers at 30,000 took their places (women all stayed). The
+    projection repeats that every year: a man's slot changes hands with probability 1/2 and goes to a newcomer
+    paid 30,000; women keep their slots. Year 1 in expectation: women 40,000 × 1.03; men (after everyone's 3%)
+    half newcomers at 30,000, half the mix of 2024 (51,500 and 30,900), so the gap turns against men."""
+    women, men = [40_000.0] * 10, [50_000.0] * 10
+    ev23, awards, pay23, scales = inputs(women, men, (2023,))
+    ev24, _, pay24, _ = inputs(women, [50_000.0] * 5 + [30_000.0] * 5, (2024,))
+    leavers = [f"p{i:03d}" for i in range(15, 20)]
+    renamed = (
+        pl.when(pl.col("employee_id").is_in(leavers))
+        .then("n" + pl.col("employee_id"))
+        .otherwise("employee_id")
+    )
+    ev24, pay24 = (f.with_columns(renamed.alias("employee_id")) for f in (ev24, pay24))
+    evaluations, payroll = pl.concat([ev23, ev24]), pl.concat([pay23, pay24])
+    frame = project_organisation(persons_of(evaluations, awards, payroll, scales), scales, ZEELAND, Z).frame
+    basic = frame.filter((pl.col("component") == "basic") & (pl.col("measure") == "mean_gap")).sort("horizon")
+    gaps = basic["gap_p50"].to_list()
+    assert gaps[0] == pytest.approx(0.0, abs=1e-12)  # 2024: men's mean is 40,000 too
+    men_year1 = 0.5 * 30_000 + 0.5 * (51_500 + 30_900) / 2
+    assert gaps[1] == pytest.approx((men_year1 - 41_200) / men_year1, abs=0.03)
+    assert all(g < -0.1 for g in gaps[1:])
+    # without exits (the same people in both cycles) nothing changes hands: the equal-percentage test's case
+    still = project_organisation(
+        persons_of(*inputs(women, men)[:3], scales), scales, ZEELAND, Z
+    ).frame.filter((pl.col("component") == "basic") & (pl.col("measure") == "mean_gap"))
+    assert still["gap_p50"].to_list() == pytest.approx([0.2] * still.height)
+
+
 def test_the_projection_is_reproducible_and_its_engine_agrees_with_year_0() -> None:
     rng = np.random.default_rng(2)
     women, men = list(rng.uniform(35_000, 60_000, 30)), list(rng.uniform(35_000, 62_000, 30))
