@@ -659,6 +659,282 @@ TEXTS: dict[str, dict[str, Any]] = {
         "nl": "{count} categorie(ën) zijn te klein om hier te beoordelen; HR beoordeelt die in de database.",
         "en": "{count} categor(y/ies) are too small to assess here; HR assesses them in the database.",
     },
+    # ------------------------------------------------------------------- pay gap: projection, cost, Art. 7/10
+    "paygap_title": {
+        "nl": "Waar de regels de loonkloof brengen",
+        "en": "Where the rules take the pay gap",
+    },
+    "paygap_intro": {
+        "nl": "Een simulatie van de komende jaren: iedereen krijgt elk jaar een beoordeling volgens wat vrouwen "
+        "en mannen van hetzelfde niveau de laatste cycli kregen, met de verhoging die het beloningsbeleid daaraan "
+        "koppelt (gemaximeerd op het schaalmaximum), incidentele beloningen en lang verlof zoals waargenomen. "
+        "Wie vertrekt (zo vaak als waargenomen), wordt vervangen door een nieuwkomer van hetzelfde geslacht, "
+        "betaald zoals de nieuwkomers van die categorie. Jaar 0 is het gepubliceerde cijfer van artikel 9.",
+        "en": "A simulation of the coming years: every year everyone gets a rating drawn from what women and men "
+        "of the same level got over the last cycles, with the raise the reward policy ties to it (capped at the "
+        "scale maximum), incidental rewards and long leave as observed. Year 0 is the published Article 9 "
+        "figure. Whoever leaves (as often as observed) is replaced by a newcomer of the same sex, paid as the "
+        "category's newcomers.",
+    },
+    "paygap_fan_title": {
+        "nl": "Verwachte gemiddelde loonkloof (totaal loon) per categorie",
+        "en": "Projected mean pay gap (total pay) per category",
+    },
+    "paygap_fan_explain": {
+        "nl": "Lijn: mediaan van de simulaties; band: 5%–95% van de simulaties. Positief: vrouwen verdienen "
+        "minder. De stippellijnen zijn de drempel van artikel 10. Gestreepte lijnen: een scenario met andere "
+        "regels.",
+        "en": "Line: median of the simulations; band: 5%–95% of the simulations. Positive: women earn less. The "
+        "dotted lines are the Article 10 threshold. Dashed lines: a scenario with other rules.",
+    },
+    "paygap_threshold": {
+        "nl": "drempel artikel 10: ±{threshold}",
+        "en": "Article 10 threshold: ±{threshold}",
+    },
+    "paygap_axis_year": {"nl": "Cyclus", "en": "Cycle"},
+    "paygap_hidden_note": {
+        "nl": "{count} categorie(ën) niet getoond: te weinig vrouwen of mannen, of het cijfer van artikel 9 is "
+        "afgeschermd.",
+        "en": "{count} categor(y/ies) not shown: too few women or men, or the Article 9 figure is hidden.",
+    },
+    "paygap_first_title": {
+        "nl": "Wanneer de drempel van artikel 10 bereikt wordt",
+        "en": "When the Article 10 threshold is reached",
+    },
+    "paygap_first_explain": {
+        "nl": "Per categorie en scenario: de mediaan van de gemiddelde loonkloof (totaal loon) aan het eind van de "
+        "horizon, en de eerste cyclus waarin de kloof in minstens de helft van de simulaties de drempel haalt.",
+        "en": "Per category and scenario: the median of the mean pay gap (total pay) at the end of the horizon, "
+        "and the first cycle in which the gap reaches the threshold in at least half of the simulations.",
+    },
+    "paygap_first_headers": {
+        "nl": {
+            "category": "Categorie",
+            "scenario": "Scenario",
+            "now": "Nu",
+            "end": "Einde horizon (mediaan)",
+            "range": "5%–95%",
+            "first": "Drempel bereikt in",
+        },
+        "en": {
+            "category": "Category",
+            "scenario": "Scenario",
+            "now": "Now",
+            "end": "End of horizon (median)",
+            "range": "5%–95%",
+            "first": "Threshold reached in",
+        },
+    },
+    "paygap_never": {"nl": "niet binnen de horizon", "en": "not within the horizon"},
+    "paygap_cost_title": {
+        "nl": "Wat het kost om een onverklaarde kloof te dichten",
+        "en": "What closing an unexplained gap costs",
+    },
+    "paygap_cost_explain": {
+        "nl": "Onverklaarde kloof: het verschil in loon bij gelijk niveau, trede en diensttijd (regressie op het "
+        "logaritme van het voltijdsalaris, met 95%-interval). Waar die minstens de drempel is, de kosten per jaar "
+        "om hem te dichten: gelijk percentage voor de hele groep, zo goedkoop mogelijk (de laagstbetaalden eerst) "
+        "of evenwichtig (naar ieders eigen achterstand). Wie op het schaalmaximum zit, krijgt niets. Kosten met "
+        "werkgeverslasten, tegenover het budget voor incidentele beloningen (deel van de loonsom).",
+        "en": "Unexplained gap: the difference in pay at equal level, step and tenure (regression on the log of "
+        "full-time salary, with 95% interval). Where it is at least the threshold, the cost per year of closing "
+        "it: one percentage for the whole group, as cheaply as possible (the lowest paid first), or balanced (by "
+        "each person's own shortfall). Nobody at the scale maximum is raised. Costs with employer on-costs, "
+        "against the budget for incidental rewards (share of the payroll).",
+    },
+    "paygap_cost_headers": {
+        "nl": {
+            "category": "Categorie",
+            "status": "Uitkomst",
+            "unexplained": "Onverklaarde kloof",
+            "interval": "95%-interval",
+            "method": "Aanpak",
+            "raised": "Verhoogd",
+            "at_max": "Op maximum",
+            "cost": "Kosten per jaar",
+            "share": "Deel van het budget, goedkoopst: dit jaar / over de horizon",
+            "share_projection": "Deel budget over de horizon",
+            "after": "Kloof daarna",
+        },
+        "en": {
+            "category": "Category",
+            "status": "Outcome",
+            "unexplained": "Unexplained gap",
+            "interval": "95% interval",
+            "method": "Approach",
+            "raised": "Raised",
+            "at_max": "At maximum",
+            "cost": "Cost per year",
+            "share": "Share of the budget, cheapest: this year / over the horizon",
+            "share_projection": "Share of budget over the horizon",
+            "after": "Gap after",
+        },
+    },
+    "paygap_methods": {
+        "nl": {"uniform": "gelijk percentage", "cheapest": "goedkoopst", "balanced": "evenwichtig"},
+        "en": {"uniform": "uniform", "cheapest": "cheapest", "balanced": "balanced"},
+    },
+    "paygap_statuses": {
+        "nl": {
+            "closable": "te dichten",
+            "not_closable": "niet te dichten binnen de grenzen",
+            "below_threshold": "onder de drempel",
+            "too_small": "te kleine groep",
+        },
+        "en": {
+            "closable": "closable",
+            "not_closable": "not closable within the limits",
+            "below_threshold": "below the threshold",
+            "too_small": "group too small",
+        },
+    },
+    "paygap_small_note": {
+        "nl": "{count} categorie(ën) niet in de tabel: minder vrouwen of mannen dan de kleinste groep die het "
+        "beleid toelaat.",
+        "en": "{count} categor(y/ies) not in the table: fewer women or men than the smallest group the policy "
+        "allows.",
+    },
+    "paygap_no_projection": {
+        "nl": "De projectie vertrekt van de laatste cyclus van de organisatie; voor deze cyclus is er geen.",
+        "en": "The projection starts from the organisation's last cycle; there is none for this cycle.",
+    },
+    "art10_status_title": {
+        "nl": "Stand van de gezamenlijke loonevaluatie",
+        "en": "State of the joint pay assessment",
+    },
+    "art10_status_explain": {
+        "nl": "Wat artikel 10, lid 2 vraagt (a–g), met de stand zoals HR die bijhoudt, de termijnen en de tweede "
+        "meting na de maatregelen.",
+        "en": "What Article 10(2) asks for (a–g), with the state as HR keeps it, the deadlines and the second "
+        "measurement after the measures.",
+    },
+    "art10_no_file": {
+        "nl": "Voor deze cyclus is geen loonevaluatie vastgelegd (pay_assessments/<organisatie>.yaml).",
+        "en": "No pay assessment is recorded for this cycle (pay_assessments/<organisation>.yaml).",
+    },
+    "art10_items": {
+        "nl": {
+            "a": "(a) aandeel vrouwen en mannen per categorie",
+            "b": "(b) gemiddeld loon en aanvullende of variabele bestanddelen per categorie",
+            "c": "(c) verschillen in gemiddeld loon tussen vrouwen en mannen per categorie",
+            "d": "(d) redenen voor die verschillen, op objectieve, genderneutrale criteria",
+            "e": "(e) aandeel vrouwen en mannen met een loonsverbetering na terugkeer van verlof",
+            "f": "(f) maatregelen tegen niet-gerechtvaardigde verschillen",
+            "g": "(g) evaluatie van de maatregelen van eerdere loonevaluaties",
+        },
+        "en": {
+            "a": "(a) proportion of female and male workers per category",
+            "b": "(b) average pay and complementary or variable components per category",
+            "c": "(c) differences in average pay between female and male workers per category",
+            "d": "(d) reasons for those differences, on objective, gender-neutral criteria",
+            "e": "(e) proportion of female and male workers with a pay improvement after return from leave",
+            "f": "(f) measures to address unjustified differences",
+            "g": "(g) evaluation of the measures of earlier pay assessments",
+        },
+    },
+    "art10_statuses": {
+        "nl": {
+            "not_required": "niet nodig",
+            "required": "vereist",
+            "in_progress": "bezig",
+            "completed": "afgerond",
+            "corrective_action": "maatregelen lopen",
+            "second_measurement": "tweede meting",
+            "closed": "afgesloten",
+            "todo": "te doen",
+            "done": "klaar",
+        },
+        "en": {
+            "not_required": "not required",
+            "required": "required",
+            "in_progress": "in progress",
+            "completed": "completed",
+            "corrective_action": "measures under way",
+            "second_measurement": "second measurement",
+            "closed": "closed",
+            "todo": "to do",
+            "done": "done",
+        },
+    },
+    "art10_fields": {
+        "nl": {
+            "status": "Stand",
+            "categories": "Categorieën",
+            "report_date": "Rapport artikel 9",
+            "justification_deadline": "Rechtvaardigen of herstellen vóór",
+            "assessment_deadline": "Loonevaluatie vóór",
+            "corrective_action": "Maatregel",
+            "corrective_action_deadline": "Maatregel vóór",
+            "second_measurement_due": "Tweede meting vóór",
+            "second_measurement_date": "Tweede meting gedaan op",
+            "second_measurement_gap": "Kloof bij tweede meting",
+            "item": "Onderdeel",
+            "item_status": "Stand",
+            "item_note": "Toelichting",
+            "field": "Gegeven",
+            "value": "Waarde",
+        },
+        "en": {
+            "status": "State",
+            "categories": "Categories",
+            "report_date": "Article 9 report",
+            "justification_deadline": "Justify or remedy by",
+            "assessment_deadline": "Pay assessment by",
+            "corrective_action": "Measure",
+            "corrective_action_deadline": "Measure by",
+            "second_measurement_due": "Second measurement by",
+            "second_measurement_date": "Second measurement done on",
+            "second_measurement_gap": "Gap at second measurement",
+            "item": "Item",
+            "item_status": "State",
+            "item_note": "Note",
+            "field": "Field",
+            "value": "Value",
+        },
+    },
+    # The Article 7 letter (pipelines/letter_cli.py): plain text, one employee.
+    "letter": {
+        "nl": {
+            "title": "Informatie over uw loon (artikel 7, Richtlijn (EU) 2023/970)",
+            "intro": "U vroeg naar uw loonniveau en naar het gemiddelde loon van de medewerkers in uw "
+            "categorie, uitgesplitst naar geslacht. Cijfers over cyclus {cycle}, {organization}.",
+            "category": "Uw categorie (functieniveau): {category}",
+            "own": "Uw loon",
+            "basic": "Basisloon per jaar (salaris × deeltijdfactor {fte})",
+            "variable": "Variabel loon per jaar (beloningen)",
+            "total": "Totaal loon per jaar",
+            "averages": "Gemiddeld loon in uw categorie",
+            "group": "{sex} ({n} personen)",
+            "sexes": {"F": "Vrouwen", "M": "Mannen"},
+            "withheld": "niet vermeld: buiten u zijn er minder dan {minimum} {sex_lower} in deze categorie, "
+            "zodat het gemiddelde het loon van een collega zou prijsgeven.",
+            "note": "Loon zoals in het loonkloofrapport (artikel 9): bruto jaarloon werkelijk betaald, "
+            "deeltijd naar verhouding; variabel loon is de waarde van alle toegekende beloningen. Een "
+            "gemiddelde wordt alleen gegeven over minstens {minimum} collega's.",
+            "closing": "Met vragen kunt u terecht bij HR. U mag deze informatie delen om gelijke beloning af "
+            "te dwingen (artikel 7, lid 5).",
+        },
+        "en": {
+            "title": "Information about your pay (Article 7, Directive (EU) 2023/970)",
+            "intro": "You asked for your pay level and the average pay of the workers in your category, broken "
+            "down by sex. Figures for cycle {cycle}, {organization}.",
+            "category": "Your category (function level): {category}",
+            "own": "Your pay",
+            "basic": "Basic pay per year (salary × part-time factor {fte})",
+            "variable": "Variable pay per year (rewards)",
+            "total": "Total pay per year",
+            "averages": "Average pay in your category",
+            "group": "{sex} ({n} people)",
+            "sexes": {"F": "Women", "M": "Men"},
+            "withheld": "not given: besides you there are fewer than {minimum} {sex_lower} in this category, "
+            "so the average would reveal a colleague's pay.",
+            "note": "Pay as in the pay gap report (Article 9): gross annual pay actually paid, part-time pro "
+            "rata; variable pay is the value of every reward granted. An average is only given over at least "
+            "{minimum} colleagues.",
+            "closing": "Please contact HR with any questions. You may share this information to enforce equal "
+            "pay (Article 7(5)).",
+        },
+    },
     # ---------------------------------------------------------------------------------------------- budget
     "budget_privacy": {
         "nl": "Bedragen per afdeling alleen waar minstens 10 mensen bijdragen; anders is het bedrag afgeschermd "

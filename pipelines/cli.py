@@ -12,6 +12,7 @@ from pathlib import Path
 
 from models.config import Settings, load_settings
 from models.errors import CalibraError
+from pipelines.letter_cli import add_letter_parser
 from pipelines.serve import add_serve_parser
 from pipelines.whatif_cli import add_whatif_parser
 
@@ -225,6 +226,7 @@ def parser() -> argparse.ArgumentParser:
     ui.set_defaults(func=cmd_ui)
 
     add_whatif_parser(sub)
+    add_letter_parser(sub)
     add_serve_parser(sub)
     return main
 

@@ -20,6 +20,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import fmt_money, fmt_pct, text
 from dashboards.pages import SiteData
+from dashboards.pages.pay_gap_section import section as pay_gap_section
 
 BUDGET = "budget"
 BY_TYPE = "budget_by_type"
@@ -288,4 +289,5 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
     if whatif is not None and whatif.height:
         parts.append(f"<h2>{esc(text('whatif_section', language))}</h2>")
         parts.append(_whatif(whatif, language))
+    parts.append(pay_gap_section(data, ctx, organization, cycle, "budget"))  # issue 22
     return "\n".join(parts)

@@ -53,6 +53,15 @@ from models.releases.norming import (
     _calibration_moves_by_group,
     _calibration_spread,
 )
+from models.releases.pay_gap import (
+    ASSESSMENT_SOURCE,
+    COST_RULE,
+    COST_SOURCE,
+    PROJECTION_SOURCE,
+    pay_assessment,
+    pay_gap_cost,
+    pay_gap_projection,
+)
 from models.releases.process import FINDINGS_RULE, _findings, _process
 
 GENDER = "gender"
@@ -125,6 +134,9 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("worklist", _worklist),
     ("fairness", _fairness_release),
     ("pay_transparency", _pay_transparency),
+    ("pay_gap_projection", pay_gap_projection),  # after pay_transparency: year 0 is its figure
+    ("pay_gap_cost", pay_gap_cost),
+    ("pay_assessment", pay_assessment),
     ("budget", _budget),
     ("budget_by_type", _budget_by_type),
     ("forecast", _forecast),
@@ -149,6 +161,9 @@ PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
     "worklist": ("marts.calibration_worklist",),
     "fairness": ("marts.fairness", "marts.fairness_strata"),
     "pay_transparency": ("marts.pay_transparency",),
+    "pay_gap_projection": (PROJECTION_SOURCE, "marts.pay_transparency"),
+    "pay_gap_cost": (COST_SOURCE,),
+    "pay_assessment": (ASSESSMENT_SOURCE,),
     "budget": ("marts.budget",),
     "budget_by_type": ("marts.budget_by_type",),
     "forecast": ("marts.budget_forecast",),
@@ -167,6 +182,7 @@ RULES: dict[str, TableRule] = {
     "transitions": TRANSITIONS_RULE,
     "budget": BUDGET_RULE,
     "budget_by_type": BY_TYPE_RULE,
+    "pay_gap_cost": COST_RULE,
     "forecast": FORECAST_RULE,
     "findings": FINDINGS_RULE,
     "leniency": LENIENCY_RULE,
@@ -198,6 +214,9 @@ PAGES: dict[str, tuple[str, str]] = {
     "calibration_spread": ("norming", MANAGEMENT),
     "fairness": ("fairness", ORGANISATION),
     "pay_transparency": ("fairness", ORGANISATION),
+    "pay_gap_projection": ("fairness", ORGANISATION),
+    "pay_gap_cost": ("fairness", ORGANISATION),
+    "pay_assessment": ("fairness", ORGANISATION),
     "budget": ("budget", ORGANISATION),
     "budget_by_type": ("budget", ORGANISATION),
     "forecast": ("budget", ORGANISATION),
