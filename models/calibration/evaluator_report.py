@@ -235,7 +235,7 @@ def _cut_rows(
         est = best.b if shrink else raw
         se = best.se_b if shrink else raw_se
         eta = best.eta if shrink else null.eta
-        etas.append(eta)
+        etas.append(null.eta)
         lo, hi = est - Z * se, est + Z * se
 
         def share(b: FloatArray, eta: FloatArray = eta) -> FloatArray:
@@ -277,7 +277,9 @@ def _cut_rows(
         )
         signal_q = _bh(np.where(status == "tested", pval, np.nan), status == "tested")
         signal = (signal_q < org.settings.fdr) & (np.abs(raw * CHINN) >= settings_practical)
-        use[:, j - 1] = best.b if shrink else np.where(signal, raw, 0.0)
+        # Fair ratings correct only demonstrated deviations: a normal prior over-shrinks the lone outlier the
+        # exact test singles out, and shrunk noise would move nobody across a category anyway.
+        use[:, j - 1] = np.where(signal, raw, 0.0)
     frame = pl.concat(parts)
     # Benjamini–Hochberg over the pay-relevant cut points together (the family that can raise a flag); the
     # others within their own family (shown, never flagged).
@@ -591,7 +593,8 @@ def _fair_ratings(
     org: OrgData, sub: Subset, use: FloatArray, etas: list[FloatArray], pay: tuple[str, ...]
 ) -> pl.DataFrame | None:
     """Equipercentile mapping of each current-cycle rating from its evaluator's adjusted distribution onto the
-    average evaluator's, for evaluators with a non-zero effect on some cut point."""
+    average evaluator's (the logistic regressions without evaluator effects), for evaluators whose unshrunk
+    effect on some cut point is significant (BH) and practically large; everyone else keeps their rating."""
     rows = sub.rows
     m = rows.measure
     pick = np.flatnonzero(sub.now & (np.abs(use[sub.ev]).max(axis=1) > 1e-6))
@@ -635,7 +638,7 @@ def _fair_ratings(
             "fair_expected_position": fair @ np.arange(m.k, dtype=np.float64),
             "direction": np.where(modal < k, "lower", "higher"),
             "pay_step": np.asarray(crossed) >= 0,
-            "pay_cut": [str(codes[c]) if c >= 0 else None for c in crossed],
+            "pay_cut": pl.Series([str(codes[c]) if c >= 0 else None for c in crossed], dtype=pl.String),
         }
     )
     labels = {
