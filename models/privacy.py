@@ -2846,3 +2846,6 @@ def publish_tables(
             for organization, org_limits in sorted(limits.items())
         ),
     )
+
+
+import models.evaluator_release  # noqa: E402, F401 - registers the evaluator report (issue 23)

@@ -337,3 +337,75 @@ def test_null_simulation_flags_at_no_more_than_the_nominal_rate(four_point: Poli
         flagged += int(family["flag"].sum())
     assert tested > 500
     assert flagged / tested <= 0.05, (flagged, tested)
+
+
+# ------------------------------------------------------------------------------------------ the sample run
+def test_sample_run_finds_the_planted_lenient_evaluators(sample_run) -> None:  # type: ignore[no-untyped-def]
+    from models.pseudonym import load_key, pseudonymise_value
+
+    assert sample_run.success
+    report = sample_run.query(
+        "SELECT * FROM marts.evaluator_report WHERE aspect = 'cut_point' AND period = 'window'"
+    )
+    key = load_key()
+    found = {}
+    for plant in sample_run.manifest["planted"]:
+        if plant["pattern"] != "lenient_evaluator":
+            continue
+        pid = pseudonymise_value(key, plant["organization"], plant["unit"]["evaluator_id"])
+        mine = report.filter(
+            (pl.col("organization") == plant["organization"])
+            & (pl.col("evaluator_id") == pid)
+            & pl.col("flag")
+        )
+        found[plant["id"]] = sorted(set(mine["item"].to_list()))
+    # PLOEG: trap 2 (F-9); Zeeland: the 4% and 6% cut points (Z-2)
+    assert "2" in found["vo_lenient_evaluator"]
+    assert {"zeer_goed", "uitstekend"} <= set(found["zeeland_lenient_evaluator"])
+    assert (report.filter(pl.col("flag"))["direction"] == "higher").any()
+    fair = sample_run.query("SELECT * FROM marts.evaluator_fair_ratings")
+    assert fair.height > 0 and fair["pay_step"].any()
+
+
+# ------------------------------------------------------------------------------------------ publication
+def test_release_hides_counts_hidden_in_shares(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
+) -> None:
+    from models import privacy
+    from models.evaluator_release import NAME, release
+    from models.privacy import Thresholds
+
+    assert any(name == NAME for name, _ in privacy.PUBLICATIONS)  # registered through models.privacy
+    assert "marts.evaluator_report" in privacy.PUBLISHED_TABLES
+    _, out = motivating
+    report = out["evaluator_report"]
+    shown = release({"marts.evaluator_report": report}, Thresholds(k=5), {}).frame
+    assert shown.height == report.height
+    cuts = shown.filter((pl.col("aspect") == "cut_point") & pl.col("observed").is_not_null())
+    yes = (cuts["observed"] * cuts["n"]).round(0)
+    no = cuts["n"] - yes
+    assert (((yes == 0) | (yes >= 5)) & ((no == 0) | (no >= 5))).all()
+    hidden = shown.filter(
+        (pl.col("aspect") == "cut_point") & pl.col("observed").is_null() & pl.col("n").is_not_null()
+    )
+    assert hidden.height > 0 and hidden["suppressed"].all()
+    assert (
+        hidden["adjusted_share"].null_count() == hidden.height
+        and hidden["reason_nl"].null_count() == hidden.height
+    )
+    # the verdict stays: the motivating manager's flag is visible whatever its numbers
+    top = shown.filter(
+        (pl.col("evaluator_id") == "e07") & (pl.col("cycle") == 2022) & (pl.col("period") == "window")
+        & (pl.col("item") == "top") & (pl.col("aspect") == "cut_point")
+    )  # fmt: skip
+    assert top["flag"].to_list() == [True]
+    fair = shown["fair_cases"].drop_nulls()
+    assert ((fair == 0) | (fair >= 5)).all()
+    # an evaluator with fewer than k ratings shows nothing but its existence
+    few = release(
+        {"marts.evaluator_report": report.with_columns(pl.lit(3).alias("n"))}, Thresholds(k=5), {}
+    ).frame
+    assert (
+        few.filter(pl.col("evaluator_id").is_not_null())["estimate"].null_count()
+        == few.filter(pl.col("evaluator_id").is_not_null()).height
+    )
