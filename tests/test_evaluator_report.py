@@ -326,7 +326,7 @@ def test_bias_finds_a_planted_interaction_and_respects_the_minimum_group(four_po
 
 def test_null_simulation_flags_at_no_more_than_the_nominal_rate(four_point: Policy) -> None:
     flagged = tested = 0
-    for seed in range(4):
+    for seed in range(10):
         frame = organisation(np.random.default_rng(500 + seed), teams=16, cycles=3)
         report = evaluator_report(frame, {ORG: four_point})["evaluator_report"]
         family = report.filter(

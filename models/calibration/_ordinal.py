@@ -314,7 +314,48 @@ def conditional_effects(
     mu = special.expit(eta_pair + b[pair_eval])
     info = bincount(pair_eval, weights=n * mu * (1 - mu), minlength=n_eval)
     se = np.where(info > 0, 1.0 / np.sqrt(np.maximum(info, 1e-12)), np.nan)
+    # All-or-nothing evaluators: the empirical-logit difference with the same half rating on both sides, so
+    # an evaluator who, like everyone, gives nobody the lowest outcome is not "8 logits below" anyone.
+    edge = (obs <= 0) | (obs >= tot)
+    if edge.any():
+        hi = np.maximum(tot - 0.5, 0.5)
+        o, e = np.clip(obs, 0.5, hi), np.clip(expected, 0.5, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            emp = np.log(o / (tot - o)) - np.log(e / (tot - e))
+            emp_se = np.sqrt(1 / (o + 0.5) + 1 / (tot - o + 0.5))
+        b = np.where(edge, np.clip(emp, -MAX_EFFECT, MAX_EFFECT), b)
+        se = np.where(edge, emp_se, se)
     return b, se, expected, variance
+
+
+def leave_evaluator_out(
+    eta_pair: FloatArray,
+    pair_stratum: IntArray,
+    pair_eval: IntArray,
+    n: FloatArray,
+    y: FloatArray,
+    n_eval: int,
+) -> FloatArray:
+    """The linear predictor of each (cell, evaluator) pair with its stratum's effect re-estimated without
+    that evaluator's ratings (one Newton step from the full fit).
+
+    At the full fit the residuals of a stratum (a fixed effect, e.g. the department) sum to zero, so the
+    evaluator's own residual R_e is balanced by the others'; dropping the evaluator moves the stratum's
+    effect by about -R_e / I_others (I = binomial information). Without that, an evaluator who makes up a
+    quarter of their department lifts the department's expectation and hides a quarter of their own
+    leniency. A stratum with no other evaluator gets nan (nothing to compare with)."""
+    mu = special.expit(eta_pair)
+    resid = y - n * mu
+    info = n * mu * (1 - mu)
+    n_strata = int(pair_stratum.max()) + 1 if pair_stratum.size else 0
+    key = pair_stratum * n_eval + pair_eval
+    r_se = bincount(key, weights=resid, minlength=n_strata * n_eval)[key]
+    i_se = bincount(key, weights=info, minlength=n_strata * n_eval)[key]
+    i_s = bincount(pair_stratum, weights=info, minlength=n_strata)[pair_stratum]
+    others = i_s - i_se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(others > 1e-9, -r_se / others, np.nan)
+    return np.asarray(eta_pair + np.clip(shift, -MAX_EFFECT, MAX_EFFECT), dtype=np.float64)
 
 
 def binomial_test_two_sided(observed: FloatArray, n: FloatArray, p: FloatArray) -> FloatArray:

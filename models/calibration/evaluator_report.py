@@ -153,9 +153,9 @@ class Subset:
     x: FloatArray  # design of the cells, intercept first
     n_cells: int
     n_eval: int
-    compared: (
-        FloatArray  # per evaluator: ratings in (cycle, department) strata that other evaluators rate too
-    )
+    # per evaluator: ratings in (cycle, department) strata that other evaluators rate too
+    compared: FloatArray
+    cell_dept: IntArray  # department code of each covariate cell
 
 
 NDArrayBool = np.ndarray
@@ -179,7 +179,18 @@ def _subset(rows: MeasureRows, cycles: IntArray, current: int) -> Subset | None:
     evaluators_in = od.bincount(pair_keys // ev_global.size, minlength=strata.size)
     shared = evaluators_in[st] >= 2
     compared = od.bincount(ev, weights=shared.astype(np.float64), minlength=ev_global.size)
-    return Subset(part, part.cycle == current, ev, ev_global, cell, x, cells.size, ev_global.size, compared)
+    return Subset(
+        part,
+        part.cycle == current,
+        ev,
+        ev_global,
+        cell,
+        x,
+        cells.size,
+        ev_global.size,
+        compared,
+        part.dept[first],
+    )
 
 
 def _bh(p: FloatArray, family: NDArrayBool) -> FloatArray:
@@ -224,9 +235,13 @@ def _cut_rows(
         y = (rows.k >= j).astype(np.float64)
         pair_y = od.bincount(pair, weights=y)
         null, best, p_tau = od.binomial_glmm(sub.x, pair_cell, pair_eval, pair_n, pair_y, n_eval)
-        raw, raw_se, expected, _var = od.conditional_effects(
-            null.eta[pair_cell], pair_eval, pair_n, pair_y, n_eval
+        # the average evaluator of the evaluator's own department, without the evaluator (see leave_evaluator_out)
+        eta_loo = od.leave_evaluator_out(
+            null.eta[pair_cell], sub.cell_dept[pair_cell], pair_eval, pair_n, pair_y, n_eval
         )
+        usable = np.isfinite(eta_loo)
+        eta_loo = np.where(usable, eta_loo, null.eta[pair_cell])
+        raw, raw_se, expected, _var = od.conditional_effects(eta_loo, pair_eval, pair_n, pair_y, n_eval)
         obs = od.bincount(pair_eval, weights=pair_y, minlength=n_eval)
         p_bar = np.where(n_all > 0, expected / np.maximum(n_all, 1), np.nan)
         pval = od.binomial_test_two_sided(obs, n_all, p_bar)
