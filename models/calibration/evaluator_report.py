@@ -263,6 +263,8 @@ def _cut_rows(
                 {
                     "_ev": np.arange(n_eval),
                     "item": m.codes[j],
+                    "_label_nl": m.labels_nl[j],
+                    "_label_en": m.labels_en[j],
                     "item_position": j,
                     "pay_relevant": m.codes[j] in pay,
                     "n": n_all.astype(np.int64),
@@ -666,7 +668,7 @@ def _fair_ratings(
         fair_label = pl.col("fair_rating").replace_strict(labels[lang], default=pl.col("fair_rating"))
         share = tx.num(pl.col("fair_probability") * 100, 0, lang)
         if lang == "nl":
-            texts[lang] = tx.cat("Gegeven: ", given, "; een gemiddelde evaluator had bij dit team waarschijnlijk ",
+            texts[lang] = tx.cat("Gegeven: ", given, "; een gemiddelde beoordelaar had bij dit team waarschijnlijk ",
                                  fair_label, " gegeven (", share, "%).")  # fmt: skip
         else:
             texts[lang] = tx.cat("Given: ", given, "; an average evaluator would probably have given ", fair_label,
@@ -693,21 +695,22 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("vaker" if nl else "more often"))
             .otherwise(pl.lit("minder vaak" if nl else "less often"))
         )
+        outcome = pl.coalesce(pl.col(f"_label_{lang}"), pl.col("item"))
         cut = (
-            tx.cat("Geeft ", pl.col("item"), " of hoger ", more, " dan een gemiddelde evaluator bij een vergelijkbaar team: ",
+            tx.cat("Geeft ", outcome, " of hoger ", more, " dan een gemiddelde beoordelaar bij een vergelijkbaar team: ",
                    pct("observed"), "% tegen ", pct("expected"), "% verwacht (n = ", n, ", q = ", tx.pvalue(pl.col("q_value"), lang), ").")
             if nl else
-            tx.cat("Gives ", pl.col("item"), " or higher ", more, " than an average evaluator with a comparable team: ",
+            tx.cat("Gives ", outcome, " or higher ", more, " than an average evaluator with a comparable team: ",
                    pct("observed"), "% against ", pct("expected"), "% expected (n = ", n, ", q = ", tx.pvalue(pl.col("q_value"), lang), ").")
         )  # fmt: skip
         inseparable = (
-            " De gegevens onderscheiden evaluatoren op dit snijpunt niet (spreiding tussen evaluatoren geschat op 0); het ongekrompen verschil wordt getoond."
+            " De gegevens onderscheiden beoordelaars op dit snijpunt niet (spreiding tussen beoordelaars geschat op 0); het ongekrompen verschil wordt getoond."
             if nl else
             " The data do not separate evaluators at this cut point (between-evaluator variance estimated at 0); the unshrunk difference is shown."
         )  # fmt: skip
         cut = pl.when(pl.col("tau2_status") == "not_separable").then(tx.cat(cut, inseparable)).otherwise(cut)
         untestable = (
-            "Geen collega-evaluator in dezelfde afdeling: mildheid en teamsamenstelling zijn niet te scheiden."
+            "Geen collega-beoordelaar in dezelfde afdeling: mildheid en teamsamenstelling zijn niet te scheiden."
             if nl
             else "No colleague evaluator in the same department: leniency and team make-up cannot be told apart."
         )
@@ -720,9 +723,9 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
                    num("ci_lo"), " to ", num("ci_hi"), ", n = ", n, ").")
         )  # fmt: skip
         share_row = (
-            tx.cat("Aandeel ", pl.col("item"), ": ", pct("observed"), "% tegen ", pct("expected"), "% verwacht bij dit team (n = ", n, ").")
+            tx.cat(pl.when(pl.col("item") == "central").then(pl.lit("Aandeel in de middencategorie")).otherwise(pl.lit("Aandeel in de laagste of hoogste uitkomst")), ": ", pct("observed"), "% tegen ", pct("expected"), "% verwacht bij dit team (n = ", n, ").")
             if nl else
-            tx.cat("Share ", pl.col("item"), ": ", pct("observed"), "% against ", pct("expected"), "% expected with this team (n = ", n, ").")
+            tx.cat(pl.when(pl.col("item") == "central").then(pl.lit("Share in the middle category")).otherwise(pl.lit("Share in the lowest or highest outcome")), ": ", pct("observed"), "% against ", pct("expected"), "% expected with this team (n = ", n, ").")
         )  # fmt: skip
         differentiation = (
             tx.cat(
@@ -854,6 +857,9 @@ def evaluator_report(
             if column not in out.columns:
                 out = out.with_columns(pl.lit(None, dtype=dtype).alias(column))
         out = out.with_columns(pl.col("flag").fill_null(False), pl.col(pl.Float64).fill_nan(None))
+        for column in ("_label_nl", "_label_en"):
+            if column not in out.columns:
+                out = out.with_columns(pl.lit(None, dtype=pl.String).alias(column))
         out = _reasons(out)
         out = finish(out, SCHEMA).sort(
             ["organization", "cycle", "period", "measure", "aspect", "item", "evaluator_id"], nulls_last=True
