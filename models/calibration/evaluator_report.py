@@ -461,11 +461,14 @@ def _attributes(org: OrgData, sub: Subset) -> dict[str, pl.Series]:
     if "birth_year" in frame.columns:
         edges = [int(e) for e in (policy.rule_value("fairness", "age_bands", default=[]) or [])]
         if edges:
-            age = (frame["cycle"].cast(pl.Int64) - frame["birth_year"].cast(pl.Int64)).gather(idx).to_numpy()
-            labels = age_band_labels(edges)
-            band = np.searchsorted(np.asarray(edges), age, side="right")
-            out["age_band"] = pl.Series(
-                [labels[b] if a == a else None for a, b in zip(age, band, strict=True)]
+            # as models.fairness derives it: age = cycle - birth year, band = number of edges at or below it
+            labels = dict(enumerate(age_band_labels(edges)))
+            age = pl.col("cycle").cast(pl.Int64) - pl.col("birth_year").cast(pl.Int64)
+            band = pl.sum_horizontal([(age >= e).cast(pl.Int64) for e in edges])
+            out["age_band"] = (
+                frame.select("cycle", "birth_year")[pl.Series(sub.rows.row)]
+                .select(pl.when(age.is_not_null()).then(band.replace_strict(labels, return_dtype=pl.String)))
+                .to_series()
             )
     return {a: out[a] for a in BIAS_ATTRIBUTES if a in out}
 
