@@ -409,3 +409,43 @@ def test_release_hides_counts_hidden_in_shares(
         few.filter(pl.col("evaluator_id").is_not_null())["estimate"].null_count()
         == few.filter(pl.col("evaluator_id").is_not_null()).height
     )
+
+
+# ------------------------------------------------------------------------------------------ the page section
+def test_section_labels_every_evaluator_and_names_the_flagged_one(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
+) -> None:
+    import json
+    import re
+
+    from dashboards.components import PageContext
+    from dashboards.pages import evaluators_section
+    from models.evaluator_release import release
+    from models.privacy import Thresholds
+
+    _, out = motivating
+    shown = release({"marts.evaluator_report": out["evaluator_report"]}, Thresholds(k=5), {}).frame
+    frame = shown.filter(pl.col("cycle") == 2022)
+    labels = {"goed": "Goed", "top": "Top"}
+    pages = {}
+    for language in ("nl", "en"):
+        ctx = PageContext(language=language, depth=2, cycle=2022)
+        pages[language] = evaluators_section.section(frame, ctx, "rating", labels)
+    nl, en = pages["nl"], pages["en"]
+    assert "Aandeel Top of hoger per beoordelaar" in nl and "Share Top or higher per evaluator" in en
+    assert "<code>e07</code>" in nl and "geeft Top of hoger vaker dan collega" in nl
+    payloads = [
+        json.loads(p)
+        for p in re.findall(r"<script type='application/json' id='chart-\d+-data'>(.*?)</script>", nl)
+    ]
+    assert len(payloads) == 2  # one chart per pay-relevant cut point (goed, top)
+    evaluators = set(frame.filter(pl.col("evaluator_id").is_not_null())["evaluator_id"].to_list())
+    for payload in payloads:
+        assert set(payload["data"][0]["y"]) == evaluators  # every evaluator labelled
+    # the management view (no department) and a missing table
+    assert "evr" not in evaluators_section.section(
+        None, PageContext(language="nl", depth=2), "rating", labels
+    )
+    assert "nog niet gebouwd" in evaluators_section.section(
+        None, PageContext(language="nl", depth=2), "rating", labels
+    )

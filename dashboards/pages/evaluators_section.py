@@ -151,6 +151,13 @@ def _scale_use(frame: pl.DataFrame, language: str) -> str:
         .otherwise(pl.lit(""))
         .alias("pattern"),
     ).sort(["central_flag", "extreme_flag", "evaluator_id"], descending=[True, True, False])
+    note = ""
+    if wide.height > SHOWN:
+        # a large employer has thousands of evaluators; the flagged ones come first (sorted above)
+        note = text("evr_cut_note", language).format(
+            shown=fmt_int(SHOWN, language), total=fmt_int(wide.height, language)
+        )
+        wide = wide.head(SHOWN)
     headers = text("evr_scale_headers", language)
     columns = [
         Column("evaluator_id", headers["evaluator"], "code", hidden_flag=None),
@@ -167,7 +174,7 @@ def _scale_use(frame: pl.DataFrame, language: str) -> str:
         text("evr_scale_title", language),
         text("evr_scale_explain", language),
         SOURCE,
-        html_table(wide, columns, language),
+        (f"<p class='notice'>{esc(note)}</p>" if note else "") + html_table(wide, columns, language),
         language,
     )
 
