@@ -9,7 +9,8 @@ engine (``protect`` with a ``TableRule`` and the organisation's ``Thresholds``) 
 * a share at or above a cut point (and the central/extreme shares) is a count in disguise: where the count on
   either side of it is 1 to k−1 the shares, estimates and intervals are hidden and only the verdict (flag,
   direction, status) stays, as for units on the norming page;
-* a count of fair-rating cases from 1 to k−1 is hidden;
+* a count of fair-rating cases, of this cycle's ratings (``n_cycle``) or of a bias group (``n_group``) from 1
+  to k−1 is hidden;
 * agreement rows need k pairs.
 
 There are no totals in this table (the organisation's share is a column, computed from all ratings), so
@@ -90,11 +91,13 @@ def release(
     numbers = tuple(c for c in NUMBERS if c != "n_group") + SENTENCES
     side_hidden = share_rows & small_side.fill_null(False)
     evaluators = _hide(evaluators.with_columns(side_hidden.alias("_side")), side_hidden, numbers)
+    # other counts of people on an evaluator's row: fair cases, this cycle's ratings, a bias group's size
     evaluators = evaluators.with_columns(
-        pl.when((pl.col("fair_cases") > 0) & (pl.col("fair_cases") < k))
-        .then(None)
-        .otherwise(pl.col("fair_cases"))
-        .alias("fair_cases")
+        [
+            pl.when((pl.col(c) > 0) & (pl.col(c) < k)).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("fair_cases", "n_cycle", "n_group")
+            if c in evaluators.columns
+        ]
     )
     evaluators = evaluators.with_columns(pl.col("n").cast(pl.Int64))
     protected = protect(evaluators, EVALUATOR_REPORT_RULE, limits)
