@@ -183,6 +183,165 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Effect on the score (scale points)",
     },
     "axis_evaluator": {"nl": "Beoordelaar (pseudoniem)", "en": "Evaluator (pseudonym)"},
+    # ------------------------------------------------------------------ evaluator report (issue 23)
+    "evr_title": {
+        "nl": "Beoordelaars op de loonrelevante uitkomsten",
+        "en": "Evaluators on the pay-relevant outcomes",
+    },
+    "evr_unavailable": {
+        "nl": "Het beoordelaarsrapport (marts.evaluator_report) is nog niet gebouwd.",
+        "en": "The evaluator report (marts.evaluator_report) has not been built yet.",
+    },
+    "evr_none": {"nl": "Geen beoordelaars in deze selectie.", "en": "No evaluators in this selection."},
+    "evr_intro": {
+        "nl": "Over de cycli {first}–{last}: hoe vaak elke beoordelaar (gepseudonimiseerd) een uitkomst geeft "
+        "waar geld aan vastzit, vergeleken met wat een gemiddelde beoordelaar geeft aan mensen van hetzelfde "
+        "functieniveau en dezelfde afdeling. Per snijpunt van de schaal, niet alleen het gemiddelde: wie de top "
+        "vaak geeft maar ook de onderkant gebruikt, valt bij een gemiddelde weg en hier niet.",
+        "en": "Over cycles {first}–{last}: how often each evaluator (pseudonymised) hands out an outcome that "
+        "carries money, compared with what an average evaluator gives people of the same function level and "
+        "department. Per cut point of the scale, not just the mean: whoever gives the top often but also uses "
+        "the bottom disappears in a mean and not here.",
+    },
+    "evr_no_pay_cuts": {
+        "nl": "Het beleid noemt voor deze schaal geen loonrelevante snijpunten (calibration.pay_relevant_cut_points).",
+        "en": "The policy names no pay-relevant cut points for this scale (calibration.pay_relevant_cut_points).",
+    },
+    "evr_chart_title": {
+        "nl": "Aandeel {outcome} of hoger per beoordelaar",
+        "en": "Share {outcome} or higher per evaluator",
+    },
+    "evr_chart_explain": {
+        "nl": "Dicht bolletje: het aandeel dat de beoordelaar zou geven aan een team zoals de hele organisatie "
+        "(gecorrigeerd voor functieniveau en afdeling, gekrompen naar het gemiddelde), met 95%-interval. Open "
+        "cirkel: het werkelijk gegeven aandeel in het eigen team. Stippellijn: de organisatie. Rood: "
+        "gesignaleerd (exacte toets na correctie voor meervoudig toetsen, praktisch groot verschil).",
+        "en": "Solid dot: the share the evaluator would give a team like the whole organisation (adjusted for "
+        "function level and department, shrunk toward the average), with a 95% interval. Open circle: the "
+        "share actually given in the own team. Dotted line: the organisation. Red: flagged (exact test after "
+        "correction for multiple testing, practically large difference).",
+    },
+    "evr_axis_share": {"nl": "Aandeel {outcome} of hoger", "en": "Share {outcome} or higher"},
+    "evr_hover_observed": {"nl": "gegeven", "en": "given"},
+    "evr_hover_expected": {"nl": "verwacht", "en": "expected"},
+    "evr_legend_adjusted": {"nl": "Gecorrigeerd en gekrompen", "en": "Adjusted and shrunk"},
+    "evr_legend_observed": {"nl": "Gegeven in eigen team", "en": "Given in own team"},
+    "evr_legend_hidden": {"nl": "Afgeschermd", "en": "Hidden"},
+    "evr_cut_note": {
+        "nl": "De eerste {shown} van {total} beoordelaars: gesignaleerde eerst, dan de grootste teams.",
+        "en": "The first {shown} of {total} evaluators: flagged ones first, then the largest teams.",
+    },
+    "evr_hidden_note": {
+        "nl": "{count} beoordelaar(s) zonder cijfers: een aantal boven of onder dit snijpunt is kleiner dan de "
+        "minimale groep, of iedereen kreeg dezelfde uitkomst. Een signalering blijft zichtbaar.",
+        "en": "{count} evaluator(s) without numbers: a count above or below this cut point is below the minimum "
+        "group, or everyone got the same outcome. A flag stays visible.",
+    },
+    "evr_not_separable": {
+        "nl": "De gegevens onderscheiden beoordelaars op dit snijpunt niet (spreiding tussen beoordelaars geschat "
+        "op 0): de getoonde verschillen zijn ongekrompen, niet ten onrechte op nul gezet.",
+        "en": "The data do not separate evaluators at this cut point (between-evaluator variance estimated at 0): "
+        "the differences shown are unshrunk, not wrongly set to zero.",
+    },
+    "evr_uncertain": {
+        "nl": "De spreiding tussen beoordelaars op dit snijpunt is niet met zekerheid groter dan nul; de "
+        "krimp is daardoor sterk.",
+        "en": "The between-evaluator variance at this cut point is not clearly above zero; shrinkage is strong.",
+    },
+    "evr_no_flags": {
+        "nl": "Geen beoordelaar geeft een loonrelevante uitkomst aantoonbaar vaker of minder vaak dan collega's.",
+        "en": "No evaluator hands out a pay-relevant outcome demonstrably more or less often than colleagues.",
+    },
+    "evr_flagged_intro": {"nl": "Gesignaleerd:", "en": "Flagged:"},
+    "evr_flag_higher": {
+        "nl": "geeft {outcome} of hoger vaker dan collega's.",
+        "en": "gives {outcome} or higher more often than colleagues.",
+    },
+    "evr_flag_lower": {
+        "nl": "geeft {outcome} of hoger minder vaak dan collega's.",
+        "en": "gives {outcome} or higher less often than colleagues.",
+    },
+    "evr_numbers_hidden": {"nl": "(cijfers afgeschermd)", "en": "(numbers hidden)"},
+    "evr_fair_cases": {
+        "nl": "{count} beoordeling(en) in deze cyclus zouden bij een gemiddelde beoordelaar aan de andere kant van deze loonstap vallen.",
+        "en": "{count} rating(s) this cycle would fall on the other side of this pay step with an average evaluator.",
+    },
+    "evr_scale_title": {"nl": "Gebruik van de schaal", "en": "Use of the scale"},
+    "evr_scale_explain": {
+        "nl": "Middencategorie: aandeel in de meest gegeven middelste uitkomst (iedereen 'normaal'). Uitersten: "
+        "aandeel in de laagste of hoogste uitkomst. Differentiatie (Z-8): 0 = iedereen hetzelfde, 1 = gelijk "
+        "over de schaal. Infit en outfit: modelfit, rond 1 verwacht; onder 0,5 te voorspelbaar, boven 1,5 grillig.",
+        "en": "Middle category: share in the most used middle outcome (everyone 'normal'). Extremes: share in the "
+        "lowest or highest outcome. Differentiation (Z-8): 0 = everyone the same, 1 = even over the scale. "
+        "Infit and outfit: model fit, about 1 expected; below 0.5 too predictable, above 1.5 erratic.",
+    },
+    "evr_scale_headers": {
+        "nl": {
+            "evaluator": "Beoordelaar",
+            "n": "n",
+            "central": "Middencategorie",
+            "extreme": "Uitersten",
+            "differentiation": "Differentiatie",
+            "infit": "Infit",
+            "outfit": "Outfit",
+            "fit": "Fit",
+            "pattern": "Gesignaleerd",
+        },
+        "en": {
+            "evaluator": "Evaluator",
+            "n": "n",
+            "central": "Middle category",
+            "extreme": "Extremes",
+            "differentiation": "Differentiation",
+            "infit": "Infit",
+            "outfit": "Outfit",
+            "fit": "Fit",
+            "pattern": "Flagged",
+        },
+    },
+    "evr_fit_words": {
+        "nl": {
+            "fits": "past",
+            "too_predictable": "te voorspelbaar",
+            "erratic": "grillig",
+            "too_small": "te weinig",
+        },
+        "en": {
+            "fits": "fits",
+            "too_predictable": "too predictable",
+            "erratic": "erratic",
+            "too_small": "too few",
+        },
+    },
+    "evr_central": {"nl": "middencategorie", "en": "middle category"},
+    "evr_extreme": {"nl": "uitersten", "en": "extremes"},
+    "evr_bias_title": {"nl": "Verschil naar groep", "en": "Difference by group"},
+    "evr_bias_explain": {
+        "nl": "Beoordeelt een beoordelaar vrouwen, deeltijders of een leeftijdsgroep anders dan collega's "
+        "vergelijkbare mensen beoordelen? Alleen waar de groep en de rest elk de minimale groepsgrootte halen "
+        "({tested} vergelijkingen getoetst).",
+        "en": "Does an evaluator rate women, part-timers or an age group differently from how colleagues rate "
+        "comparable people? Only where the group and the rest each reach the minimum group size ({tested} "
+        "comparisons tested).",
+    },
+    "evr_bias_none": {
+        "nl": "Geen gesignaleerd verschil naar groep.",
+        "en": "No flagged difference by group.",
+    },
+    "evr_agreement_title": {
+        "nl": "Overeenstemming bij wisseling van beoordelaar",
+        "en": "Agreement when the evaluator changed",
+    },
+    "evr_agreement_explain": {
+        "nl": "Medewerkers die twee opeenvolgende cycli door verschillende beoordelaars zijn beoordeeld, naast "
+        "wie dezelfde beoordelaar hield (de tweede evaluator tekent alleen, F-3, en geeft geen eigen oordeel). "
+        "Kappa 0 = toeval, 1 = volledige overeenstemming; echte veranderingen in functioneren tellen mee.",
+        "en": "Employees rated in two consecutive cycles by different evaluators, beside those who kept the same "
+        "evaluator (the second evaluator only signs, F-3, and gives no rating of their own). Kappa 0 = chance, "
+        "1 = full agreement; real changes in performance count too.",
+    },
+    "evr_agreement_changed_evaluator": {"nl": "Andere beoordelaar", "en": "Different evaluator"},
+    "evr_agreement_same_evaluator": {"nl": "Zelfde beoordelaar", "en": "Same evaluator"},
     "worklist_title": {"nl": "Werklijst voor de vergadering", "en": "Worklist for the meeting"},
     "worklist_confidential": {
         "nl": "VERTROUWELIJK — individuele dossiers met gepseudonimiseerde nummers. Niet verspreiden; alleen voor "

@@ -31,6 +31,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import fmt_int, fmt_number, text
 from dashboards.pages import SiteData
+from dashboards.pages import evaluators_section as evr
 
 RATINGS = "ratings"
 # The meeting release (models.releases.meeting): each department's own counts unsuppressed, the organisation
@@ -464,6 +465,7 @@ def build(
             parts.append(_distribution_chart(pack, name, measure, data, ctx, organization))
             parts.append(_levels_chart(pack, name, measure, data, ctx, organization))
             parts.append(_evaluators_chart(data, ctx, organization, cycle, name, measure))
+            parts.append(evr.section(data.get("evaluator_report", organization, cycle), ctx, measure, scale(data, organization, measure, language)[1], name))  # fmt: skip
         parts.append(_worklist(data, ctx, organization, cycle, name))
         pages.append(
             (

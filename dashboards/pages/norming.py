@@ -20,6 +20,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import fmt_int, fmt_pct, text
 from dashboards.pages import SiteData
+from dashboards.pages import evaluators_section as evr
 from dashboards.pages.calibration import RATINGS, measure_title, measures, scale
 from dashboards.pages.fairness import ATTRIBUTE_ORDER, attribute_label, group_label
 
@@ -339,6 +340,7 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
             parts.append(_funnel(data, ctx, organization, cycle, measure))
             parts.append(_flagged(data, organization, cycle, measure, language))
             parts.append(_differentiation(data, ctx, organization, cycle, measure))
+            parts.append(evr.section(data.get("evaluator_report", organization, cycle), ctx, measure, scale(data, organization, measure, language)[1]))  # fmt: skip
             parts.append(_drift_lines(data, ctx, organization, cycle, measure))
             parts.append(_drift_departments(data, ctx, organization, cycle, measure))
             parts.append(_transitions(data, ctx, organization, cycle, measure))

@@ -42,6 +42,7 @@ PUBLISHED_TABLES = (
     "marts.calibration_distribution",
     "marts.calibration_moves",
     "marts.calibration_spread",
+    "marts.evaluator_report",
     "staging.evaluations",  # only as evaluator → main department (an aggregate; see the publish query)
 )
 # Counts of files and rows: nothing about a person; published as they are.

@@ -36,6 +36,9 @@ from models.releases.calibration import (
 )
 from models.releases.common import CONFIDENTIAL, PASS_THROUGH, Missing
 from models.releases.derived import comparisons_need_counts
+from models.releases.evaluators import NAME as EVALUATOR_REPORT
+from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
+from models.releases.evaluators import release as _evaluator_report
 from models.releases.fairness import _fairness, _pay_transparency
 from models.releases.management import (
     NORMING_RATINGS_RULE,
@@ -147,6 +150,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("calibration_before_after", _calibration_before_after),
     ("calibration_moves_by_group", _moves_by_group_release),
     ("calibration_spread", _calibration_spread),
+    (EVALUATOR_REPORT, _evaluator_report),
 )
 # Which protected table is built from which source (for "not yet available" and the attacker test).
 PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
@@ -174,6 +178,7 @@ PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
     "calibration_before_after": ("marts.calibration_distribution",),
     "calibration_moves_by_group": ("marts.calibration_moves",),
     "calibration_spread": ("marts.calibration_spread",),
+    EVALUATOR_REPORT: (EVALUATOR_REPORT_SOURCE,),
 }
 # The rule each count table is protected with, for the attacker test (tables built with `protect`).
 RULES: dict[str, TableRule] = {
@@ -223,6 +228,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "whatif": ("budget", ORGANISATION),
     "process": ("process", ORGANISATION),
     "findings": ("process", ORGANISATION),
+    EVALUATOR_REPORT: ("norming", MANAGEMENT),
 }
 
 

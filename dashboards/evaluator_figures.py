@@ -1,0 +1,100 @@
+"""Figure builders of the evaluator report (issue 23): a tidy, already-protected frame in, a FigureSpec out.
+
+Like dashboards.figures: no file, no database, no decision about what may be shown (hidden values arrive as
+null and are drawn as a "·" at the reference line), every data string escaped with ``plot_text``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dashboards import theme
+from dashboards.components import HIDDEN_MARK, FigureSpec, plot_text
+from dashboards.i18n import fmt_int, fmt_pct, text
+
+
+def cut_point_shares(
+    frame: pl.DataFrame, reference: float | None, language: str, x_title: str, y_title: str
+) -> FigureSpec:
+    """Per evaluator the share at or above one cut point, adjusted (organisation's case mix) and shrunk,
+    with its interval; the unshrunk observed share of the evaluator's own team as an open circle; the
+    organisation's share as a dotted line. Every evaluator is labelled on the y axis, flagged ones in red,
+    hidden ones as "·" on the reference line.
+
+    Columns: label, share, lo, hi, observed, expected, n, flagged (bool).
+    """
+    rows = frame.with_columns(pl.col("share").fill_null(-1.0).alias("_order")).sort("_order", "label")
+    height = max(300, 120 + 24 * rows.height)
+    figure = FigureSpec(language, x_title, y_title, height)
+    labels = [plot_text(v) for v in rows["label"].to_list()]
+    share, lo, hi = rows["share"].to_list(), rows["lo"].to_list(), rows["hi"].to_list()
+    observed, expected = rows["observed"].to_list(), rows["expected"].to_list()
+    counts, flagged = rows["n"].to_list(), rows["flagged"].to_list()
+
+    def pct(value: float | None) -> str:
+        return HIDDEN_MARK if value is None else fmt_pct(value, language)
+
+    hover = [
+        f"{lab}: {pct(s)} [{pct(a)}; {pct(b)}] · "
+        f"{text('evr_hover_observed', language)} {pct(o)}, {text('evr_hover_expected', language)} {pct(e)}"
+        + (f" · n = {fmt_int(k, language)}" if k is not None else "")
+        for lab, s, a, b, o, e, k in zip(labels, share, lo, hi, observed, expected, counts, strict=True)
+    ]
+    shown = [s is not None for s in share]
+    figure.add_trace(
+        dict(
+            type="scatter",
+            name=plot_text(text("evr_legend_adjusted", language)),
+            x=[s if ok else None for s, ok in zip(share, shown, strict=True)],
+            y=labels,
+            mode="markers",
+            marker={"color": [theme.ALERT if f else theme.HIGHLIGHT for f in flagged], "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [None if s is None or b is None else b - s for s, b in zip(share, hi, strict=True)],
+                "arrayminus": [
+                    None if s is None or a is None else s - a for s, a in zip(share, lo, strict=True)
+                ],
+                "color": theme.MUTED,
+                "thickness": 1.5,
+            },
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    figure.add_trace(
+        dict(
+            type="scatter",
+            name=plot_text(text("evr_legend_observed", language)),
+            x=observed,
+            y=labels,
+            mode="markers",
+            marker={"color": "rgba(0,0,0,0)", "size": 9, "line": {"color": theme.INK, "width": 1.2}},
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    hidden = [lab for lab, ok in zip(labels, shown, strict=True) if not ok]
+    if hidden:
+        figure.add_trace(
+            dict(
+                type="scatter",
+                name=plot_text(text("evr_legend_hidden", language)),
+                x=[reference if reference is not None else 0.0] * len(hidden),
+                y=hidden,
+                mode="text",
+                text=[HIDDEN_MARK] * len(hidden),
+                textfont={"size": 18, "color": theme.MUTED},
+                hoverinfo="skip",
+            )
+        )
+    if reference is not None:
+        figure.add_vline(x=reference, line={"color": theme.INK, "dash": "dot", "width": 1})
+    figure.update_layout(
+        xaxis={"tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"type": "category", "automargin": True, "categoryorder": "array", "categoryarray": labels},
+        legend={"orientation": "h", "y": -0.12},
+        showlegend=True,
+    )
+    return figure

@@ -1,0 +1,124 @@
+"""Marts: the evaluator report (issue 23) — severity on every cut point of the scale, use of the scale, bias
+toward groups, agreement and fair ratings (docs/marts/evaluator_report.md; DOMAIN.md Z-10, F-3).
+
+One thin multi-asset: reads staging.evaluations once, calls models.calibration.evaluator_report and writes
+marts.evaluator_report and marts.evaluator_fair_ratings. Metadata and check results hold counts only.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+import polars as pl
+
+from models.calibration import CalibrationSettings
+from models.calibration.evaluator_report import evaluator_report
+from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.increments import SliceWork, build_step
+from pipelines.resources import CalibraResource, read_frame
+
+REPORT = dg.AssetKey(["marts", "evaluator_report"])
+FAIR = dg.AssetKey(["marts", "evaluator_fair_ratings"])
+CYCLE_COLUMNS = {"evaluator_report": "cycle", "evaluator_fair_ratings": "cycle"}
+
+# staging.evaluations columns the report reads (no free text, no dates).
+EVALUATIONS_SQL = """
+SELECT organization, cycle, employee_id, department, function_level, evaluator_id, second_evaluator_id,
+       rating, salary_decision, salary_system, gender, fte, birth_year
+FROM staging.evaluations
+WHERE list_contains(?, organization)
+"""
+
+
+@dg.multi_asset(
+    name="evaluator_report_marts",
+    specs=[
+        dg.AssetSpec(
+            REPORT,
+            deps=STAGING,
+            group_name="marts",
+            kinds={"duckdb", "polars"},
+            description="Per evaluator, cycle and period (cycle; last three cycles): severity on every cut "
+            "point of the scale (binomial GLMM, adjusted for function level and department, shrunk, with an "
+            "interval and a flag on pay-relevant cut points), mean shift, use of the scale (central tendency, "
+            "extremity, differentiation, infit/outfit), bias toward groups and agreement. Grain: organization × "
+            "cycle × period × measure × evaluator_id × aspect × item.",
+        ),
+        dg.AssetSpec(
+            FAIR,
+            deps=STAGING,
+            group_name="marts",
+            kinds={"duckdb", "polars"},
+            description="Ratings whose fair rating (what an average evaluator would have given the same team) "
+            "differs from the rating given, with pay_step where a pay-relevant cut point lies between them. "
+            "Grain: organization × cycle × measure × employee_id.",
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_flagged_pay_cut_points",
+            asset=REPORT,
+            description="No evaluator hands out a pay-relevant outcome significantly and practically more or "
+            "less often than colleagues with comparable teams (last three cycles).",
+        )
+    ],
+    can_subset=False,
+)
+def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
+    """The evaluator report for every configured organisation (docs/marts/evaluator_report.md)."""
+    settings = calibra.settings()
+    policies = organisation_policies(calibra)
+    lookback = {
+        org: max(CalibrationSettings.from_policy(policy).leniency_window_cycles, 2)
+        for org, policy in policies.items()
+    }
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+        condition, params = work.staging_filter()
+        evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
+        return evaluator_report(evaluations, policies)
+
+    with calibra.writer() as con:
+        slices, marts = build_step(
+            con,
+            settings,
+            "evaluator_report",
+            organizations=sorted(policies),
+            kinds=["evaluations"],
+            lookback=lookback,
+            tables=CYCLE_COLUMNS,
+            compute=compute,
+        )
+    calibra.progress(
+        f"evaluator report: {slices.reason}; " + ", ".join(f"{n} {f.height}" for n, f in marts.items())
+    )
+    context.log.info(f"evaluator report: {'whole' if slices.whole else 'per cycle'} ({slices.reason})")
+    report, fair = marts["evaluator_report"], marts["evaluator_fair_ratings"]
+    flagged = report.filter(
+        pl.col("flag") & (pl.col("aspect") == "cut_point") & (pl.col("period") == "window")
+    )
+    yield dg.MaterializeResult(
+        asset_key=REPORT,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(report.height),
+            "flagged_pay_cut_points": dg.MetadataValue.int(flagged.height),
+            "not_separable_cut_points": dg.MetadataValue.int(
+                report.filter(pl.col("tau2_status") == "not_separable")
+                .select("organization", "cycle", "period", "measure", "item")
+                .n_unique()
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=FAIR,
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(fair.height),
+            "pay_step_cases": dg.MetadataValue.int(int(fair["pay_step"].sum()) if fair.height else 0),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=REPORT,
+        check_name="no_flagged_pay_cut_points",
+        passed=flagged.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"flagged_evaluator_cut_points": dg.MetadataValue.int(flagged.height)},
+    )
