@@ -25,6 +25,7 @@ class FileRejected(CalibraError):
         self.row = row
         self.column = column
         self.rule = rule
+        self.rows_read: int | None = None  # rows of the file, when it was read before it was rejected
         where = [f"file {file_name}"]
         if row is not None:
             where.append(f"row {row}")
