@@ -725,6 +725,40 @@ def ingest_paths(
     return [outcomes[path] for path in paths]
 
 
+def rejected_folder(inbox: Path) -> Path:
+    """Where rejected files go: `rejected/` beside the inbox (never inside it: the inbox is read whole)."""
+    return inbox.parent / "rejected"
+
+
+def set_aside(path: Path, outcome: FileOutcome, inbox: Path) -> Path | None:
+    """Move a rejected inbox entry to `rejected/` with a note of why, so that it blocks no later run.
+
+    The entry itself is moved (a link stays a link, never followed); a name already taken there gets the
+    file's fingerprint added. Returns the new path, or None if the entry is gone."""
+    folder = rejected_folder(inbox)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)
+    target = folder / path.name
+    if target.exists() or target.is_symlink():
+        stem, dot, suffix = path.name.rpartition(".")
+        base = stem if dot else path.name
+        target = folder / (
+            f"{base}.{outcome.sha256[:12]}{dot}{suffix}" if dot else f"{base}.{outcome.sha256[:12]}"
+        )
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    note = target.with_name(target.name + ".reason.txt")
+    descriptor = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(
+            f"{outcome.message}\n\nMoved here from {inbox} on {datetime.now():%Y-%m-%d %H:%M}. "
+            "Correct the export (or its mapping in mappings/) and put the corrected file in the inbox.\n"
+        )
+    return target
+
+
 def _in_order(
     pool: ThreadPoolExecutor, function: Callable[[_T], _R], items: Iterable[_T], ahead: int
 ) -> Iterator[_R]:

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,20 @@ from models.errors import FileRejected
 from models.mapping import Mapping
 
 ROW = "_row"  # 1-based row number in the source, header = row 1
+
+# Limits checked before a file is read, so that memory stays bounded whatever a file declares or hides.
+# A text export is decoded and parsed in memory (about five times its size at the peak).
+MAX_TEXT_BYTES = 1 << 30
+# A workbook is a zip: each part is inflated and checked (not trusted by its declared size) before the
+# spreadsheet reader sees it. The reader keeps the shared strings whole and lays every sheet out densely
+# over its extent (last row × last column, about 32 bytes a cell): a 2.5 KB file with one cell at
+# XFD1048576 asks for 17 billion cells.
+MAX_XLSX_PART_BYTES = 256 << 20  # shared strings, styles, the workbook part
+MAX_XLSX_SHEET_BYTES = 1 << 30  # the XML of one sheet (streamed by the reader, so only time)
+MAX_XLSX_CELLS = 25_000_000  # extent of the sheet that is read: ~800 MB in the reader
+MAX_XLSX_COLUMNS = 702  # column ZZ
+# A Parquet file is inflated column by column: its uncompressed size is bounded, as for text.
+MAX_PARQUET_BYTES = 1 << 30
 
 
 def decode_strict(data: bytes, encoding: str, file_name: str) -> str:
@@ -34,6 +49,15 @@ def decode_strict(data: bytes, encoding: str, file_name: str) -> str:
             "the file is UTF-8, but its mapping says cp1252; set encoding: utf-8 in the mapping",
             rule="encoding",
         )
+    elif encoding == "cp1252" and (line := _utf8_line(data)) is not None:
+        # The same, row by row: one row pasted from a UTF-8 source into a cp1252 export.
+        raise FileRejected(
+            file_name,
+            "this row is written in UTF-8 while the rest of the file is cp1252 (mixed encodings); "
+            "export the whole file again in one encoding",
+            row=line,
+            rule="encoding",
+        )
     try:
         text = data.decode(encoding, errors="strict")
     except UnicodeDecodeError as exc:
@@ -46,7 +70,21 @@ def decode_strict(data: bytes, encoding: str, file_name: str) -> str:
             rule="encoding",
         ) from None
     if "\ufffd" in text:
-        raise FileRejected(file_name, "the text contains replacement characters (U+FFFD)", rule="encoding")
+        line = text[: text.index("\ufffd")].count("\n") + 1
+        raise FileRejected(
+            file_name, "the text contains replacement characters (U+FFFD)", row=line, rule="encoding"
+        )
+    mojibake = _MOJIBAKE.search(text)
+    if mojibake:
+        # UTF-8 that was once read as cp1252 and saved again ('FinanciÃ«n'): decoding right cannot repair it.
+        line = text[: mojibake.start()].count("\n") + 1
+        raise FileRejected(
+            file_name,
+            "this row holds text that was decoded twice (UTF-8 read as cp1252, e.g. 'Ã«' for 'ë'); "
+            "export the file again from the source system",
+            row=line,
+            rule="encoding",
+        )
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise FileRejected(
@@ -69,6 +107,21 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# A multi-byte UTF-8 sequence; in cp1252 text these byte pairs are a capital accented letter followed by a
+# typographic symbol ('Ã«'), which Dutch and French text practically never holds.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+# The same sequences after a wrong cp1252 decoding (Ã« Ã© â€™ …), as they appear in decoded text.
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00c3][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]|\u00e2\u20ac[\u0080-\u00bf\u2018-\u201e\u2122\u0153\u009d]"
+)
+
+
+def _utf8_line(data: bytes) -> int | None:
+    """The first line holding a UTF-8 multi-byte sequence, in bytes meant to be cp1252."""
+    found = _UTF8_SEQUENCE.search(data)
+    return data[: found.start()].count(b"\n") + 1 if found else None
 
 
 def _utf16_hint(data: bytes) -> str:
@@ -135,19 +188,171 @@ def read_csv_text(text: str, delimiter: str, file_name: str) -> pl.DataFrame:
 
 
 def uses_1904_dates(path: Path) -> bool:
-    """Whether the workbook counts dates from 1904 (old Mac Excel): serial numbers then mean 4 years later."""
+    """Whether the workbook counts dates from 1904 (old Mac Excel): serial numbers then mean 4 years later.
+
+    The workbook part is read in pieces, at most MAX_XLSX_PART_BYTES of it (a part can inflate to
+    gigabytes); `workbookPr` comes near its start."""
+    pattern = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*[\"'](1|true)[\"']")
     try:
-        with zipfile.ZipFile(path) as archive:
-            workbook = archive.read("xl/workbook.xml")
-    except (zipfile.BadZipFile, KeyError, OSError):
+        with zipfile.ZipFile(path) as archive, archive.open("xl/workbook.xml") as part:
+            tail = b""
+            read = 0
+            while read < MAX_XLSX_PART_BYTES:
+                chunk = part.read(1 << 20)
+                if not chunk:
+                    return False
+                read += len(chunk)
+                window = tail + chunk
+                if pattern.search(window):
+                    return True
+                if b"<sheets" in window or b":sheets" in window:
+                    return False  # workbookPr comes before the sheet list
+                tail = window[-4096:]
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error, NotImplementedError):
         return False  # the reader below rejects what cannot be opened
-    found = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*[\"'](1|true)[\"']", workbook)
-    return found is not None
+    return False
+
+
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")  # any attribute order
+_ROW_TAG = re.compile(rb"<row r=\"([0-9]{1,9})\"")
+_WIDE_REF = re.compile(rb"<c r=\"([A-Z]{2,})[0-9]")  # column AA and beyond
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def _row_bound(rows: int) -> tuple[int, bytes]:
+    """A bound just above `rows` (its two leading digits, plus one) and a regex for a cell reference of a
+    row past that bound: one cheap search instead of comparing every cell with its row."""
+    digits = str(max(rows, 10))
+    first, second, rest = int(digits[0]), int(digits[1]), len(digits) - 2
+    bound = (first * 10 + second + 1) * 10**rest - 1
+    beyond = [f"[0-9]{{{len(digits) + 1},}}"]
+    if first < 9:
+        beyond.append(f"[{first + 1}-9][0-9]{{{rest + 1}}}")
+    if second < 9:
+        beyond.append(f"{first}[{second + 1}-9][0-9]{{{rest}}}")
+    pattern = rb'<c r="[A-Z]{1,3}(?:' + "|".join(beyond).encode() + rb')"'
+    return bound, pattern
+
+
+_ODD_CELL = re.compile(rb'<c(?:>| (?!r="))')  # a cell without a reference, or with `r` not first
+
+
+class _SheetExtent:
+    """The extent the spreadsheet reader will lay out for one sheet, found in one pass over its XML.
+
+    The fast path reads the row tags and looks for cells that leave them: a cell `<c r="…">` of a later row
+    than the rows seen so far allow, or of a column past Z. Excel, openpyxl and xlsxwriter write every cell
+    with `r` first; a sheet written otherwise (cells without a reference, or `r` later) is measured exactly,
+    cell by cell, which is slower."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.columns = 1
+        self.cells = 0
+        self.exact = False
+
+    def add(self, window: bytes) -> None:
+        # (a tag cut at the window's end is read whole in the next window, which starts with this one's tail)
+        odd = None if self.exact else _ODD_CELL.search(window)
+        if odd is not None and odd.start() < len(window) - 16:
+            self.exact = True
+        if self.exact:
+            self.cells += window.count(b"<c")
+            for letters, digits in set(_CELL_REF.findall(window)):
+                self.rows = max(self.rows, int(digits))
+                self.columns = max(self.columns, _column_number(letters))
+            # a cell without a reference is placed after the previous one: it may widen the sheet
+            self.columns = max(self.columns, min(self.cells, window.count(b"<c>") + self.columns))
+            return
+        tags = _ROW_TAG.findall(window)
+        if tags:
+            self.rows = max(self.rows, *(int(t) for t in tags))
+        bound, beyond = _row_bound(self.rows)
+        if re.search(beyond, window):
+            self.exact = True  # a cell far below every row tag seen: measure cell by cell from here
+            self.add(window)
+            return
+        self.rows = max(self.rows, bound)
+        if _WIDE_REF.search(window):
+            wide = set(_WIDE_REF.findall(window))
+            self.columns = max(self.columns, *(_column_number(w) for w in wide))
+        else:
+            self.columns = max(self.columns, 26)
+
+
+def check_workbook_bounds(path: Path, file_name: str) -> None:
+    """Reject a workbook whose parts inflate beyond the limits or whose sheets span too many cells, before
+    the spreadsheet reader allocates anything. Every part is inflated here as a stream (declared sizes can
+    lie; a lie ends in a CRC error) and the sheets' cell references are scanned for their extent."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the reader rejects it ("cannot be opened")
+    with archive:
+        for info in archive.infolist():
+            sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+            limit = MAX_XLSX_SHEET_BYTES if sheet else MAX_XLSX_PART_BYTES
+            if info.file_size > limit:
+                raise _too_big(file_name, info.filename, info.file_size, limit)
+            try:
+                _scan_part(archive, info, limit, file_name, sheet)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError):
+                raise FileRejected(
+                    file_name,
+                    f"the workbook cannot be opened (part {info.filename} is damaged or encrypted)",
+                    rule="structure",
+                ) from None
+
+
+def _too_big(file_name: str, part: str, size: int, limit: int) -> FileRejected:
+    return FileRejected(
+        file_name,
+        f"part {part} of the workbook inflates to more than {limit >> 20} MB (at least {size >> 20} MB); "
+        "export only the sheet and columns calibra needs",
+        rule="size_limit",
+    )
+
+
+def _scan_part(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, file_name: str, sheet: bool
+) -> None:
+    read = 0
+    extent = _SheetExtent()
+    tail = b""
+    with archive.open(info) as part:
+        while chunk := part.read(4 << 20):
+            read += len(chunk)
+            if read > limit:
+                raise _too_big(file_name, info.filename, read, limit)
+            if not sheet:
+                continue
+            # A tag cut at the chunk's end is found whole in the next window, which starts with this one's
+            # last 64 KB (a cell seen twice changes no maximum).
+            window = tail + chunk
+            tail = window[-(64 << 10) :]
+            extent.add(window)
+            area = extent.rows * extent.columns
+            if extent.columns > MAX_XLSX_COLUMNS or max(area, extent.cells) > MAX_XLSX_CELLS:
+                raise FileRejected(
+                    file_name,
+                    f"a sheet ({info.filename}) reaches row {extent.rows:,} and column "
+                    f"{extent.columns:,}: more than {MAX_XLSX_CELLS:,} cells or {MAX_XLSX_COLUMNS} "
+                    "columns; delete what lies far outside the table (Ctrl+End shows the last cell) and "
+                    "save again",
+                    rule="size_limit",
+                )
 
 
 def read_xlsx(path: Path, sheet: str | None, file_name: str, excel_dates: bool = False) -> pl.DataFrame:
     import fastexcel  # the calamine reader; polars.read_excel uses it too
 
+    check_workbook_bounds(path, file_name)
     if excel_dates and uses_1904_dates(path):
         # Date-formatted cells are converted right by the reader; bare serial numbers would shift 4 years.
         raise FileRejected(
@@ -188,18 +393,63 @@ def read_xlsx(path: Path, sheet: str | None, file_name: str, excel_dates: bool =
     return frame.with_columns(pl.all().cast(pl.String))
 
 
+def read_parquet(path: Path, file_name: str) -> pl.DataFrame:
+    """A Parquet file of flat columns, within the size limit; nested columns (lists, structs, maps) are
+    refused by name: a cell must be one value."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(path).metadata
+        schema = metadata.schema.to_arrow_schema()
+    except Exception:  # pyarrow raises its own error classes for what is not Parquet
+        raise FileRejected(file_name, "the Parquet file cannot be read", rule="structure") from None
+    for field in schema:
+        if pa.types.is_nested(field.type):
+            raise FileRejected(
+                file_name,
+                f"the column holds lists or records ({field.type}), not one value per cell; "
+                "export it flat, one column per value",
+                column=field.name,
+                rule="structure",
+            )
+    inflated = sum(
+        metadata.row_group(g).column(c).total_uncompressed_size
+        for g in range(metadata.num_row_groups)
+        for c in range(metadata.num_columns)
+    )
+    if inflated > MAX_PARQUET_BYTES:
+        raise FileRejected(
+            file_name,
+            f"the Parquet file inflates to {inflated >> 20} MB, more than the {MAX_PARQUET_BYTES >> 20} MB "
+            "calibra reads at once; export one cycle or organisation per file",
+            rule="size_limit",
+        )
+    try:
+        frame = pl.read_parquet(path)
+        return frame.with_columns(pl.all().cast(pl.String))
+    except Exception:  # polars raises its own error classes for damaged pages or uncastable types
+        raise FileRejected(
+            file_name, "the Parquet file cannot be read as text cells (damaged?)", rule="structure"
+        ) from None
+
+
 def read_source(path: Path, mapping: Mapping) -> pl.DataFrame:
     """Text cells of the file with a `_row` column; trimmed, empty cells as null."""
     file_name = path.name
     if mapping.format == "parquet":
-        try:
-            frame = pl.read_parquet(path)
-        except Exception:
-            raise FileRejected(file_name, "the Parquet file cannot be read", rule="structure") from None
-        frame = frame.with_columns(pl.all().cast(pl.String))
+        frame = read_parquet(path, file_name)
     elif mapping.format == "xlsx":
         frame = read_xlsx(path, mapping.sheet, file_name, mapping.excel_dates)
     else:
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise FileRejected(
+                file_name,
+                f"the file is {size >> 20} MB, more than the {MAX_TEXT_BYTES >> 20} MB calibra reads at "
+                "once; export one cycle or organisation per file",
+                rule="size_limit",
+            )
         data = path.read_bytes()
         if not data.strip():
             raise FileRejected(file_name, "the file is empty", rule="structure")
