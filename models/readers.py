@@ -393,9 +393,10 @@ def read_xlsx(path: Path, sheet: str | None, file_name: str, excel_dates: bool =
     return frame.with_columns(pl.all().cast(pl.String))
 
 
-def read_parquet(path: Path, file_name: str) -> pl.DataFrame:
-    """A Parquet file of flat columns, within the size limit; nested columns (lists, structs, maps) are
-    refused by name: a cell must be one value."""
+def read_parquet(path: Path, file_name: str, wanted: set[str] | None = None) -> pl.DataFrame:
+    """A Parquet file of flat columns, within the size limit; a nested column (lists, structs, maps) that is
+    `wanted` (lower-case names; None: every column) is refused by name, a cell must be one value; one that
+    is not wanted is dropped like any unmapped column."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -404,8 +405,9 @@ def read_parquet(path: Path, file_name: str) -> pl.DataFrame:
         schema = metadata.schema.to_arrow_schema()
     except Exception:  # pyarrow raises its own error classes for what is not Parquet
         raise FileRejected(file_name, "the Parquet file cannot be read", rule="structure") from None
-    for field in schema:
-        if pa.types.is_nested(field.type):
+    nested = [field for field in schema if pa.types.is_nested(field.type)]
+    for field in nested:
+        if wanted is None or field.name.strip().lower() in wanted:
             raise FileRejected(
                 file_name,
                 f"the column holds lists or records ({field.type}), not one value per cell; "
@@ -425,8 +427,9 @@ def read_parquet(path: Path, file_name: str) -> pl.DataFrame:
             "calibra reads at once; export one cycle or organisation per file",
             rule="size_limit",
         )
+    flat = [field.name for field in schema if not pa.types.is_nested(field.type)]
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, columns=flat)
         return frame.with_columns(pl.all().cast(pl.String))
     except Exception:  # polars raises its own error classes for damaged pages or uncastable types
         raise FileRejected(
@@ -438,7 +441,13 @@ def read_source(path: Path, mapping: Mapping) -> pl.DataFrame:
     """Text cells of the file with a `_row` column; trimmed, empty cells as null."""
     file_name = path.name
     if mapping.format == "parquet":
-        frame = read_parquet(path, file_name)
+        if mapping.canonical:
+            from models.contracts import load_contract
+
+            wanted = {name.lower() for name in load_contract(mapping.kind).names}
+        else:
+            wanted = {header.lower() for header in mapping.columns}
+        frame = read_parquet(path, file_name, wanted)
     elif mapping.format == "xlsx":
         frame = read_xlsx(path, mapping.sheet, file_name, mapping.excel_dates)
     else:

@@ -50,7 +50,7 @@ class CorpusRun:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusRun]:
     settings = make_settings(tmp_path_factory.mktemp("corpus"), MAPPINGS)
     for case in CASES:
-        (settings.inbox / case.file_name).write_bytes(case.content)
+        case.write(settings.inbox)
     with connect(settings.database) as con:
         initialise(con)
         outcomes = ingest_paths(con, inbox_files(settings.inbox), settings, load_key())
