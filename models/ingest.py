@@ -226,7 +226,7 @@ def _organization_of_empty_file(file_name: str, mapping: Mapping) -> str | None:
 # A file whose rows break the contract this often is rejected whole, before Great Expectations lists every
 # failing row (a policy can set `ingest: {max_bad_row_share: …}`); small files are judged row by row.
 MAX_BAD_ROW_SHARE = 0.5
-MIN_ROWS_FOR_SHARE = 20
+MIN_ROWS_FOR_SHARE = 50
 _NAME_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")  # cycles are 2000-2100 (contracts)
 
 
@@ -333,11 +333,12 @@ def _cheap_violations(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
 def read_and_type(
     path: Path, sha: str, mapping: Mapping, contract: Contract, settings: Settings
 ) -> _TypedFile:
-    source = read_source(path, mapping)
+    holder = [read_source(path, mapping)]  # handed over, so that the text cells are freed once mapped
+    rows = holder[0].height
     try:
-        return _map_and_type(path, sha, mapping, contract, settings, source)
+        return _map_and_type(path, sha, mapping, contract, settings, holder)
     except FileRejected as error:
-        error.rows_read = source.height  # for the ledger: the file's rows are rejected with it
+        error.rows_read = rows  # for the ledger: the file's rows are rejected with it
         raise
 
 
@@ -347,12 +348,13 @@ def _map_and_type(
     mapping: Mapping,
     contract: Contract,
     settings: Settings,
-    source: pl.DataFrame,
+    holder: list[pl.DataFrame],
 ) -> _TypedFile:
     name = path.name
-    canonical = apply_mapping(source, mapping, contract, name)
-    del source
-    data_rows = canonical.frame.join(canonical.violations.select(ROW), on=ROW, how="anti")
+    canonical = apply_mapping(holder.pop(), mapping, contract, name)
+    data_rows = canonical.frame.select(ROW, "organization").join(
+        canonical.violations.select(ROW), on=ROW, how="anti"
+    )
     organizations = data_rows.get_column("organization").drop_nulls().unique().to_list()
     if data_rows.height == 0 and not organizations:
         # A header-only export loads 0 rows and balances; its organisation comes from the mapping or name.

@@ -1199,22 +1199,22 @@ def _hostile_and_unfamiliar(add: Callable[[str, str, bytes, Expect], None], cycl
     line = payroll(2000, 1)[1]
     add(
         "loon_herhaalde_regels.csv",
-        "one line repeated 40 times (the 200 MB version made GX list every row)",
-        utf8(delimited([PAYROLL_HEADER, *[line] * 40])),
-        rejected("bad_row_share", "40 of 40 rows"),
+        "one line repeated 60 times (the 200 MB version made GX list every row)",
+        utf8(delimited([PAYROLL_HEADER, *[line] * 60])),
+        rejected("bad_row_share", "60 of 60 rows"),
     )
     add(
         "loon_meeste_fout.csv",
-        "20 of 25 rows with an unreadable fte (a wrong mapping)",
-        utf8(delimited(payroll(2000, 25, {i: {"Deeltijdfactor": "80%"} for i in range(20)}))),
-        rejected("bad_row_share", "20 of 25 rows"),
+        "40 of 60 rows with an unreadable fte (a wrong mapping)",
+        utf8(delimited(payroll(2000, 60, {i: {"Deeltijdfactor": "80%"} for i in range(40)}))),
+        rejected("bad_row_share", "40 of 60 rows"),
     )
     year = cycle()
     add(
         "loon_enkele_fout.csv",
-        "5 of 25 rows with an unreadable fte (under the policy's threshold)",
-        utf8(delimited(payroll(year, 25, {i: {"Deeltijdfactor": "80%"} for i in range(5)}))),
-        loaded(25, *[(row, "fte", "type:decimal") for row in range(2, 7)]),
+        "5 of 60 rows with an unreadable fte (under the policy's threshold)",
+        utf8(delimited(payroll(year, 60, {i: {"Deeltijdfactor": "80%"} for i in range(5)}))),
+        loaded(60, *[(row, "fte", "type:decimal") for row in range(2, 7)]),
     )
     year = cycle()
     add(
