@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from models.contracts import all_contracts
-from models.errors import ConfigError, DatabaseBusy
+from models.errors import CalibraError, ConfigError, DatabaseBusy, os_error_advice, os_error_sentence
 
 SCHEMAS = ("raw", "staging", "audit", "marts")
 
@@ -57,7 +57,10 @@ def _secure_file(path: Path) -> None:
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """One writer at a time (DuckDB's file lock); readers open read-only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CalibraError(os_error_sentence(exc, path.parent)) from None
     old_umask = os.umask(0o077)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
@@ -66,6 +69,12 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             raise DatabaseBusy(
                 f"the database {path} is in use by another calibra run; wait for it to finish and try again"
             ) from None
+        if os_error_advice(exc):
+            raise CalibraError(f"cannot open the database {path}: {os_error_advice(exc)}") from None
+        raise
+    except duckdb.Error as exc:
+        if os_error_advice(exc):
+            raise CalibraError(f"cannot open the database {path}: {os_error_advice(exc)}") from None
         raise
     finally:
         os.umask(old_umask)
@@ -145,6 +154,7 @@ def check_home(home: Path, create: bool) -> None:
 def prepare_home(home: Path) -> None:
     """Create the home owner-only and mark it as calibra's."""
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.chmod(0o700)  # it holds the database and the raw exports
     marker = home / HOME_MARKER
     if not marker.exists():
         marker.write_text("calibra home: inbox, database and Dagster storage\n", encoding="utf-8")

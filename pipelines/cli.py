@@ -128,6 +128,8 @@ def step_failures(result: object, settings: Settings) -> list[str]:
         if not event.is_step_failure or event.step_failure_data is None:
             continue
         error = event.step_failure_data.error
+        if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # a blocking check that failed: the check itself is reported (and the file's reason)
         while error is not None and error.cause is not None:
             error = error.cause  # Dagster wraps the step's own exception
         if error is None:
@@ -406,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for i, a in enumerate(argv) if not (i < end and a == "--debug")]
     args = parser().parse_args(argv)
     args.debug = debug
+    # Everything calibra writes (inbox copies, database, Dagster's run storage and logs, site, exports, the
+    # sample) is personal data: owner-only from the start, also files created by Dagster and `dagster dev`.
+    os.umask(0o077)
     try:
         return int(args.func(args))
     except CalibraError as error:
