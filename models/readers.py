@@ -221,9 +221,36 @@ def uses_1904_dates(path: Path) -> bool:
     return False
 
 
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")  # any attribute order
-_ROW_TAG = re.compile(rb"<row r=\"([0-9]{1,9})\"")
-_WIDE_REF = re.compile(rb"<c r=\"([A-Z]{2,})[0-9]")  # column AA and beyond
+_ROW_TAG = re.compile(rb'<row\s+r="([0-9]{1,9})"')
+_WIDE_REF = re.compile(rb'r="([A-Z]{2,3})[0-9]')  # a cell reference of column AA and beyond
+_ANY_REF = re.compile(rb'r="[A-Z]')
+_CELL_ROW = re.compile(rb'r="[A-Z]{1,3}([0-9]{1,9})"')
+_BARE_CELL = re.compile(rb'<c(?:>|/>|(?=\s)(?![^>]*\sr="))')  # a cell without a reference
+MAX_ROW_XML = 64 << 20  # one row's XML; more is not a table
+
+
+def _fullest_row(block: bytes) -> int:
+    """The number of cells in the fullest row of `block` (whole rows), counted with numpy: where each
+    `<c ` / `<c>` / `<c/>` starts, and which `<row` starts before it."""
+    import numpy as np
+
+    data = np.frombuffer(block, dtype=np.uint8)
+    if data.size < 4:
+        return 0
+    lt, c = data[:-2] == 60, data[1:-1] == 99  # '<', 'c'
+    after = data[2:]
+    cells = np.flatnonzero(
+        lt
+        & c
+        & ((after == 32) | (after == 62) | (after == 47) | (after == 9) | (after == 10) | (after == 13))
+    )
+    rows = np.flatnonzero(
+        (data[:-3] == 60) & (data[1:-2] == 114) & (data[2:-1] == 111) & (data[3:] == 119)
+    )  # '<row'
+    if cells.size == 0:
+        return 0
+    owner = np.searchsorted(rows, cells, side="right")
+    return int(np.bincount(owner).max())
 
 
 def _column_number(letters: bytes) -> int:
@@ -244,54 +271,55 @@ def _row_bound(rows: int) -> tuple[int, bytes]:
         beyond.append(f"[{first + 1}-9][0-9]{{{rest + 1}}}")
     if second < 9:
         beyond.append(f"{first}[{second + 1}-9][0-9]{{{rest}}}")
-    pattern = rb'<c r="[A-Z]{1,3}(?:' + "|".join(beyond).encode() + rb')"'
+    pattern = rb'r="[A-Z]{1,3}(?:' + "|".join(beyond).encode() + rb')"'
     return bound, pattern
 
 
-_ODD_CELL = re.compile(rb'<c(?:>| (?!r="))')  # a cell without a reference, or with `r` not first
-
-
 class _SheetExtent:
-    """The extent the spreadsheet reader will lay out for one sheet, found in one pass over its XML.
-
-    The fast path reads the row tags and looks for cells that leave them: a cell `<c r="…">` of a later row
-    than the rows seen so far allow, or of a column past Z. Excel, openpyxl and xlsxwriter write every cell
-    with `r` first; a sheet written otherwise (cells without a reference, or `r` later) is measured exactly,
-    cell by cell, which is slower."""
+    """A bound on the extent the spreadsheet reader lays out for one sheet, found in one pass over its XML
+    without looking at each cell in Python: rows by their tags (a row without a number follows the one
+    before), columns by the widest cell reference, plus the cells of the fullest row when some cells carry
+    no reference (the reader places those after the previous cell). A cell whose reference points below the
+    rows seen is found by one search per piece. The bound errs high, never low."""
 
     def __init__(self) -> None:
         self.rows = 0
-        self.columns = 1
-        self.cells = 0
-        self.exact = False
+        self.row_cells = 0  # cells of the fullest row, once some cell has no reference
+        self.ref_columns = 0
+        self.bare_cells = False
+        self.pending = b""
 
-    def add(self, window: bytes) -> None:
-        # (a tag cut at the window's end is read whole in the next window, which starts with this one's tail)
-        odd = None if self.exact else _ODD_CELL.search(window)
-        if odd is not None and odd.start() < len(window) - 16:
-            self.exact = True
-        if self.exact:
-            self.cells += window.count(b"<c")
-            for letters, digits in set(_CELL_REF.findall(window)):
-                self.rows = max(self.rows, int(digits))
-                self.columns = max(self.columns, _column_number(letters))
-            # a cell without a reference is placed after the previous one: it may widen the sheet
-            self.columns = max(self.columns, min(self.cells, window.count(b"<c>") + self.columns))
+    @property
+    def columns(self) -> int:
+        return self.ref_columns + (self.row_cells if self.bare_cells else 0)
+
+    def add(self, chunk: bytes, file_name: str, part: str) -> None:
+        data = self.pending + chunk
+        end = data.rfind(b"</row>")
+        cut = end + len(b"</row>") if end >= 0 else 0
+        block, self.pending = data[:cut], data[cut:]
+        if len(self.pending) > MAX_ROW_XML:
+            raise _too_big(file_name, part, len(self.pending), MAX_ROW_XML)
+        if not block:
             return
-        tags = _ROW_TAG.findall(window)
-        if tags:
-            self.rows = max(self.rows, *(int(t) for t in tags))
+        tags = _ROW_TAG.findall(block)
+        unnumbered = block.count(b"<row") - len(tags)  # each follows the row before it
+        self.rows = max(self.rows, *(int(t) for t in tags)) + unnumbered if tags else self.rows + unnumbered
+        if not self.bare_cells:
+            # (literal counts first: when every cell starts with its reference there is nothing to search)
+            cells = block.count(b"<c ") + block.count(b"<c>") + block.count(b"<c/>")
+            if cells != block.count(b'<c r="') and _BARE_CELL.search(block):
+                self.bare_cells = True
+        if self.bare_cells:
+            self.row_cells = max(self.row_cells, _fullest_row(block))
+        if _ANY_REF.search(block):
+            wide = set(_WIDE_REF.findall(block))
+            self.ref_columns = max(self.ref_columns, 26, *(_column_number(w) for w in wide))
         bound, beyond = _row_bound(self.rows)
-        if re.search(beyond, window):
-            self.exact = True  # a cell far below every row tag seen: measure cell by cell from here
-            self.add(window)
-            return
-        self.rows = max(self.rows, bound)
-        if _WIDE_REF.search(window):
-            wide = set(_WIDE_REF.findall(window))
-            self.columns = max(self.columns, *(_column_number(w) for w in wide))
+        if re.search(beyond, block):  # a cell far below every row tag: measured cell by cell here
+            self.rows = max(self.rows, *(int(r) for r in _CELL_ROW.findall(block)))
         else:
-            self.columns = max(self.columns, 26)
+            self.rows = max(self.rows, bound)
 
 
 def check_workbook_bounds(path: Path, file_name: str) -> None:
@@ -332,7 +360,6 @@ def _scan_part(
 ) -> None:
     read = 0
     extent = _SheetExtent()
-    tail = b""
     with archive.open(info) as part:
         while chunk := part.read(4 << 20):
             read += len(chunk)
@@ -340,13 +367,8 @@ def _scan_part(
                 raise _too_big(file_name, info.filename, read, limit)
             if not sheet:
                 continue
-            # A tag cut at the chunk's end is found whole in the next window, which starts with this one's
-            # last 64 KB (a cell seen twice changes no maximum).
-            window = tail + chunk
-            tail = window[-(64 << 10) :]
-            extent.add(window)
-            area = extent.rows * extent.columns
-            if extent.columns > MAX_XLSX_COLUMNS or max(area, extent.cells) > MAX_XLSX_CELLS:
+            extent.add(chunk, file_name, info.filename)  # whole rows only; the rest waits for the next piece
+            if extent.columns > MAX_XLSX_COLUMNS or extent.rows * extent.columns > MAX_XLSX_CELLS:
                 raise FileRejected(
                     file_name,
                     f"a sheet ({info.filename}) reaches row {extent.rows:,} and column "

@@ -1159,6 +1159,15 @@ def _hostile_and_unfamiliar(add: Callable[[str, str, bytes, Expect], None], cycl
         spreadsheet(plain.replace(b'<c r="', b'<c data-r="')),
         loaded(2),
     )
+    wide = sheet_xml(header).replace(
+        b"</sheetData>", b'<row r="2">' + b"<c><v>1</v></c>" * 800 + b"</row></sheetData>"
+    )
+    add(
+        "xlbeoordeling_brede_rij.xlsx",
+        "a row of 800 cells without references (placed one after another, past column ZZ)",
+        spreadsheet(wide),
+        rejected("size_limit", "reaches row"),
+    )
     # --- Parquet ----------------------------------------------------------------------------------------------
     year = cycle()
     columns: dict[str, Any] = {
