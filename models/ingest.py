@@ -35,7 +35,6 @@ from models.validation import ExpectationOutcome, validate, validate_batch, warm
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-INPUT_SUFFIXES = {".csv", ".txt", ".xlsx", ".parquet"}
 # Files read and typed at the same time (each already uses polars' threads; two keep both cores busy).
 READ_WORKERS = max(1, min(2, os.cpu_count() or 1))
 # Rows of one kind and policy validated in one GX run. GX's fixed cost per run is a fraction of a second, but
