@@ -184,6 +184,61 @@ def site_data(
     )
 
 
+# The file that marks a folder as a calibra site. Only a folder that carries it is ever replaced or deleted:
+# `--site` pointed at a home, a project or a documents folder must never empty it.
+SITE_MARKER = ".calibra-site"
+
+
+class SiteFolderRefused(ConfigError):
+    """The folder given for the site is not empty and is not a calibra site."""
+
+
+# A site built before the marker existed: calibra's own assets and index page.
+_LEGACY_SITE_FILES = ("index.html", "assets/site.css", "assets/site.js", "assets/plotly.min.js")
+
+
+def is_calibra_site(folder: Path) -> bool:
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    return (folder / SITE_MARKER).is_file() or all((folder / f).is_file() for f in _LEGACY_SITE_FILES)
+
+
+def check_site_folder(folder: Path) -> None:
+    """A site folder must be missing, empty or a calibra site (it carries SITE_MARKER)."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise SiteFolderRefused(
+            f"the site folder {folder} is not a folder; choose a new or empty folder for the site"
+        )
+    if folder.is_dir() and any(folder.iterdir()) and not is_calibra_site(folder):
+        raise SiteFolderRefused(
+            f"the site folder {folder} is not empty and is not a calibra site; "
+            "choose a new or empty folder for the site (calibra replaces only folders it built)"
+        )
+
+
+def swap_in_site(staging: Path, out_dir: Path) -> None:
+    """Put the finished `staging` folder in place of `out_dir`, owner-only (the pages carry pseudonymised
+    individual cases). The old site is deleted only if it carries the marker; a leftover `.previous`
+    folder without the marker is left where it is and the swap is refused."""
+    (staging / SITE_MARKER).write_text("calibra site: this folder is replaced on every build\n", "utf-8")
+    for path in staging.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+    staging.chmod(0o700)
+    check_site_folder(out_dir)  # again: the folder may have changed during the build
+    previous = out_dir.with_name(out_dir.name + ".previous")
+    if previous.exists() or previous.is_symlink():
+        if not is_calibra_site(previous):
+            raise SiteFolderRefused(
+                f"{previous} exists and is not a calibra site; move it away and build again"
+            )
+        shutil.rmtree(previous)
+    if out_dir.exists():
+        out_dir.rename(previous)  # an empty folder or a calibra site (checked above)
+    staging.rename(out_dir)
+    if previous.exists() and (is_calibra_site(previous) or not any(previous.iterdir())):
+        shutil.rmtree(previous)
+
+
 def build_site(
     tables: dict[str, pl.DataFrame],
     settings: Settings,
@@ -203,6 +258,7 @@ def build_site(
     data = site_data(tables, settings, include_worklist, policies)
     pages = render_pages(data, language, rendered)
     out_dir = out_dir.resolve()
+    check_site_folder(out_dir)  # before any work: a folder that is not ours is refused, never replaced
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir.parent))
     try:
@@ -222,15 +278,7 @@ def build_site(
             largest = max(largest, len(content.encode("utf-8")))
             charts += content.count("class='chart' id=")
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
-        staging.chmod(0o755)
-        previous = out_dir.with_name(out_dir.name + ".previous")
-        if previous.exists():
-            shutil.rmtree(previous)
-        if out_dir.exists():
-            out_dir.rename(previous)
-        staging.rename(out_dir)
-        if previous.exists():
-            shutil.rmtree(previous)
+        swap_in_site(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

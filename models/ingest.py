@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +26,7 @@ from models.config import Settings
 from models.contracts import LINEAGE_COLUMNS, Contract, load_contract
 from models.errors import CalibraError, FileRejected
 from models.mapping import CANONICAL_NAME, Mapping, find_mapping, load_mappings
-from models.parsing import Canonical, apply_mapping, type_columns
+from models.parsing import Canonical, apply_mapping, type_columns, violations_where
 from models.policy import Policy, policy_for
 from models.pseudonym import pseudonymise_columns, pseudonymise_value
 from models.readers import ROW, read_source
@@ -33,7 +35,6 @@ from models.validation import ExpectationOutcome, validate, validate_batch, warm
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-INPUT_SUFFIXES = {".csv", ".txt", ".xlsx", ".parquet"}
 # Files read and typed at the same time (each already uses polars' threads; two keep both cores busy).
 READ_WORKERS = max(1, min(2, os.cpu_count() or 1))
 # Rows of one kind and policy validated in one GX run. GX's fixed cost per run is a fraction of a second, but
@@ -61,6 +62,10 @@ class FileOutcome:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's fingerprint; an entry that is not a regular file (a link, a pipe) is never opened: it is
+    fingerprinted by its name, so that it still gets a ledger row of its own."""
+    if entry_problem(path) is not None:
+        return hashlib.sha256(b"calibra:refused-entry\0" + path.name.encode("utf-8", "replace")).hexdigest()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -69,9 +74,48 @@ def file_sha256(path: Path) -> str:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
+    """Every entry of the inbox that is not a folder or a hidden file: regular files of any name (a file no
+    mapping matches is rejected, never skipped in silence), and links and special files (refused by name)."""
     if not inbox.exists():
         return []
-    return sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES)
+    return sorted(
+        p for p in inbox.iterdir() if not p.name.startswith(".") and (p.is_symlink() or not p.is_dir())
+    )
+
+
+def entry_problem(path: Path) -> str | None:
+    """Why an inbox entry is not read at all: a symbolic link (its target could be any file on the system)
+    or a special file (a named pipe would block the reader forever, a device never ends)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "the file disappeared or cannot be read; add it again"
+    if stat.S_ISLNK(mode):
+        return "the entry is a symbolic link; calibra reads only regular files: copy the export itself"
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a special file (device or socket)"
+        return f"the entry is {kind}, not a regular file; copy the export itself into the inbox"
+    return None
+
+
+def entry_size(path: Path) -> int:
+    try:
+        return path.lstat().st_size
+    except OSError:
+        return 0
+
+
+# Values that look like identifiers: e-mail addresses, IBANs, and 9 or more digits in one value (national
+# registry numbers, BSNs, phone numbers, bank accounts) once separators are taken out.
+_EMAIL = re.compile(r"\S@\S")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}\s?[A-Z0-9]{4}(?:\s?[A-Z0-9]{2,4}){2,7}\b", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s.\-/,]")
+
+
+def looks_like_identifier(value: str) -> bool:
+    compact = _SEPARATORS.sub("", value)
+    digits = sum(ch.isdigit() for ch in compact)
+    return bool(_EMAIL.search(value) or _IBAN.search(value) or digits >= 9)
 
 
 def _stored_value(
@@ -80,15 +124,19 @@ def _stored_value(
     """What of an offending cell may be stored: pseudonyms for identifiers, only the length of free text."""
     identifier_columns = [c.name for c in contract.columns if c.pii == "identifier"]
     free_text_columns = [c.name for c in contract.columns if c.pii == "free_text"]
+    contract_columns = set(contract.names)
 
     def shown(column: str, value: str | None) -> str | None:
         column = column.split("+")[-1]  # a key violation shows the key's last column
-        if value is None:
-            return None
+        if value is None or column not in contract_columns:
+            return None  # a column the mapping does not name (a footer's label cell) is never stored
         if column in identifier_columns:
             return pseudonymise_value(key, organization, value)
         if column in free_text_columns:
             return f"<text, {len(value)} characters>"
+        if looks_like_identifier(value):
+            # a registry number typed into the birth-year column: the reason is stored, the value is not
+            return f"<withheld: looks like an identifier, {len(value)} characters>"
         return value[:200]
 
     return violations.with_columns(
@@ -174,13 +222,138 @@ def _organization_of_empty_file(file_name: str, mapping: Mapping) -> str | None:
     return found.group("org") if found else None
 
 
+# A file whose rows break the contract this often is rejected whole, before Great Expectations lists every
+# failing row (a policy can set `ingest: {max_bad_row_share: …}`); small files are judged row by row.
+MAX_BAD_ROW_SHARE = 0.5
+MIN_ROWS_FOR_SHARE = 50
+_NAME_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")  # cycles are 2000-2100 (contracts)
+
+
+def max_bad_row_share(policy: Policy) -> float:
+    value = policy.rule_value("ingest", "max_bad_row_share", default=MAX_BAD_ROW_SHARE)
+    return float(value)
+
+
+def check_name_against_rows(file_name: str, mapping: Mapping, organization: str, settings: Settings) -> None:
+    """A file's name must not contradict its rows: a canonical name (`<org>_<kind>_…`) names the
+    organisation and kind, and a name that mentions a configured organisation must mention the rows' one.
+    Otherwise a file named for one organisation could replace another organisation's data."""
+    stem = file_name.rpartition(".")[0].lower() or file_name.lower()
+    found = CANONICAL_NAME.match(stem)
+    if found and found.group("kind") != mapping.kind:
+        raise FileRejected(
+            file_name,
+            f"the file name says {found.group('kind')}, but its mapping {mapping.id} reads {mapping.kind}; "
+            "rename the file or fix the mapping's match pattern",
+            rule="name_mismatch",
+        )
+    if found and found.group("org") != organization.lower():
+        raise FileRejected(
+            file_name,
+            f"the file name says organisation {found.group('org')}, but its rows say {organization}; "
+            "rename the file or correct the export",
+            column="organization",
+            rule="name_mismatch",
+        )
+    named = [
+        org
+        for org in settings.organizations
+        if re.search(rf"(?<![a-z0-9-]){re.escape(org.lower())}(?![a-z0-9-])", stem)
+    ]
+    if named and organization not in named:
+        raise FileRejected(
+            file_name,
+            f"the file name says organisation {', '.join(named)}, but its rows say {organization}; "
+            "rename the file or correct the export",
+            column="organization",
+            rule="name_mismatch",
+        )
+
+
+def check_name_against_cycle(file_name: str, cycle: int) -> None:
+    """A year in the file name must be the rows' cycle (one of them, if the name holds several)."""
+    years = {int(y) for y in _NAME_YEAR.findall(file_name)}
+    if years and cycle not in years:
+        raise FileRejected(
+            file_name,
+            f"the file name says {', '.join(str(y) for y in sorted(years))}, but its rows are of cycle "
+            f"{cycle}; rename the file or correct the export",
+            column="cycle",
+            rule="name_mismatch",
+        )
+
+
+def too_many_bad_rows(
+    file_name: str, bad: pl.DataFrame, rows: int, policy: Policy, stage: str
+) -> FileRejected | None:
+    """The rejection for a file whose share of held-back rows passes the policy's threshold, or None."""
+    if rows < MIN_ROWS_FOR_SHARE or bad.height == 0:
+        return None
+    limit = max_bad_row_share(policy)
+    held = bad.get_column(ROW).n_unique()
+    if held / rows <= limit:
+        return None
+    top = (
+        bad.group_by("column", "rule")
+        .agg(pl.col(ROW).n_unique().alias("n"))
+        .sort(["n", "column"], descending=[True, False])
+        .row(0)
+    )
+    return FileRejected(
+        file_name,
+        f"{held} of {rows} rows break the contract ({held / rows:.0%}, {stage}; most often column "
+        f"'{top[0]}', rule {top[1]}: {top[2]} rows), more than policy {policy.id} allows "
+        f"({limit:.0%}); check the export's layout and its mapping",
+        rule="bad_row_share",
+    )
+
+
+def _cheap_violations(typed: pl.DataFrame, contract: Contract) -> pl.DataFrame:
+    """Required cells that are empty and keys that repeat, found in polars before Great Expectations runs:
+    a file of one line repeated a million times would otherwise make GX list a million failing rows."""
+    found = [
+        violations_where(typed, pl.col(c.name).is_null(), c.name, "required", "a value is required")
+        for c in contract.columns
+        if c.required and c.name in typed.columns
+    ]
+    for key in contract.keys:
+        found.append(
+            violations_where(
+                typed,
+                pl.struct(list(key)).is_duplicated(),
+                "+".join(key),
+                "duplicate_key",
+                "the key occurs more than once in the file",
+            )
+        )
+    return pl.concat(found) if found else typed.clear().select(ROW)
+
+
 def read_and_type(
     path: Path, sha: str, mapping: Mapping, contract: Contract, settings: Settings
 ) -> _TypedFile:
+    holder = [read_source(path, mapping)]  # handed over, so that the text cells are freed once mapped
+    rows = holder[0].height
+    try:
+        return _map_and_type(path, sha, mapping, contract, settings, holder)
+    except FileRejected as error:
+        error.rows_read = rows  # for the ledger: the file's rows are rejected with it
+        raise
+
+
+def _map_and_type(
+    path: Path,
+    sha: str,
+    mapping: Mapping,
+    contract: Contract,
+    settings: Settings,
+    holder: list[pl.DataFrame],
+) -> _TypedFile:
     name = path.name
-    source = read_source(path, mapping)
-    canonical = apply_mapping(source, mapping, contract, name)
-    data_rows = canonical.frame.join(canonical.violations.select(ROW), on=ROW, how="anti")
+    canonical = apply_mapping(holder.pop(), mapping, contract, name)
+    data_rows = canonical.frame.select(ROW, "organization").join(
+        canonical.violations.select(ROW), on=ROW, how="anti"
+    )
     organizations = data_rows.get_column("organization").drop_nulls().unique().to_list()
     if data_rows.height == 0 and not organizations:
         # A header-only export loads 0 rows and balances; its organisation comes from the mapping or name.
@@ -193,8 +366,21 @@ def read_and_type(
             rule="one_organization_per_file",
         )
     organization = organizations[0]
+    check_name_against_rows(name, mapping, organization, settings)
     policy = policy_for(settings, organization)
     typed, type_violations = type_columns(canonical.frame, contract, mapping)
+    rows = canonical.frame.height
+    if rows >= MIN_ROWS_FOR_SHARE:
+        found = pl.concat(
+            [
+                canonical.violations.select(ROW, "column", "rule"),
+                type_violations.select(ROW, "column", "rule"),
+                _cheap_violations(typed, contract).select(ROW, "column", "rule"),
+            ]
+        )
+        rejection = too_many_bad_rows(name, found, rows, policy, "before the contract checks")
+        if rejection:
+            raise rejection
     return _TypedFile(
         path,
         sha,
@@ -232,6 +418,12 @@ def finish_file(
                 rule="one_cycle_per_file",
             )
         cycle = int(cycles[0])
+        check_name_against_cycle(file.path.name, cycle)
+    rejection = too_many_bad_rows(
+        file.path.name, violations, file.rows_read, file.policy, "after the contract checks"
+    )
+    if rejection:
+        raise rejection
     identifiers = [c.name for c in contract.columns if c.pii == "identifier"]
     return _Prepared(
         loaded=pseudonymise_columns(loaded, identifiers, key),
@@ -316,7 +508,7 @@ def _write(
             return FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
         con.execute(
             "INSERT INTO raw.file_registry VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [sha, path.name, path.stat().st_size, now],
+            [sha, path.name, entry_size(path), now],
         )
         con.execute("DELETE FROM audit.load_ledger WHERE file_sha256 = ? AND status = 'rejected'", [sha])
         con.register("incoming_rows", staging.to_arrow())
@@ -386,7 +578,7 @@ def _record_rejection(
     try:
         con.execute(
             "INSERT INTO raw.file_registry VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [sha, path.name, path.stat().st_size, now],
+            [sha, path.name, entry_size(path), now],
         )
         con.execute("DELETE FROM audit.load_ledger WHERE file_sha256 = ? AND status = 'rejected'", [sha])
         con.execute(
@@ -417,14 +609,20 @@ def _record_rejection(
     )
 
 
-def _rows_in(path: Path, mapping: Mapping | None) -> int:
-    """Rows of a rejected file, for the ledger; 0 when the file cannot even be read."""
-    if mapping is None:
+def _rows_in(path: Path, mapping: Mapping | None, error: CalibraError) -> int:
+    """Rows of a rejected file, for the ledger; 0 when the file cannot even be read (or was refused before
+    reading: a file over the size limits is never read twice)."""
+    if mapping is None or (isinstance(error, FileRejected) and error.rule in UNREAD_RULES):
         return 0
     try:
         return read_source(path, mapping).height
     except CalibraError:
         return 0
+
+
+# Rejections decided before or while the file is read: reading it again to count its rows would repeat
+# the reason it was refused (an oversized or bomb-like file, a link, a file that does not decode).
+UNREAD_RULES = {"size_limit", "file_type", "encoding", "structure", "date_system", "mapping"}
 
 
 def ingest_file(
@@ -458,6 +656,11 @@ def ingest_paths(
             ).fetchone()
             if seen:
                 outcomes[path] = FileOutcome(path.name, sha, "already_loaded", message=f"already {seen[0]}")
+                continue
+            problem = entry_problem(path)
+            if problem is not None:
+                refused = FileRejected(path.name, problem, rule="file_type")
+                outcomes[path] = _record_rejection(con, path, sha, None, refused, 0)
                 continue
             todo.append((path, sha, find_mapping(path.name, mappings)))
         if todo:  # only files to validate need Great Expectations; a run with nothing new does not import it
@@ -506,7 +709,9 @@ def ingest_paths(
             if progress:
                 progress(f"[{number}/{len(todo)}] {path.name}")
             if isinstance(result, CalibraError):
-                outcomes[path] = _record_rejection(con, path, sha, mapping, result, _rows_in(path, mapping))
+                known_rows = getattr(result, "rows_read", None)
+                rows = known_rows if known_rows is not None else _rows_in(path, mapping, result)
+                outcomes[path] = _record_rejection(con, path, sha, mapping, result, rows)
                 continue
             group = (result.contract.table, result.policy.id)
             waiting.setdefault(group, []).append(result)
@@ -519,6 +724,40 @@ def ingest_paths(
         for group in list(waiting):
             validate_and_load(group)
     return [outcomes[path] for path in paths]
+
+
+def rejected_folder(inbox: Path) -> Path:
+    """Where rejected files go: `rejected/` beside the inbox (never inside it: the inbox is read whole)."""
+    return inbox.parent / "rejected"
+
+
+def set_aside(path: Path, outcome: FileOutcome, inbox: Path) -> Path | None:
+    """Move a rejected inbox entry to `rejected/` with a note of why, so that it blocks no later run.
+
+    The entry itself is moved (a link stays a link, never followed); a name already taken there gets the
+    file's fingerprint added. Returns the new path, or None if the entry is gone."""
+    folder = rejected_folder(inbox)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.chmod(0o700)
+    target = folder / path.name
+    if target.exists() or target.is_symlink():
+        stem, dot, suffix = path.name.rpartition(".")
+        base = stem if dot else path.name
+        target = folder / (
+            f"{base}.{outcome.sha256[:12]}{dot}{suffix}" if dot else f"{base}.{outcome.sha256[:12]}"
+        )
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return None
+    note = target.with_name(target.name + ".reason.txt")
+    descriptor = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(
+            f"{outcome.message}\n\nMoved here from {inbox} on {datetime.now():%Y-%m-%d %H:%M}. "
+            "Correct the export (or its mapping in mappings/) and put the corrected file in the inbox.\n"
+        )
+    return target
 
 
 def _in_order(

@@ -250,20 +250,37 @@ def type_columns(
     return typed, pl.concat([*found, id_violations])
 
 
+# A number that a spreadsheet turned into scientific notation (`1.23457E+11`, `1,23457E+11`): the digits
+# it dropped cannot be recovered, so the row is held back. Identifiers are otherwise any printable text.
+SCIENTIFIC_NOTATION = r"^[-+]?[0-9]+(?:[.,][0-9]+)?[eE][-+]?[0-9]+$"
+
+
 def identifier_violations(canonical: pl.DataFrame, contract: Contract, mapping: Mapping) -> pl.DataFrame:
-    """A mapping's `id_pattern` (e.g. six digits) catches ids whose leading zeros a spreadsheet stripped."""
-    if not mapping.id_pattern:
-        return empty_violations()
+    """Identifiers a spreadsheet mangled: scientific notation always; with a mapping's `id_pattern` (e.g. six
+    digits), also ids whose leading zeros were stripped."""
+    columns = [c for c in contract.columns if c.pii == "identifier" and c.type == "string"]
     found = [
         violations_where(
             canonical,
-            pl.col(col.name).is_not_null() & ~pl.col(col.name).str.contains(mapping.id_pattern),
+            pl.col(col.name).is_not_null() & pl.col(col.name).str.contains(SCIENTIFIC_NOTATION),
             col.name,
-            "id_pattern",
-            f"expected an identifier matching {mapping.id_pattern} (mapping {mapping.id}); "
-            "leading zeros stripped or scientific notation?",
+            "pattern",  # the rule name the contract's identifier pattern had for this before
+            "expected an identifier, not a number in scientific notation (the spreadsheet dropped digits)",
         )
-        for col in contract.columns
-        if col.pii == "identifier" and col.type == "string"
+        for col in columns
     ]
+    if mapping.id_pattern:
+        found += [
+            violations_where(
+                canonical,
+                pl.col(col.name).is_not_null()
+                & ~pl.col(col.name).str.contains(SCIENTIFIC_NOTATION)
+                & ~pl.col(col.name).str.contains(mapping.id_pattern),
+                col.name,
+                "id_pattern",
+                f"expected an identifier matching {mapping.id_pattern} (mapping {mapping.id}); "
+                "leading zeros stripped?",
+            )
+            for col in columns
+        ]
     return pl.concat(found) if found else empty_violations()

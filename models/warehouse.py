@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 from models.contracts import all_contracts
-from models.errors import DatabaseBusy
+from models.errors import CalibraError, ConfigError, DatabaseBusy, os_error_advice, os_error_sentence
 
 SCHEMAS = ("raw", "staging", "audit", "marts")
 
@@ -57,7 +57,10 @@ def _secure_file(path: Path) -> None:
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """One writer at a time (DuckDB's file lock); readers open read-only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CalibraError(os_error_sentence(exc, path.parent)) from None
     old_umask = os.umask(0o077)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
@@ -66,6 +69,12 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             raise DatabaseBusy(
                 f"the database {path} is in use by another calibra run; wait for it to finish and try again"
             ) from None
+        if os_error_advice(exc):
+            raise CalibraError(f"cannot open the database {path}: {os_error_advice(exc)}") from None
+        raise
+    except duckdb.Error as exc:
+        if os_error_advice(exc):
+            raise CalibraError(f"cannot open the database {path}: {os_error_advice(exc)}") from None
         raise
     finally:
         os.umask(old_umask)
@@ -110,3 +119,58 @@ def initialise(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
     for contract in all_contracts().values():
         con.execute(contract.staging_ddl())
+
+
+# The file that marks a folder as a calibra home (inbox, database, Dagster storage). A home given on the
+# command line must exist (or be asked for with --create) and be empty or a calibra home: a mistyped path
+# never becomes a new, empty home, and a folder of someone else's files never becomes one.
+HOME_MARKER = ".calibra-home"
+_HOME_ENTRIES = (HOME_MARKER, "calibra.duckdb", "inbox")
+
+
+def is_calibra_home(folder: Path) -> bool:
+    return folder.is_dir() and any((folder / name).exists() for name in _HOME_ENTRIES)
+
+
+def check_home(home: Path, create: bool) -> None:
+    """Refuse a home that does not exist (unless `create`), is not a folder, or holds other files."""
+    if home.is_symlink() and not home.is_dir():
+        raise ConfigError(f"the home {home} is a broken link; give a folder")
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"the home {home} is a file, not a folder; give a folder for calibra's data")
+    if not home.exists():
+        if not create:
+            raise ConfigError(
+                f"the home {home} does not exist; check the path, or add --create to start a new home there"
+            )
+        return
+    if any(home.iterdir()) and not is_calibra_home(home):
+        raise ConfigError(
+            f"the home {home} is not empty and is not a calibra home; choose an empty folder or an "
+            "existing calibra home"
+        )
+
+
+def prepare_home(home: Path) -> None:
+    """Create the home owner-only and mark it as calibra's."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.chmod(0o700)  # it holds the database and the raw exports
+    marker = home / HOME_MARKER
+    if not marker.exists():
+        marker.write_text("calibra home: inbox, database and Dagster storage\n", encoding="utf-8")
+        marker.chmod(0o600)
+
+
+def owner_only(folder: Path) -> None:
+    """Make a folder and everything in it readable by its owner only (0700 folders, 0600 files); links are
+    left alone (never followed)."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            path.chmod(0o700)
+        elif path.is_file():
+            path.chmod(0o600)

@@ -8,38 +8,64 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from models.config import Settings, load_settings
-from models.errors import CalibraError
+from models.errors import CalibraError, os_error_advice, os_error_sentence
 from pipelines.letter_cli import add_letter_parser
-from pipelines.serve import add_serve_parser
+from pipelines.serve import add_serve_parser, port_number
 from pipelines.whatif_cli import add_whatif_parser
 
 
 def _settings_env(args: argparse.Namespace) -> None:
-    """Command-line paths win over the environment; everything downstream reads the environment."""
+    """Command-line paths win over the environment; everything downstream reads the environment.
+
+    A `--home` given here must exist (or `--create` asks for it) and be empty or a calibra home; a `--site`
+    must be new, empty or a calibra site — checked before any work, so a mistyped path costs nothing."""
+    from models.warehouse import check_home
+
     if getattr(args, "config", None):
         os.environ["CALIBRA_CONFIG"] = str(Path(args.config).resolve())
     if getattr(args, "home", None):
-        os.environ["CALIBRA_HOME"] = str(Path(args.home).resolve())
+        home = Path(args.home).resolve()
+        check_home(home, create=bool(getattr(args, "create", False) or getattr(args, "sample", False)))
+        os.environ["CALIBRA_HOME"] = str(home)
     if getattr(args, "site", None):
-        os.environ["CALIBRA_SITE"] = str(Path(args.site).resolve())
+        from dashboards.site import check_site_folder
+
+        site = Path(args.site).resolve()
+        check_site_folder(site)
+        home_value = os.environ.get("CALIBRA_HOME")
+        if home_value and site in (Path(home_value), *Path(home_value).parents):
+            raise CalibraError(
+                f"the site folder {site} holds the home {home_value}; give the site a folder of its own"
+            )
+        os.environ["CALIBRA_SITE"] = str(site)
 
 
 def _dagster_home(home: Path) -> Path:
-    """A persistent Dagster instance beside the database, so `calibra ui` shows the runs of `calibra run`."""
+    """A persistent Dagster instance beside the database, so `calibra ui` shows the runs of `calibra run`.
+    Its run and event storage keeps step logs: owner-only, like the rest of the home."""
+    from models.warehouse import owner_only
+
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster")
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    try:
+        dagster_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        config = dagster_home / "dagster.yaml"
+        if not config.exists():
+            config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        owner_only(dagster_home)
+    except OSError as error:
+        raise CalibraError(os_error_sentence(error, dagster_home)) from None
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from models.sample import write_sample
+    from models.warehouse import owner_only
 
     out = Path(args.out)
     started = time.perf_counter()
@@ -50,6 +76,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         cycles=args.cycles,
         progress=lambda m: print(f"  · {m}", file=sys.stderr),
     )
+    owner_only(out / "inbox")
     files = manifest.files if hasattr(manifest, "files") else []
     print(
         f"calibra sample: {len(files)} export files in {out / 'inbox'} "
@@ -65,31 +92,94 @@ def _materialize(selection: str | None, language: str, show_progress: bool) -> t
     from pipelines.resources import CalibraResource
 
     settings = load_settings()
-    _dagster_home(settings.home)
-    instance = dg.DagsterInstance.get()
+    dagster_home = _dagster_home(settings.home)
     resource = CalibraResource(language=language, show_progress=show_progress)
-    result = dg.materialize(
-        all_assets,
-        instance=instance,
-        resources={"calibra": resource},
-        selection=selection,
-        raise_on_error=False,
-        tags={"calibra/command": "cli"},
-        # The CLI prints its own progress; Dagster's step log stays in the instance for `calibra ui`.
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-    )
+    try:
+        instance = dg.DagsterInstance.get()
+        result = dg.materialize(
+            all_assets,
+            instance=instance,
+            resources={"calibra": resource},
+            selection=selection,
+            raise_on_error=False,
+            tags={"calibra/command": "cli"},
+            # The CLI prints its own progress; Dagster's step log stays in the instance for `calibra ui`.
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+    except CalibraError:
+        raise
+    except Exception as error:  # Dagster's run or event storage (SQLite) could not be written
+        advice = os_error_advice(error)
+        if advice is None:
+            raise
+        raise CalibraError(f"Dagster's run storage in {dagster_home} cannot be used: {advice}") from None
     failed_checks = [
         f"{evaluation.asset_key.to_user_string()}: {evaluation.check_name}"
         for evaluation in result.get_asset_check_evaluations()
         if not evaluation.passed and evaluation.severity.value == "ERROR"
     ]
-    return result.success and not failed_checks, failed_checks
+    return result.success and not failed_checks, failed_checks + step_failures(result, settings)
 
 
-def _summary(published: bool) -> str:
+def step_failures(result: object, settings: Settings) -> list[str]:
+    """One sentence per failed step, from Dagster's events: a calibra error as it is, an operating-system
+    error as path + what to do, anything else by its class (the traceback stays in the run's log)."""
+    reasons = []
+    for event in getattr(result, "all_events", []):
+        if not event.is_step_failure or event.step_failure_data is None:
+            continue
+        error = event.step_failure_data.error
+        if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # a blocking check that failed: the check itself is reported (and the file's reason)
+        while error is not None and error.cause is not None:
+            error = error.cause  # Dagster wraps the step's own exception
+        if error is None:
+            continue
+        message = error.message.strip()
+        # SerializableErrorInfo.message is "ClassName: text"
+        text = message.split(": ", 1)[1] if message.startswith(error.cls_name + ":") else message
+        text = text.strip().splitlines()[0] if text.strip() else text
+        if error.cls_name in _CALIBRA_ERRORS:
+            reasons.append(f"{event.step_key}: {text}")
+            continue
+        advice = os_error_advice(_Described(text))
+        if advice:
+            reasons.append(f"{event.step_key}: cannot use {_path_in(text) or settings.home}: {advice}")
+        else:
+            reasons.append(
+                f"{event.step_key} failed with {error.cls_name} (see `calibra ui` or rerun with --debug)"
+            )
+    return reasons
+
+
+_CALIBRA_ERRORS = {
+    "CalibraError",
+    "ConfigError",
+    "FileRejected",
+    "DatabaseBusy",
+    "SiteFolderRefused",
+    "WhatIfError",
+}
+
+
+class _Described(Exception):
+    """An error known only by its text (from Dagster's event log)."""
+
+
+def _path_in(text: str) -> str | None:
+    """The first quoted absolute path in an error text (DuckDB and SQLite quote the file they failed on)."""
+    import re
+
+    found = re.search(r"[\"'](/[^\"']+)[\"']", text)
+    return found.group(1) if found else None
+
+
+def _summary(published: bool, since: datetime | None = None) -> str:
     from models.warehouse import connect
 
     settings = load_settings()
+    if not settings.database.exists():
+        return f"database: {settings.database} (not created: the run stopped before loading)"
     with connect(settings.database, read_only=True) as con:
         row = con.execute(
             """SELECT count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
@@ -97,10 +187,14 @@ def _summary(published: bool) -> str:
                FROM audit.load_ledger WHERE status <> 'superseded'"""
         ).fetchone()
         messages = con.execute(
-            "SELECT message FROM audit.load_ledger WHERE status = 'rejected' ORDER BY file_name LIMIT 5"
+            """SELECT message FROM audit.load_ledger WHERE status = 'rejected' AND loaded_at >= ?
+               ORDER BY file_name LIMIT 5""",
+            [since or datetime.min],
         ).fetchall()
     files, loaded, quarantined, rejected = row if row else (0, 0, 0, 0)
     lines = [f"rejected: {message}" for (message,) in messages]
+    if messages:
+        lines.append(f"rejected files were moved to {settings.inbox.parent / 'rejected'} with a note")
     lines += [
         f"files: {files} ({rejected} rejected)   rows loaded: {loaded:,}   rows quarantined: {quarantined:,}",
         f"database: {settings.database}",
@@ -120,16 +214,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from models.warehouse import owner_only, prepare_home
+
+    prepare_home(settings.home)
+    settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     if args.sample and not any(settings.inbox.glob("*")):
         from models.sample import write_sample
 
         print(f"calibra run: writing the bundled sample exports to {settings.inbox}", file=sys.stderr)
         write_sample(settings.home, progress=lambda m: print(f"  · {m}", file=sys.stderr))
+    owner_only(settings.inbox)
     print(f"calibra run: ingest → marts → site, through Dagster ({settings.home})", file=sys.stderr)
     started = time.perf_counter()
+    started_at = datetime.now()
     ok, failed = _materialize(None, args.lang, show_progress=not args.quiet)
+    failed += _files_that_loaded_nothing(started_at)
+    ok = ok and not failed
     elapsed = time.perf_counter() - started
-    print(_summary(published=ok))
+    print(_summary(published=ok, since=started_at))
     if not ok:
         reason = "; ".join(failed) if failed else "a step failed (see `calibra ui` for the run's log)"
         print(
@@ -153,23 +255,72 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    settings.inbox.mkdir(parents=True, exist_ok=True)
+    from models.warehouse import prepare_home
+
+    prepare_home(settings.home)
+    settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name in args.files:
         source = Path(name)
         if not source.is_file():
             raise CalibraError(f"file {source} does not exist")
-        shutil.copy2(source, settings.inbox / source.name)
+        target = settings.inbox / source.name
+        # Raw exports carry names and registry numbers: the copy is the owner's only (never 0644).
+        old_umask = os.umask(0o077)
+        try:
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+        except OSError as error:
+            raise CalibraError(os_error_sentence(error, target)) from None
+        finally:
+            os.umask(old_umask)
+    started_at = datetime.now()
     ok, failed = _materialize("group:ingest", "nl", show_progress=not args.quiet)
-    print(_summary(published=False))
-    if not ok:
-        print("calibra ingest: rejected — " + "; ".join(failed), file=sys.stderr)
+    failed += _files_that_loaded_nothing(started_at)
+    print(_summary(published=False, since=started_at))
+    if not ok or failed:
+        reason = "; ".join(failed) or "a step failed (see `calibra ui` for the run's log)"
+        print(f"calibra ingest: not everything was loaded — {reason}", file=sys.stderr)
         return 1
     return 0
 
 
+def _files_that_loaded_nothing(since: datetime) -> list[str]:
+    """Files of this run that had rows but loaded none: every row held back. The run must not end in
+    'done' with 'rows loaded: 0'; the most frequent reason is named (column and rule, never a value)."""
+    from models.warehouse import connect
+
+    settings = load_settings()
+    if not settings.database.exists():
+        return []
+    with connect(settings.database, read_only=True) as con:
+        files = con.execute(
+            """SELECT file_sha256, file_name, rows_read FROM audit.load_ledger
+               WHERE loaded_at >= ? AND rows_read > 0 AND rows_loaded = 0
+                 AND status IN ('loaded', 'loaded_with_quarantine') ORDER BY file_name""",
+            [since],
+        ).fetchall()
+        reasons = []
+        for sha, name, rows_read in files:
+            top = con.execute(
+                """SELECT column_name, rule, count(DISTINCT row_number) AS n FROM audit.quarantine
+                   WHERE file_sha256 = ? GROUP BY ALL ORDER BY n DESC, column_name LIMIT 1""",
+                [sha],
+            ).fetchone()
+            why = f" (most often column '{top[0]}', rule {top[1]}: {top[2]} rows)" if top else ""
+            reasons.append(
+                f"file {name}: all {rows_read} rows were held back in quarantine{why}; "
+                "fix the export or its mapping and add it again"
+            )
+    return reasons
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
+    from models.warehouse import prepare_home
+
     _settings_env(args)
     settings = load_settings()
+    prepare_home(settings.home)
+    settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
     _dagster_home(settings.home)
     command = [
         str(Path(sys.executable).parent / "dagster"),
@@ -185,18 +336,35 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one sentence on one line (argparse prints the usage block and exits 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"calibra: {message}; see `{self.prog} --help`\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: give 1 or more")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(
-        prog="calibra", description="Calibration and reward analytics for the public sector."
-    )
-    main.add_argument("--debug", action="store_true", help="show full tracebacks")
+    main = _Parser(prog="calibra", description="Calibration and reward analytics for the public sector.")
+    main.add_argument("--debug", action="store_true", help="show full tracebacks (anywhere on the line)")
     sub = main.add_subparsers(dest="command", required=True)
 
     sample = sub.add_parser("sample", help="write realistic sample exports of two organisations")
     sample.add_argument("--out", required=True, help="folder to write inbox/ and manifest.json to")
     sample.add_argument("--seed", type=int, default=42, help="random seed (same seed, same bytes)")
-    sample.add_argument("--employees", type=int, default=3000, help="employees over both organisations")
-    sample.add_argument("--cycles", type=int, default=3, help="number of yearly cycles")
+    sample.add_argument(
+        "--employees", type=positive_int, default=3000, help="employees over both organisations"
+    )
+    sample.add_argument("--cycles", type=positive_int, default=3, help="number of yearly cycles")
     sample.set_defaults(func=cmd_sample)
 
     def paths(p: argparse.ArgumentParser) -> None:
@@ -204,6 +372,9 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--home", help="folder with inbox/ and the database (default: var/)")
         p.add_argument("--site", help="folder to publish the site to")
         p.add_argument("--quiet", action="store_true", help="no progress lines")
+        p.add_argument(
+            "--create", action="store_true", help="create the --home folder if it does not exist yet"
+        )
 
     run = sub.add_parser(
         "run", help="ingest the inbox, build every mart and publish the site, through Dagster"
@@ -222,7 +393,7 @@ def parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     paths(ui)
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=port_number, default=3000, help="port on 127.0.0.1 (default 3000)")
     ui.set_defaults(func=cmd_ui)
 
     add_whatif_parser(sub)
@@ -232,7 +403,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug anywhere on the line (before or after the subcommand); `--` ends the options.
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]
+    argv = [a for i, a in enumerate(argv) if not (i < end and a == "--debug")]
     args = parser().parse_args(argv)
+    args.debug = debug
+    # Everything calibra writes (inbox copies, database, Dagster's run storage and logs, site, exports, the
+    # sample) is personal data: owner-only from the start, also files created by Dagster and `dagster dev`.
+    os.umask(0o077)
     try:
         return int(args.func(args))
     except CalibraError as error:
@@ -246,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if args.debug:
             raise
+        if os_error_advice(error) is not None:
+            print(f"calibra: {os_error_sentence(error)}", file=sys.stderr)
+            return 2
         print(f"calibra: unexpected {type(error).__name__}; rerun with --debug for details", file=sys.stderr)
         return 3
 

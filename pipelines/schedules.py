@@ -36,6 +36,7 @@ def _schedules_for(
                 cron_schedule=cron_for(calibration_day, hour),
                 execution_timezone=policy.timezone,
                 job_name="calibra_all",
+                default_status=dg.DefaultScheduleStatus.RUNNING,  # docs/operations.md: how to stop it
                 tags_fn=calibration_tags,
                 description=f"After the evaluation round of {organization} closes: ingest, all marts and the site.",
             )
@@ -55,6 +56,7 @@ def _schedules_for(
                 cron_schedule=cron_for(budget_day, hour),
                 execution_timezone=policy.timezone,
                 job_name="calibra_budget",
+                default_status=dg.DefaultScheduleStatus.RUNNING,
                 tags_fn=budget_tags,
                 description=f"{days_before_payout} days before {organization}'s payout date: refresh the budget marts.",
             )

@@ -32,7 +32,9 @@ def new_inbox_hashes(calibra: CalibraResource) -> list[str]:
     return [h for h in hashes if h not in loaded]
 
 
-@dg.sensor(job_name="calibra_all", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+# Running from the start in `calibra ui` (a file dropped in the inbox with the UI open is loaded within a
+# minute); docs/operations.md says how to stop it. `calibra run` does not use sensors.
+@dg.sensor(job_name="calibra_all", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def inbox_sensor(
     context: dg.SensorEvaluationContext, calibra: CalibraResource
 ) -> dg.SensorResult | dg.SkipReason:

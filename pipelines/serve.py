@@ -16,6 +16,17 @@ from pathlib import Path
 HOST = "127.0.0.1"
 
 
+def port_number(text: str) -> int:
+    """A TCP port for argparse: 0 (any free port) to 65535, else one sentence."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} does not exist: give 1 to 65535 (0 = any free port)")
+    return value
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Static files from the site folder, with headers that keep the pages offline and unframed."""
 
@@ -57,7 +68,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"calibra serve: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"calibra serve: cannot listen on {HOST}:{args.port} ({error.strerror})", file=sys.stderr)
+        reason = (error.strerror or type(error).__name__).lower()
+        print(
+            f"calibra serve: cannot listen on {HOST}:{args.port} ({reason}); choose another --port",
+            file=sys.stderr,
+        )
+        return 2
+    except OverflowError:
+        print(f"calibra serve: port {args.port} does not exist; give 1 to 65535", file=sys.stderr)
         return 2
     port = server.server_address[1]
     print(f"calibra serve: http://{HOST}:{port}/ (only {site}; Ctrl+C stops it)", file=sys.stderr)
@@ -76,7 +94,7 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "serve", help="serve the published site on 127.0.0.1 (only the site folder)"
     )
     serve.add_argument(
-        "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free port)"
+        "--port", type=port_number, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free port)"
     )
     serve.add_argument("--site", help="site folder to serve (default: the configured site)")
     serve.add_argument("--config", help="calibra.yaml to use (default: the project's)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from models.budget import cost_rules, load_inputs, organisation_costs
 from models.config import load_settings
 from models.errors import CalibraError
 from models.forecast import Move, load_scenario_file, parse_moves
-from models.policy import policy_for
+from models.policy import Policy, policy_for
 from models.warehouse import connect
 from models.whatif import ORGANISATION_SCOPE, WhatIfResult, whatif
 
@@ -95,6 +96,9 @@ def _moves(args: argparse.Namespace) -> tuple[str | None, list[Move]]:
         moves.extend(scenario.moves)
     if args.move and not args.department:
         raise CalibraError("--move needs --department (the department whose ratings move)")
+    for n, _, _ in args.move:
+        if not n.strip().isdigit() or int(n) < 1:
+            raise CalibraError(f"--move {n}: N is a number of people, give a whole number of 1 or more")
     moves.extend(
         parse_moves(
             [{"department": args.department, "n": n, "from": a, "to": b} for n, a, b in args.move], "--move"
@@ -124,10 +128,32 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     if inputs.evaluations.height == 0:
         when = f"cycle {args.cycle}" if args.cycle is not None else "any cycle"
         raise CalibraError(f"the database has no evaluations of {organization} for {when}")
+    departments = inputs.evaluations.get_column("department").drop_nulls().unique().sort().to_list()
+    moves = resolve_moves(moves, departments, policy_for(settings, organization))
     costs = organisation_costs(inputs, organization, rules)
     result = whatif(costs, inputs.scales, moves, args.cycle)
     print(render(result, args.lang, rules.oncost))
     return 0
+
+
+def resolve_moves(moves: list[Move], departments: list[str], policy: Policy) -> list[Move]:
+    """Departments as the site shows them and outcomes as codes or labels, both case-insensitively; an
+    unknown name is one sentence listing the names that are known."""
+    by_name = {d.strip().casefold(): d for d in departments}
+    outcomes: dict[str, str] = {}
+    for level in policy.ratings:
+        for name in (level.code, *level.label.values()):
+            outcomes.setdefault(str(name).strip().casefold(), level.code)
+    resolved = []
+    for move in moves:
+        department = by_name.get(move.department.strip().casefold())
+        if department is None:
+            shown = ", ".join(departments[:40]) + (" …" if len(departments) > 40 else "")
+            raise CalibraError(f"department '{move.department}' is not known; known departments: {shown}")
+        source = outcomes.get(move.source.strip().casefold(), move.source)
+        target = outcomes.get(move.target.strip().casefold(), move.target)
+        resolved.append(replace(move, department=department, source=source, target=target))
+    return resolved
 
 
 # ----------------------------------------------------------------------------------------------- the table

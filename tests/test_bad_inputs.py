@@ -50,7 +50,7 @@ class CorpusRun:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusRun]:
     settings = make_settings(tmp_path_factory.mktemp("corpus"), MAPPINGS)
     for case in CASES:
-        (settings.inbox / case.file_name).write_bytes(case.content)
+        case.write(settings.inbox)
     with connect(settings.database) as con:
         initialise(con)
         outcomes = ingest_paths(con, inbox_files(settings.inbox), settings, load_key())
@@ -60,8 +60,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusRun]:
 
 
 def test_the_corpus_covers_the_hazards() -> None:
-    """At least 40 bad files, both kinds of outcome, and every hazard of the issue named by some file."""
-    assert len(CASES) >= 40
+    """At least 100 bad files, every kind of outcome, and every hazard of the issues named by some file."""
+    assert len(CASES) >= 100
     statuses = {c.expect.status for c in CASES}
     assert {"rejected", "loaded", "loaded_with_quarantine", "already_loaded"} <= statuses
     hazards = " ".join(c.hazard.lower() for c in CASES)
@@ -95,6 +95,29 @@ def test_the_corpus_covers_the_hazards() -> None:
         "very long",
         "nul bytes",
         "truncated",
+        # issue 19
+        "rows of another",
+        "not the rows' cycle",
+        "one row pasted in utf-8",
+        "decoded twice",
+        "symbolic link",
+        "named pipe",
+        "xfd1048576",
+        "zz200000",
+        "3 gb",
+        "lying zip header",
+        "list column",
+        "struct column",
+        "repeated 60 times",
+        "registry number",
+        "e-mail address",
+        "bank account",
+        "jan peeters",
+        "longer than 20 characters",
+        "without a birth-year",
+        "without an employment-type",
+        "without an evaluator",
+        "any printable text",
     ]:
         assert word in hazards, word
     table = corpus_table(CASES)
@@ -209,8 +232,53 @@ def test_rejection_messages_and_quarantine_keep_personal_data_out(corpus: Corpus
     everything = " ".join(
         str(row) for kind in KINDS for row in corpus.rows(f"SELECT * FROM staging.{kind}")
     ) + str(corpus.rows("SELECT * FROM audit.quarantine"))
-    for value in ("Fictief", "85.07.30-033.61", "NL00TEST", "x@voorbeeld.invalid"):
+    for value in ("Fictief", "85.07.30-033.61", "NL00TEST", "x@voorbeeld.invalid", "root:x"):
         assert value not in everything
+
+
+def test_quarantine_withholds_unmapped_and_identifier_like_values(corpus: CorpusRun) -> None:
+    """The reason is stored, the value is not: a footer's label in an unmapped column, and a registry number,
+    an e-mail address or an IBAN in a column that should not hold one."""
+    [(footer_value,)] = corpus.rows(
+        "SELECT value FROM audit.quarantine WHERE file_sha256 = ? AND rule = 'footer_row'",
+        [corpus.sha("loon_totaal.csv")],
+    )
+    assert footer_value is None
+    withheld = {}
+    for name, column in [
+        ("beoordeling_rijksregister.csv", "birth_year"),
+        ("beoordeling_email_geslacht.csv", "gender"),
+        ("loon_iban_fte.csv", "fte"),
+    ]:
+        [(value,)] = corpus.rows(
+            "SELECT value FROM audit.quarantine WHERE file_sha256 = ? AND column_name = ?",
+            [corpus.sha(name), column],
+        )
+        withheld[column] = value
+    assert withheld == {
+        "birth_year": "<withheld: looks like an identifier, 15 characters>",
+        "gender": "<withheld: looks like an identifier, 19 characters>",
+        "fte": "<withheld: looks like an identifier, 18 characters>",
+    }
+    # an ordinary bad value is still shown, so that the analyst can see what went wrong
+    shown = corpus.rows(
+        "SELECT DISTINCT value FROM audit.quarantine WHERE file_sha256 = ? AND column_name = 'fte'",
+        [corpus.sha("loon_enkele_fout.csv")],
+    )
+    assert shown == [("80%",)]
+
+
+def test_refused_entries_are_never_opened(corpus: CorpusRun) -> None:
+    """A link's target and a pipe are not read: the ledger names them, registers no size of a target, and
+    the file behind the link is still there, untouched."""
+    for name in ("loon_link.csv", "loon_link_geheim.csv", "loon_pijp.csv"):
+        assert corpus.outcomes[name].rows_read == 0
+        [(size,)] = corpus.rows(
+            "SELECT size_bytes FROM raw.file_registry WHERE file_sha256 = ?", [corpus.sha(name)]
+        )
+        assert size < 200  # the link or the pipe itself, never the target's bytes
+    outside = corpus.settings.inbox.parent / "outside" / "loon_link_geheim.csv"
+    assert outside.read_bytes().startswith(b"root:x")
 
 
 def test_corpus_script_writes_files_and_mappings(tmp_path: Path) -> None:
@@ -219,3 +287,78 @@ def test_corpus_script_writes_files_and_mappings(tmp_path: Path) -> None:
     cases, inbox, mappings = write_corpus(tmp_path)
     assert sorted(p.name for p in inbox.iterdir()) == sorted(c.file_name for c in cases)
     assert len(list(mappings.glob("*.yaml"))) == len(MAPPINGS)
+
+
+# The cases of issue 19 that once crashed the process or passed 4 GB, ingested in a child process whose address
+# space is capped: a regression ends in MemoryError or a killed child, not in a slow machine.
+MEMORY_LIMIT_MB = 3072  # address space: about 1 GB of it is reserved by the imports alone
+MEMORY_SCRIPT = """
+import json, resource, sys
+from pathlib import Path
+limit = int(sys.argv[2]) << 20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from models.pseudonym import load_key
+from models.ingest import inbox_files, ingest_paths
+from models.warehouse import connect, initialise
+from tests.test_ingest import make_settings
+from tests.bad_inputs import make_corpus as mc
+
+settings = make_settings(Path(sys.argv[1]), mc.MAPPINGS)
+header = mc.header_cells(mc.EVALUATION_HEADER)
+files = {
+    "xlbeoordeling_xfd.xlsx": mc.spreadsheet(mc.sheet_xml([*header, ("XFD1048576", "x")])),
+    "xlbeoordeling_zz.xlsx": mc.spreadsheet(mc.sheet_xml([*header, ("ZZ200000", "x")])),
+    "xlbeoordeling_boek.xlsx": mc.spreadsheet(
+        mc.sheet_xml(header), workbook=(mc.utf8(mc._XLSX_BOOK), 3 << 30)
+    ),
+    "xlbeoordeling_boek_liegt.xlsx": mc.spreadsheet(
+        mc.sheet_xml(header), workbook=(mc.utf8(mc._XLSX_BOOK) + mc.bomb_part(64 << 20), 400)
+    ),
+}
+line = mc.delimited(mc.payroll(2000, 1)[1:]).encode()
+repeated = int(sys.argv[3]) << 20
+files["loon_herhaald.csv"] = mc.delimited([mc.PAYROLL_HEADER]).encode() + line * (repeated // len(line))
+for name, content in files.items():
+    (settings.inbox / name).write_bytes(content)
+del files
+with connect(settings.database) as con:
+    initialise(con)
+    outcomes = ingest_paths(con, inbox_files(settings.inbox), settings, load_key())
+print(json.dumps({
+    "outcomes": {o.file_name: [o.status, o.message] for o in outcomes},
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def test_memory_bombs_are_rejected_under_a_memory_limit(tmp_path: Path) -> None:
+    """A cell at XFD1048576 or ZZ200000, a workbook part declared at 3 GB or lying about its size, and one
+    line repeated over 40 MB: each rejected with its rule inside 3 GB of address space (the first two
+    once asked for 17 billion and 140 million cells, the last made GX list every row)."""
+    import json
+    import subprocess
+    import sys
+
+    from models.config import PROJECT_ROOT
+
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(tmp_path), str(MEMORY_LIMIT_MB), "40"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    rules = {
+        name: (status, message.rsplit("(rule: ", 1)[-1].rstrip(")"))
+        for name, (status, message) in report["outcomes"].items()
+    }
+    assert rules == {
+        "xlbeoordeling_xfd.xlsx": ("rejected", "size_limit"),
+        "xlbeoordeling_zz.xlsx": ("rejected", "size_limit"),
+        "xlbeoordeling_boek.xlsx": ("rejected", "size_limit"),
+        "xlbeoordeling_boek_liegt.xlsx": ("rejected", "structure"),
+        "loon_herhaald.csv": ("rejected", "bad_row_share"),
+    }
+    assert report["peak_mb"] < MEMORY_LIMIT_MB

@@ -5,7 +5,15 @@ from collections.abc import Iterator
 import dagster as dg
 
 from models.contracts import KINDS, load_contract
-from models.ingest import FileOutcome, file_sha256, inbox_files, ingest_file, ingest_paths
+from models.ingest import (
+    FileOutcome,
+    entry_problem,
+    file_sha256,
+    inbox_files,
+    ingest_file,
+    ingest_paths,
+    set_aside,
+)
 from models.mapping import find_mapping, load_mappings
 from models.pseudonym import load_key
 from pipelines.resources import CalibraResource
@@ -19,26 +27,32 @@ from pipelines.resources import CalibraResource
         dg.AssetCheckSpec(
             "every_file_has_a_mapping",
             asset=dg.AssetKey(["raw", "inbox_files"]),
+            # Blocking for this run (nothing is published from a partial inbox), but the refused file is
+            # moved to rejected/, so the next run goes on without it.
             blocking=True,
-            description="Every file in the inbox matches a mapping profile or the canonical naming.",
+            description="Every file in the inbox is a regular file that matches a mapping profile or the "
+            "canonical naming; others are rejected and moved to rejected/ beside the inbox.",
         )
     ],
 )
 def inbox_files_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
     """Export files waiting in the inbox, identified by sha256, each matched to its mapping and kind.
 
-    A file that no mapping recognises is rejected here, in the ledger, so that no file is silently ignored."""
+    A file that no mapping recognises, a link and a special file are rejected here, in the ledger, and moved
+    to `rejected/` with a note: no file is silently ignored, and none blocks a later run."""
     settings = calibra.settings()
     mappings = load_mappings(settings.mappings_dirs)
     paths = inbox_files(settings.inbox)
-    unmatched = [p for p in paths if find_mapping(p.name, mappings) is None]
+    unmatched = [p for p in paths if entry_problem(p) or find_mapping(p.name, mappings) is None]
     with calibra.writer() as con:
         known = {row[0] for row in con.execute("SELECT file_sha256 FROM raw.file_registry").fetchall()}
         new = sum(file_sha256(p) not in known for p in paths)
         for path in unmatched:
             outcome = ingest_file(con, path, settings, load_key(), mappings)
             context.log.warning(outcome.message)
-    calibra.progress(f"inbox: {len(paths)} files, {new} new, {len(unmatched)} without a mapping")
+            if outcome.status == "rejected":
+                set_aside(path, outcome, settings.inbox)
+    calibra.progress(f"inbox: {len(paths)} files, {new} new, {len(unmatched)} refused or without a mapping")
     yield dg.MaterializeResult(
         metadata={
             "files": dg.MetadataValue.int(len(paths)),
@@ -95,7 +109,9 @@ def staging_asset(kind: str) -> dg.AssetsDefinition:
         settings = calibra.settings()
         mappings = load_mappings(settings.mappings_dirs)
         paths = [
-            p for p in inbox_files(settings.inbox) if (m := find_mapping(p.name, mappings)) and m.kind == kind
+            p
+            for p in inbox_files(settings.inbox)
+            if entry_problem(p) is None and (m := find_mapping(p.name, mappings)) and m.kind == kind
         ]
         key_bytes = load_key()
         with calibra.writer() as con:
@@ -107,9 +123,10 @@ def staging_asset(kind: str) -> dg.AssetsDefinition:
                 progress=lambda m: calibra.progress(f"{kind} {m}"),
                 mappings=mappings,
             )
-            for outcome in outcomes:
+            for path, outcome in zip(paths, outcomes, strict=True):
                 if outcome.status == "rejected":
                     context.log.warning(outcome.message)  # names file, row, column, rule — never a value
+                    set_aside(path, outcome, settings.inbox)  # the next run goes on without it
             total = con.execute(f"SELECT count(*) FROM staging.{kind}").fetchone()
         rejected = [o for o in outcomes if o.status == "rejected"]
         read = sum(o.rows_read for o in outcomes)

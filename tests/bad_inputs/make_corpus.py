@@ -16,6 +16,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -163,6 +164,20 @@ class Case:
     hazard: str
     content: bytes
     expect: Expect
+    entry: str = "file"  # file | symlink (to a file outside the inbox holding `content`) | fifo
+
+    def write(self, inbox: Path) -> None:
+        """Put the case in the inbox as the kind of entry it is."""
+        target = inbox / self.file_name
+        if self.entry == "fifo":
+            os.mkfifo(target, 0o600)
+        elif self.entry == "symlink":
+            outside = inbox.parent / "outside"
+            outside.mkdir(exist_ok=True)
+            (outside / self.file_name).write_bytes(self.content)
+            target.symlink_to(outside / self.file_name)
+        else:
+            target.write_bytes(self.content)
 
 
 # ---------------------------------------------------------------------------------------------- builders
@@ -280,6 +295,152 @@ def workbook(
 
 def utf8(text: str) -> bytes:
     return text.encode("utf-8")
+
+
+# ------------------------------------------------------------------------------- hand-made zip workbooks
+_XLSX_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+    'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override '
+    'PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+    'sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
+    'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+)
+_XLSX_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+    'openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+_XLSX_BOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.'
+    'org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships"><sheets><sheet name="Blad1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_XLSX_BOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.'
+    'openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>"
+)
+
+
+def sheet_xml(cells: Sequence[tuple[str, str]]) -> bytes:
+    """A worksheet of inline-string cells given by reference (`A1`, `XFD1048576`)."""
+    rows: dict[int, list[str]] = {}
+    for ref, value in cells:
+        number = int("".join(ch for ch in ref if ch.isdigit()))
+        rows.setdefault(number, []).append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
+    body = "".join(f'<row r="{n}">{"".join(c)}</row>' for n, c in sorted(rows.items()))
+    return utf8(
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.'
+        f'openxmlformats.org/spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>'
+    )
+
+
+def header_cells(header: Sequence[str], rows: Sequence[Sequence[Any]] = ()) -> list[tuple[str, str]]:
+    from openpyxl.utils import get_column_letter
+
+    return [
+        (f"{get_column_letter(j + 1)}{i + 1}", str(v))
+        for i, row in enumerate([header, *rows])
+        for j, v in enumerate(row)
+        if v is not None
+    ]
+
+
+def raw_zip(parts: Sequence[tuple[str, bytes, int | None]]) -> bytes:
+    """A zip of deflated parts, written by hand so that a part can declare any uncompressed size:
+    (name, content, declared size or None for the true one)."""
+    import struct
+    import zlib
+
+    out = io.BytesIO()
+    central = []
+    for name, content, declared in parts:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        data = packer.compress(content) + packer.flush()
+        crc = zlib.crc32(content)
+        size = len(content) if declared is None else declared
+        offset = out.tell()
+        encoded = name.encode()
+        out.write(
+            struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(encoded), 0)
+        )
+        out.write(encoded + data)
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                crc,
+                len(data),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
+    start = out.tell()
+    for record in central:
+        out.write(record)
+    end = out.tell()
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central), end - start, start, 0))
+    return out.getvalue()
+
+
+def bomb_part(size: int) -> bytes:
+    """`size` bytes of XML-harmless spaces."""
+    return b" " * size
+
+
+def spreadsheet(sheet: bytes, **extra: bytes | tuple[bytes, int]) -> bytes:
+    """A minimal workbook around one sheet; `extra` adds or replaces parts (content or (content, declared))."""
+    parts: dict[str, tuple[bytes, int | None]] = {
+        "[Content_Types].xml": (utf8(_XLSX_TYPES), None),
+        "_rels/.rels": (utf8(_XLSX_RELS), None),
+        "xl/workbook.xml": (utf8(_XLSX_BOOK), None),
+        "xl/_rels/workbook.xml.rels": (utf8(_XLSX_BOOK_RELS), None),
+        "xl/worksheets/sheet1.xml": (sheet, None),
+    }
+    for key, value in extra.items():
+        name = {"workbook": "xl/workbook.xml", "strings": "xl/sharedStrings.xml"}[key]
+        parts[name] = value if isinstance(value, tuple) else (value, None)
+    return raw_zip([(name, content, declared) for name, (content, declared) in parts.items()])
+
+
+def with_dimension(book: bytes, ref: str) -> bytes:
+    """An openpyxl workbook whose first sheet declares another extent than it has."""
+    import re
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(book))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>'.encode(), data)
+            target.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def parquet(columns: dict[str, Any]) -> bytes:
+    import polars as pl
+
+    buffer = io.BytesIO()
+    pl.DataFrame(columns).write_parquet(buffer)
+    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------- the corpus
@@ -827,12 +988,342 @@ def _cases(cycle: Callable[[], int]) -> list[Case]:
         utf8(delimited(evaluations(cycle(), 2))),
         rejected("structure", "cannot be opened"),
     )
+    _hostile_and_unfamiliar(add, cycle)
     return c
 
 
+def without(rows: list[list[Any]], header: str) -> list[list[Any]]:
+    """The rows without one column (an export that does not have it)."""
+    index = rows[0].index(header)
+    return [[cell for j, cell in enumerate(row) if j != index] for row in rows]
+
+
+def _hostile_and_unfamiliar(add: Callable[[str, str, bytes, Expect], None], cycle: Callable[[], int]) -> None:
+    """Issue 19: exports tried as an attacker and as a new organisation with its own HR system would."""
+    rows: list[list[Any]]
+    # --- the name and the rows disagree -----------------------------------------------------------------
+    rows = canonical_payroll(2000, 1)
+    rows[1][0] = "vo-demo"
+    add(
+        "zeeland-demo_payroll_andere_org.csv",
+        "canonical name of one organisation, rows of another (would supersede vo-demo's payroll)",
+        utf8(delimited(rows, delimiter=",", newline="\n")),
+        rejected("name_mismatch", "the file name says organisation zeeland-demo", column="organization"),
+    )
+    add(
+        "loon_export_evaluations.csv",
+        "a file named for evaluations, read by a payroll mapping",
+        utf8(delimited(payroll(2000, 2))),
+        rejected("name_mismatch", "the file name says evaluations"),
+    )
+    add(
+        "loon_vo-demo.csv",
+        "a file name that names another configured organisation than its rows (the mapping's constant)",
+        utf8(delimited(payroll(2000, 3))),
+        rejected("name_mismatch", "the file name says organisation vo-demo", column="organization"),
+    )
+    year = cycle()
+    add(
+        f"loon_{year + 1}_ander_jaar.csv",
+        "a year in the file name that is not the rows' cycle",
+        utf8(delimited(payroll(year, 2))),
+        rejected("name_mismatch", f"the file name says {year + 1}", column="cycle"),
+    )
+    year = cycle()
+    add(
+        f"loon_{year}_jaar_klopt.csv",
+        "a year in the file name that is the rows' cycle",
+        utf8(delimited(payroll(year, 2))),
+        loaded(2),
+    )
+    year = cycle()
+    rows = canonical_payroll(year, 2)
+    for row in rows[1:]:
+        row[0] = "vo-demo"
+    add(
+        "vo-demo_payroll_eigen.csv",
+        "canonical name and rows of the same (other) organisation",
+        utf8(delimited(rows, delimiter=",", newline="\n")),
+        loaded(2),
+    )
+    # --- encodings, row by row ---------------------------------------------------------------------------
+    lines = delimited(payroll(2000, 3)).splitlines(keepends=True)
+    add(
+        "w1252loon_een_utf8_rij.csv",
+        "a cp1252 file with one row pasted in UTF-8 (would load as 'FinanciÃ«n')",
+        b"".join(line.encode("utf-8" if i == 2 else "cp1252") for i, line in enumerate(lines)),
+        rejected("encoding", "mixed encodings", row=3),
+    )
+    add(
+        "loon_mojibake.csv",
+        "a UTF-8 file with one row decoded twice ('FinanciÃ«n' saved as UTF-8)",
+        utf8(delimited(payroll(2000, 3, {2: {"Afdeling": "Financi\u00c3\u00abn"}}))),
+        rejected("encoding", "decoded twice", row=4),
+    )
+    add(
+        "loon_een_cp1252_rij.csv",
+        "a UTF-8 file with one row in cp1252",
+        b"".join(line.encode("cp1252" if i == 3 else "utf-8") for i, line in enumerate(lines)),
+        rejected("encoding", "not valid utf-8", row=4),
+    )
+    # --- entries that are not regular files, names no mapping knows --------------------------------------------
+    good = utf8(delimited(payroll(2000, 2)))
+    c_link = Case(
+        "loon_link.csv",
+        "a symbolic link in the inbox to an export elsewhere (never followed)",
+        good,
+        rejected("file_type", "symbolic link"),
+        entry="symlink",
+    )
+    c_secret = Case(
+        "loon_link_geheim.csv",
+        "a symbolic link in the inbox to some other file on the system",
+        b"root:x:0:0:Fictief Geheim:/root:/bin/sh\n",
+        rejected("file_type", "symbolic link"),
+        entry="symlink",
+    )
+    c_fifo = Case(
+        "loon_pijp.csv",
+        "a named pipe in the inbox (reading it would block forever)",
+        b"",
+        rejected("file_type", "named pipe"),
+        entry="fifo",
+    )
+    for special in (c_link, c_secret, c_fifo):
+        add(special.file_name, special.hazard, special.content, special.expect)
+        SPECIAL_ENTRIES[special.file_name] = special.entry
+    add(
+        "loon_export.docx",
+        "a file with a suffix no mapping reads",
+        b"PK\x03\x04 not really a document",
+        rejected("mapping", "no mapping"),
+    )
+    add(
+        "~$xlbeoordeling_slot.xlsx",
+        "an Excel lock file left beside an open workbook",
+        b"\x0bFictief Geheim" + b"\x00" * 40,
+        rejected("mapping", "no mapping"),
+    )
+    year = cycle()
+    add(
+        "LOON_HOOFDLETTERS.CSV",
+        "a file name in capitals (matched case-insensitively)",
+        utf8(delimited(payroll(year, 2))),
+        loaded(2),
+    )
+    # --- workbooks that ask for more memory than they are --------------------------------------------------
+    header = header_cells(EVALUATION_HEADER)
+    add(
+        "xlbeoordeling_verre_cel.xlsx",
+        "a 2 KB workbook with one cell at XFD1048576 (the reader would lay out 17 billion cells)",
+        spreadsheet(sheet_xml([*header, ("XFD1048576", "x")])),
+        rejected("size_limit", "reaches row"),
+    )
+    add(
+        "xlbeoordeling_zz200000.xlsx",
+        "a workbook with one cell at ZZ200000 (140 million cells, over 4 GB in the reader)",
+        spreadsheet(sheet_xml([*header, ("ZZ200000", "x")])),
+        rejected("size_limit", "reaches row"),
+    )
+    year = cycle()
+    add(
+        "xlbeoordeling_dimensie_gelogen.xlsx",
+        "a sheet that declares the extent A1:XFD1048576 but holds 3 rows",
+        with_dimension(workbook([("Blad1", evaluations(year, 2), "visible")]), "A1:XFD1048576"),
+        loaded(2),
+    )
+    add(
+        "xlbeoordeling_werkboek_3gb.xlsx",
+        "workbook.xml declared to inflate to 3 GB",
+        spreadsheet(sheet_xml(header), workbook=(utf8(_XLSX_BOOK), 3 << 30)),
+        rejected("size_limit", "inflates to more than"),
+    )
+    add(
+        "xlbeoordeling_werkboek_liegt.xlsx",
+        "workbook.xml that inflates to 4 MB while declaring 400 bytes (a lying zip header)",
+        spreadsheet(sheet_xml(header), workbook=(utf8(_XLSX_BOOK) + bomb_part(4 << 20), 400)),
+        rejected("structure", "damaged"),
+    )
+    add(
+        "xlbeoordeling_strings_bom.xlsx",
+        "shared strings declared at 400 MB",
+        spreadsheet(sheet_xml(header), strings=(b"<sst/>", 400 << 20)),
+        rejected("size_limit", "sharedStrings"),
+    )
+    year = cycle()
+    filled = evaluations(year, 2, {i: {"Datum in dienst": "01-03-2019"} for i in range(2)})
+    plain = sheet_xml(header_cells(EVALUATION_HEADER, filled[1:]))
+    add(
+        "xlbeoordeling_cellen_zonder_ref.xlsx",
+        "a sheet whose cells carry no reference (r) and must be measured cell by cell",
+        spreadsheet(plain.replace(b'<c r="', b'<c data-r="')),
+        loaded(2),
+    )
+    wide = sheet_xml(header).replace(
+        b"</sheetData>", b'<row r="2">' + b"<c><v>1</v></c>" * 800 + b"</row></sheetData>"
+    )
+    add(
+        "xlbeoordeling_brede_rij.xlsx",
+        "a row of 800 cells without references (placed one after another, past column ZZ)",
+        spreadsheet(wide),
+        rejected("size_limit", "reaches row"),
+    )
+    # --- Parquet ----------------------------------------------------------------------------------------------
+    year = cycle()
+    columns: dict[str, Any] = {
+        "organization": [ORG, ORG],
+        "cycle": [year, year],
+        "employee_id": [f"{year % 100:02d}0001", f"{year % 100:02d}0002"],
+        "salary_scale": ["8", "9"],
+        "annual_salary": [41000.5, 52000.0],
+        "fte": [1.0, 0.8],
+        "department": ["Financiën", "Financiën"],
+    }
+    add(
+        "zeeland-demo_payroll_getypt.parquet",
+        "a Parquet file with typed (integer, float) columns",
+        parquet(columns),
+        loaded(2, annual_salary=(41000.5, 52000.0), fte=(1.0, 0.8)),
+    )
+    add(
+        "zeeland-demo_payroll_lijst.parquet",
+        "a Parquet file with a list column where one value is expected",
+        parquet(columns | {"cycle": [2000, 2000], "fte": [[1.0], [0.5, 0.3]]}),
+        rejected("structure", "lists or records", column="fte"),
+    )
+    add(
+        "zeeland-demo_payroll_struct.parquet",
+        "a Parquet file with a struct column",
+        parquet(columns | {"cycle": [2000, 2000], "department": [{"a": 1}, {"a": 2}]}),
+        rejected("structure", "lists or records", column="department"),
+    )
+    year = cycle()
+    add(
+        "zeeland-demo_payroll_extra_lijst.parquet",
+        "a Parquet file with an unmapped list column (dropped like any unmapped column)",
+        parquet(columns | {"cycle": [year, year], "employee_id": ["E1", "E2"], "tags": [["a"], ["b", "c"]]}),
+        loaded(2),
+    )
+    # --- the share of bad rows --------------------------------------------------------------------------------
+    line = payroll(2000, 1)[1]
+    add(
+        "loon_herhaalde_regels.csv",
+        "one line repeated 60 times (the 200 MB version made GX list every row)",
+        utf8(delimited([PAYROLL_HEADER, *[line] * 60])),
+        rejected("bad_row_share", "60 of 60 rows"),
+    )
+    add(
+        "loon_meeste_fout.csv",
+        "40 of 60 rows with an unreadable fte (a wrong mapping)",
+        utf8(delimited(payroll(2000, 60, {i: {"Deeltijdfactor": "80%"} for i in range(40)}))),
+        rejected("bad_row_share", "40 of 60 rows"),
+    )
+    year = cycle()
+    add(
+        "loon_enkele_fout.csv",
+        "5 of 60 rows with an unreadable fte (under the policy's threshold)",
+        utf8(delimited(payroll(year, 60, {i: {"Deeltijdfactor": "80%"} for i in range(5)}))),
+        loaded(60, *[(row, "fte", "type:decimal") for row in range(2, 7)]),
+    )
+    year = cycle()
+    add(
+        "loon_alles_fout_klein.csv",
+        "every row of a small file held back (the run must not end in 'done')",
+        utf8(delimited(payroll(year, 3, {i: {"Deeltijdfactor": "80%"} for i in range(3)}))),
+        loaded(3, *[(row, "fte", "type:decimal") for row in range(2, 5)]),
+    )
+    # --- values that must not reach the quarantine table --------------------------------------------------------
+    year = cycle()
+    add(
+        "beoordeling_rijksregister.csv",
+        "a national registry number typed into the birth-year column (held back, value withheld)",
+        utf8(delimited(evaluations(year, 2, {0: {"Geboortejaar": "85.07.30-033.61"}}))),
+        loaded(2, (2, "birth_year", "type:integer")),
+    )
+    year = cycle()
+    add(
+        "beoordeling_email_geslacht.csv",
+        "an e-mail address in the gender column (held back, value withheld)",
+        utf8(delimited(evaluations(year, 2, {0: {"Geslacht": "x@voorbeeld.invalid"}}))),
+        loaded(2, (2, "gender", "allowed_values")),
+    )
+    year = cycle()
+    add(
+        "loon_iban_fte.csv",
+        "a bank account number in the fte column (held back, value withheld)",
+        utf8(delimited(payroll(year, 2, {0: {"Deeltijdfactor": "NL00TEST0123456789"}}))),
+        loaded(2, (2, "fte", "type:decimal")),
+    )
+    # --- real exports of other HR systems ----------------------------------------------------------------------
+    year = cycle()
+    add(
+        "beoordeling_namen_leidinggevende.csv",
+        "evaluators as names ('Jan Peeters') instead of numbers",
+        utf8(delimited(evaluations(year, 3, {i: {"Leidinggevende": "Jan Peeters"} for i in range(3)}))),
+        loaded(3),
+    )
+    year = cycle()
+    title = "Senior beleidsmedewerker financiën en control"
+    add(
+        "beoordeling_lange_functie.csv",
+        "position titles longer than 20 characters as the function level",
+        utf8(delimited(evaluations(year, 2, {i: {"Schaal": title} for i in range(2)}))),
+        loaded(2, function_level=(title, title)),
+    )
+    year = cycle()
+    add(
+        "beoordeling_zonder_geboortejaar.csv",
+        "an export without a birth-year column",
+        utf8(delimited(without(evaluations(year, 2), "Geboortejaar"))),
+        loaded(2, birth_year=(None, None)),
+    )
+    year = cycle()
+    add(
+        "beoordeling_zonder_dienstverband.csv",
+        "an export without an employment-type column",
+        utf8(delimited(without(evaluations(year, 2), "Dienstverband"))),
+        loaded(2, employment_type=(None, None)),
+    )
+    year = cycle()
+    add(
+        "beoordeling_zonder_leidinggevende.csv",
+        "an export without an evaluator column",
+        utf8(delimited(without(evaluations(year, 2), "Leidinggevende"))),
+        loaded(2),
+    )
+    year = cycle()
+    add(
+        "loon_ids_met_tekst.csv",
+        "identifiers with letters, spaces, accents and a slash (any printable text)",
+        utf8(delimited(payroll(year, 2, {0: {"Medewerkernr": "Ç-12 34"}, 1: {"Medewerkernr": "emp/007"}}))),
+        loaded(2),
+    )
+    year = cycle()
+    add(
+        "loon_id_met_tab.csv",
+        "an identifier with a tab inside (not printable)",
+        utf8(delimited(payroll(year, 2, {0: {"Medewerkernr": "12\t34"}}))),
+        loaded(2, (2, "employee_id", "pattern")),
+    )
+    year = cycle()
+    add(
+        "loon_id_te_lang.csv",
+        "an identifier of 121 characters",
+        utf8(delimited(payroll(year, 2, {0: {"Medewerkernr": "7" * 121}}))),
+        loaded(2, (2, "employee_id", "pattern")),
+    )
+
+
+# Corpus entries that are not regular files: name -> symlink | fifo (see Case.write).
+SPECIAL_ENTRIES: dict[str, str] = {}
+
+
 def build_cases() -> list[Case]:
-    counter = iter(range(2001, 2100))
-    cases = _cases(lambda: next(counter))
+    counter = iter(range(2001, 2101))
+    cases = [
+        Case(c.file_name, c.hazard, c.content, c.expect, SPECIAL_ENTRIES.get(c.file_name, "file"))
+        for c in _cases(lambda: next(counter))
+    ]
     names = [case.file_name for case in cases]
     assert len(names) == len(set(names)), "corpus file names must be unique"
     return cases
@@ -845,7 +1336,7 @@ def write_corpus(out_dir: Path) -> tuple[list[Case], Path, Path]:
     mappings.mkdir(parents=True, exist_ok=True)
     cases = build_cases()
     for case in cases:
-        (inbox / case.file_name).write_bytes(case.content)
+        case.write(inbox)
     for mapping in MAPPINGS:
         (mappings / f"{mapping['id']}.yaml").write_text(yaml.safe_dump(mapping, allow_unicode=True), "utf-8")
     return cases, inbox, mappings
