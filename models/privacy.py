@@ -1414,11 +1414,18 @@ FAIRNESS_RULE = TableRule(
 )
 FAIRNESS_STATS = (
     "rate_ci_low", "rate_ci_high", "reference_rate", "difference", "ratio", "adverse_impact_ratio", "adverse_impact",
-    "test", "p_value", "q_value", "odds_ratio", "standardised_difference", "within_level_odds_ratio",
-    "within_level_ci_low", "within_level_ci_high", "within_level_p_value", "within_level_q_value",
-    "within_level_homogeneity_p", "within_level_strata", "within_level_reverses", "within_department_odds_ratio",
-    "within_department_ci_low", "within_department_ci_high", "within_department_p_value",
-    "within_department_q_value", "within_department_reverses", "flag", "finding_nl", "finding_en",
+    "test", "p_value", "q_value", "odds_ratio", "standardised_difference",
+    "odds_ratio_ci_low", "odds_ratio_ci_high", "z_statistic", "z_p_value",
+    *(
+        f"{within}_{stat}"
+        for within in ("within_level", "within_department")
+        for stat in (
+            "odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "cmh_statistic", "cmh_statistic_corrected",
+            "p_value_corrected", "homogeneity_statistic", "homogeneity_df", "homogeneity_p", "strata",
+            "reverses", "heterogeneous",
+        )
+    ),
+    "flag", "finding_nl", "finding_en",
 )  # fmt: skip
 FAIRNESS_LABELS = (
     "outcome_kind",
@@ -1669,95 +1676,93 @@ def _rates(groups: pl.DataFrame, yes: pl.DataFrame, no_hidden: pl.DataFrame, key
     )
 
 
-def _fairness(
-    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
-) -> ProtectedTable:
-    """Group rates overall and per function level (one cube: the overall rates are the strata's totals), the
-    tests where both the group and its reference group are visible, and continuous outcomes as amounts."""
-    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
-    overall = _need(sources, "marts.fairness", (*cols, "outcome_kind"))
-    strata = sources.get("marts.fairness_strata")
-    binary = overall.filter(pl.col("outcome_kind") == "binary")
+def _fairness_cells(
+    binary: pl.DataFrame, strata: pl.DataFrame | None, stratification: str, cols: tuple[str, ...]
+) -> pl.DataFrame:
+    """The yes/no cells (CUBE_KEYS + n) of one stratification's cube: each attribute's groups per stratum.
+    Attributes without strata of this kind (the stratification's own attribute; function level inside
+    departments, whose cells are a level's by name) get one stratum, the whole organisation."""
+    keys = ["organization", "cycle", "outcome", "attribute"]
     if strata is not None and {"stratum_type", "stratum", *cols} <= set(strata.columns):
         base = strata.filter(
-            (pl.col("stratum_type") == "function_level") & (pl.col("outcome_kind") == "binary")
-        ).select("organization", "cycle", "outcome", "attribute", "stratum", "group_value", "n", "count")
-        # Attributes without strata (function level itself) get one stratum: the whole organisation.
-        missing = binary.join(
-            base.select("organization", "cycle", "outcome", "attribute").unique(),
-            on=["organization", "cycle", "outcome", "attribute"],
-            how="anti",
-        )
+            (pl.col("stratum_type") == stratification)
+            & (pl.col("outcome_kind") == "binary")
+            & ((pl.col("attribute") != LEVEL) | (pl.lit(stratification) == LEVEL))
+        ).select(*keys, "stratum", "group_value", "n", "count")
+        missing = binary.join(base.select(keys).unique(), on=keys, how="anti")
         base = pl.concat(
-            [
-                base,
-                missing.select(
-                    "organization",
-                    "cycle",
-                    "outcome",
-                    "attribute",
-                    pl.lit("(all)").alias("stratum"),
-                    "group_value",
-                    "n",
-                    "count",
-                ),
-            ]
+            [base, missing.select(*keys, pl.lit("(all)").alias("stratum"), "group_value", "n", "count")]
         )
     else:
-        base = binary.select(
-            "organization",
-            "cycle",
-            "outcome",
-            "attribute",
-            pl.lit("(all)").alias("stratum"),
-            "group_value",
-            "n",
-            "count",
-        )
-    cells = pl.concat(
+        base = binary.select(*keys, pl.lit("(all)").alias("stratum"), "group_value", "n", "count")
+    return pl.concat(
         [
             base.select(*base.columns[:6], pl.lit("yes").alias("has"), pl.col("count").alias("n2")),
             base.select(
                 *base.columns[:6], pl.lit("no").alias("has"), (pl.col("n") - pl.col("count")).alias("n2")
             ),
         ]
-    ).select(
-        "organization",
-        "cycle",
-        "outcome",
-        "attribute",
-        "stratum",
-        "group_value",
-        "has",
-        pl.col("n2").alias("n"),
+    ).select(*CUBE_KEYS, pl.col("n2").alias("n"))
+
+
+STRATIFICATIONS = ("function_level", "department")  # models.fairness.STRATA: the published `scope`s within
+
+
+def _fairness_cubes(
+    binary: pl.DataFrame, strata: pl.DataFrame | None, limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> tuple[ProtectedTable, pl.DataFrame]:
+    """The rate cube of each stratification, protected so that their shared cells (the overall rows: the
+    totals over the strata are the same people in both) are hidden alike: a cell hidden in one and shown in
+    the other would give it back. Repeated until the overall hidden cells agree. Returns the first cube's
+    result (with the notes) and all cells with a `stratification` column."""
+    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
+    cells = {s: _fairness_cells(binary, strata, s, cols) for s in STRATIFICATIONS}
+    first = cells[STRATIFICATIONS[0]]
+    force = _hidden_in_ratings_cut_points(done, first)
+    results: dict[str, ProtectedTable] = {}
+    for _ in range(10):
+        for s in STRATIFICATIONS:
+            results[s] = _fairness_cube(cells[s], binary, limits, force)
+        hidden = pl.concat(
+            [
+                r.frame.filter(pl.col(SUPPRESSED) & pl.col("stratum").is_null()).select(CUBE_KEYS)
+                for r in results.values()
+            ]
+        ).unique()
+        grown = pl.concat([force, hidden]).unique()
+        if grown.height == force.unique().height:
+            break
+        force = grown
+    frame = pl.concat(
+        [r.frame.with_columns(pl.lit(s).alias("stratification")) for s, r in results.items()],
+        how="diagonal_relaxed",
     )
-    protected = _fairness_cube(cells, binary, limits, _hidden_in_ratings_cut_points(done, cells))
+    return results[STRATIFICATIONS[0]], frame
+
+
+def _fairness(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Group rates overall, per function level and per department (a cube per stratification: the overall
+    rates are the strata's totals, hidden alike in both), the tests where both the group and its reference
+    group are visible, each stratum's odds ratio where the four counts it is computed from are shown, and
+    continuous outcomes as amounts."""
+    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
+    overall = _need(sources, "marts.fairness", (*cols, "outcome_kind"))
+    strata = sources.get("marts.fairness_strata")
+    binary = overall.filter(pl.col("outcome_kind") == "binary")
+    protected, all_cells = _fairness_cubes(binary, strata, limits, done)
     cube = protected.frame
-    groups = cube.filter(pl.col("has").is_null()).select(
-        "organization",
-        "cycle",
-        "outcome",
-        "attribute",
-        "stratum",
-        "group_value",
-        pl.col("n").alias("group_n"),
-    )
-    yes = cube.filter(pl.col("has") == "yes").select(
-        "organization", "cycle", "outcome", "attribute", "stratum", "group_value", pl.col("n").alias("count")
-    )
-    no_hidden = cube.filter(pl.col("has") == "no").select(
-        "organization",
-        "cycle",
-        "outcome",
-        "attribute",
-        "stratum",
-        "group_value",
-        pl.col(SUPPRESSED).alias("_no_hidden"),
-    )
-    keys = ["organization", "cycle", "outcome", "attribute", "stratum", "group_value"]
+    keys = ["organization", "cycle", "outcome", "attribute", "stratification", "stratum", "group_value"]
+    groups = all_cells.filter(pl.col("has").is_null()).select(*keys, pl.col("n").alias("group_n"))
+    yes = all_cells.filter(pl.col("has") == "yes").select(*keys, pl.col("n").alias("count"))
+    no_hidden = all_cells.filter(pl.col("has") == "no").select(*keys, pl.col(SUPPRESSED).alias("_no_hidden"))
     rates = _rates(groups, yes, no_hidden, keys)
-    # Overall rows (all strata), with the mart's tests where the group and its reference are both visible.
-    over = rates.filter(pl.col("stratum").is_null()).drop("stratum")
+    # Overall rows (all strata: the same, hidden alike, in every stratification's cube), with the mart's tests
+    # where the group and its reference are both visible.
+    over = rates.filter(pl.col("stratum").is_null() & (pl.col("stratification") == STRATIFICATIONS[0])).drop(
+        "stratum", "stratification"
+    )
     stats = binary.select(
         [
             c
@@ -1810,7 +1815,10 @@ def _fairness(
     rounded = [
         c
         for c in over.columns
-        if c.endswith(("odds_ratio", "ci_low", "ci_high", "ratio", "difference", "standardised_difference"))
+        if c.endswith(
+            ("odds_ratio", "ci_low", "ci_high", "ratio", "difference", "standardised_difference", "statistic")
+        )
+        or c.endswith("statistic_corrected")
     ]
     over = over.with_columns([pl.col(c).round(2) for c in rounded if over.schema[c].is_float()])
     over = over.with_columns(
@@ -1821,9 +1829,7 @@ def _fairness(
         ]
     )
     over = over.drop("_n_src", strict=False).with_columns(pl.lit("overall").alias("scope"))
-    within = rates.filter(
-        pl.col("stratum").is_not_null() & pl.col("group_value").is_not_null() & (pl.col("stratum") != "(all)")
-    ).with_columns(pl.lit("function_level").alias("scope"))
+    within = _fairness_within(rates, strata)
     frames = [over, within]
     continuous = overall.filter(pl.col("outcome_kind") != "binary")
     if continuous.height and {"mean", "sd"} <= set(continuous.columns):
@@ -1871,6 +1877,71 @@ def _fairness(
         ["organization", "cycle", "outcome", "attribute", "scope", "stratum", "group_value"], nulls_last=True
     )
     return protected
+
+
+STRATUM_STATS = (
+    "reference_group",
+    "odds_ratio",
+    "odds_ratio_ci_low",
+    "odds_ratio_ci_high",
+    "p_value",
+    "q_value",
+)
+
+
+def _fairness_within(rates: pl.DataFrame, strata: pl.DataFrame | None) -> pl.DataFrame:
+    """Per-stratum rows of both stratifications (`scope` = the stratification), each stratum's comparison
+    (odds ratio, Woolf interval, Fisher p: the forest plots) only where the four counts it is computed from are
+    shown: the group's rate and its reference's in that stratum (for the rest of the organisation: the
+    stratum's total), each published with both its size and its count."""
+    keys = ["organization", "cycle", "outcome", "attribute", "stratification", "stratum"]
+    rows = rates.filter(
+        pl.col("stratum").is_not_null() & pl.col("group_value").is_not_null() & (pl.col("stratum") != "(all)")
+    )
+    wanted = ("stratum_type", "stratum", "group_value", "reference_group", *STRATUM_STATS)
+    if strata is None or not {"stratum_type", "reference_group", "odds_ratio"} <= set(strata.columns):
+        return rows.rename({"stratification": "scope"})
+    stats = (
+        strata.filter(pl.col("outcome_kind") == "binary")
+        .select(
+            "organization",
+            "cycle",
+            "outcome",
+            "attribute",
+            *dict.fromkeys(c for c in wanted if c in strata.columns),
+        )
+        .rename({"stratum_type": "stratification"})
+    )
+    shown = rows.select(*keys, "group_value", (~pl.col(SUPPRESSED)).alias("_shown"))
+    totals = rates.filter(pl.col("group_value").is_null()).select(
+        *keys, (~pl.col(SUPPRESSED)).alias("_total_shown")
+    )
+    out = (
+        rows.join(stats, on=[*keys, "group_value"], how="left")
+        .join(
+            shown.rename({"group_value": "reference_group", "_shown": "_ref_shown"}),
+            on=[*keys, "reference_group"],
+            how="left",
+        )
+        .join(totals, on=keys, how="left")
+    )
+    own = ~pl.col(SUPPRESSED)
+    ref = (
+        pl.when(pl.col("reference_group") == REST_OF_ORGANISATION)
+        .then(pl.col("_total_shown"))
+        .otherwise(pl.col("_ref_shown"))
+    )
+    blocked = ~(own & ref.fill_null(False)) | (pl.col("group_value") == pl.col("reference_group"))
+    out = _hide(out, blocked, [c for c in STRATUM_STATS if c != "reference_group"])
+    out = out.with_columns(
+        [
+            pl.col(c).round(2)
+            for c in ("odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high")
+            if c in out.columns
+        ]
+        + [pl.col(c).round(3) for c in ("p_value", "q_value") if c in out.columns]
+    )
+    return out.drop("_ref_shown", "_total_shown").rename({"stratification": "scope"})
 
 
 PAY_BY = ("organization", "cycle", "item", "measure", "component", "basis", "category_type")
