@@ -624,6 +624,7 @@ def forest_plot(
                     y=[plot_text(v) for v in hidden["label"].to_list()],
                     mode="text",
                     text=[HIDDEN_MARK] * hidden.height,
+                    textposition="middle right",  # beside the line of no difference, not on it
                     textfont={"color": theme.MUTED, "size": 16},
                     hovertext=[
                         f"{plot_text(v)}: {plot_text(text('hidden_short', language))}"

@@ -572,13 +572,23 @@ TEXTS: dict[str, dict[str, Any]] = {
         "nl": {"function_level": "functieniveau", "department": "afdeling"},
         "en": {"function_level": "function level", "department": "department"},
     },
-    "fair_story_gap": {
-        "nl": "het totale verschil ({group} {rate}, {reference} {reference_rate})",
-        "en": "the overall gap ({group} {rate}, {reference} {reference_rate})",
+    "fair_story_rates": {
+        "nl": "{group} {rate}, {reference} {reference_rate}",
+        "en": "{group} {rate}, {reference} {reference_rate}",
     },
-    "fair_story_gap_odds": {
-        "nl": "het totale verschil (odds ratio {odds})",
-        "en": "the overall gap (odds ratio {odds})",
+    "fair_story_odds": {"nl": "odds ratio {odds}", "en": "odds ratio {odds}"},
+    "fair_story_gap": {"nl": "het totale verschil ({detail})", "en": "the overall gap ({detail})"},
+    "fair_story_no_gap": {
+        "nl": "over de hele organisatie is er geen duidelijk verschil ({detail})",
+        "en": "organisation-wide there is no clear gap ({detail})",
+    },
+    "fair_story_neither": {
+        "nl": "{gap}, en binnen {strata} evenmin (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
+        "en": "{gap}, nor within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+    },
+    "fair_story_appears": {
+        "nl": "{gap}, maar binnen {strata} wel (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
+        "en": "{gap}, but there is one within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
     },
     "fair_story_holds": {
         "nl": "{gap} blijft bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",

@@ -1095,6 +1095,7 @@ def finding_sentence(
             details.append(f"{_pct(value, lang)} vs {_pct(reference_value, lang)}")
         stratified = [r for r in results if r.odds_ratio is not None and math.isfinite(r.odds_ratio)]
         for res in stratified:
+            odds = float(res.odds_ratio or 0.0)  # finite: filtered above
             ci = ""
             if (
                 res.ci_low is not None
@@ -1109,10 +1110,10 @@ def finding_sentence(
                 )
             if lang == "nl":
                 word = {"function_level": "functieniveau", "department": "afdeling"}[res.type]
-                details.append(f"odds ratio binnen {word} {_num(res.odds_ratio, lang)}{ci}")
+                details.append(f"odds ratio binnen {word} {_num(odds, lang)}{ci}")
             else:
                 word = {"function_level": "within-level", "department": "within-department"}[res.type]
-                details.append(f"{word} odds ratio {_num(res.odds_ratio, lang)}{ci}")
+                details.append(f"{word} odds ratio {_num(odds, lang)}{ci}")
         if not stratified and p_value is not None and math.isfinite(p_value):
             details.append(f"Fisher {_p(p_value, lang)}")
     return f"{text} ({'; '.join(details)})."

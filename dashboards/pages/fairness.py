@@ -32,6 +32,7 @@ STRATIFICATIONS = (
     "department",
 )  # the published `scope`s within strata (models.fairness.STRATA)
 PREFIX = {"function_level": "within_level", "department": "within_department"}
+ALPHA = 0.05  # the level at which the sentences call a gap (overall: Fisher; within: the 95% interval) clear
 
 
 def attribute_label(attribute: str, language: str) -> str:
@@ -294,7 +295,7 @@ def story_sentence(
     strata = text("fair_strata_words", language)[stratification]
     odds, low, high = (row.get(f"{pre}_{c}") for c in ("odds_ratio", "ci_low", "ci_high"))
     if row.get("rate") is not None and row.get("reference_rate") is not None:
-        gap = text("fair_story_gap", language).format(
+        detail = text("fair_story_rates", language).format(
             group=group_label(attribute, row["group_value"], language).lower(),
             rate=fmt_pct(row["rate"], language),
             reference=group_label(attribute, row.get("reference_group"), language).lower(),
@@ -302,9 +303,13 @@ def story_sentence(
         )
     elif row.get("odds_ratio") is not None:
         # Both rates hidden (complementary suppression of a pair), the comparison shown: say it by its odds ratio.
-        gap = text("fair_story_gap_odds", language).format(odds=fmt_number(row["odds_ratio"], language, 2))
+        detail = text("fair_story_odds", language).format(odds=fmt_number(row["odds_ratio"], language, 2))
     else:
         return None
+    overall_p = row.get("p_value")
+    # An overall gap is one Fisher's exact test finds at the 5% level; without one the sentence says so.
+    has_gap = overall_p is not None and overall_p < ALPHA
+    gap = text("fair_story_gap" if has_gap else "fair_story_no_gap", language).format(detail=detail)
     used = row.get(f"{pre}_strata")
     if used is not None and used < 2:
         return text("fair_story_single", language).format(
@@ -314,7 +319,10 @@ def story_sentence(
         return text("fair_story_hidden", language).format(strata=strata)
     crude = row.get("odds_ratio")
     same_side = crude is None or (crude - 1.0) * (odds - 1.0) >= 0
-    if low > 1.0 or high < 1.0:
+    within_gap = low > 1.0 or high < 1.0
+    if not has_gap:
+        key = "fair_story_appears" if within_gap else "fair_story_neither"
+    elif within_gap:
         key = "fair_story_holds" if same_side else "fair_story_reverses"
     else:
         key = "fair_story_vanishes"
