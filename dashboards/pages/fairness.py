@@ -130,7 +130,7 @@ def _comparison_chart(overall: pl.DataFrame, attribute: str, ctx: PageContext, l
         return unavailable(title, "marts.fairness", language)
     rows = []
     series = {
-        "odds_ratio": (text("scope_overall", language), None, None),
+        "odds_ratio": (text("scope_overall", language), "odds_ratio_ci_low", "odds_ratio_ci_high"),
         "within_level_odds_ratio": (
             text("scope_within_level", language),
             "within_level_ci_low",
