@@ -85,12 +85,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "shift over the cycles?",
     },
     "page_intro_fairness": {
-        "nl": "Verschillen tussen groepen, over de hele organisatie én binnen functieniveau naast elkaar: een "
-        "verschil kan binnen de niveaus verdwijnen of omkeren. Daaronder de loontransparantie volgens "
-        "artikel 9 en 10 van richtlijn (EU) 2023/970.",
-        "en": "Differences between groups, organisation-wide and within function level side by side: a gap "
-        "can vanish or reverse within levels. Below, pay transparency under Articles 9 and 10 of Directive "
-        "(EU) 2023/970.",
+        "nl": "Verschillen tussen groepen, over de hele organisatie, binnen functieniveau en binnen afdeling naast "
+        "elkaar: een verschil kan binnen de niveaus of afdelingen verdwijnen of omkeren, en niveaus of afdelingen "
+        "kunnen onderling verschillen. Daaronder de loontransparantie volgens artikel 9 en 10 van richtlijn (EU) "
+        "2023/970.",
+        "en": "Differences between groups, organisation-wide, within function level and within department side by "
+        "side: a gap can vanish or reverse within levels or departments, and levels or departments can differ "
+        "from each other. Below, pay transparency under Articles 9 and 10 of Directive (EU) 2023/970.",
     },
     "page_intro_budget": {
         "nl": "Uitgaven aan beloningen tegenover het budget, structureel en incidenteel, en de prognose per "
@@ -495,14 +496,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Differences by {attribute}: organisation-wide, within level and within department",
     },
     "chart_fair_compare_explain": {
-        "nl": "De odds ratio van elke groep tegenover de referentiegroep, over de hele organisatie en binnen "
-        "functieniveau en afdeling (Cochran–Mantel–Haenszel, met 95%-interval). 1 = geen verschil; rechts = "
-        "vaker deze uitkomst. Ligt de stip binnen niveau elders dan die voor de hele organisatie, dan verklaart "
-        "de samenstelling naar niveau (een deel van) het verschil.",
-        "en": "Each group's odds ratio against the reference group, organisation-wide and within function level "
-        "and department (Cochran–Mantel–Haenszel, with 95% interval). 1 = no difference; right = this outcome "
-        "more often. When the within-level dot sits elsewhere than the organisation-wide one, the mix of levels "
-        "explains (part of) the gap.",
+        "nl": "De odds ratio van elke groep tegenover de referentiegroep, over de hele organisatie (95%-interval "
+        "van Woolf) en binnen functieniveau en afdeling (Mantel–Haenszel, met 95%-interval). 1 = geen verschil; "
+        "rechts = vaker deze uitkomst. Ligt de stip binnen niveau of afdeling elders dan die voor de hele "
+        "organisatie, dan verklaart de samenstelling naar niveau of afdeling (een deel van) het verschil.",
+        "en": "Each group's odds ratio against the reference group, organisation-wide (Woolf 95% interval) and "
+        "within function level and department (Mantel–Haenszel, with 95% interval). 1 = no difference; right = "
+        "this outcome more often. When the within-level or within-department dot sits elsewhere than the "
+        "organisation-wide one, the mix of levels or departments explains (part of) the gap.",
     },
     "scope_overall": {"nl": "Hele organisatie", "en": "Organisation-wide"},
     "scope_within_level": {"nl": "Binnen functieniveau", "en": "Within function level"},

@@ -217,9 +217,11 @@ def _rates_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
         else pl.lit(None, dtype=pl.String).alias("flag_text"),
     )
     shown = shown.with_columns(
-        _interval("odds_ratio_ci_low", "odds_ratio_ci_high", language).alias("ci_overall"),
-        _interval("within_level_ci_low", "within_level_ci_high", language).alias("ci_level"),
-        _interval("within_department_ci_low", "within_department_ci_high", language).alias("ci_department"),
+        _interval(shown, "odds_ratio_ci_low", "odds_ratio_ci_high", language).alias("ci_overall"),
+        _interval(shown, "within_level_ci_low", "within_level_ci_high", language).alias("ci_level"),
+        _interval(shown, "within_department_ci_low", "within_department_ci_high", language).alias(
+            "ci_department"
+        ),
     )
     headers = text("fair_headers", language)
     side = text("fair_side_headers", language)
@@ -264,8 +266,11 @@ def _rates_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
     )
 
 
-def _interval(low: str, high: str, language: str) -> pl.Expr:
-    """ "0,94 – 1,30" where both ends are shown, else null (hidden with the estimate)."""
+def _interval(frame: pl.DataFrame, low: str, high: str, language: str) -> pl.Expr:
+    """The interval as "0,94 – 1,30" where both ends are shown, else null (hidden with the estimate, or not
+    in the table)."""
+    if low not in frame.columns or high not in frame.columns:
+        return pl.lit(None, dtype=pl.String)
     return pl.struct(pl.col(low), pl.col(high)).map_elements(
         lambda r: (
             None
