@@ -619,8 +619,10 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "; the {strata} do not differ detectably from each other (Breslow–Day p = {p})",
     },
     "fair_story_opposite": {
-        "nl": " In {count} van de {total} {strata} met een zichtbare odds ratio wijst het verschil de andere kant op.",
-        "en": " In {count} of the {total} {strata} with a shown odds ratio the gap points the other way.",
+        "nl": " In {count} van de {total} {strata} met een zichtbare odds ratio wijst het verschil de andere kant "
+        "op dan over de hele organisatie.",
+        "en": " In {count} of the {total} {strata} with a shown odds ratio the gap points the other way than "
+        "organisation-wide.",
     },
     "fair_story_single": {
         "nl": "binnen {strata} is niet te vergelijken: iedereen zit in één {stratum}",

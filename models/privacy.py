@@ -1479,13 +1479,14 @@ def _outcome_aliases(cells: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(pairs)
 
 
-def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame, stratification: str = LEVEL) -> pl.DataFrame:
     """Cube cells (CUBE_KEYS) that hold the same number, labelled by `_same`: a cell hidden in one place and
     shown in another would give the hidden one back, so each label is hidden everywhere or nowhere.
 
     * a group's size (over all strata) is the same in every outcome;
     * a function level's counts are its group in the function-level cube and the stratum total in every other
-      attribute's (the organisation's: its grand total in each), for every outcome;
+      attribute's (the organisation's: its grand total in each), for every outcome; in the cube stratified by
+      department (`stratification`), the same holds for a department and the department attribute;
     * an outcome and its alias (`_outcome_aliases`) share every cell."""
     canonical = keys.join(
         aliases.select(
@@ -1515,8 +1516,9 @@ def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
     sizes = canonical.filter(
         pl.col("stratum").is_null() & pl.col("has").is_null() & pl.col("group_value").is_not_null()
     ).with_columns(label("size", "organization", "cycle", "attribute", "group_value"))
-    level = pl.when(pl.col("attribute") == LEVEL).then(pl.col("group_value")).otherwise(pl.col("stratum"))
-    levels = canonical.filter((pl.col("attribute") == LEVEL) | pl.col("group_value").is_null()).with_columns(
+    own = pl.col("attribute") == stratification
+    level = pl.when(own).then(pl.col("group_value")).otherwise(pl.col("stratum"))
+    levels = canonical.filter(own | pl.col("group_value").is_null()).with_columns(
         label("level", "organization", "cycle", "_outcome", level, "_has")
     )
     aliased = canonical.filter(pl.col("_outcome") != pl.col("outcome")).with_columns(
@@ -1542,7 +1544,11 @@ def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
 
 
 def _fairness_cube(
-    cells: pl.DataFrame, binary: pl.DataFrame, limits: Thresholds, force: pl.DataFrame
+    cells: pl.DataFrame,
+    binary: pl.DataFrame,
+    limits: Thresholds,
+    force: pl.DataFrame,
+    stratification: str = LEVEL,
 ) -> ProtectedTable:
     """Protect the rate cube with the cells `force` holds (hidden in `ratings`) hidden. Then hide alike what
     counts the same people (`_same_cells`), and where a group's overall rate is hidden but its reference
@@ -1550,7 +1556,7 @@ def _fairness_cube(
     rate would give the hidden rate back. Repeated until nothing changes."""
     keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
     result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
-    same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells))
+    same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells), stratification)
     pairs = (
         binary.filter(
             pl.col("reference_group").is_not_null() & (pl.col("group_value") != pl.col("reference_group"))
@@ -1720,9 +1726,10 @@ def _fairness_cubes(
     first = cells[STRATIFICATIONS[0]]
     force = _hidden_in_ratings_cut_points(done, first)
     results: dict[str, ProtectedTable] = {}
-    for _ in range(10):
+    # `force` only grows and is bounded by the overall cells, so this ends (in practice after one or two rounds).
+    while True:
         for s in STRATIFICATIONS:
-            results[s] = _fairness_cube(cells[s], binary, limits, force)
+            results[s] = _fairness_cube(cells[s], binary, limits, force, s)
         hidden = pl.concat(
             [
                 r.frame.filter(pl.col(SUPPRESSED) & pl.col("stratum").is_null()).select(CUBE_KEYS)

@@ -135,11 +135,11 @@ def test_sentences_name_the_right_stratification_in_both_languages(
     published: dict[str, pl.DataFrame],
 ) -> None:
     w = women(published)
-    assert story_sentence(w, "department", "gender", "nl", (2, 3)) == (
+    assert story_sentence(w, "department", "gender", "nl", (1, 3)) == (
         "Het totale verschil (vrouwen 30%, mannen 40%) blijft niet bestaan binnen afdelingen (gemeenschappelijke "
         "odds ratio 1,60, 95%-BI 0,98 – 2,61); binnen afdelingen wijst de schatting zelfs de andere kant op; de "
-        "afdelingen verschillen onderling (Breslow–Day p = 0,001). In 2 van de 3 afdelingen met een zichtbare "
-        "odds ratio wijst het verschil de andere kant op."
+        "afdelingen verschillen onderling (Breslow–Day p = 0,001). In 1 van de 3 afdelingen met een zichtbare "
+        "odds ratio wijst het verschil de andere kant op dan over de hele organisatie."
     )
     assert story_sentence(w, "department", "gender", "en", None) == (
         "The overall gap (women 30%, men 40%) does not hold within departments (common odds ratio 1.60, 95% CI "
@@ -272,6 +272,11 @@ def test_the_sentences_stand_next_to_the_charts_they_describe(page: Path) -> Non
     caption_end = text.index("</figure>", forest)
     assert forest < text.index(sentence, forest) < caption_end
     assert "de afdelingen verschillen onderling (Breslow–Day p = 0,001)" in text[forest:caption_end]
+    # department A favours women where the organisation as a whole favours men: said in words
+    assert (
+        "In 1 van de 3 afdelingen met een zichtbare odds ratio wijst het verschil de andere kant op"
+        in (text[forest:caption_end])
+    )
     # the tests table: Fisher beside the z-test, CMH without and with correction, Breslow–Day with its df
     assert "Toetsen naar gender" in text and "CMH χ² met correctie" in text and "Breslow–Day χ²" in text
 

@@ -349,8 +349,9 @@ def story_sentence(
 
 
 def _opposite(frame: pl.DataFrame, row: dict[str, Any], stratification: str) -> tuple[int, int]:
-    """(strata whose shown odds ratio lies on the other side of 1 than the pooled one, strata shown)."""
-    pooled = row.get(f"{PREFIX[stratification]}_odds_ratio")
+    """(strata whose shown odds ratio lies on the other side of 1 than the organisation-wide one, strata
+    shown): e.g. the one department that favours women where the organisation as a whole favours men."""
+    pooled = row.get("odds_ratio")
     part = _stratum_rows(frame, row, stratification).filter(pl.col("odds_ratio").is_not_null())
     if pooled is None or part.height == 0:
         return (0, part.height)
