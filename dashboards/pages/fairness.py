@@ -27,10 +27,8 @@ from dashboards.pages import SiteData
 FAIRNESS = "fairness"
 PAY = "pay_transparency"
 ATTRIBUTE_ORDER = ("gender", "function_level", "age_band", "employment_type", "part_time")
-STRATIFICATIONS = (
-    "function_level",
-    "department",
-)  # the published `scope`s within strata (models.fairness.STRATA)
+# The published `scope`s within strata (models.fairness.STRATA) and their column prefixes.
+STRATIFICATIONS = ("function_level", "department")
 PREFIX = {"function_level": "within_level", "department": "within_department"}
 ALPHA = 0.05  # the level at which the sentences call a gap (overall: Fisher; within: the 95% interval) clear
 
@@ -293,9 +291,10 @@ def story_sentence(
     opposite: tuple[int, int] | None = None,
 ) -> str | None:
     """What the overall gap and one stratification's comparison add up to, in words (dashboards.i18n), e.g.
-    "the overall gap (women 29%, men 40%) does not hold within departments (common odds ratio 1.57, 95% CI
-    0.94 – 2.63); the departments differ from each other (Breslow–Day p < 0.001)". `opposite` = (strata whose
-    own odds ratio points the other way, strata with a shown odds ratio). None where the row has no rates."""
+    "the overall gap (women 30%, men 40%) does not hold within departments (common odds ratio 1.60, 95% CI
+    0.98 – 2.61); … the departments differ from each other (Breslow–Day p = 0.001)". `opposite` = (strata whose
+    own odds ratio lies on the other side of 1 than the organisation-wide one, strata with a shown odds ratio).
+    None where neither the rates nor the overall odds ratio are shown."""
     pre = PREFIX[stratification]
     strata = text("fair_strata_words", language)[stratification]
     odds, low, high = (row.get(f"{pre}_{c}") for c in ("odds_ratio", "ci_low", "ci_high"))
