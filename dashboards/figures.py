@@ -625,7 +625,7 @@ def forest_plot(
                     mode="text",
                     text=[HIDDEN_MARK] * hidden.height,
                     textposition="middle right",  # beside the line of no difference, not on it
-                    textfont={"color": theme.MUTED, "size": 16},
+                    textfont={"color": theme.MUTED, "size": 22},
                     hovertext=[
                         f"{plot_text(v)}: {plot_text(text('hidden_short', language))}"
                         for v in hidden["label"].to_list()
