@@ -1726,20 +1726,32 @@ def _fairness_cubes(
     first = cells[STRATIFICATIONS[0]]
     force = _hidden_in_ratings_cut_points(done, first)
     results: dict[str, ProtectedTable] = {}
-    # `force` only grows and is bounded by the overall cells, so this ends (in practice after one or two rounds).
-    while True:
-        for s in STRATIFICATIONS:
+    # A cube is (re)protected while the other hides an overall cell it shows. `force` only grows and is bounded
+    # by the overall cells, so this ends (in practice after one or two rounds); a cube that already hides every
+    # forced cell is a valid protection with them and is kept.
+    pending = list(STRATIFICATIONS)
+    while pending:
+        for s in pending:
             results[s] = _fairness_cube(cells[s], binary, limits, force, s)
-        hidden = pl.concat(
-            [
-                r.frame.filter(pl.col(SUPPRESSED) & pl.col("stratum").is_null()).select(CUBE_KEYS)
-                for r in results.values()
-            ]
-        ).unique()
-        grown = pl.concat([force, hidden]).unique()
-        if grown.height == force.unique().height:
-            break
-        force = grown
+        hidden = {
+            s: r.frame.filter(pl.col(SUPPRESSED) & pl.col("stratum").is_null()).select(CUBE_KEYS)
+            for s, r in results.items()
+        }
+        force = pl.concat([force, *hidden.values()]).unique()
+        shared = {
+            s: force.join(
+                r.frame.filter(pl.col("stratum").is_null()).select(CUBE_KEYS),
+                on=CUBE_KEYS,
+                how="semi",
+                nulls_equal=True,
+            )
+            for s, r in results.items()
+        }
+        pending = [
+            s
+            for s in STRATIFICATIONS
+            if shared[s].join(hidden[s], on=CUBE_KEYS, how="anti", nulls_equal=True).height > 0
+        ]
     frame = pl.concat(
         [r.frame.with_columns(pl.lit(s).alias("stratification")) for s, r in results.items()],
         how="diagonal_relaxed",

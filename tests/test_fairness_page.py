@@ -112,9 +112,38 @@ def test_the_published_tables_hold_the_story(published: dict[str, pl.DataFrame])
     assert a["odds_ratio"] == round(34 * 60 / (6 * 60), 2) and not a["suppressed"]
 
 
-def test_per_stratum_odds_ratio_needs_its_four_counts_shown(published: dict[str, pl.DataFrame]) -> None:
-    """A stratum's comparison is published only where the group's and the reference's rates in it are."""
+def test_per_stratum_odds_ratio_needs_its_four_counts_shown() -> None:
+    """A stratum's comparison is published only where the group's and the reference's rates in it are: here a
+    small department D (3 women, 6 men) whose odds ratio the mart has (2.0) but whose counts are hidden."""
+    ev, aw = tf.simpson_people()
+    small = tf.evaluations(
+        [{"gender": g, "department": "D", "function_level": "S08"} for g in ["F"] * 3 + ["M"] * 6]
+    ).with_columns(pl.format("d{}", pl.int_range(pl.len())).alias("employee_id"))
+    ev = pl.concat([ev, small])
+    aw = pl.concat([aw, tf.bonus_for(small, [True, True, False, True, True, True, False, False, False])])
+    people = people_frame(ev, aw, tf.payroll(ev), {tf.ORG: tf.ZEELAND})
+    from models.fairness import fairness_marts
+
+    marts = fairness_marts(people, {tf.ORG: tf.ZEELAND})
+    mart_d = marts.strata.filter(
+        (pl.col("outcome") == "incidental_reward")
+        & (pl.col("attribute") == "gender")
+        & (pl.col("stratum") == "D")
+        & (pl.col("group_value") == "F")
+    )
+    assert mart_d["odds_ratio"].to_list() == [pytest.approx(2.0)]
+    published = publish_tables(
+        {"marts.fairness": marts.overall, "marts.fairness_strata": marts.strata}, {tf.ORG: Thresholds()}
+    ).tables
     fair = published["fairness"].filter(pl.col("scope").is_in(["function_level", "department"]))
+    shown_d = fair.filter(
+        (pl.col("outcome") == "incidental_reward")
+        & (pl.col("attribute") == "gender")
+        & (pl.col("stratum") == "D")
+        & (pl.col("group_value") == "F")
+    ).row(0, named=True)
+    assert shown_d["suppressed"] and shown_d["odds_ratio"] is None and shown_d["odds_ratio_ci_low"] is None
+    assert shown_d["p_value"] is None
     rates = fair.select(
         "outcome", "attribute", "scope", "stratum", "group_value", pl.col("suppressed").alias("_hidden")
     )
