@@ -8,6 +8,7 @@ Titles are set by `components.render_chart` so every chart gets its title and n 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -524,6 +525,11 @@ def effect_dots(
                 y=[plot_text(v) for v in part["label"].to_list()],
                 mode="markers",
                 name=plot_text(series),
+                # Horizontal: plotly's grouped scatter (layout scattermode "group") then offsets the series
+                # within a row along the category (y) axis; without it the offset goes along x, the value
+                # axis, and every marker and interval is drawn off its value.
+                orientation="h",
+                offsetgroup=series,
                 marker={"size": 10, "symbol": symbols[i % len(symbols)], "color": theme.SCENARIOS[i % 6]},
                 error_x={
                     "type": "data",
@@ -553,15 +559,126 @@ def effect_dots(
             "categoryorder": "array",
             "categoryarray": [plot_text(v) for v in labels],
         },
-        xaxis={
-            "type": "log",
-            "tickvals": [0.1, 0.2, 0.5, 1, 2, 5, 10],
-            "ticktext": [
-                fmt_number(v, language, 1).rstrip("0").rstrip(",.") for v in (0.1, 0.2, 0.5, 1, 2, 5, 10)
-            ],
-        }
-        if log_x
-        else {},
+        xaxis=_effect_axis(frame, reference, language, log_x),
+    )
+    return figure
+
+
+ODDS_TICKS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)
+
+
+def _effect_axis(frame: pl.DataFrame, reference: float, language: str, log_x: bool) -> dict[str, object]:
+    """An explicit value axis over every estimate and interval end (and the reference): plotly's autorange of
+    grouped scatter traces is not to be trusted, and an interval end off the axis would hide where it ends."""
+    values = [
+        float(v)
+        for col in ("estimate", "lo", "hi")
+        if col in frame.columns
+        for v in frame[col].to_list()
+        if v is not None and (v > 0 or not log_x)
+    ] + [reference]
+    low, high = min(values), max(values)
+    if not log_x:
+        pad = (high - low) * 0.06 or 1.0
+        return {"range": [low - pad, high + pad]}
+    lo_log, hi_log = math.log10(low), math.log10(high)
+    pad = max((hi_log - lo_log) * 0.06, 0.05)
+    ticks = [t for t in ODDS_TICKS if low / 1.5 <= t <= high * 1.5] or [reference]
+    return {
+        "type": "log",
+        "range": [lo_log - pad, hi_log + pad],
+        "tickvals": ticks,
+        "ticktext": [fmt_number(v, language, 2).rstrip("0").rstrip(",.") for v in ticks],
+    }
+
+
+def forest_plot(
+    frame: pl.DataFrame,
+    language: str,
+    x_title: str,
+    y_title: str,
+    pooled_label: str,
+    reference: float = 1.0,
+    decimals: int = 2,
+) -> FigureSpec:
+    """A forest plot of one stratification: each stratum's odds ratio with its interval (squares), the pooled
+    (Mantel–Haenszel) odds ratio with its interval as a diamond in the last row, and the line of no difference.
+    Columns: label (stratum; the pooled row has ``pooled`` true), estimate, lo, hi (null = hidden or not
+    estimable: a "·" at the reference), n (people in the stratum, for the hover; may be null), pooled.
+    One marker per row, so nothing is offset: every marker is drawn at its value."""
+    labels = [plot_text(v) for v in dict.fromkeys(frame["label"].to_list())]
+    figure = _figure(language, x_title, y_title, max(260, 110 + 30 * len(labels)))
+    strata = frame.filter(~pl.col("pooled"))
+    pooled = frame.filter(pl.col("pooled"))
+    for part, name, symbol, colour, size in (
+        (strata, None, "square", theme.SCENARIOS[0], 9),
+        (pooled, pooled_label, "diamond", theme.INK, 14),
+    ):
+        shown = part.filter(pl.col("estimate").is_not_null())
+        hidden = part.filter(pl.col("estimate").is_null())
+        if hidden.height:
+            figure.add_trace(
+                dict(
+                    type="scatter",
+                    x=[reference] * hidden.height,
+                    y=[plot_text(v) for v in hidden["label"].to_list()],
+                    mode="text",
+                    text=[HIDDEN_MARK] * hidden.height,
+                    textposition="middle right",  # beside the line of no difference, not on it
+                    textfont={"color": theme.MUTED, "size": 22},
+                    hovertext=[
+                        f"{plot_text(v)}: {plot_text(text('hidden_short', language))}"
+                        for v in hidden["label"].to_list()
+                    ],
+                    hoverinfo="text",
+                    showlegend=False,
+                )
+            )
+        if shown.height == 0:
+            continue
+        est, lo, hi = shown["estimate"].to_list(), shown["lo"].to_list(), shown["hi"].to_list()
+        ns = shown["n"].to_list() if "n" in shown.columns else [None] * shown.height
+        figure.add_trace(
+            dict(
+                type="scatter",
+                x=est,
+                y=[plot_text(v) for v in shown["label"].to_list()],
+                mode="markers",
+                name=plot_text(name) if name else None,
+                showlegend=False,
+                marker={"size": size, "symbol": symbol, "color": colour},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [None if h is None else h - e for h, e in zip(hi, est, strict=True)],
+                    "arrayminus": [None if a is None else e - a for a, e in zip(lo, est, strict=True)],
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 4,
+                },
+                hovertext=[
+                    f"{plot_text(lab)}: {fmt_number(e, language, decimals)}"
+                    + (
+                        f" [{fmt_number(a, language, decimals)}; {fmt_number(h, language, decimals)}]"
+                        if a is not None and h is not None
+                        else ""
+                    )
+                    + (f" · n = {fmt_int(k, language)}" if k is not None else "")
+                    for lab, e, a, h, k in zip(shown["label"].to_list(), est, lo, hi, ns, strict=True)
+                ],
+                hoverinfo="text",
+            )
+        )
+    figure.add_vline(x=reference, line={"color": theme.INK, "dash": "dot", "width": 1})
+    figure.update_layout(
+        showlegend=False,
+        yaxis={
+            "type": "category",
+            "autorange": "reversed",
+            "categoryorder": "array",
+            "categoryarray": labels,
+        },
+        xaxis=_effect_axis(frame, reference, language, log_x=True),
     )
     return figure
 

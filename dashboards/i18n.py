@@ -85,12 +85,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "shift over the cycles?",
     },
     "page_intro_fairness": {
-        "nl": "Verschillen tussen groepen, over de hele organisatie én binnen functieniveau naast elkaar: een "
-        "verschil kan binnen de niveaus verdwijnen of omkeren. Daaronder de loontransparantie volgens "
-        "artikel 9 en 10 van richtlijn (EU) 2023/970.",
-        "en": "Differences between groups, organisation-wide and within function level side by side: a gap "
-        "can vanish or reverse within levels. Below, pay transparency under Articles 9 and 10 of Directive "
-        "(EU) 2023/970.",
+        "nl": "Verschillen tussen groepen, over de hele organisatie, binnen functieniveau en binnen afdeling naast "
+        "elkaar: een verschil kan binnen de niveaus of afdelingen verdwijnen of omkeren, en niveaus of afdelingen "
+        "kunnen onderling verschillen. Daaronder de loontransparantie volgens artikel 9 en 10 van richtlijn (EU) "
+        "2023/970.",
+        "en": "Differences between groups, organisation-wide, within function level and within department side by "
+        "side: a gap can vanish or reverse within levels or departments, and levels or departments can differ "
+        "from each other. Below, pay transparency under Articles 9 and 10 of Directive (EU) 2023/970.",
     },
     "page_intro_budget": {
         "nl": "Uitgaven aan beloningen tegenover het budget, structureel en incidenteel, en de prognose per "
@@ -662,18 +663,18 @@ TEXTS: dict[str, dict[str, Any]] = {
     "versus": {"nl": "t.o.v.", "en": "vs"},
     "flagged": {"nl": "gesignaleerd", "en": "flagged"},
     "chart_fair_compare_title": {
-        "nl": "Verschillen naar {attribute}: hele organisatie en binnen niveau",
-        "en": "Differences by {attribute}: organisation-wide and within level",
+        "nl": "Verschillen naar {attribute}: hele organisatie, binnen niveau en binnen afdeling",
+        "en": "Differences by {attribute}: organisation-wide, within level and within department",
     },
     "chart_fair_compare_explain": {
-        "nl": "De odds ratio van elke groep tegenover de referentiegroep, over de hele organisatie en binnen "
-        "functieniveau en afdeling (Cochran–Mantel–Haenszel, met 95%-interval). 1 = geen verschil; rechts = "
-        "vaker deze uitkomst. Ligt de stip binnen niveau elders dan die voor de hele organisatie, dan verklaart "
-        "de samenstelling naar niveau (een deel van) het verschil.",
-        "en": "Each group's odds ratio against the reference group, organisation-wide and within function level "
-        "and department (Cochran–Mantel–Haenszel, with 95% interval). 1 = no difference; right = this outcome "
-        "more often. When the within-level dot sits elsewhere than the organisation-wide one, the mix of levels "
-        "explains (part of) the gap.",
+        "nl": "De odds ratio van elke groep tegenover de referentiegroep, over de hele organisatie (95%-interval "
+        "van Woolf) en binnen functieniveau en afdeling (Mantel–Haenszel, met 95%-interval). 1 = geen verschil; "
+        "rechts = vaker deze uitkomst. Ligt de stip binnen niveau of afdeling elders dan die voor de hele "
+        "organisatie, dan verklaart de samenstelling naar niveau of afdeling (een deel van) het verschil.",
+        "en": "Each group's odds ratio against the reference group, organisation-wide (Woolf 95% interval) and "
+        "within function level and department (Mantel–Haenszel, with 95% interval). 1 = no difference; right = "
+        "this outcome more often. When the within-level or within-department dot sits elsewhere than the "
+        "organisation-wide one, the mix of levels or departments explains (part of) the gap.",
     },
     "scope_overall": {"nl": "Hele organisatie", "en": "Organisation-wide"},
     "scope_within_level": {"nl": "Binnen functieniveau", "en": "Within function level"},
@@ -684,11 +685,14 @@ TEXTS: dict[str, dict[str, Any]] = {
     "fair_table_title": {"nl": "Aandelen naar {attribute}", "en": "Rates by {attribute}"},
     "fair_table_explain": {
         "nl": "Per uitkomst en groep: hoeveel mensen, welk deel de uitkomst kreeg, de odds ratio over de hele "
-        "organisatie en binnen functieniveau, en de q-waarde (gecorrigeerd voor meervoudig toetsen). "
-        "'Keert om' betekent dat het verschil binnen de niveaus de andere kant op wijst.",
+        "organisatie, binnen functieniveau en binnen afdeling naast elkaar (met 95%-interval), en de q-waarde "
+        "(gecorrigeerd voor meervoudig toetsen). 'Keert om' betekent dat het verschil binnen de niveaus of "
+        "afdelingen de andere kant op wijst; een kleine Breslow–Day p betekent dat de niveaus of afdelingen "
+        "onderling verschillen.",
         "en": "Per outcome and group: how many people, which share got the outcome, the odds ratio "
-        "organisation-wide and within function level, and the q-value (corrected for multiple testing). "
-        "'Reverses' means the gap points the other way within levels.",
+        "organisation-wide, within function level and within department side by side (with 95% interval), and "
+        "the q-value (corrected for multiple testing). 'Reverses' means the gap points the other way within "
+        "levels or departments; a small Breslow–Day p means the levels or departments differ from each other.",
     },
     "fair_headers": {
         "nl": {
@@ -730,6 +734,154 @@ TEXTS: dict[str, dict[str, Any]] = {
         "of een verschil over de hele organisatie ook binnen de niveaus bestaat.",
         "en": "The share of women and men with this outcome within each function level, side by side: it shows "
         "whether an organisation-wide gap also exists within levels.",
+    },
+    # Fairness: the whole story of a gap, per stratification (issue 17). {strata}: fair_strata_words.
+    "fair_strata_words": {
+        "nl": {"function_level": "functieniveaus", "department": "afdelingen"},
+        "en": {"function_level": "function levels", "department": "departments"},
+    },
+    "fair_stratum_word": {
+        "nl": {"function_level": "functieniveau", "department": "afdeling"},
+        "en": {"function_level": "function level", "department": "department"},
+    },
+    "fair_story_rates": {
+        "nl": "{group} {rate}, {reference} {reference_rate}",
+        "en": "{group} {rate}, {reference} {reference_rate}",
+    },
+    "fair_story_odds": {"nl": "odds ratio {odds}", "en": "odds ratio {odds}"},
+    "fair_story_gap": {"nl": "het totale verschil ({detail})", "en": "the overall gap ({detail})"},
+    "fair_story_no_gap": {
+        "nl": "over de hele organisatie is er geen duidelijk verschil ({detail})",
+        "en": "organisation-wide there is no clear gap ({detail})",
+    },
+    "fair_story_neither": {
+        "nl": "{gap}, en binnen {strata} evenmin (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
+        "en": "{gap}, nor within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+    },
+    "fair_story_appears": {
+        "nl": "{gap}, maar binnen {strata} wel (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
+        "en": "{gap}, but there is one within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+    },
+    "fair_story_holds": {
+        "nl": "{gap} blijft bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
+        "en": "{gap} holds within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+    },
+    "fair_story_vanishes": {
+        "nl": "{gap} blijft niet bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – "
+        "{high})",
+        "en": "{gap} does not hold within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+    },
+    "fair_story_reverses": {
+        "nl": "{gap} keert om binnen {strata}: daar wijst het verschil de andere kant op (gemeenschappelijke odds "
+        "ratio {odds}, 95%-BI {low} – {high})",
+        "en": "{gap} reverses within {strata}: there the gap points the other way (common odds ratio {odds}, "
+        "95% CI {low} – {high})",
+    },
+    "fair_story_leans_other_way": {
+        "nl": "; binnen {strata} wijst de schatting zelfs de andere kant op",
+        "en": "; within {strata} the estimate even points the other way",
+    },
+    "fair_story_heterogeneous": {
+        "nl": "; de {strata} verschillen onderling (Breslow–Day p = {p})",
+        "en": "; the {strata} differ from each other (Breslow–Day p = {p})",
+    },
+    "fair_story_homogeneous": {
+        "nl": "; de {strata} verschillen niet aantoonbaar onderling (Breslow–Day p = {p})",
+        "en": "; the {strata} do not differ detectably from each other (Breslow–Day p = {p})",
+    },
+    "fair_story_opposite": {
+        "nl": " In {count} van de {total} {strata} met een zichtbare odds ratio wijst het verschil de andere kant "
+        "op dan over de hele organisatie.",
+        "en": " In {count} of the {total} {strata} with a shown odds ratio the gap points the other way than "
+        "organisation-wide.",
+    },
+    "fair_story_single": {
+        "nl": "binnen {strata} is niet te vergelijken: iedereen zit in één {stratum}",
+        "en": "within {strata} there is nothing to compare: everyone is in one {stratum}",
+    },
+    "fair_story_hidden": {
+        "nl": "binnen {strata}: verborgen (te weinig mensen om te tonen)",
+        "en": "within {strata}: hidden (too few people to show)",
+    },
+    "fair_stories_title": {
+        "nl": "Wat de vergelijkingen samen zeggen",
+        "en": "What the comparisons say together",
+    },
+    "chart_fair_forest_title": {
+        "nl": "{outcome}: {group} t.o.v. {reference} per {stratum}",
+        "en": "{outcome}: {group} vs {reference} per {stratum}",
+    },
+    "chart_fair_forest_explain": {
+        "nl": "Elk vierkant is de odds ratio binnen één {stratum} met 95%-interval (Woolf); de ruit onderaan is de "
+        "gemeenschappelijke odds ratio (Mantel–Haenszel, 95%-interval van Robins–Breslow–Greenland). 1 = geen "
+        "verschil; rechts = vaker deze uitkomst. Een · is verborgen of niet te schatten.",
+        "en": "Each square is the odds ratio within one {stratum} with its 95% interval (Woolf); the diamond at the "
+        "bottom is the common odds ratio (Mantel–Haenszel, Robins–Breslow–Greenland 95% interval). 1 = no "
+        "difference; right = this outcome more often. A · is hidden or not estimable.",
+    },
+    "fair_pooled_label": {"nl": "Gemeenschappelijk (MH)", "en": "Common (MH)"},
+    "fair_tests_title": {"nl": "Toetsen naar {attribute}", "en": "Tests by {attribute}"},
+    "fair_tests_explain": {
+        "nl": "Fisher's exacte toets is de toets die signaleert; de gepoolde z-toets voor twee proporties (de "
+        "gebruikelijke toets bij de vier-vijfde-regel) staat ernaast. Binnen niveau en afdeling: de "
+        "Cochran–Mantel–Haenszel-toets (χ², 1 vg). De p-waarde in de zinnen en grafieken is die zonder "
+        "continuïteitscorrectie; die met correctie (standaard in R's mantelhaen.test) staat ernaast. "
+        "Breslow–Day (met Tarone's correctie) toetst of de odds ratio in alle lagen gelijk is.",
+        "en": "Fisher's exact test is the test that flags; the pooled two-proportion z-test (the usual test beside "
+        "the four-fifths rule) is shown next to it. Within level and department: the Cochran–Mantel–Haenszel "
+        "test (χ², 1 df). The p-value in the sentences and charts is the one without continuity correction; the "
+        "corrected one (R's mantelhaen.test default) is shown next to it. Breslow–Day (with Tarone's "
+        "correction) tests whether the odds ratio is the same in every stratum.",
+    },
+    "fair_tests_headers": {
+        "nl": {
+            "outcome": "Uitkomst",
+            "group": "Groep",
+            "fisher": "Fisher p",
+            "z": "z (gepoold)",
+            "z_p": "p (z-toets)",
+            "stratification": "Binnen",
+            "cmh": "CMH χ²",
+            "cmh_p": "p",
+            "cmh_corrected": "CMH χ² met correctie",
+            "cmh_corrected_p": "p met correctie",
+            "bd": "Breslow–Day χ²",
+            "bd_df": "vg",
+            "bd_p": "Breslow–Day p",
+        },
+        "en": {
+            "outcome": "Outcome",
+            "group": "Group",
+            "fisher": "Fisher p",
+            "z": "z (pooled)",
+            "z_p": "p (z-test)",
+            "stratification": "Within",
+            "cmh": "CMH χ²",
+            "cmh_p": "p",
+            "cmh_corrected": "CMH χ² corrected",
+            "cmh_corrected_p": "p corrected",
+            "bd": "Breslow–Day χ²",
+            "bd_df": "df",
+            "bd_p": "Breslow–Day p",
+        },
+    },
+    "fair_side_headers": {
+        "nl": {
+            "within_department": "OR binnen afdeling",
+            "ci": "95%-BI",
+            "reverses_level": "Keert om (niveau)",
+            "reverses_department": "Keert om (afdeling)",
+            "bd_level": "Breslow–Day p (niveau)",
+            "bd_department": "Breslow–Day p (afdeling)",
+        },
+        "en": {
+            "within_department": "OR within department",
+            "ci": "95% CI",
+            "reverses_level": "Reverses (level)",
+            "reverses_department": "Reverses (department)",
+            "bd_level": "Breslow–Day p (level)",
+            "bd_department": "Breslow–Day p (department)",
+        },
     },
     "art9_title": {"nl": "Loontransparantie (artikel 9)", "en": "Pay transparency (Article 9)"},
     "art9_intro": {

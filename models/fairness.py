@@ -230,16 +230,60 @@ def van_elteren(u: ArrayLike, n1: ArrayLike, n2: ArrayLike, tie_sum: ArrayLike) 
     return z, float(2.0 * sps.norm.sf(abs(z)))
 
 
+def pooled_z_test(
+    count_g: ArrayLike, n_g: ArrayLike, count_ref: ArrayLike, n_ref: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """The pooled two-proportion z-test that four-fifths practice puts beside the ratio, vectorised.
+
+    z = (p_g - p_ref) / sqrt(p (1 - p) (1/n_g + 1/n_ref)) with p the pooled rate, p two-sided from the normal
+    distribution: ``statsmodels.stats.proportion.proportions_ztest`` with its defaults (the tests check it).
+    Shown beside Fisher's exact test, which stays the flagging test: with small groups the normal
+    approximation is poor. An empty group or a pooled rate of 0 or 1 (no variance) gives nan.
+    """
+    cg, ng, cr, nr = (
+        np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(count_g, n_g, count_ref, n_ref)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (cg + cr) / (ng + nr)
+        se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / ng + 1.0 / nr))
+        ok = (ng > 0) & (nr > 0) & (se > 0)
+        z = np.where(ok, (cg / ng - cr / nr) / np.where(ok, se, 1.0), np.nan)
+    return np.asarray(z, dtype=np.float64), np.asarray(2.0 * sps.norm.sf(np.abs(z)), dtype=np.float64)
+
+
+def woolf_interval(
+    a: ArrayLike, b: ArrayLike, c: ArrayLike, d: ArrayLike, level: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Woolf (log) interval of the odds ratio ad/bc of 2×2 tables [[a, b], [c, d]], vectorised: exp(log OR ±
+    z sqrt(1/a + 1/b + 1/c + 1/d)), as ``statsmodels`` ``Table2x2.oddsratio_confint`` without its 0.5 added to
+    zero cells: a zero cell gives nan (no interval rather than one from invented counts). For the per-stratum
+    odds ratios of the forest plots."""
+    aa, bb, cc, dd = (np.asarray(x, dtype=np.float64) for x in np.broadcast_arrays(a, b, c, d))
+    ok = (aa > 0) & (bb > 0) & (cc > 0) & (dd > 0)
+    safe = [np.where(ok, x, 1.0) for x in (aa, bb, cc, dd)]
+    log_or = np.log(safe[0] * safe[3] / (safe[1] * safe[2]))
+    half = float(sps.norm.ppf(0.5 + level / 2.0)) * np.sqrt(sum(1.0 / x for x in safe))
+    return (
+        np.asarray(np.where(ok, np.exp(log_or - half), np.nan), dtype=np.float64),
+        np.asarray(np.where(ok, np.exp(log_or + half), np.nan), dtype=np.float64),
+    )
+
+
 class StratifiedResults(NamedTuple):
     """Per-test arrays of :func:`stratified_odds_ratios` (the fields of :class:`models.stats.CMHResult`)."""
 
     odds_ratio: FloatArray  # Mantel–Haenszel common odds ratio
     ci_low: FloatArray  # Robins–Breslow–Greenland interval
     ci_high: FloatArray
-    pvalue: FloatArray  # CMH chi-square (1 df), no continuity correction
+    pvalue: FloatArray  # CMH chi-square (1 df), no continuity correction: the headline p
     breslow_day_pvalue: FloatArray  # Breslow–Day with Tarone's correction
     n_strata: NDArray[np.int64]  # strata used (>= 2 people)
     n_dropped: NDArray[np.int64]  # strata dropped (< 2 people)
+    statistic: FloatArray  # CMH chi-square without continuity correction (statsmodels' default)
+    statistic_corrected: FloatArray  # CMH chi-square with it (R's mantelhaen.test default, correct = TRUE)
+    pvalue_corrected: FloatArray
+    breslow_day_statistic: FloatArray  # Breslow–Day chi-square with Tarone's correction
+    breslow_day_df: NDArray[np.int64]  # its degrees of freedom: informative strata - 1
 
 
 def stratified_odds_ratios(
@@ -285,8 +329,13 @@ def stratified_odds_ratios(
         r1, r2, c1, c2 = aa + bb, cc + dd, aa + cc, bb + dd
         expected = total(r1 * c1 / n)
         variance = total(r1 * r2 * c1 * c2 / (n**2 * (n - 1)))
-        statistic = (total(aa) - expected) ** 2 / variance
+        deviation = np.abs(total(aa) - expected)
+        statistic = np.where(variance > 0, deviation**2 / variance, np.nan)
         pvalue = np.where(variance > 0, sps.chi2.sf(statistic, 1), np.nan)
+        # Continuity-corrected (|Σa - ΣE[a]| - 1/2)², as R's mantelhaen.test(correct = TRUE) and statsmodels'
+        # test_null_odds(correction=True); R does not floor at zero, nor do we.
+        corrected = np.where(variance > 0, (deviation - 0.5) ** 2 / variance, np.nan)
+        pvalue_corrected = np.where(variance > 0, sps.chi2.sf(corrected, 1), np.nan)
         # Breslow–Day (Tarone) over informative strata, with the stable root of the quadratic for E[a].
         info = (r1 > 0) & (r2 > 0) & (c1 > 0) & (c2 > 0)
         k = np.bincount(idx[info], minlength=n_tests)
@@ -301,6 +350,7 @@ def stratified_odds_ratios(
         vv = np.where(use, v11, zero)
         bd = total(np.where(use, dev**2 / np.where(use, vv, 1.0), zero)) - total(dev) ** 2 / total(vv)
         bd_p = np.where(ok_test, sps.chi2.sf(bd, np.maximum(k - 1, 1)), np.nan)
+        bd = np.where(ok_test, bd, np.nan)
     return StratifiedResults(
         odds_ratio=np.asarray(or_mh, dtype=np.float64),
         ci_low=np.asarray(ci_low, dtype=np.float64),
@@ -309,6 +359,11 @@ def stratified_odds_ratios(
         breslow_day_pvalue=np.asarray(bd_p, dtype=np.float64),
         n_strata=n_strata.astype(np.int64),
         n_dropped=n_dropped.astype(np.int64),
+        statistic=np.asarray(statistic, dtype=np.float64),
+        statistic_corrected=np.asarray(corrected, dtype=np.float64),
+        pvalue_corrected=np.asarray(pvalue_corrected, dtype=np.float64),
+        breslow_day_statistic=np.asarray(bd, dtype=np.float64),
+        breslow_day_df=np.maximum(k - 1, 0).astype(np.int64),
     )
 
 
@@ -962,6 +1017,16 @@ def _p(p: float, lang: str) -> str:
     return f"p = {_num(p, lang, 3)}"
 
 
+class Within(NamedTuple):
+    """One stratified result for :func:`finding_sentence`: the stratification and its pooled estimate."""
+
+    type: str  # "function_level" | "department"
+    odds_ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+
+
 def finding_sentence(
     lang: str,
     outcome: Outcome,
@@ -979,9 +1044,15 @@ def finding_sentence(
     within_hi: float | None = None,
     p_value: float | None = None,
     within_p: float | None = None,
+    within: Sequence[Within] = (),
 ) -> str:
     """One sentence for the meeting, e.g. "Women received an incidental reward less often than men (12% vs
-    21%; within-level odds ratio 0.52, 95% CI 0.31–0.86)." Values must be finite; the caller checks."""
+    21%; within-level odds ratio 0.52, 95% CI 0.31–0.86; within-department odds ratio 1.02, 95% CI
+    0.64–1.61)." Each stratified result names its own stratification: ``within`` lists them (the single
+    ``within_*`` arguments are one such result). Values must be finite; the caller checks."""
+    results = list(within)
+    if within_type is not None:
+        results.insert(0, Within(within_type, within_or, within_lo, within_hi, within_p))
     subject = group_phrase(attribute, group, lang)
     obj = _lower_first(group_phrase(attribute, reference, lang))
     if stratum_type is not None and stratum is not None:
@@ -999,12 +1070,15 @@ def finding_sentence(
             text = f"{subject} {outcome.phrase_en} {v} of salary, against {r} for {obj}"
         if p_value is not None and math.isfinite(p_value):
             details.append(f"Mann–Whitney {_p(p_value, lang)}")
-        if within_type is not None and within_p is not None and math.isfinite(within_p):
-            where = {
-                "function_level": ("binnen functieniveau", "within level"),
-                "department": ("binnen afdeling", "within department"),
-            }
-            details.append(f"{where[within_type][0 if lang == 'nl' else 1]} van Elteren {_p(within_p, lang)}")
+        where = {
+            "function_level": ("binnen functieniveau", "within level"),
+            "department": ("binnen afdeling", "within department"),
+        }
+        for res in results:
+            if res.p_value is not None and math.isfinite(res.p_value):
+                details.append(
+                    f"{where[res.type][0 if lang == 'nl' else 1]} van Elteren {_p(res.p_value, lang)}"
+                )
     else:
         if round(100 * value) == round(100 * reference_value):
             how = ("even vaak", "as often as")
@@ -1019,26 +1093,28 @@ def finding_sentence(
         else:
             text = f"{subject} {outcome.phrase_en} {how[1]} {obj}"
             details.append(f"{_pct(value, lang)} vs {_pct(reference_value, lang)}")
-        if within_type is not None and within_or is not None and math.isfinite(within_or):
+        stratified = [r for r in results if r.odds_ratio is not None and math.isfinite(r.odds_ratio)]
+        for res in stratified:
+            odds = float(res.odds_ratio or 0.0)  # finite: filtered above
             ci = ""
             if (
-                within_lo is not None
-                and within_hi is not None
-                and math.isfinite(within_lo)
-                and math.isfinite(within_hi)
+                res.ci_low is not None
+                and res.ci_high is not None
+                and math.isfinite(res.ci_low)
+                and math.isfinite(res.ci_high)
             ):
                 ci = (
-                    f", 95%-BI {_num(within_lo, lang)}–{_num(within_hi, lang)}"
+                    f", 95%-BI {_num(res.ci_low, lang)}–{_num(res.ci_high, lang)}"
                     if lang == "nl"
-                    else f", 95% CI {_num(within_lo, lang)}–{_num(within_hi, lang)}"
+                    else f", 95% CI {_num(res.ci_low, lang)}–{_num(res.ci_high, lang)}"
                 )
             if lang == "nl":
-                word = {"function_level": "functieniveau", "department": "afdeling"}[within_type]
-                details.append(f"odds ratio binnen {word} {_num(within_or, lang)}{ci}")
+                word = {"function_level": "functieniveau", "department": "afdeling"}[res.type]
+                details.append(f"odds ratio binnen {word} {_num(odds, lang)}{ci}")
             else:
-                word = {"function_level": "within-level", "department": "within-department"}[within_type]
-                details.append(f"{word} odds ratio {_num(within_or, lang)}{ci}")
-        elif p_value is not None and math.isfinite(p_value):
+                word = {"function_level": "within-level", "department": "within-department"}[res.type]
+                details.append(f"{word} odds ratio {_num(odds, lang)}{ci}")
+        if not stratified and p_value is not None and math.isfinite(p_value):
             details.append(f"Fisher {_p(p_value, lang)}")
     return f"{text} ({'; '.join(details)})."
 
@@ -1079,6 +1155,10 @@ OVERALL_SCHEMA: dict[str, Any] = {
     "p_value": pl.Float64,
     "q_value": pl.Float64,
     "odds_ratio": pl.Float64,
+    "odds_ratio_ci_low": pl.Float64,
+    "odds_ratio_ci_high": pl.Float64,
+    "z_statistic": pl.Float64,
+    "z_p_value": pl.Float64,
     "rank_biserial": pl.Float64,
     "standardised_difference": pl.Float64,
     **{
@@ -1090,10 +1170,16 @@ OVERALL_SCHEMA: dict[str, Any] = {
             ("ci_high", pl.Float64),
             ("p_value", pl.Float64),
             ("q_value", pl.Float64),
+            ("cmh_statistic", pl.Float64),
+            ("cmh_statistic_corrected", pl.Float64),
+            ("p_value_corrected", pl.Float64),
+            ("homogeneity_statistic", pl.Float64),
+            ("homogeneity_df", pl.Int64),
             ("homogeneity_p", pl.Float64),
             ("strata", pl.Int64),
             ("strata_dropped", pl.Int64),
             ("reverses", pl.Boolean),
+            ("heterogeneous", pl.Boolean),
         )
     },
     "publishable": pl.Boolean,
@@ -1126,6 +1212,10 @@ STRATA_SCHEMA: dict[str, Any] = {
     "reference_mean": pl.Float64,
     "difference": pl.Float64,
     "odds_ratio": pl.Float64,
+    "odds_ratio_ci_low": pl.Float64,
+    "odds_ratio_ci_high": pl.Float64,
+    "z_statistic": pl.Float64,
+    "z_p_value": pl.Float64,
     "adverse_impact_ratio": pl.Float64,
     "adverse_impact": pl.Boolean,
     "test": pl.String,
@@ -1183,8 +1273,10 @@ def _binary_statistics(rows: pl.DataFrame, config: FairnessConfig) -> pl.DataFra
     compare = ~rows["is_reference"].to_numpy() & (n > 0) & (rn > 0)
     lo, hi = wilson_interval(c, n, config.level)
     p = fisher_exact_pvalues(c, n - c, rc, rn - rc)
+    z, z_p = pooled_z_test(c, n, rc, rn)
     with np.errstate(divide="ignore", invalid="ignore"):
         odds = (c * (rn - rc)) / ((n - c) * rc)
+    odds_lo, odds_hi = woolf_interval(c, n - c, rc, rn - rc, config.level)
     # Adverse impact is about the favourable outcome: for an unfavourable one (lowest rating) compare n - count.
     fav = rows["favourable"].to_numpy()
     ratio, adverse = adverse_impact(
@@ -1200,6 +1292,10 @@ def _binary_statistics(rows: pl.DataFrame, config: FairnessConfig) -> pl.DataFra
         .alias("reference_rate"),
         _finite_or_null("p_value", np.where(compare, p, np.nan)),
         _finite_or_null("odds_ratio", np.where(compare, odds, np.nan)),
+        _finite_or_null("odds_ratio_ci_low", np.where(compare, odds_lo, np.nan)),
+        _finite_or_null("odds_ratio_ci_high", np.where(compare, odds_hi, np.nan)),
+        _finite_or_null("z_statistic", np.where(compare, z, np.nan)),
+        _finite_or_null("z_p_value", np.where(compare, z_p, np.nan)),
         _finite_or_null("adverse_impact_ratio", ratio),
         pl.Series("adverse_impact", adverse & np.isfinite(ratio), dtype=pl.Boolean),
         pl.when(pl.Series(compare)).then(pl.lit("fisher_exact")).alias("test"),
@@ -1310,6 +1406,15 @@ def _cmh_results(strata: pl.DataFrame, tests: pl.DataFrame, config: FairnessConf
             _finite_or_null("ci_low", res.ci_low),
             _finite_or_null("ci_high", res.ci_high),
             _finite_or_null("p_value", res.pvalue),
+            _finite_or_null("cmh_statistic", res.statistic),
+            _finite_or_null("cmh_statistic_corrected", res.statistic_corrected),
+            _finite_or_null("p_value_corrected", res.pvalue_corrected),
+            _finite_or_null("homogeneity_statistic", res.breslow_day_statistic),
+            pl.Series(
+                "homogeneity_df",
+                np.where(np.isfinite(res.breslow_day_statistic), res.breslow_day_df, -1),
+                dtype=pl.Int64,
+            ).replace(-1, None),
             _finite_or_null("homogeneity_p", res.breslow_day_pvalue),
             pl.Series("strata", res.n_strata, dtype=pl.Int64),
             pl.Series("strata_dropped", res.n_dropped, dtype=pl.Int64),
@@ -1472,11 +1577,13 @@ def _organisation_marts(
             on=group_keys,
             how="left",
         )
-        for col in ("odds_ratio", "ci_low", "ci_high", "homogeneity_p"):
+        for col in ("odds_ratio", "ci_low", "ci_high", "homogeneity_p"):  # absent without a binary test
             if f"{pre}_{col}" not in rows.columns:
                 rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"{pre}_{col}"))
         rows = rows.with_columns(
-            ((pl.col("odds_ratio").log() * pl.col(f"{pre}_odds_ratio").log()) < 0).alias(f"{pre}_reverses")
+            ((pl.col("odds_ratio").log() * pl.col(f"{pre}_odds_ratio").log()) < 0).alias(f"{pre}_reverses"),
+            # Breslow–Day rejects a common odds ratio at the policy's level: the strata differ from each other.
+            (pl.col(f"{pre}_homogeneity_p") < 1.0 - config.level).alias(f"{pre}_heterogeneous"),
         )
 
     # q-values per cycle: overall tests, each stratification's tests, and the per-stratum tests per type.
@@ -1527,7 +1634,11 @@ def _add_findings(
         "p_value",
     ]
     if overall:
-        want += [f"{PREFIX[s]}_{c}" for s in STRATA for c in ("odds_ratio", "ci_low", "ci_high", "p_value")]
+        want += [
+            f"{PREFIX[s]}_{c}"
+            for s in STRATA
+            for c in ("odds_ratio", "ci_low", "ci_high", "p_value", "strata")
+        ]
     else:
         want += ["stratum_type", "stratum", "q_value"]
     candidate = pl.col("publishable") & ~pl.col("is_reference")
@@ -1545,15 +1656,19 @@ def _add_findings(
             continue
         kwargs: dict[str, Any] = {"p_value": row["p_value"]}
         if overall:
-            within = "department" if row["attribute"] == "function_level" else "function_level"
-            pre = PREFIX[within]
-            kwargs.update(
-                within_type=within,
-                within_or=row.get(f"{pre}_odds_ratio"),
-                within_lo=row.get(f"{pre}_ci_low"),
-                within_hi=row.get(f"{pre}_ci_high"),
-                within_p=row.get(f"{pre}_p_value"),
-            )
+            # Every stratification the comparison has (not the attribute's own, and at least two strata: one
+            # stratum only repeats the overall figure), each named as itself.
+            kwargs["within"] = [
+                Within(
+                    s,
+                    row.get(f"{PREFIX[s]}_odds_ratio"),
+                    row.get(f"{PREFIX[s]}_ci_low"),
+                    row.get(f"{PREFIX[s]}_ci_high"),
+                    row.get(f"{PREFIX[s]}_p_value"),
+                )
+                for s in STRATA
+                if s != row["attribute"] and (row.get(f"{PREFIX[s]}_strata") or 0) >= 2
+            ]
         else:
             kwargs.update(stratum_type=row["stratum_type"], stratum=row["stratum"])
         args = (

@@ -1022,3 +1022,163 @@ def test_people_frame_equals_the_joins_for_shuffled_exports_with_gaps_and_repeat
     twice = people_frame(ev, aw, repeated, policies)
     assert twice.height == ev.height + 1
     assert twice.drop("variable").sort(pl.all()).equals(joined(repeated).sort(pl.all()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The whole story of a gap (issue 17): both stratifications, CMH with and without correction, Breslow–Day with
+# its df, the pooled z-test, per-stratum odds ratios — against statsmodels and published R values
+# ---------------------------------------------------------------------------------------------------------------
+
+# Simpson's paradox by hand: per department (women with / without, men with / without an incidental reward).
+# Overall women 30% vs men 40% (crude OR 0.66, Fisher p = 0.043); within departments no gap against women (MH OR
+# 1.60, 95% CI 0.98–2.61), and department A favours women (OR 5.67) while B and C lean the other way.
+SIMPSON = {"A": (34, 6, 60, 60), "B": (18, 102, 6, 24), "C": (15, 45, 18, 42)}
+
+
+def simpson_people() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The SIMPSON departments as people; function levels S08 / S10 alternate inside every cell, so the
+    within-level comparison keeps the overall gap."""
+    rows, rewarded = [], []
+    for dept, (fy, fn, my, mn) in SIMPSON.items():
+        for gender, yes, no in (("F", fy, fn), ("M", my, mn)):
+            for got, count in ((True, yes), (False, no)):
+                for i in range(count):
+                    rows.append(
+                        {"gender": gender, "department": dept, "function_level": ("S08", "S10")[i % 2]}
+                    )
+                    rewarded.append(got)
+    ev = evaluations(rows)
+    return ev, bonus_for(ev, rewarded)
+
+
+def simpson_tables() -> np.ndarray:
+    """(K, 2, 2) tables [[women with, women without], [men with, men without]] per department."""
+    return np.array([[[fy, fn], [my, mn]] for fy, fn, my, mn in SIMPSON.values()], dtype=float)
+
+
+def test_stratified_odds_ratios_both_cmh_statistics_and_breslow_day_df_match_r_and_statsmodels() -> None:
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    # R: mantelhaen.test(UCBAdmissions) (correct = TRUE, R's default): X-squared = 1.4269, df = 1,
+    # p = 0.2323; correct = FALSE: X-squared = 1.5246, p = 0.2169. DescTools::BreslowDayTest(UCBAdmissions):
+    # X-squared = 18.826, df = 5, p = 0.002071.
+    cells = np.array(list(UCB.values()), dtype=float)
+    res = mf.stratified_odds_ratios(np.zeros(6, dtype=int), *cells.T, 1)
+    assert res.statistic[0] == pytest.approx(1.5246, abs=5e-5)
+    assert res.pvalue[0] == pytest.approx(0.2169, abs=5e-5)
+    assert res.statistic_corrected[0] == pytest.approx(1.4269, abs=5e-5)
+    assert res.pvalue_corrected[0] == pytest.approx(0.2323, abs=5e-5)
+    assert res.breslow_day_statistic[0] == pytest.approx(18.826, abs=5e-4)
+    assert res.breslow_day_df[0] == 5
+    assert res.breslow_day_pvalue[0] == pytest.approx(0.002071, abs=5e-7)
+    # Random stratified analyses against statsmodels' StratifiedTable (both statistics) and cmh_test (BD, df).
+    rng = np.random.default_rng(17)
+    ids, tables = [], []
+    for t in range(60):
+        for _ in range(int(rng.integers(2, 6))):
+            tables.append(rng.integers(1, 40, 4))
+            ids.append(t)
+    arr, idx = np.array(tables, dtype=float), np.array(ids)
+    res = mf.stratified_odds_ratios(idx, *arr.T, 60)
+    for t in range(60):
+        sub = arr[idx == t].reshape(-1, 2, 2)
+        st = StratifiedTable(np.transpose(sub, (1, 2, 0)))
+        for corrected, stat, p in (
+            (False, res.statistic, res.pvalue),
+            (True, res.statistic_corrected, res.pvalue_corrected),
+        ):
+            ref = st.test_null_odds(correction=corrected)
+            assert stat[t] == pytest.approx(float(ref.statistic), rel=1e-9), (t, corrected)
+            assert p[t] == pytest.approx(float(ref.pvalue), rel=1e-9, abs=1e-15), (t, corrected)
+        bd = ms.cmh_test(sub)
+        assert res.breslow_day_statistic[t] == pytest.approx(bd.breslow_day_statistic, rel=1e-9)
+        assert res.breslow_day_df[t] == bd.breslow_day_df == sub.shape[0] - 1
+        assert res.breslow_day_statistic[t] == pytest.approx(
+            float(st.test_equal_odds(adjust=True).statistic), rel=1e-9
+        )
+
+
+def test_pooled_z_test_and_woolf_interval_match_statsmodels() -> None:
+    from statsmodels.stats.contingency_tables import Table2x2
+    from statsmodels.stats.proportion import proportions_ztest
+
+    rng = np.random.default_rng(5)
+    n_g, n_r = rng.integers(5, 400, 200), rng.integers(5, 400, 200)
+    c_g, c_r = rng.integers(0, n_g + 1), rng.integers(0, n_r + 1)
+    z, p = mf.pooled_z_test(c_g, n_g, c_r, n_r)
+    lo, hi = mf.woolf_interval(c_g, n_g - c_g, c_r, n_r - c_r)
+    checked = 0
+    for i in range(200):
+        if c_g[i] + c_r[i] in (0, n_g[i] + n_r[i]):
+            assert math.isnan(z[i]), "no variance: no z"
+            continue
+        ref_z, ref_p = proportions_ztest([c_g[i], c_r[i]], [n_g[i], n_r[i]])
+        assert z[i] == pytest.approx(ref_z, rel=1e-10) and p[i] == pytest.approx(ref_p, rel=1e-9, abs=1e-300)
+        cells = [c_g[i], n_g[i] - c_g[i], c_r[i], n_r[i] - c_r[i]]
+        if min(cells) == 0:
+            assert math.isnan(lo[i]) and math.isnan(hi[i]), "a zero cell: no Woolf interval"
+        else:
+            ref_lo, ref_hi = Table2x2(np.array(cells).reshape(2, 2)).oddsratio_confint()
+            assert (lo[i], hi[i]) == (pytest.approx(ref_lo, rel=1e-10), pytest.approx(ref_hi, rel=1e-10))
+            checked += 1
+    assert checked > 150
+
+
+def test_simpsons_paradox_is_told_for_both_stratifications() -> None:
+    ev, aw = simpson_people()
+    marts = run(ev, aw)
+    women = row(marts.overall, outcome="incidental_reward", attribute="gender", group_value="F")
+    assert women["reference_group"] == "M" and (women["n"], women["count"]) == (220, 67)
+    # overall: Fisher and, beside it, the pooled z-test (statsmodels' proportions_ztest)
+    from statsmodels.stats.proportion import proportions_ztest
+
+    assert women["p_value"] == pytest.approx(sps.fisher_exact([[67, 153], [84, 126]]).pvalue, rel=1e-9)
+    ref_z, ref_p = proportions_ztest([67, 84], [220, 210])
+    assert women["z_statistic"] == pytest.approx(ref_z, rel=1e-10) and women["z_p_value"] == pytest.approx(
+        ref_p
+    )
+    assert women["odds_ratio"] == pytest.approx(67 * 126 / (153 * 84), rel=1e-12) and women["odds_ratio"] < 1
+    # within departments: every field against models.stats.cmh_test (statsmodels) on the hand-built tables
+    ref = ms.cmh_test(simpson_tables())
+    ref_corrected = ms.cmh_test(simpson_tables(), correction=True)
+    for column, value in (
+        ("odds_ratio", ref.odds_ratio),
+        ("ci_low", ref.ci_low),
+        ("ci_high", ref.ci_high),
+        ("cmh_statistic", ref.statistic),
+        ("p_value", ref.pvalue),
+        ("cmh_statistic_corrected", ref_corrected.statistic),
+        ("p_value_corrected", ref_corrected.pvalue),
+        ("homogeneity_statistic", ref.breslow_day_statistic),
+        ("homogeneity_p", ref.breslow_day_pvalue),
+    ):
+        assert women[f"within_department_{column}"] == pytest.approx(value, rel=1e-9), column
+    assert women["within_department_homogeneity_df"] == ref.breslow_day_df == 2
+    assert women["within_department_odds_ratio"] > 1 and women["within_department_ci_low"] < 1
+    assert women["within_department_reverses"] is True and women["within_department_heterogeneous"] is True
+    # within levels (S08/S10 alternate inside every cell) the gap stays, the levels agree: no reversal
+    assert women["within_level_odds_ratio"] < 1 and women["within_level_reverses"] is False
+    assert women["within_level_heterogeneous"] is False and women["within_level_homogeneity_df"] == 1
+    # the finding names each stratification as itself
+    assert "within-level odds ratio 0." in women["finding_en"]
+    assert f"within-department odds ratio {women['within_department_odds_ratio']:.2f}" in women["finding_en"]
+    assert "odds ratio binnen afdeling 1,60, 95%-BI 0,98–2,61" in women["finding_nl"]
+    # per-stratum odds ratios for the forest plot: department A favours women; Woolf intervals (statsmodels)
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    strata = marts.strata.filter(
+        (pl.col("outcome") == "incidental_reward")
+        & (pl.col("attribute") == "gender")
+        & (pl.col("group_value") == "F")
+    )
+    for dept, (fy, fn, my, mn) in SIMPSON.items():
+        r = row(strata, stratum_type="department", stratum=dept)
+        table = Table2x2(np.array([[fy, fn], [my, mn]]))
+        assert r["odds_ratio"] == pytest.approx(table.oddsratio, rel=1e-12)
+        lo, hi = table.oddsratio_confint()
+        assert (r["odds_ratio_ci_low"], r["odds_ratio_ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert row(strata, stratum_type="department", stratum="A")["odds_ratio"] > 5
+    assert {r["stratum"] for r in strata.filter(pl.col("stratum_type") == "function_level").to_dicts()} == {
+        "S08",
+        "S10",
+    }

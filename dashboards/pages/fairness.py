@@ -4,6 +4,8 @@ Directive (EU) 2023/970."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from dashboards import figures
@@ -19,13 +21,17 @@ from dashboards.components import (
     table_block,
     unavailable,
 )
-from dashboards.i18n import fmt_int, fmt_money, fmt_pct, text
+from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages.pay_gap_section import section as pay_gap_section
 
 FAIRNESS = "fairness"
 PAY = "pay_transparency"
 ATTRIBUTE_ORDER = ("gender", "function_level", "age_band", "employment_type", "part_time")
+# The published `scope`s within strata (models.fairness.STRATA) and their column prefixes.
+STRATIFICATIONS = ("function_level", "department")
+PREFIX = {"function_level": "within_level", "department": "within_department"}
+ALPHA = 0.05  # the level at which the sentences call a gap (overall: Fisher; within: the 95% interval) clear
 
 
 def attribute_label(attribute: str, language: str) -> str:
@@ -123,7 +129,7 @@ def _comparison_chart(overall: pl.DataFrame, attribute: str, ctx: PageContext, l
         return unavailable(title, "marts.fairness", language)
     rows = []
     series = {
-        "odds_ratio": (text("scope_overall", language), None, None),
+        "odds_ratio": (text("scope_overall", language), "odds_ratio_ci_low", "odds_ratio_ci_high"),
         "within_level_odds_ratio": (
             text("scope_within_level", language),
             "within_level_ci_low",
@@ -197,25 +203,57 @@ def _rates_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
         pl.col("group_value")
         .map_elements(lambda g: group_label(attribute, g, language), return_dtype=pl.String, skip_nulls=False)
         .alias("group_label"),
-        pl.when(pl.col("within_level_reverses").fill_null(False))
-        .then(pl.lit(text("yes", language)))
-        .alias("reverses")
-        if "within_level_reverses" in part.columns
-        else pl.lit(None, dtype=pl.String).alias("reverses"),
+        *[
+            pl.when(pl.col(f"{pre}_reverses").fill_null(False) & (pl.col(f"{pre}_strata").fill_null(0) >= 2))
+            .then(pl.lit(text("yes", language)))
+            .alias(f"{pre}_reverses_text")
+            if f"{pre}_reverses" in part.columns and f"{pre}_strata" in part.columns
+            else pl.lit(None, dtype=pl.String).alias(f"{pre}_reverses_text")
+            for pre in ("within_level", "within_department")
+        ],
         pl.when(pl.col("flag").fill_null(False)).then(pl.lit(text("flagged", language))).alias("flag_text")
         if "flag" in part.columns
         else pl.lit(None, dtype=pl.String).alias("flag_text"),
     )
+    shown = shown.with_columns(
+        _interval(shown, "odds_ratio_ci_low", "odds_ratio_ci_high", language).alias("ci_overall"),
+        _interval(shown, "within_level_ci_low", "within_level_ci_high", language).alias("ci_level"),
+        _interval(shown, "within_department_ci_low", "within_department_ci_high", language).alias(
+            "ci_department"
+        ),
+    )
     headers = text("fair_headers", language)
+    side = text("fair_side_headers", language)
+    # The overall, within-level and within-department comparisons side by side, each with its interval, its
+    # reversal and (for the stratified ones) its Breslow–Day homogeneity p.
     columns = [
         Column("outcome_label", headers["outcome"], hidden_flag=None),
         Column("group_label", headers["group"], hidden_flag=None),
         Column("group_n", headers["n"], "int"),
         Column("rate", headers["rate"], "pct"),
         Column("odds_ratio", headers["odds_ratio"], "num", 2),
-        Column("within_level_odds_ratio", headers["within_level"], "num", 2),
+        Column("ci_overall", side["ci"]),
+    ]
+    for pre, head, ci, rev, bd in (
+        ("within_level", headers["within_level"], "ci_level", "reverses_level", "bd_level"),
+        (
+            "within_department",
+            side["within_department"],
+            "ci_department",
+            "reverses_department",
+            "bd_department",
+        ),
+    ):
+        if attribute == ("function_level" if pre == "within_level" else "department"):
+            continue
+        columns += [
+            Column(f"{pre}_odds_ratio", head, "num", 2),
+            Column(ci, side["ci"]),
+            Column(f"{pre}_reverses_text", side[rev], "flag", hidden_flag=None),
+            Column(f"{pre}_homogeneity_p", side[bd], "num", 3),
+        ]
+    columns += [
         Column("within_level_q_value", headers["q"], "num", 3),
-        Column("reverses", headers["reverses"], "flag", hidden_flag=None),
         Column("flag_text", headers["flag"], "flag", hidden_flag=None),
     ]
     return table_block(
@@ -223,6 +261,308 @@ def _rates_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
         text("fair_table_explain", language),
         "marts.fairness",
         html_table(shown, columns, language),
+        language,
+    )
+
+
+def _interval(frame: pl.DataFrame, low: str, high: str, language: str) -> pl.Expr:
+    """The interval as "0,94 – 1,30" where both ends are shown, else null (hidden with the estimate, or not
+    in the table)."""
+    if low not in frame.columns or high not in frame.columns:
+        return pl.lit(None, dtype=pl.String)
+    return pl.struct(pl.col(low), pl.col(high)).map_elements(
+        lambda r: (
+            None
+            if r[low] is None or r[high] is None
+            else f"{fmt_number(r[low], language, 2)} – {fmt_number(r[high], language, 2)}"
+        ),
+        return_dtype=pl.String,
+    )
+
+
+def _p_text(p: float, language: str) -> str:
+    return ("< 0,001" if language == "nl" else "< 0.001") if p < 0.001 else fmt_number(p, language, 3)
+
+
+def story_sentence(
+    row: dict[str, Any],
+    stratification: str,
+    attribute: str,
+    language: str,
+    opposite: tuple[int, int] | None = None,
+) -> str | None:
+    """What the overall gap and one stratification's comparison add up to, in words (dashboards.i18n), e.g.
+    "the overall gap (women 30%, men 40%) does not hold within departments (common odds ratio 1.60, 95% CI
+    0.98 – 2.61); … the departments differ from each other (Breslow–Day p = 0.001)". `opposite` = (strata whose
+    own odds ratio lies on the other side of 1 than the organisation-wide one, strata with a shown odds ratio).
+    None where neither the rates nor the overall odds ratio are shown."""
+    pre = PREFIX[stratification]
+    strata = text("fair_strata_words", language)[stratification]
+    odds, low, high = (row.get(f"{pre}_{c}") for c in ("odds_ratio", "ci_low", "ci_high"))
+    if row.get("rate") is not None and row.get("reference_rate") is not None:
+        detail = text("fair_story_rates", language).format(
+            group=group_label(attribute, row["group_value"], language).lower(),
+            rate=fmt_pct(row["rate"], language),
+            reference=group_label(attribute, row.get("reference_group"), language).lower(),
+            reference_rate=fmt_pct(row["reference_rate"], language),
+        )
+    elif row.get("odds_ratio") is not None:
+        # Both rates hidden (complementary suppression of a pair), the comparison shown: say it by its odds ratio.
+        detail = text("fair_story_odds", language).format(odds=fmt_number(row["odds_ratio"], language, 2))
+    else:
+        return None
+    overall_p = row.get("p_value")
+    # An overall gap is one Fisher's exact test finds at the 5% level; without one the sentence says so.
+    has_gap = overall_p is not None and overall_p < ALPHA
+    gap = text("fair_story_gap" if has_gap else "fair_story_no_gap", language).format(detail=detail)
+    used = row.get(f"{pre}_strata")
+    if used is not None and used < 2:
+        return text("fair_story_single", language).format(
+            strata=strata, stratum=text("fair_stratum_word", language)[stratification]
+        )
+    if odds is None or low is None or high is None:
+        return text("fair_story_hidden", language).format(strata=strata)
+    crude = row.get("odds_ratio")
+    same_side = crude is None or (crude - 1.0) * (odds - 1.0) >= 0
+    within_gap = low > 1.0 or high < 1.0
+    if not has_gap:
+        key = "fair_story_appears" if within_gap else "fair_story_neither"
+    elif within_gap:
+        key = "fair_story_holds" if same_side else "fair_story_reverses"
+    else:
+        key = "fair_story_vanishes"
+    values = {"gap": gap, "strata": strata, "odds": fmt_number(odds, language, 2)}
+    values |= {"low": fmt_number(low, language, 2), "high": fmt_number(high, language, 2)}
+    sentence = text(key, language).format(**values)
+    if key == "fair_story_vanishes" and not same_side:
+        sentence += text("fair_story_leans_other_way", language).format(strata=strata)
+    p = row.get(f"{pre}_homogeneity_p")
+    if p is not None:
+        which = "fair_story_heterogeneous" if row.get(f"{pre}_heterogeneous") else "fair_story_homogeneous"
+        sentence += text(which, language).format(strata=strata, p=_p_text(p, language))
+    sentence = sentence[:1].upper() + sentence[1:] + "."
+    if opposite is not None and opposite[0]:
+        sentence += text("fair_story_opposite", language).format(
+            count=fmt_int(opposite[0], language), total=fmt_int(opposite[1], language), strata=strata
+        )
+    return sentence
+
+
+def _opposite(frame: pl.DataFrame, row: dict[str, Any], stratification: str) -> tuple[int, int]:
+    """(strata whose shown odds ratio lies on the other side of 1 than the organisation-wide one, strata
+    shown): e.g. the one department that favours women where the organisation as a whole favours men."""
+    pooled = row.get("odds_ratio")
+    part = _stratum_rows(frame, row, stratification).filter(pl.col("odds_ratio").is_not_null())
+    if pooled is None or part.height == 0:
+        return (0, part.height)
+    other = part.filter((pl.col("odds_ratio") - 1.0) * (pooled - 1.0) < 0).height
+    return (other, part.height)
+
+
+def _stratum_rows(frame: pl.DataFrame, row: dict[str, Any], stratification: str) -> pl.DataFrame:
+    if "odds_ratio" not in frame.columns or "stratum" not in frame.columns:
+        return frame.head(0).with_columns(pl.lit(None, dtype=pl.Float64).alias("odds_ratio"))
+    return frame.filter(
+        (pl.col("scope") == stratification)
+        & (pl.col("outcome") == row["outcome"])
+        & (pl.col("attribute") == row["attribute"])
+        & (pl.col("group_value") == row["group_value"])
+    ).sort("stratum")
+
+
+def _comparisons(overall: pl.DataFrame, attribute: str) -> list[dict[str, Any]]:
+    return (
+        overall.filter(
+            (pl.col("attribute") == attribute)
+            & pl.col("group_value").is_not_null()
+            & ~pl.col("is_reference").fill_null(True)
+            & (pl.col("outcome_kind") == "binary")
+        )
+        .sort("outcome", "group_value")
+        .to_dicts()
+    )
+
+
+def _stories(
+    frame: pl.DataFrame, overall: pl.DataFrame, attribute: str, language: str, labels: dict[str, str]
+) -> str:
+    """The sentences for every comparison of the attribute, per stratification, next to its chart."""
+    items = []
+    for row in _comparisons(overall, attribute):
+        said = [
+            story_sentence(row, s, attribute, language, _opposite(frame, row, s))
+            for s in STRATIFICATIONS
+            if s != attribute
+        ]
+        said = [x for x in said if x]
+        if not said:
+            continue
+        head = (
+            f"{labels.get(row['outcome'], row['outcome'])} — {group_label(attribute, row['group_value'], language)} "
+            f"{text('versus', language)} {group_label(attribute, row.get('reference_group'), language)}"
+        )
+        items.append(
+            f"<li><strong>{esc(head)}</strong><ul>"
+            + "".join(f"<li>{esc(x)}</li>" for x in said)
+            + "</ul></li>"
+        )
+    if not items:
+        return ""
+    return (
+        f"<section class='fair-stories'><h3>{esc(text('fair_stories_title', language))}</h3>"
+        f"<ul class='stories'>{''.join(items)}</ul></section>"
+    )
+
+
+def _forest_charts(
+    frame: pl.DataFrame, overall: pl.DataFrame, attribute: str, ctx: PageContext, labels: dict[str, str]
+) -> str:
+    """A forest plot per stratification for the attribute's key comparison (the first outcome in the order of
+    `_strata_chart`, its first non-reference group), each with its sentence under it."""
+    language = ctx.language
+    rows = _comparisons(overall, attribute)
+    if not rows:
+        return ""
+    order = ["incidental_reward", "structural_above_standard", "salary_step"]
+    rows.sort(
+        key=lambda r: (order.index(r["outcome"]) if r["outcome"] in order else len(order), r["outcome"])
+    )
+    row = rows[0]
+    parts = []
+    for stratification in STRATIFICATIONS:
+        if stratification == attribute:
+            continue
+        pre = PREFIX[stratification]
+        part = _stratum_rows(frame, row, stratification)
+        if part.height == 0:
+            continue
+        word = text("fair_stratum_word", language)[stratification]
+        title = text("chart_fair_forest_title", language).format(
+            outcome=labels.get(row["outcome"], row["outcome"]),
+            group=group_label(attribute, row["group_value"], language),
+            reference=group_label(attribute, row.get("reference_group"), language),
+            stratum=word,
+        )
+        pooled_label = text("fair_pooled_label", language)
+        tidy = pl.concat(
+            [
+                part.select(
+                    pl.col("stratum").alias("label"),
+                    pl.col("odds_ratio").cast(pl.Float64).alias("estimate"),
+                    pl.col("odds_ratio_ci_low").cast(pl.Float64).alias("lo")
+                    if "odds_ratio_ci_low" in part.columns
+                    else pl.lit(None, dtype=pl.Float64).alias("lo"),
+                    pl.col("odds_ratio_ci_high").cast(pl.Float64).alias("hi")
+                    if "odds_ratio_ci_high" in part.columns
+                    else pl.lit(None, dtype=pl.Float64).alias("hi"),
+                    pl.col("group_n").cast(pl.Int64).alias("n"),
+                    pl.lit(False).alias("pooled"),
+                ),
+                pl.DataFrame(
+                    {
+                        "label": [pooled_label],
+                        "estimate": [row.get(f"{pre}_odds_ratio")],
+                        "lo": [row.get(f"{pre}_ci_low")],
+                        "hi": [row.get(f"{pre}_ci_high")],
+                        "n": [None],
+                        "pooled": [True],
+                    },
+                    schema={
+                        "label": pl.String,
+                        "estimate": pl.Float64,
+                        "lo": pl.Float64,
+                        "hi": pl.Float64,
+                        "n": pl.Int64,
+                        "pooled": pl.Boolean,
+                    },
+                ),
+            ]
+        )
+        if tidy["estimate"].drop_nulls().len() == 0:
+            parts.append(all_hidden(title, language))
+            continue
+        figure = figures.forest_plot(
+            tidy, language, text("axis_odds_ratio", language), word[:1].upper() + word[1:], pooled_label
+        )
+        sentence = story_sentence(
+            row, stratification, attribute, language, _opposite(frame, row, stratification)
+        )
+        parts.append(
+            render_chart(
+                Chart(
+                    figure,
+                    title,
+                    text("chart_fair_forest_explain", language).format(stratum=word),
+                    "marts.fairness_strata (" + text("protected", language) + ")",
+                    row.get("group_n"),
+                    note=sentence or "",
+                ),
+                ctx,
+            )
+        )
+    return "\n".join(parts)
+
+
+def _tests_table(overall: pl.DataFrame, attribute: str, language: str, labels: dict[str, str]) -> str:
+    """Fisher beside the pooled z-test, and per stratification the CMH statistic without and with continuity
+    correction and Breslow–Day with its degrees of freedom."""
+    rows = []
+    words = text("fair_strata_words", language)
+    for row in _comparisons(overall, attribute):
+        for stratification in STRATIFICATIONS:
+            if stratification == attribute:
+                continue
+            pre = PREFIX[stratification]
+            rows.append(
+                {
+                    "outcome": labels.get(row["outcome"], row["outcome"]),
+                    "group": group_label(attribute, row["group_value"], language),
+                    "fisher": row.get("p_value"),
+                    "z": row.get("z_statistic"),
+                    "z_p": row.get("z_p_value"),
+                    "stratification": words[stratification],
+                    **{
+                        key: row.get(f"{pre}_{col}")
+                        for key, col in (
+                            ("cmh", "cmh_statistic"),
+                            ("cmh_p", "p_value"),
+                            ("cmh_corrected", "cmh_statistic_corrected"),
+                            ("cmh_corrected_p", "p_value_corrected"),
+                            ("bd", "homogeneity_statistic"),
+                            ("bd_df", "homogeneity_df"),
+                            ("bd_p", "homogeneity_p"),
+                        )
+                    },
+                    "suppressed": bool(row.get("suppressed")),
+                }
+            )
+    if not rows:
+        return ""
+    floats = ("fisher", "z", "z_p", "cmh", "cmh_p", "cmh_corrected", "cmh_corrected_p", "bd", "bd_p")
+    schema: dict[str, Any] = {"outcome": pl.String, "group": pl.String, "stratification": pl.String}
+    schema |= {c: pl.Float64 for c in floats} | {"bd_df": pl.Int64, "suppressed": pl.Boolean}
+    table = pl.DataFrame(rows, schema=schema)
+    headers = text("fair_tests_headers", language)
+    columns = [
+        Column("outcome", headers["outcome"], hidden_flag=None),
+        Column("group", headers["group"], hidden_flag=None),
+        Column("fisher", headers["fisher"], "num", 3),
+        Column("z", headers["z"], "num", 2),
+        Column("z_p", headers["z_p"], "num", 3),
+        Column("stratification", headers["stratification"], hidden_flag=None),
+        Column("cmh", headers["cmh"], "num", 2),
+        Column("cmh_p", headers["cmh_p"], "num", 3),
+        Column("cmh_corrected", headers["cmh_corrected"], "num", 2),
+        Column("cmh_corrected_p", headers["cmh_corrected_p"], "num", 3),
+        Column("bd", headers["bd"], "num", 2),
+        Column("bd_df", headers["bd_df"], "int"),
+        Column("bd_p", headers["bd_p"], "num", 3),
+    ]
+    return table_block(
+        text("fair_tests_title", language).format(attribute=attribute_label(attribute, language).lower()),
+        text("fair_tests_explain", language),
+        "marts.fairness",
+        html_table(table, columns, language),
         language,
     )
 
@@ -434,9 +774,12 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
                 parts.append(_level_rates(overall, ctx, labels))
                 continue
             parts.append(_comparison_chart(overall, attribute, ctx, labels))
+            parts.append(_stories(frame, overall, attribute, language, labels))
+            parts.append(_forest_charts(frame, overall, attribute, ctx, labels))
             if attribute == "gender":
                 parts.append(_strata_chart(frame, ctx, labels))
             parts.append(_rates_table(overall, attribute, language, labels))
+            parts.append(_tests_table(overall, attribute, language, labels))
     pay = data.get(PAY, organization, cycle)
     if pay is None or pay.height == 0:
         parts.append(f"<h2>{esc(text('art9_title', language))}</h2>")

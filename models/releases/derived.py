@@ -7,9 +7,9 @@ its reference is published only where the group's count and size and the referen
 published (the reference "everyone else" is the organisation minus the group: published when both are). A
 statistic within function levels is published only where every function level's counts of both groups are.
 
-The statistic within departments (Mantel–Haenszel over departments) is kept with the overall comparison: the
-department × group counts it rests on are published nowhere, so it adds one rounded non-linear summary over
-dozens of unknown cells (docs/privacy.md, "Derived statistics").
+The statistic within departments (Mantel–Haenszel over departments) follows the same rule as the one within
+function levels: the fairness table publishes the department × group counts it rests on (scope "department"),
+so it is published only where every department's counts of both groups are.
 
 Applied after a table's own builder, so the builder stays as it is.
 """
@@ -23,14 +23,17 @@ from models.disclosure.engine import SUPPRESSED
 # Columns that compare a group with its reference (models.fairness, models.calibration_impact).
 COMPARISON_COLUMNS = (
     "reference_rate", "difference", "ratio", "adverse_impact_ratio", "adverse_impact", "test", "p_value",
-    "q_value", "odds_ratio", "standardised_difference", "flag", "finding_nl", "finding_en",
-    "within_department_odds_ratio", "within_department_ci_low", "within_department_ci_high",
-    "within_department_p_value", "within_department_q_value", "within_department_reverses",
+    "q_value", "odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high", "z_statistic", "z_p_value",
+    "standardised_difference", "flag", "finding_nl", "finding_en",
 )  # fmt: skip
-WITHIN_LEVEL_COLUMNS = (
-    "within_level_odds_ratio", "within_level_ci_low", "within_level_ci_high", "within_level_p_value",
-    "within_level_q_value", "within_level_homogeneity_p", "within_level_strata", "within_level_reverses",
-)  # fmt: skip
+# The statistics within strata: every column that starts with a stratification's prefix (models.fairness).
+STRATIFIED_PREFIXES = {"function_level": "within_level_", "department": "within_department_"}
+
+
+def _within_columns(frame: pl.DataFrame, scope: str) -> tuple[str, ...]:
+    return tuple(c for c in frame.columns if c.startswith(STRATIFIED_PREFIXES[scope]))
+
+
 RATE_COLUMNS = ("rate", "rate_ci_low", "rate_ci_high")
 REST = "rest_of_organisation"  # models.fairness.REST: the reference "everyone else"
 WITHHELD = "derived_withheld"  # True where a comparison was left out because one of its counts is hidden
@@ -80,31 +83,45 @@ def comparisons_need_counts(
             .alias("__ref_known")
         )
     )
-    if strata is not None and "stratum" in frame.columns:
-        per_stratum = frame.filter(strata).select(
-            *by, "group_value", "stratum", pl.col("rate").is_not_null().alias("__s")
-        )
-        whole = per_stratum.group_by([*by, "group_value"]).agg(pl.col("__s").all().alias("__strata"))
-        ref_whole = whole.rename({"group_value": "reference_group", "__strata": "__ref_strata"})
-        checked = checked.join(whole, on=[*by, "group_value"], how="left", nulls_equal=True).join(
-            ref_whole, on=[*by, "reference_group"], how="left", nulls_equal=True
-        )
-        level_ok = pl.col("__strata").fill_null(False) & pl.col("__ref_strata").fill_null(False)
-    else:
-        level_ok = pl.lit(True)
     counts_ok = pl.col("__known").fill_null(False) & pl.col("__ref_known")
     is_comparison = pl.col("group_value").is_not_null() & pl.col("reference_group").is_not_null()
+    within = {scope: _within_columns(frame, scope) for scope in STRATIFIED_PREFIXES}
     had = pl.any_horizontal(
-        [pl.col(c).is_not_null() for c in (*COMPARISON_COLUMNS, *WITHIN_LEVEL_COLUMNS) if c in frame.columns]
+        [
+            pl.col(c).is_not_null()
+            for c in (*COMPARISON_COLUMNS, *within["function_level"], *within["department"])
+            if c in frame.columns
+        ]
         or [pl.lit(False)]
     )
     checked = checked.with_columns(
         (is_comparison & ~counts_ok & had).alias(WITHHELD),
         (is_comparison & ~counts_ok).alias("__drop_all"),
-        (is_comparison & ~(counts_ok & level_ok)).alias("__drop_level"),
     )
     checked = _null(checked, pl.col("__drop_all"), COMPARISON_COLUMNS)
-    checked = _null(checked, pl.col("__drop_level"), WITHIN_LEVEL_COLUMNS)
+    for scope, columns in within.items():
+        # `strata` (the caller's selector) names the function-level rows; other stratifications by their scope.
+        selector = strata if scope == "function_level" else pl.col("scope") == scope
+        if (
+            selector is None
+            or "stratum" not in frame.columns
+            or ("scope" not in frame.columns and scope != "function_level")
+        ):
+            strata_ok = pl.lit(True)
+            per_stratum = None
+        else:
+            per_stratum = frame.filter(selector).select(
+                *by, "group_value", "stratum", pl.col("rate").is_not_null().alias("__s")
+            )
+        if per_stratum is not None:
+            whole = per_stratum.group_by([*by, "group_value"]).agg(pl.col("__s").all().alias("__strata"))
+            ref_whole = whole.rename({"group_value": "reference_group", "__strata": "__ref_strata"})
+            checked = checked.join(whole, on=[*by, "group_value"], how="left", nulls_equal=True).join(
+                ref_whole, on=[*by, "reference_group"], how="left", nulls_equal=True
+            )
+            strata_ok = pl.col("__strata").fill_null(False) & pl.col("__ref_strata").fill_null(False)
+        checked = _null(checked, is_comparison & ~(counts_ok & strata_ok), columns)
+        checked = checked.drop("__strata", "__ref_strata", strict=False)
     # A rate and its interval need the row's own count and size.
     checked = _null(checked, ~pl.col("__known").fill_null(False), RATE_COLUMNS)
     if SUPPRESSED in checked.columns:

@@ -19,6 +19,7 @@ from models.disclosure.engine import (
 )
 from models.releases.calibration import RATING_MEASURE
 from models.releases.common import _hide, _need
+from models.releases.derived import REST as REST_OF_ORGANISATION
 
 # ---------------------------------------------------------------------------------------------- fairness
 FAIRNESS_RULE = TableRule(
@@ -31,11 +32,18 @@ FAIRNESS_RULE = TableRule(
 )
 FAIRNESS_STATS = (
     "rate_ci_low", "rate_ci_high", "reference_rate", "difference", "ratio", "adverse_impact_ratio", "adverse_impact",
-    "test", "p_value", "q_value", "odds_ratio", "standardised_difference", "within_level_odds_ratio",
-    "within_level_ci_low", "within_level_ci_high", "within_level_p_value", "within_level_q_value",
-    "within_level_homogeneity_p", "within_level_strata", "within_level_reverses", "within_department_odds_ratio",
-    "within_department_ci_low", "within_department_ci_high", "within_department_p_value",
-    "within_department_q_value", "within_department_reverses", "flag", "finding_nl", "finding_en",
+    "test", "p_value", "q_value", "odds_ratio", "standardised_difference",
+    "odds_ratio_ci_low", "odds_ratio_ci_high", "z_statistic", "z_p_value",
+    *(
+        f"{within}_{stat}"
+        for within in ("within_level", "within_department")
+        for stat in (
+            "odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "cmh_statistic", "cmh_statistic_corrected",
+            "p_value_corrected", "homogeneity_statistic", "homogeneity_df", "homogeneity_p", "strata",
+            "reverses", "heterogeneous",
+        )
+    ),
+    "flag", "finding_nl", "finding_en",
 )  # fmt: skip
 FAIRNESS_LABELS = (
     "outcome_kind",
@@ -89,13 +97,14 @@ def _outcome_aliases(cells: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(pairs)
 
 
-def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame, stratification: str = LEVEL) -> pl.DataFrame:
     """Cube cells (CUBE_KEYS) that hold the same number, labelled by `_same`: a cell hidden in one place and
     shown in another would give the hidden one back, so each label is hidden everywhere or nowhere.
 
     * a group's size (over all strata) is the same in every outcome;
     * a function level's counts are its group in the function-level cube and the stratum total in every other
-      attribute's (the organisation's: its grand total in each), for every outcome;
+      attribute's (the organisation's: its grand total in each), for every outcome; in the cube stratified by
+      department (`stratification`), the same holds for a department and the department attribute;
     * an outcome and its alias (`_outcome_aliases`) share every cell."""
     canonical = keys.join(
         aliases.select(
@@ -125,8 +134,9 @@ def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
     sizes = canonical.filter(
         pl.col("stratum").is_null() & pl.col("has").is_null() & pl.col("group_value").is_not_null()
     ).with_columns(label("size", "organization", "cycle", "attribute", "group_value"))
-    level = pl.when(pl.col("attribute") == LEVEL).then(pl.col("group_value")).otherwise(pl.col("stratum"))
-    levels = canonical.filter((pl.col("attribute") == LEVEL) | pl.col("group_value").is_null()).with_columns(
+    own = pl.col("attribute") == stratification
+    level = pl.when(own).then(pl.col("group_value")).otherwise(pl.col("stratum"))
+    levels = canonical.filter(own | pl.col("group_value").is_null()).with_columns(
         label("level", "organization", "cycle", "_outcome", level, "_has")
     )
     aliased = canonical.filter(pl.col("_outcome") != pl.col("outcome")).with_columns(
@@ -152,7 +162,11 @@ def _same_cells(keys: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
 
 
 def _fairness_cube(
-    cells: pl.DataFrame, binary: pl.DataFrame, limits: Thresholds, force: pl.DataFrame
+    cells: pl.DataFrame,
+    binary: pl.DataFrame,
+    limits: Thresholds,
+    force: pl.DataFrame,
+    stratification: str = LEVEL,
 ) -> ProtectedTable:
     """Protect the rate cube with the cells `force` holds (hidden in `ratings`) hidden. Then hide alike what
     counts the same people (`_same_cells`), and where a group's overall rate is hidden but its reference
@@ -160,7 +174,7 @@ def _fairness_cube(
     rate would give the hidden rate back. Repeated until nothing changes."""
     keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
     result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
-    same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells))
+    same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells), stratification)
     pairs = (
         binary.filter(
             pl.col("reference_group").is_not_null() & (pl.col("group_value") != pl.col("reference_group"))
@@ -286,95 +300,106 @@ def _rates(groups: pl.DataFrame, yes: pl.DataFrame, no_hidden: pl.DataFrame, key
     )
 
 
-def _fairness(
-    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
-) -> ProtectedTable:
-    """Group rates overall and per function level (one cube: the overall rates are the strata's totals), the
-    tests where both the group and its reference group are visible, and continuous outcomes as amounts."""
-    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
-    overall = _need(sources, "marts.fairness", (*cols, "outcome_kind"))
-    strata = sources.get("marts.fairness_strata")
-    binary = overall.filter(pl.col("outcome_kind") == "binary")
+def _fairness_cells(
+    binary: pl.DataFrame, strata: pl.DataFrame | None, stratification: str, cols: tuple[str, ...]
+) -> pl.DataFrame:
+    """The yes/no cells (CUBE_KEYS + n) of one stratification's cube: each attribute's groups per stratum.
+    Attributes without strata of this kind (the stratification's own attribute; function level inside
+    departments, whose cells are a level's by name) get one stratum, the whole organisation."""
+    keys = ["organization", "cycle", "outcome", "attribute"]
     if strata is not None and {"stratum_type", "stratum", *cols} <= set(strata.columns):
         base = strata.filter(
-            (pl.col("stratum_type") == "function_level") & (pl.col("outcome_kind") == "binary")
-        ).select("organization", "cycle", "outcome", "attribute", "stratum", "group_value", "n", "count")
-        # Attributes without strata (function level itself) get one stratum: the whole organisation.
-        missing = binary.join(
-            base.select("organization", "cycle", "outcome", "attribute").unique(),
-            on=["organization", "cycle", "outcome", "attribute"],
-            how="anti",
-        )
+            (pl.col("stratum_type") == stratification)
+            & (pl.col("outcome_kind") == "binary")
+            & ((pl.col("attribute") != LEVEL) | (pl.lit(stratification) == LEVEL))
+        ).select(*keys, "stratum", "group_value", "n", "count")
+        missing = binary.join(base.select(keys).unique(), on=keys, how="anti")
         base = pl.concat(
-            [
-                base,
-                missing.select(
-                    "organization",
-                    "cycle",
-                    "outcome",
-                    "attribute",
-                    pl.lit("(all)").alias("stratum"),
-                    "group_value",
-                    "n",
-                    "count",
-                ),
-            ]
+            [base, missing.select(*keys, pl.lit("(all)").alias("stratum"), "group_value", "n", "count")]
         )
     else:
-        base = binary.select(
-            "organization",
-            "cycle",
-            "outcome",
-            "attribute",
-            pl.lit("(all)").alias("stratum"),
-            "group_value",
-            "n",
-            "count",
-        )
-    cells = pl.concat(
+        base = binary.select(*keys, pl.lit("(all)").alias("stratum"), "group_value", "n", "count")
+    return pl.concat(
         [
             base.select(*base.columns[:6], pl.lit("yes").alias("has"), pl.col("count").alias("n2")),
             base.select(
                 *base.columns[:6], pl.lit("no").alias("has"), (pl.col("n") - pl.col("count")).alias("n2")
             ),
         ]
-    ).select(
-        "organization",
-        "cycle",
-        "outcome",
-        "attribute",
-        "stratum",
-        "group_value",
-        "has",
-        pl.col("n2").alias("n"),
+    ).select(*CUBE_KEYS, pl.col("n2").alias("n"))
+
+
+STRATIFICATIONS = ("function_level", "department")  # models.fairness.STRATA: the published `scope`s within
+
+
+def _fairness_cubes(
+    binary: pl.DataFrame, strata: pl.DataFrame | None, limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> tuple[ProtectedTable, pl.DataFrame]:
+    """The rate cube of each stratification, protected so that their shared cells (the overall rows: the
+    totals over the strata are the same people in both) are hidden alike: a cell hidden in one and shown in
+    the other would give it back. Repeated until the overall hidden cells agree. Returns the first cube's
+    result (with the notes) and all cells with a `stratification` column."""
+    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
+    cells = {s: _fairness_cells(binary, strata, s, cols) for s in STRATIFICATIONS}
+    first = cells[STRATIFICATIONS[0]]
+    force = _hidden_in_ratings_cut_points(done, first)
+    results: dict[str, ProtectedTable] = {}
+    # A cube is (re)protected while the other hides an overall cell it shows. `force` only grows and is bounded
+    # by the overall cells, so this ends (in practice after one or two rounds); a cube that already hides every
+    # forced cell is a valid protection with them and is kept.
+    pending = list(STRATIFICATIONS)
+    while pending:
+        for s in pending:
+            results[s] = _fairness_cube(cells[s], binary, limits, force, s)
+        hidden = {
+            s: r.frame.filter(pl.col(SUPPRESSED) & pl.col("stratum").is_null()).select(CUBE_KEYS)
+            for s, r in results.items()
+        }
+        force = pl.concat([force, *hidden.values()]).unique()
+        shared = {
+            s: force.join(
+                r.frame.filter(pl.col("stratum").is_null()).select(CUBE_KEYS),
+                on=CUBE_KEYS,
+                how="semi",
+                nulls_equal=True,
+            )
+            for s, r in results.items()
+        }
+        pending = [
+            s
+            for s in STRATIFICATIONS
+            if shared[s].join(hidden[s], on=CUBE_KEYS, how="anti", nulls_equal=True).height > 0
+        ]
+    frame = pl.concat(
+        [r.frame.with_columns(pl.lit(s).alias("stratification")) for s, r in results.items()],
+        how="diagonal_relaxed",
     )
-    protected = _fairness_cube(cells, binary, limits, _hidden_in_ratings_cut_points(done, cells))
+    return results[STRATIFICATIONS[0]], frame
+
+
+def _fairness(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Group rates overall, per function level and per department (a cube per stratification: the overall
+    rates are the strata's totals, hidden alike in both), the tests where both the group and its reference
+    group are visible, each stratum's odds ratio where the four counts it is computed from are shown, and
+    continuous outcomes as amounts."""
+    cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
+    overall = _need(sources, "marts.fairness", (*cols, "outcome_kind"))
+    strata = sources.get("marts.fairness_strata")
+    binary = overall.filter(pl.col("outcome_kind") == "binary")
+    protected, all_cells = _fairness_cubes(binary, strata, limits, done)
     cube = protected.frame
-    groups = cube.filter(pl.col("has").is_null()).select(
-        "organization",
-        "cycle",
-        "outcome",
-        "attribute",
-        "stratum",
-        "group_value",
-        pl.col("n").alias("group_n"),
-    )
-    yes = cube.filter(pl.col("has") == "yes").select(
-        "organization", "cycle", "outcome", "attribute", "stratum", "group_value", pl.col("n").alias("count")
-    )
-    no_hidden = cube.filter(pl.col("has") == "no").select(
-        "organization",
-        "cycle",
-        "outcome",
-        "attribute",
-        "stratum",
-        "group_value",
-        pl.col(SUPPRESSED).alias("_no_hidden"),
-    )
-    keys = ["organization", "cycle", "outcome", "attribute", "stratum", "group_value"]
+    keys = ["organization", "cycle", "outcome", "attribute", "stratification", "stratum", "group_value"]
+    groups = all_cells.filter(pl.col("has").is_null()).select(*keys, pl.col("n").alias("group_n"))
+    yes = all_cells.filter(pl.col("has") == "yes").select(*keys, pl.col("n").alias("count"))
+    no_hidden = all_cells.filter(pl.col("has") == "no").select(*keys, pl.col(SUPPRESSED).alias("_no_hidden"))
     rates = _rates(groups, yes, no_hidden, keys)
-    # Overall rows (all strata), with the mart's tests where the group and its reference are both visible.
-    over = rates.filter(pl.col("stratum").is_null()).drop("stratum")
+    # Overall rows (all strata: the same, hidden alike, in every stratification's cube), with the mart's tests
+    # where the group and its reference are both visible.
+    over = rates.filter(pl.col("stratum").is_null() & (pl.col("stratification") == STRATIFICATIONS[0])).drop(
+        "stratum", "stratification"
+    )
     stats = binary.select(
         [
             c
@@ -427,7 +452,10 @@ def _fairness(
     rounded = [
         c
         for c in over.columns
-        if c.endswith(("odds_ratio", "ci_low", "ci_high", "ratio", "difference", "standardised_difference"))
+        if c.endswith(
+            ("odds_ratio", "ci_low", "ci_high", "ratio", "difference", "standardised_difference", "statistic")
+        )
+        or c.endswith("statistic_corrected")
     ]
     over = over.with_columns([pl.col(c).round(2) for c in rounded if over.schema[c].is_float()])
     over = over.with_columns(
@@ -438,9 +466,7 @@ def _fairness(
         ]
     )
     over = over.drop("_n_src", strict=False).with_columns(pl.lit("overall").alias("scope"))
-    within = rates.filter(
-        pl.col("stratum").is_not_null() & pl.col("group_value").is_not_null() & (pl.col("stratum") != "(all)")
-    ).with_columns(pl.lit("function_level").alias("scope"))
+    within = _fairness_within(rates, strata)
     frames = [over, within]
     continuous = overall.filter(pl.col("outcome_kind") != "binary")
     if continuous.height and {"mean", "sd"} <= set(continuous.columns):
@@ -488,6 +514,71 @@ def _fairness(
         ["organization", "cycle", "outcome", "attribute", "scope", "stratum", "group_value"], nulls_last=True
     )
     return protected
+
+
+STRATUM_STATS = (
+    "reference_group",
+    "odds_ratio",
+    "odds_ratio_ci_low",
+    "odds_ratio_ci_high",
+    "p_value",
+    "q_value",
+)
+
+
+def _fairness_within(rates: pl.DataFrame, strata: pl.DataFrame | None) -> pl.DataFrame:
+    """Per-stratum rows of both stratifications (`scope` = the stratification), each stratum's comparison
+    (odds ratio, Woolf interval, Fisher p: the forest plots) only where the four counts it is computed from are
+    shown: the group's rate and its reference's in that stratum (for the rest of the organisation: the
+    stratum's total), each published with both its size and its count."""
+    keys = ["organization", "cycle", "outcome", "attribute", "stratification", "stratum"]
+    rows = rates.filter(
+        pl.col("stratum").is_not_null() & pl.col("group_value").is_not_null() & (pl.col("stratum") != "(all)")
+    )
+    wanted = ("stratum_type", "stratum", "group_value", "reference_group", *STRATUM_STATS)
+    if strata is None or not {"stratum_type", "reference_group", "odds_ratio"} <= set(strata.columns):
+        return rows.rename({"stratification": "scope"})
+    stats = (
+        strata.filter(pl.col("outcome_kind") == "binary")
+        .select(
+            "organization",
+            "cycle",
+            "outcome",
+            "attribute",
+            *dict.fromkeys(c for c in wanted if c in strata.columns),
+        )
+        .rename({"stratum_type": "stratification"})
+    )
+    shown = rows.select(*keys, "group_value", (~pl.col(SUPPRESSED)).alias("_shown"))
+    totals = rates.filter(pl.col("group_value").is_null()).select(
+        *keys, (~pl.col(SUPPRESSED)).alias("_total_shown")
+    )
+    out = (
+        rows.join(stats, on=[*keys, "group_value"], how="left")
+        .join(
+            shown.rename({"group_value": "reference_group", "_shown": "_ref_shown"}),
+            on=[*keys, "reference_group"],
+            how="left",
+        )
+        .join(totals, on=keys, how="left")
+    )
+    own = ~pl.col(SUPPRESSED)
+    ref = (
+        pl.when(pl.col("reference_group") == REST_OF_ORGANISATION)
+        .then(pl.col("_total_shown"))
+        .otherwise(pl.col("_ref_shown"))
+    )
+    blocked = ~(own & ref.fill_null(False)) | (pl.col("group_value") == pl.col("reference_group"))
+    out = _hide(out, blocked, [c for c in STRATUM_STATS if c != "reference_group"])
+    out = out.with_columns(
+        [
+            pl.col(c).round(2)
+            for c in ("odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high")
+            if c in out.columns
+        ]
+        + [pl.col(c).round(3) for c in ("p_value", "q_value") if c in out.columns]
+    )
+    return out.drop("_ref_shown", "_total_shown").rename({"stratification": "scope"})
 
 
 PAY_BY = ("organization", "cycle", "item", "measure", "component", "basis", "category_type")

@@ -125,9 +125,12 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
 
     marts.fairness — grain organization × cycle × outcome × attribute × group_value: n, count, rate with a
     Wilson interval, reference group, difference, ratio, adverse impact ratio, exact (Fisher) or rank
-    (Mann–Whitney) test with BH q-value, and within-level / within-department CMH (van Elteren) results.
+    (Mann–Whitney) test with BH q-value and the pooled z-test beside it, and within-level / within-department
+    CMH (van Elteren) results side by side: common odds ratio and interval, CMH χ² without (headline) and with
+    continuity correction, Breslow–Day χ² with its df and p, reversal and heterogeneity flags.
     marts.fairness_strata — grain organization × cycle × outcome × attribute × stratum_type × stratum ×
-    group_value: the per-stratum rates and tests behind the stratified results.
+    group_value: the per-stratum rates, odds ratios with Woolf intervals and tests behind the stratified results
+    (the forest plots of the site).
     marts.pay_transparency — grain organization × cycle × item × measure × component × basis × category:
     the Art. 9 gaps and shares for women and men, with the Art. 10 flag per function level.
     Every row says whether it is publishable (policy disclosure minimum sizes)."""
@@ -190,6 +193,14 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
             "organisation_cycles_rebuilt": dg.MetadataValue.int(len(slices.rebuild)),
             "flagged": dg.MetadataValue.int(flagged),
             "publishable_rows": dg.MetadataValue.int(int(overall["publishable"].sum())),
+            # Counts of comparisons whose story changes inside strata (issue 17), per stratification.
+            **{
+                f"{kind}_{within}": dg.MetadataValue.int(
+                    int(overall[f"{within}_{kind}"].fill_null(False).sum())
+                )
+                for within in ("within_level", "within_department")
+                for kind in ("reverses", "heterogeneous")
+            },
             # configuration names, not data: attributes asked for that the evaluations do not carry
             "attributes_not_available": dg.MetadataValue.text(", ".join(ignored) or "none"),
         },
