@@ -317,3 +317,26 @@ def test_ingest_rejects_a_file_with_too_many_bad_rows_and_loads_the_next(tmp_pat
     assert good.status == "loaded" and good.rows_loaded == 10
     assert query(settings, "SELECT count(*) FROM audit.quarantine") == [(0,)]
     assert query(settings, "SELECT count(*) FROM staging.payroll") == [(10,)]
+
+
+def test_fetch_gives_the_rows_of_gx_get_unexpected_rows() -> None:
+    """calibra fetches failing rows as GX's `get_unexpected_rows` does, only without its progress bar."""
+    import great_expectations as gx
+
+    contract = load_contract("payroll")
+    rules = compiled_rules(contract, ZEELAND)
+    frame = _many(1_000, 300).select(ROW, *contract.names)
+    batch = frame.with_columns(pl.lit(0, pl.Int32).alias(PART)).with_row_index(validation.UID).drop(ROW)
+    validator = validation._validator()
+    with validator.lock, validator.batch(batch):
+        definition, _, _ = validator.definition("fetch_parity", rules)
+        for rule in rules:
+            ours = validator.fetch(definition, rule.query)
+            theirs = definition.get_unexpected_rows(
+                gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=rule.query)
+            )
+            assert sorted(map(tuple, (r.values() for r in ours))) == sorted(
+                map(tuple, (r.values() for r in theirs))
+            )
+            broken = {("salary_scale", "required"), ("salary_step", "range")}
+            assert len(ours) == (300 if (rule.column, rule.rule) in broken else 0), rule
