@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from models.config import PROJECT_ROOT, load_settings
+from models.config import PROJECT_ROOT, Settings, load_settings
 from models.contracts import load_contract
 from models.policy import policy_for
 from models.readers import ROW
@@ -169,7 +169,8 @@ BAD_LINE_HEADER = "organization,cycle,employee_id,department,function_level,eval
 BAD_LINE = "zeeland-demo,2024,000123,Financien,S08,000900,super,contractueel,F,1980,0.8\n"
 
 
-def repeated_bad_lines(megabytes: float) -> dict[str, object]:
+def repeated_bad_lines(megabytes: float, engine: str = "both") -> dict[str, object]:
+    """Ingest the file (`engine` "both"), or read and type it and validate it with one engine only."""
     from models.ingest import ingest_paths
     from models.pseudonym import load_key
     from models.warehouse import connect, initialise
@@ -188,6 +189,8 @@ def repeated_bad_lines(megabytes: float) -> dict[str, object]:
             handle.write(BAD_LINE * (lines % 10_000))
         before = peak_rss_mb()
         start, wall = cpu_seconds(), time.perf_counter()
+        if engine != "both":
+            return validate_only(path, settings, engine) | {"file_mb": round(path.stat().st_size / 1e6, 1)}
         with connect(settings.database) as con:
             initialise(con)
             [outcome] = ingest_paths(con, [path], settings, load_key())
@@ -205,6 +208,33 @@ def repeated_bad_lines(megabytes: float) -> dict[str, object]:
         }
 
 
+def validate_only(path: Path, settings: Settings, engine: str) -> dict[str, object]:
+    from benchmarks.gx_builtin import builtin_pairs
+    from models.ingest import file_sha256, read_and_type
+    from models.mapping import find_mapping, load_mappings
+    from models.validation import Rejection, validate_batch
+
+    mapping = find_mapping(path.name, load_mappings(settings.mappings_dirs))
+    assert mapping is not None
+    contract = load_contract(mapping.kind)
+    typed = read_and_type(path, file_sha256(path), mapping, contract, settings)
+    read_rss = peak_rss_mb()
+    start = cpu_seconds()
+    if engine == "pandas":
+        outcome = f"{builtin_pairs([typed.typed], contract, typed.policy).height} row/rule pairs"
+    else:
+        [result] = validate_batch([typed.typed], contract, typed.policy)
+        outcome = str(result.error) if isinstance(result, Rejection) else f"{result[0].height} violations"
+    return {
+        "engine": engine,
+        "rows": typed.typed.height,
+        "outcome": outcome,
+        "validation_cpu_seconds": round(cpu_seconds() - start, 2),
+        "peak_rss_mb_after_reading": round(read_rss),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -215,7 +245,7 @@ def main() -> None:
     parser.add_argument("--repeated-bad-lines", type=float, metavar="MB")
     args = parser.parse_args()
     if args.repeated_bad_lines:
-        print(json.dumps(repeated_bad_lines(args.repeated_bad_lines), indent=1))
+        print(json.dumps(repeated_bad_lines(args.repeated_bad_lines, args.engine), indent=1))
         return
     engines = ["duckdb", "pandas"] if args.engine == "both" else [args.engine]
     print(json.dumps(compare(args.rows, engines, args.repeat), indent=1))
