@@ -112,7 +112,7 @@ def warmed_up() -> Iterator[None]:
     before control goes back to Dagster: a half-finished import is visible to other threads (SQLAlchemy
     registers its ORM inspectors mid-import), and Dagster's event storage once failed on a half-imported
     `sqlalchemy.orm` when a run with nothing new to load returned while the import was still going."""
-    thread = threading.Thread(target=_context, name="gx-warm-up", daemon=True)
+    thread = threading.Thread(target=_warm_up, name="gx-warm-up", daemon=True)
     thread.start()
     try:
         yield
@@ -123,6 +123,12 @@ def warmed_up() -> Iterator[None]:
 def _context() -> Any:
     with _context_lock:
         return _make_context()
+
+
+def _warm_up() -> None:
+    """GX's context and its DuckDB data source (SQLAlchemy, the dialect and its first connection)."""
+    _context()
+    _validator()
 
 
 @cache
@@ -324,15 +330,17 @@ def compiled_rules(contract: Contract, policy: Policy, partition: str = PART) ->
 
 # --- running the compiled suite in GX on DuckDB ---------------------------------------------------------
 
-BATCH_VIEW = "calibra_batch"
+BATCH_TABLE = "calibra_batch"
 
 
 class _Validator:
     """GX's SQL data source on one in-memory DuckDB connection of this process.
 
-    GX reaches DuckDB through SQLAlchemy and the `duckdb_engine` dialect. Its engine gets no connection of
-    its own: SQLAlchemy's `creator` hands it a cursor of calibra's connection (a second engine on a database
-    file would be refused), held in a static pool, on which each batch is registered as an Arrow view.
+    GX reaches DuckDB through SQLAlchemy and the `duckdb_engine` dialect. Its engine opens no connection of
+    its own: SQLAlchemy's `creator` hands it a cursor of this in-memory connection of calibra's (a second
+    engine on calibra's database file would be refused), held in a static pool; each batch is a temporary
+    table of that cursor while it is validated. The warehouse's writer connection is never involved: a
+    validation reads nothing from the database and writes nothing to it.
 
     GX reads a query's rows after it has closed the SQLAlchemy connection, and closing rolls back: DuckDB then
     drops the pending result, and every expectation fails with "list index out of range" or a missing row
@@ -382,7 +390,7 @@ class _Validator:
         if found is None:
             gx = self.gx
             asset = next((a for a in self.source.assets if a.name == "batch"), None)
-            asset = asset or self.source.add_table_asset("batch", table_name=BATCH_VIEW)
+            asset = asset or self.source.add_table_asset("batch", table_name=BATCH_TABLE)
             batch_definition = next(iter(asset.batch_definitions), None)
             batch_definition = batch_definition or asset.add_batch_definition_whole_table("whole")
             suite = self.context.suites.add(gx.ExpectationSuite(name=name))
@@ -407,14 +415,14 @@ class _Validator:
         self.cursor.abort()
         self.cursor.register("calibra_incoming", frame.to_arrow())
         try:
-            self.cursor.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_VIEW} AS FROM calibra_incoming")
+            self.cursor.execute(f"CREATE OR REPLACE TEMP TABLE {BATCH_TABLE} AS FROM calibra_incoming")
         finally:
             self.cursor.unregister("calibra_incoming")
         try:
             yield
         finally:
             self.cursor.abort()
-            self.cursor.execute(f"DROP TABLE IF EXISTS {BATCH_VIEW}")
+            self.cursor.execute(f"DROP TABLE IF EXISTS {BATCH_TABLE}")
 
     def fetch(self, definition: Any, query: str) -> list[dict[str, Any]]:
         """Every row `query` selects from the batch, computed by GX as `get_unexpected_rows` does (its
@@ -437,8 +445,18 @@ class _Validator:
         return list(rows)
 
 
-@cache
+_validator_lock = threading.Lock()
+
+
 def _validator() -> _Validator:
+    """The process's validator, built once (by the warm-up thread or the first validation, whichever asks
+    first: the other waits)."""
+    with _validator_lock:
+        return _make_validator()
+
+
+@cache
+def _make_validator() -> _Validator:
     atexit.register(_unregister_duckdb_compiler)
     return _Validator()
 
