@@ -30,7 +30,7 @@ from models.parsing import Canonical, apply_mapping, type_columns, violations_wh
 from models.policy import Policy, policy_for
 from models.pseudonym import pseudonymise_columns, pseudonymise_value
 from models.readers import ROW, read_source
-from models.validation import ExpectationOutcome, validate, validate_batch, warmed_up
+from models.validation import ExpectationOutcome, max_bad_row_share, validate, validate_batch, warmed_up
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -222,16 +222,10 @@ def _organization_of_empty_file(file_name: str, mapping: Mapping) -> str | None:
     return found.group("org") if found else None
 
 
-# A file whose rows break the contract this often is rejected whole, before Great Expectations lists every
-# failing row (a policy can set `ingest: {max_bad_row_share: …}`); small files are judged row by row.
-MAX_BAD_ROW_SHARE = 0.5
+# A file whose rows break the contract more often than models.validation.max_bad_row_share is rejected whole,
+# here already when its structure is that bad (before Great Expectations runs); small files are judged row by row.
 MIN_ROWS_FOR_SHARE = 50
 _NAME_YEAR = re.compile(r"(?<![0-9])(20[0-9]{2})(?![0-9])")  # cycles are 2000-2100 (contracts)
-
-
-def max_bad_row_share(policy: Policy) -> float:
-    value = policy.rule_value("ingest", "max_bad_row_share", default=MAX_BAD_ROW_SHARE)
-    return float(value)
 
 
 def check_name_against_rows(file_name: str, mapping: Mapping, organization: str, settings: Settings) -> None:
@@ -687,7 +681,12 @@ def ingest_paths(
         def validate_and_load(group: tuple[str, str]) -> None:
             """One GX run over the waiting files of a kind and policy, then each file in its own transaction."""
             files = waiting.pop(group)
-            results = validate_batch([f.typed for f in files], files[0].contract, files[0].policy)
+            results = validate_batch(
+                [f.typed for f in files],
+                files[0].contract,
+                files[0].policy,
+                names=[f.path.name for f in files],
+            )
             for file, result in zip(files, results, strict=True):
                 try:
                     prepared = finish_file(file, *result, key)

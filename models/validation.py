@@ -36,9 +36,10 @@ from models.policy import Policy
 from models.readers import ROW
 
 # A file in which more than this share of the rows break the contract is rejected whole instead of being
-# quarantined row by row: so many bad rows mean the export or its mapping is wrong, not a few rows. It is the
-# same 5% as the `quarantine_share` warning of the staging assets (pipelines/assets/ingest.py).
-MAX_BAD_ROW_SHARE = 0.05
+# quarantined row by row: so many bad rows mean the export or its mapping is wrong, not a few rows. A policy
+# can set its own share (`ingest: {max_bad_row_share: …}`); models.ingest applies the same share in polars
+# before Great Expectations runs, for files whose structure is already that bad.
+MAX_BAD_ROW_SHARE = 0.5
 # ... but up to this many bad rows a file is always quarantined row by row, however small it is: holding a
 # thousand violations costs nothing, and a small file with a few bad rows should load its good ones.
 MIN_BAD_ROWS_TO_REJECT = 1_000
@@ -493,11 +494,14 @@ def _ids(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     return parts, uids
 
 
-def _limits(heights: Sequence[int]) -> np.ndarray:
+def max_bad_row_share(policy: Policy) -> float:
+    """The share of bad rows above which a file is rejected whole (the policy's, else MAX_BAD_ROW_SHARE)."""
+    return float(policy.rule_value("ingest", "max_bad_row_share", default=MAX_BAD_ROW_SHARE))
+
+
+def _limits(heights: Sequence[int], share: float) -> np.ndarray:
     """Bad rows a file may have before it is rejected."""
-    return np.array(
-        [max(math.floor(MAX_BAD_ROW_SHARE * h), MIN_BAD_ROWS_TO_REJECT) for h in heights], dtype=np.int64
-    )
+    return np.array([max(math.floor(share * h), MIN_BAD_ROWS_TO_REJECT) for h in heights], dtype=np.int64)
 
 
 def validate(
@@ -540,7 +544,8 @@ def validate_batch(
     if floats:
         combined = combined.with_columns(pl.col(floats).fill_nan(None))
     heights = [frame.height for frame in frames]
-    limits = _limits(heights)
+    share = max_bad_row_share(policy)
+    limits = _limits(heights, share)
     part_of = combined.get_column(PART).to_numpy().astype(np.int64)
     validator = _validator()
     with validator.lock, validator.batch(combined.drop(ROW)):
@@ -555,7 +560,7 @@ def validate_batch(
             error = BadRowShareExceeded(
                 name,
                 f"more than {int(limits[part]):,} of its {heights[part]:,} rows break the contract "
-                f"(at most {MAX_BAD_ROW_SHARE:.0%} may, or {MIN_BAD_ROWS_TO_REJECT:,} rows); the whole file is "
+                f"(at most {share:.0%} may, or {MIN_BAD_ROWS_TO_REJECT:,} rows); the whole file is "
                 f"held back: check its mapping and export (first rule over the limit: {rule.rule})",
                 row=first_row,
                 column=rule.column,
