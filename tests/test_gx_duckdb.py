@@ -255,7 +255,7 @@ def test_a_file_with_too_many_bad_rows_is_rejected_without_fetching_them_all(mon
         return rows
 
     monkeypatch.setattr(validation._Validator, "fetch", counting_fetch)
-    big = _many(60_000, 20_000)  # a third of its rows are bad: rejected (limit 3,000)
+    big = _many(60_000, 40_000)  # two thirds of its rows are bad: rejected (limit 30,000, the policy's 50%)
     small = _many(600, 300)  # half its rows are bad, but fewer than 1,000: quarantined row by row
     clean = _many(100_000, 4_000)  # 4% bad: quarantined row by row
     results = validate_batch([big, small, clean], contract, ZEELAND, names=["big.csv", "s.csv", "c.csv"])
@@ -265,12 +265,12 @@ def test_a_file_with_too_many_bad_rows_is_rejected_without_fetching_them_all(mon
         _violations, _outcomes = rejected  # unpacking a rejection raises it, as models.ingest unpacks results
     error = raised.value
     assert error.file_name == "big.csv" and error.rule == "bad_row_share" and error.row == 2
-    assert "more than 3,000 of its 60,000 rows" in str(error)
+    assert "more than 30,000 of its 60,000 rows" in str(error)
     small_violations, _ = results[1]  # type: ignore[misc]
     clean_violations, _ = results[2]  # type: ignore[misc]
     assert small_violations.height == 600 and clean_violations.height == 8_000
-    # no fetch held more than one row past each open file's limit (3,001 + 1,001 + 5,001)
-    assert fetched and max(fetched) <= 3_001 + 1_001 + 5_001
+    # no fetch held more than one row past each open file's limit (30,001 + 1,001 + 50,001)
+    assert fetched and max(fetched) <= 30_001 + 1_001 + 50_001
 
 
 def test_a_query_gx_cannot_run_is_an_error_never_a_failed_rule(monkeypatch) -> None:
@@ -298,18 +298,15 @@ def test_ingest_rejects_a_file_with_too_many_bad_rows_and_loads_the_next(tmp_pat
 
     settings = make_settings(tmp_path)
     rows = employees("payroll", 3_000)
-    for row in rows[:1_200]:
+    for row in rows[:2_000]:
         row["salary_scale"] = ""  # required
     write_canonical(settings.inbox, "payroll", rows, suffix="_bad")
     write_canonical(settings.inbox, "payroll", employees("payroll", 10), suffix="_good")
     bad, good = ingest(settings)
     assert bad.status == "rejected" and bad.rows_rejected == 3_000
-    # models.ingest does not pass the file names to the validation (yet): the sentence numbers the file
-    assert bad.message == (
-        "file #1 of 2 checked together, row 2, column 'salary_scale': more than 1,000 of its 3,000 rows "
-        "break the contract (at most 5% may, or 1,000 rows); the whole file is held back: check its mapping "
-        "and export (first rule over the limit: required) (rule: bad_row_share)"
-    )
+    # one sentence naming the file, the share and the rule (models.ingest's check before GX or the cap in GX)
+    assert "zeeland-demo_payroll_bad.csv" in bad.message and "2000 of 3000 rows" in bad.message
+    assert bad.message.endswith("(rule: bad_row_share)")
     assert query(settings, "SELECT file_name, status FROM audit.load_ledger ORDER BY 1") == [
         ("zeeland-demo_payroll_bad.csv", "rejected"),
         ("zeeland-demo_payroll_good.csv", "loaded"),
