@@ -111,11 +111,6 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
 
 
 # ------------------------------------------------------------------------------------------------ test tiers
-TIERS = {
-    "pipeline": "runs the pipeline (the session's sample run, dg.materialize or `calibra run`)",
-    "browser": "drives headless Chromium",
-    "soak": "slow: left out of `make test`, run by `make soak`",
-}
 # The slow tier, by node id (module::test or module::*). What `make test` keeps instead: test_faults' quick
 # study (one kill -9 and its recovery), test_browser's one page of every kind, test_bench's pure tests.
 SOAK = (
@@ -134,11 +129,6 @@ SOAK = (
 # Code that runs the pipeline: a Dagster materialisation, or `calibra run` (in process or as a subprocess).
 RUNS_PIPELINE = re.compile(r"\bmaterialize\(|[\"']pipelines\.cli[\"'],\s*[\"']run[\"']|\bcmd_run\(")
 BROWSER_FIXTURES = {"chromium"}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    for name, meaning in TIERS.items():
-        config.addinivalue_line("markers", f"{name}: {meaning}")
 
 
 def _source(function: Callable[..., object]) -> str:

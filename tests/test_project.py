@@ -180,3 +180,23 @@ def test_blas_runs_one_thread_in_calibra_processes(tmp_path) -> None:  # type: i
             [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=folder, check=True
         )
         assert done.stdout.strip() == "1", folder
+
+
+def test_every_soak_test_named_in_conftest_exists() -> None:
+    """A renamed slow test must not slip into `make test` unnoticed: every SOAK entry names a real test."""
+    from tests.conftest import SOAK
+
+    for entry in SOAK:
+        module, _, name = entry.partition("::")
+        source = (PROJECT_ROOT / "tests" / module).read_text(encoding="utf-8")
+        assert name == "*" or re.search(rf"^def {re.escape(name)}\(", source, flags=re.M), entry
+
+
+def test_the_tiers_are_registered_and_the_makefile_selects_them() -> None:
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for marker in ("pipeline", "browser", "soak"):
+        assert re.search(rf'^\s*"{marker}: ', pyproject, flags=re.M), marker
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert '-m "not soak"' in makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert '-m "not pipeline and not browser and not soak"' in makefile.split("\ntest-fast:", 1)[1]
+    assert "-m soak" in makefile.split("\nsoak:", 1)[1].split("\n\n", 1)[0]
