@@ -1,0 +1,128 @@
+"""One typed schema for policies/*.yaml (models.policy.PolicyFile) and calibra.yaml (models.config.ConfigFile):
+every shipped file loads, a misspelt or unknown key fails at load naming the file, the key and the nearest
+known key, and a value a file leaves out takes the schema's default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from models.config import PROJECT_ROOT, ConfigFile, load_settings
+from models.errors import ConfigError
+from models.policy import Disclosure, PolicyFile, load_policy, schema_default
+
+POLICIES = sorted((PROJECT_ROOT / "policies").glob("*.yaml")) + sorted(
+    (PROJECT_ROOT / "tests" / "fixtures").rglob("*4punt.yaml")
+)
+
+
+def _write(path: Path, data: object) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _ploeg() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "policies" / "ploeg.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_every_shipped_policy_fits_the_schema(path: Path) -> None:
+    PolicyFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    assert load_policy(path).rating_codes
+
+
+def test_a_misspelt_key_names_the_file_the_key_and_the_nearest_known_key(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["disclosure"]["min_group_sise"] = raw["disclosure"].pop("min_group_size")
+    path = _write(tmp_path / "typo.yaml", raw)
+    with pytest.raises(ConfigError) as error:
+        load_policy(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "'disclosure.min_group_sise'" in message and "did you mean 'min_group_size'" in message
+
+
+def test_an_unknown_section_is_refused_with_the_nearest_section(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["metricz"] = raw.pop("metrics")
+    with pytest.raises(ConfigError, match=r"unknown key 'metricz'; did you mean 'metrics'"):
+        load_policy(_write(tmp_path / "section.yaml", raw))
+
+
+def test_a_key_inside_a_list_item_is_checked(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["rating_scale"]["values"][1]["scor"] = raw["rating_scale"]["values"][1].pop("score")
+    with pytest.raises(ConfigError, match=r"'rating_scale\.values\.1\.scor'; did you mean 'score'"):
+        load_policy(_write(tmp_path / "item.yaml", raw))
+
+
+def test_a_value_out_of_range_names_its_key(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["disclosure"]["dominance_share"] = {"value": 3, "rule": "test"}  # a share above 1
+    with pytest.raises(
+        ConfigError, match=r"'disclosure\.dominance_share' input should be less than or equal"
+    ):
+        load_policy(_write(tmp_path / "range.yaml", raw))
+
+
+def test_a_left_out_value_takes_the_schema_default(tmp_path: Path) -> None:
+    raw = _ploeg()
+    del raw["disclosure"]
+    del raw["metrics"]["fdr"]
+    policy = load_policy(_write(tmp_path / "defaults.yaml", raw))
+    assert policy.min_group_size == Disclosure().min_group_size == 5
+    assert policy.min_group_size_amounts == 10 and policy.dominance_share == 0.3
+    assert policy.rule_value("metrics", "fdr") == schema_default("metrics", "fdr") == 0.05
+    # a caller's own default does not override the schema's
+    assert policy.rule_value("disclosure", "min_group_size", default=7) == 5
+    # where the schema has no default, the caller's applies (management k follows min_group_size)
+    assert schema_default("disclosure", "management_min_group_size") is None
+    assert policy.rule_value("disclosure", "management_min_group_size", default=9) == 9
+    # an annotated value is read as its value, the annotation kept for rule ids
+    assert (
+        load_policy(PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").rule_value("forecast", "draws")
+        == PolicyFile.model_validate(
+            yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+        ).forecast.draws
+    )
+
+
+def test_schema_defaults_are_copies() -> None:
+    schema_default("disclosure", "compared_groups").append("X")
+    assert schema_default("disclosure", "compared_groups") == ["F", "M"]
+
+
+def test_the_audience_settings_are_part_of_the_schema(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["disclosure"] |= {
+        "management_min_group_size": 5,
+        "meeting_min_group_size": 1,
+        "compared_groups": ["F", "M"],
+    }
+    policy = load_policy(_write(tmp_path / "audiences.yaml", raw))
+    assert policy.rule_value("disclosure", "meeting_min_group_size") == 1
+
+
+def test_calibra_yaml_fits_the_schema_and_fills_its_defaults(tmp_path: Path) -> None:
+    ConfigFile.model_validate(yaml.safe_load((PROJECT_ROOT / "calibra.yaml").read_text(encoding="utf-8")))
+    path = _write(tmp_path / "calibra.yaml", {"organizations": {"x": {"policy": "p.yaml"}}})
+    settings = load_settings(path, tmp_path / "home")
+    assert settings.schedules == {"hour": 6, "budget_days_before_payout": 14}
+    assert settings.organizations["x"].name == {"nl": "x", "en": "x"}
+    assert settings.mappings_dirs == ((tmp_path / "mappings").resolve(),)
+
+
+def test_calibra_yaml_misspelt_keys_name_the_nearest_known_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "calibra.yaml",
+        {"mapings": ["mappings"], "schedules": {"hours": 6}, "organizations": {"x": {"polcy": "p.yaml"}}},
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = str(error.value)
+    assert "unknown key 'mapings'; did you mean 'mappings'" in message
+    assert "unknown key 'schedules.hours'; did you mean 'hour'" in message
+    assert "unknown key 'organizations.x.polcy'; did you mean 'policy'" in message
+    assert "organisation 'x' names no policy file" in message and str(path) in message
