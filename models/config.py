@@ -7,6 +7,7 @@ and the nearest known key, and the defaults live in the schema only.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.errors import ConfigError
 
@@ -35,10 +36,39 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PolicyPeriod(_Strict):
+    """The policy an organisation applies to a range of cycles (both ends included; None = open)."""
+
+    policy: str
+    from_cycle: int | None = None
+    to_cycle: int | None = None
+
+
 class OrganizationEntry(_Strict):
     name: dict[str, str] | None = None  # None: the organisation id in every language
-    policy: str  # the policy file, relative to calibra.yaml
+    # The policy file, relative to calibra.yaml: one for every cycle (`policy`), or one per range of cycles
+    # when the regime changed (`policies`, e.g. a new salary system from a given cycle on).
+    policy: str | None = None
+    policies: list[PolicyPeriod] = []
     attributes: list[str] = []  # extra evaluation columns compared in the calibration-impact marts
+
+    @model_validator(mode="after")
+    def _one_policy_per_cycle(self) -> OrganizationEntry:
+        if (self.policy is None) == (not self.policies):
+            raise ValueError("name either one policy (`policy`) or a policy per range of cycles (`policies`)")
+        open_low, open_high = -(10**9), 10**9
+        ranges = sorted(
+            (
+                open_low if p.from_cycle is None else p.from_cycle,
+                open_high if p.to_cycle is None else p.to_cycle,
+            )
+            for p in self.policies
+        )
+        if any(low > high for low, high in ranges):
+            raise ValueError("a cycle range of `policies` runs backwards")
+        if any(next_low <= high for (_, high), (next_low, _) in itertools.pairwise(ranges)):
+            raise ValueError("the cycle ranges of `policies` overlap")
+        return self
 
 
 class Schedules(_Strict):
@@ -69,6 +99,8 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
         return sorted(Schedules.model_fields)
     if loc[0] == "organizations" and len(loc) == 2:
         return sorted(OrganizationEntry.model_fields)
+    if loc[0] == "organizations" and len(loc) == 4 and loc[2] == "policies":
+        return sorted(PolicyPeriod.model_fields)
     return []
 
 
@@ -82,8 +114,10 @@ def config_errors(error: ValidationError, path: Path) -> str:
             near = difflib.get_close_matches(str(loc[-1]), known, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(known)}"
             sentences.append(f"{path}: unknown key '{key}'{hint}")
-        elif problem["type"] == "missing" and loc[:1] == ("organizations",) and loc[-1] == "policy":
-            sentences.append(f"{path}: organisation '{loc[1]}' names no policy file")
+        elif problem["type"] == "value_error" and loc[:1] == ("organizations",) and len(loc) == 2:
+            sentences.append(
+                f"{path}: organisation '{loc[1]}': {problem['msg'].removeprefix('Value error, ')}"
+            )
         else:
             sentences.append(f"{path}: '{key}' {problem['msg'].lower()}")
     return "; ".join(sentences)
@@ -101,8 +135,19 @@ def read_config(path: Path) -> ConfigFile:
 class Organization:
     id: str
     name: dict[str, str]
-    policy_path: Path
+    policy_path: Path  # the policy of the latest cycles (the only one when the regime never changed)
     attributes: tuple[str, ...] = ()
+    # (first cycle, last cycle, policy file) per range of cycles; None = open; empty: policy_path throughout
+    policy_periods: tuple[tuple[int | None, int | None, Path], ...] = ()
+
+    def policy_path_for(self, cycle: int | None) -> Path:
+        """The policy file in force for a cycle (None: the latest)."""
+        if cycle is None or not self.policy_periods:
+            return self.policy_path
+        for first, last, path in self.policy_periods:
+            if (first is None or first <= cycle) and (last is None or cycle <= last):
+                return path
+        raise ConfigError(f"organisation '{self.id}' names no policy for cycle {cycle} in calibra.yaml")
 
 
 @dataclass(frozen=True)
@@ -143,15 +188,21 @@ def load_settings(
     base = path.parent
     home_value = home or os.environ.get("CALIBRA_HOME") or config.home
     site_value = site or os.environ.get("CALIBRA_SITE") or config.site
-    organizations = {
-        org_id: Organization(
+    organizations = {}
+    for org_id, spec in config.organizations.items():
+        periods = tuple(
+            sorted(
+                ((p.from_cycle, p.to_cycle, (base / p.policy).resolve()) for p in spec.policies),
+                key=lambda period: -(10**9) if period[0] is None else period[0],
+            )
+        )
+        organizations[org_id] = Organization(
             id=org_id,
             name=spec.name or {"nl": org_id, "en": org_id},
-            policy_path=(base / spec.policy).resolve(),
+            policy_path=periods[-1][2] if periods else (base / str(spec.policy)).resolve(),
             attributes=tuple(spec.attributes),
+            policy_periods=periods,
         )
-        for org_id, spec in config.organizations.items()
-    }
     return Settings(
         config_path=path,
         mappings_dirs=tuple((base / folder).resolve() for folder in config.mappings),

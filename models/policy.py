@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 import difflib
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from models.config import Settings, cached_yaml
 from models.errors import ConfigError
@@ -99,6 +100,23 @@ class Policy:
     def dominance_share(self) -> float:
         return float(self.rule_value("disclosure", "dominance_share"))
 
+    @property
+    def valid_from(self) -> date | None:
+        """First day the policy is in force (None: always was)."""
+        return _as_date(self.raw.get("valid_from"))
+
+    @property
+    def valid_until(self) -> date | None:
+        """First day the policy is no longer in force (None: still is)."""
+        return _as_date(self.raw.get("valid_until"))
+
+    def in_force_for(self, cycle: int) -> bool:
+        """Whether the policy was in force for any part of a cycle (the calendar year whose work is rated)."""
+        start, end = date(cycle, 1, 1), date(cycle + 1, 1, 1)
+        return (self.valid_from is None or self.valid_from < end) and (
+            self.valid_until is None or self.valid_until > start
+        )
+
     def allowed_values(self, source: str) -> list[Any]:
         """Values a contract column takes from this policy (`allowed_from_policy`)."""
         if source == "rating_scale":
@@ -160,17 +178,32 @@ def _validated_file(path: str) -> PolicyFile:
         raise ConfigError(schema_errors(exc, PolicyFile, Path(path))) from exc
 
 
+def _as_date(value: Any) -> date | None:
+    """YAML reads `2024-06-01` as a date already; a quoted one is parsed (load_policy checked its form)."""
+    return value if isinstance(value, date) or value is None else date.fromisoformat(str(value))
+
+
 def _validated(path: Path) -> PolicyFile:
     """The policy file checked against the schema (once per process and file)."""
     return _validated_file(str(path))
 
 
-def policy_for(settings: Settings, organization: str) -> Policy:
+def policy_for(settings: Settings, organization: str, cycle: int | None = None) -> Policy:
+    """The organisation's policy; with a cycle, the one calibra.yaml names for that cycle, which must be in
+    force for it (its `valid_from` / `valid_until`)."""
     org = settings.organizations.get(organization)
     if org is None:
         known = ", ".join(sorted(settings.organizations)) or "none"
         raise ConfigError(f"organisation '{organization}' is not configured in calibra.yaml (known: {known})")
-    return load_policy(org.policy_path)
+    path = org.policy_path_for(cycle)
+    policy = load_policy(path)
+    if cycle is not None and not policy.in_force_for(cycle):
+        raise ConfigError(
+            f"{path}: policy {policy.id} is not in force for cycle {cycle} "
+            f"(valid from {policy.valid_from or 'always'} until {policy.valid_until or 'now'}), "
+            f"but calibra.yaml names it for {organization}"
+        )
+    return policy
 
 
 # ------------------------------------------------------------------------------------------------ the schema
@@ -372,6 +405,9 @@ class PolicyFile(_Section):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     version: int = 1
+    # The period the policy is in force: from `valid_from` up to, not including, `valid_until` (None = open).
+    valid_from: date | None = None
+    valid_until: date | None = None
     name: dict[str, str] | None = None
     timezone: str = "Europe/Brussels"
     source: str | None = None
@@ -394,6 +430,12 @@ class PolicyFile(_Section):
     calibration_impact: CalibrationImpact = CalibrationImpact()
     calibration: Calibration = Calibration()
     pay_gap: _OpenSection | None = None  # marts.pay_gap_*: keys settled on the pay-gap branch
+
+    @model_validator(mode="after")
+    def _period_runs_forward(self) -> PolicyFile:
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must come after valid_from")
+        return self
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -11,7 +11,7 @@ import yaml
 
 from models.config import PROJECT_ROOT, ConfigFile, load_settings
 from models.errors import ConfigError
-from models.policy import Disclosure, PolicyFile, load_policy, schema_default
+from models.policy import Disclosure, PolicyFile, load_policy, policy_for, schema_default
 
 POLICIES = sorted((PROJECT_ROOT / "policies").glob("*.yaml")) + sorted(
     (PROJECT_ROOT / "tests" / "fixtures").rglob("*4punt.yaml")
@@ -124,5 +124,55 @@ def test_calibra_yaml_misspelt_keys_name_the_nearest_known_key(tmp_path: Path) -
     message = str(error.value)
     assert "unknown key 'mapings'; did you mean 'mappings'" in message
     assert "unknown key 'schedules.hours'; did you mean 'hour'" in message
-    assert "unknown key 'organizations.x.polcy'; did you mean 'policy'" in message
-    assert "organisation 'x' names no policy file" in message and str(path) in message
+    assert "unknown key 'organizations.x.polcy'; did you mean 'policy'" in message and str(path) in message
+    _write(path, {"organizations": {"x": {"name": {"nl": "X", "en": "X"}}}})
+    with pytest.raises(ConfigError, match=r"organisation 'x': name either one policy"):
+        load_settings(path)
+
+
+def _regime_change(tmp_path: Path) -> Path:
+    """An organisation whose regime changed with the 2024 cycle: two policies, each with its period."""
+    old, new = _ploeg(), _ploeg()
+    old |= {"id": "ploeg_old", "valid_until": "2024-06-01"}
+    new |= {"id": "ploeg_new", "valid_from": "2024-06-01"}
+    _write(tmp_path / "old.yaml", old)
+    _write(tmp_path / "new.yaml", new)
+    periods = [{"policy": "old.yaml", "to_cycle": 2023}, {"policy": "new.yaml", "from_cycle": 2024}]
+    return _write(tmp_path / "calibra.yaml", {"organizations": {"x": {"policies": periods}}})
+
+
+def test_a_cycle_is_judged_by_the_policy_in_force_for_it(tmp_path: Path) -> None:
+    settings = load_settings(_regime_change(tmp_path), tmp_path / "home")
+    assert policy_for(settings, "x", 2022).id == "ploeg_old"
+    assert policy_for(settings, "x", 2023).id == "ploeg_old"
+    assert policy_for(settings, "x", 2025).id == "ploeg_new"
+    assert policy_for(settings, "x").id == "ploeg_new"  # without a cycle: the latest
+    # the cycle of the change: the old policy was in force for part of 2024 too, the new one from June
+    old = load_policy(tmp_path / "old.yaml")
+    assert old.in_force_for(2024) and not old.in_force_for(2025)
+    assert str(old.valid_until) == "2024-06-01" and old.valid_from is None
+
+
+def test_a_policy_named_for_a_cycle_it_is_not_in_force_for_is_refused(tmp_path: Path) -> None:
+    config = _regime_change(tmp_path)
+    periods = [{"policy": "old.yaml", "to_cycle": 2025}, {"policy": "new.yaml", "from_cycle": 2026}]
+    _write(config, {"organizations": {"x": {"policies": periods}}})
+    settings = load_settings(config, tmp_path / "home")
+    assert policy_for(settings, "x", 2024).id == "ploeg_old"
+    with pytest.raises(ConfigError, match=r"policy ploeg_old is not in force for cycle 2025"):
+        policy_for(settings, "x", 2025)
+
+
+def test_policy_periods_must_not_overlap_or_run_backwards(tmp_path: Path) -> None:
+    config = _regime_change(tmp_path)
+    overlapping = [{"policy": "old.yaml", "to_cycle": 2024}, {"policy": "new.yaml", "from_cycle": 2024}]
+    _write(config, {"organizations": {"x": {"policies": overlapping}}})
+    with pytest.raises(ConfigError, match="overlap"):
+        load_settings(config)
+    backwards = [{"policy": "old.yaml", "from_cycle": 2024, "to_cycle": 2020}]
+    _write(config, {"organizations": {"x": {"policies": backwards}}})
+    with pytest.raises(ConfigError, match="runs backwards"):
+        load_settings(config)
+    raw = _ploeg() | {"valid_from": "2024-01-01", "valid_until": "2023-01-01"}
+    with pytest.raises(ConfigError, match="valid_until must come after valid_from"):
+        load_policy(_write(tmp_path / "period.yaml", raw))
