@@ -112,7 +112,8 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
 
 # ------------------------------------------------------------------------------------------------ test tiers
 # The slow tier, by node id (module::test or module::*). What `make test` keeps instead: test_faults' quick
-# study (one kill -9 and its recovery), test_browser's one page of every kind, test_bench's pure tests.
+# study (one kill -9 and its recovery), test_browser's one page of every kind (hand-built and sample),
+# test_bench's pure tests.
 SOAK = (
     "test_faults.py::test_every_kill_leaves_a_sound_database",
     "test_faults.py::test_kills_landed_in_the_phases_they_targeted",
@@ -121,6 +122,7 @@ SOAK = (
     "test_faults.py::test_a_second_run_at_the_same_time_is_refused_in_one_sentence",
     "test_faults.py::test_a_contract_failure_stops_marts_and_site_in_the_same_run",
     "test_browser.py::test_every_sample_page_renders_offline",
+    "test_browser.py::test_every_hand_built_page_renders_offline",
     "test_bench.py::test_every_run_reports_every_stage",
     "test_bench.py::test_the_numbers_are_positive",
     "test_bench.py::test_the_agreement_checks_passed",

@@ -5,8 +5,8 @@ works through `calibra serve`.
 
 Chromium is required: when /usr/bin/chromium is missing these tests FAIL (the Makefile installs it).
 
-Tiers: `make test` loads one sample page of every kind; every page of the sample is the soak tier
-(`make soak`), as tests/conftest.py says.
+Tiers: `make test` loads one page of every kind, of the hand-built site and of the sample; every page of
+both is the soak tier (`make soak`), as tests/conftest.py says.
 """
 
 from __future__ import annotations
@@ -55,6 +55,15 @@ def check_page(result: PageResult, allowed: tuple[str, ...] = LOCAL) -> None:
 
 def test_chromium_is_installed() -> None:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: install Debian's chromium (the Makefile does)"
+
+
+def test_one_hand_built_page_of_every_kind_renders_offline(chromium: Chromium, hand_site: Path) -> None:
+    charts = 0
+    for page in one_page_of_every_kind(hand_site).values():
+        result = chromium.load(page.as_uri())
+        check_page(result)
+        charts += len(result.drawn)
+    assert charts > 10
 
 
 def test_every_hand_built_page_renders_offline(chromium: Chromium, hand_site: Path) -> None:
