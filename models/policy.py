@@ -72,6 +72,16 @@ class Policy:
     def guideline(self) -> dict[str, float] | None:
         return self.raw["rating_scale"].get("guideline")
 
+    @property
+    def typed(self) -> PolicyFile:
+        """The policy as the schema reads it: typed sections with their defaults filled in, for new code
+        (`policy.typed.disclosure.min_group_size`) instead of a string path. Validated once per Policy."""
+        found = self.__dict__.get("_typed")
+        if found is None:
+            found = PolicyFile.model_validate(self.raw)
+            object.__setattr__(self, "_typed", found)  # a cache on a frozen dataclass: not a field
+        return found
+
     def section(self, name: str, default: Any = None) -> Any:
         return self.raw.get(name, default)
 

@@ -176,3 +176,16 @@ def test_policy_periods_must_not_overlap_or_run_backwards(tmp_path: Path) -> Non
     raw = _ploeg() | {"valid_from": "2024-01-01", "valid_until": "2023-01-01"}
     with pytest.raises(ConfigError, match="valid_until must come after valid_from"):
         load_policy(_write(tmp_path / "period.yaml", raw))
+
+
+def test_typed_access_gives_the_same_values_as_the_string_paths() -> None:
+    for path in POLICIES:
+        policy = load_policy(path)
+        typed = policy.typed
+        assert typed is policy.typed  # validated once
+        assert typed.disclosure.min_group_size == policy.min_group_size
+        assert typed.metrics.fdr == policy.rule_value("metrics", "fdr")
+        assert typed.calibration.leniency_window_cycles == policy.rule_value(
+            "calibration", "leniency_window_cycles"
+        )
+        assert [v.code for v in typed.rating_scale.values] == policy.rating_codes
