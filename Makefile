@@ -4,31 +4,57 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.lock-installed
 SAMPLE := var/sample
+ENV_LOCK := $(VENV).lock
+PYTEST := $(BIN)/python -m pytest
 
-.PHONY: run test lint typecheck ui bench sample clean env browser screenshots
+.PHONY: run test test-fast soak lint typecheck ui bench sample clean env browser screenshots
 
-# The environment is rebuilt only when the lock file (or the project metadata) changes.
+# The environment is rebuilt only when the lock file (or the project metadata) changes. The build holds a lock
+# (flock on $(ENV_LOCK)): a second `make` that needs the environment while another one is installing it waits
+# for it, then finds it built, instead of deleting it under the first one's feet. A line per stage shows where
+# the build is, and pip lists what it collects and installs.
 $(STAMP): requirements.lock pyproject.toml
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	touch $(STAMP)
+	@echo "calibra: the environment in $(VENV) needs building (waiting for any other install to finish)"
+	@flock $(ENV_LOCK) sh -c '\
+	  set -e; \
+	  if [ -f $(STAMP) ] && [ $(STAMP) -nt requirements.lock ] && [ $(STAMP) -nt pyproject.toml ]; then \
+	    echo "calibra: the environment was built meanwhile"; exit 0; fi; \
+	  rm -rf $(VENV); \
+	  echo "calibra: [1/4] creating $(VENV) with $(PYTHON)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	  echo "calibra: [2/4] upgrading pip"; \
+	  $(BIN)/python -m pip install --quiet --upgrade "pip>=24"; \
+	  echo "calibra: [3/4] installing the locked dependencies (requirements.lock; a few minutes the first time)"; \
+	  $(BIN)/python -m pip install --require-hashes -r requirements.lock; \
+	  echo "calibra: [4/4] installing calibra itself (editable)"; \
+	  $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .; \
+	  touch $(STAMP); \
+	  echo "calibra: environment ready"'
 
 env: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/calibra run --sample
 
+# Test tiers (pytest markers applied in tests/conftest.py): `make test` is everything but the soak tier,
+# within 8 minutes on two cores; `make test-fast` needs neither a pipeline run nor a browser; `make soak` is
+# the slow rest (the full fault study, every sample page in Chromium, the tiny benchmark).
 test: $(STAMP) lint typecheck browser
-	$(BIN)/python -m pytest
+	$(PYTEST) -m "not soak"
 
-# The site is tested in a real browser: Debian's chromium (root installs it; otherwise say what to run).
+test-fast: $(STAMP)
+	$(PYTEST) -m "not pipeline and not browser and not soak"
+
+soak: $(STAMP) browser
+	$(PYTEST) -m soak
+
+# The site is tested in a real browser: Debian's chromium (root installs it; otherwise say what to run). apt
+# waits for the package manager's lock (another install) instead of failing on it.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	    flock /tmp/calibra-apt.lock sh -c 'apt-get -o DPkg::Lock::Timeout=900 update -qq && \
+	      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq chromium >/dev/null'; \
 	  else echo "make test needs Debian's chromium for the browser tests: sudo apt-get install chromium"; exit 1; fi; }
 
 lint: $(STAMP)
@@ -52,4 +78,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf var site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var site .pytest_cache .mypy_cache .ruff_cache $(ENV_LOCK)

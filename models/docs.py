@@ -1,6 +1,8 @@
-"""Generate the README's data interface from its single sources: the contracts and docs/marts/*.md.
+"""Generate docs/data-interface.md from its single sources: the contracts and docs/marts/*.md.
 
-`python -m models.docs` rewrites the marked sections of README.md; a test fails when they are stale.
+`python -m models.docs` rewrites the marked sections of docs/data-interface.md (the canonical tables from
+data-contracts/, and an index of the mart documents with the tables each describes); `--check` fails when
+they are stale, and so does a test. The README links to the generated page instead of repeating it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from models.contracts import all_contracts
 from models.warehouse import AUDIT_DDL
 
 README = PROJECT_ROOT / "README.md"
+DATA_INTERFACE = PROJECT_ROOT / "docs" / "data-interface.md"
 MARTS_DOCS = PROJECT_ROOT / "docs" / "marts"
 
 
@@ -38,7 +41,7 @@ def contracts_markdown() -> str:
     for contract in all_contracts().values():
         keys = "; ".join("(" + ", ".join(k) + ")" for k in contract.keys)
         lines += [
-            f"#### `staging.{contract.table}` (contract v{contract.version})",
+            f"### `staging.{contract.table}` (contract v{contract.version})",
             "",
             contract.description,
             "",
@@ -56,7 +59,7 @@ def contracts_markdown() -> str:
             "| `_source_sha256`, `_source_row` | text, integer | yes | | none | Lineage: the file and row it came from. |",
             "",
         ]
-    lines += ["#### Audit and raw tables", ""]
+    lines += ["### Audit and raw tables", ""]
     for ddl in AUDIT_DDL:
         name = re.search(r"EXISTS (\S+)", ddl)
         columns = re.search(r"\((.*)\)", ddl, re.S)
@@ -66,36 +69,45 @@ def contracts_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _title(text: str) -> str:
+    found = re.search(r"^# (.+)$", text, flags=re.M)
+    # a document's history (which issue brought it) is no part of its title in an index
+    return re.sub(r"\s*\(issue \d+\)", "", found.group(1)).strip() if found else ""
+
+
 def marts_markdown() -> str:
-    parts = []
+    """One line per document in docs/marts/: its title, linked, and the tables its headings name."""
+    lines = []
     for path in sorted(MARTS_DOCS.glob("*.md")):
-        text = path.read_text(encoding="utf-8").strip()
-        # Demote headings so each document nests under the README's "Marts" heading.
-        parts.append(re.sub(r"^(#+)", lambda m: m.group(1) + "###", text, flags=re.M))
-    return "\n\n".join(parts) + "\n" if parts else "_No marts documented yet._\n"
+        text = path.read_text(encoding="utf-8")
+        tables = dict.fromkeys(re.findall(r"^#+ .*?`?((?:marts|audit|staging)\.[a-z_]+)`?", text, flags=re.M))
+        described = ": " + ", ".join(f"`{t}`" for t in tables) if tables else ""
+        lines.append(f"- [{_title(text) or path.stem}](marts/{path.name}){described}")
+    return "\n".join(lines) + "\n" if lines else "_No marts documented yet._\n"
 
 
 def _replace(text: str, marker: str, content: str) -> str:
     pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)", re.S)
     if not pattern.search(text):
-        raise ValueError(f"README.md lacks the <!-- {marker}:start/end --> markers")
+        raise ValueError(f"{DATA_INTERFACE.name} lacks the <!-- {marker}:start/end --> markers")
     return pattern.sub(lambda m: m.group(1) + content + m.group(2), text)
 
 
-def render(readme_text: str) -> str:
-    text = _replace(readme_text, "contracts", contracts_markdown())
+def render(text: str) -> str:
+    """The data-interface page with its generated sections brought up to date."""
+    text = _replace(text, "contracts", contracts_markdown())
     return _replace(text, "marts", marts_markdown())
 
 
 def main() -> int:
-    current = README.read_text(encoding="utf-8")
+    current = DATA_INTERFACE.read_text(encoding="utf-8")
     updated = render(current)
     if "--check" in sys.argv:
         if updated != current:
-            print("README.md data interface is stale: run `python -m models.docs`")
+            print(f"{DATA_INTERFACE.relative_to(PROJECT_ROOT)} is stale: run `python -m models.docs`")
             return 1
         return 0
-    README.write_text(updated, encoding="utf-8")
+    DATA_INTERFACE.write_text(updated, encoding="utf-8")
     return 0
 
 

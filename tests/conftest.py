@@ -1,11 +1,27 @@
-"""Shared fixtures: an isolated calibra home (own key, database, site) and a small sample run through Dagster."""
+"""Shared fixtures: an isolated calibra home (own key, database, site) and a small sample run through Dagster;
+and the test tiers.
+
+Tiers are pytest markers, applied here from what a test uses so that a new test lands in its tier without a
+decorator (`make test` = not soak, `make test-fast` = none of the three, `make soak` = soak):
+
+- `pipeline`: the test runs the pipeline — it uses the session's `sample_run` (directly or through a fixture),
+  or its code, a fixture's code or a helper of its module calls `materialize(` or starts `calibra run`;
+- `browser`: the test drives headless Chromium (the `chromium` fixture, or a module that imports the browser
+  helper);
+- `soak`: the slow tests named in SOAK below, which `make test` leaves to `make soak`.
+"""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import polars as pl
@@ -92,3 +108,97 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     settings = load_settings(config, root / "home", root / "site")
     manifest = json.loads((root / "home" / "manifest.json").read_text())
     return SampleRun(settings=settings, manifest=manifest, success=result.success)
+
+
+# ------------------------------------------------------------------------------------------------ test tiers
+# The slow tier, by node id (module::test or module::*). What `make test` keeps instead: test_faults' quick
+# study (one kill -9 and its recovery), test_browser's one page of every kind (hand-built and sample),
+# test_bench's pure tests.
+SOAK = (
+    "test_faults.py::test_every_kill_leaves_a_sound_database",
+    "test_faults.py::test_kills_landed_in_the_phases_they_targeted",
+    "test_faults.py::test_rerun_after_kills_ends_like_a_clean_run",
+    "test_faults.py::test_killed_publishing_leaves_the_previous_site",
+    "test_faults.py::test_a_second_run_at_the_same_time_is_refused_in_one_sentence",
+    "test_faults.py::test_a_contract_failure_stops_marts_and_site_in_the_same_run",
+    "test_browser.py::test_every_sample_page_renders_offline",
+    "test_browser.py::test_every_hand_built_page_renders_offline",
+    "test_bench.py::test_every_run_reports_every_stage",
+    "test_bench.py::test_the_numbers_are_positive",
+    "test_bench.py::test_the_agreement_checks_passed",
+    "test_bench.py::test_the_targets_are_reported_but_not_judged_at_a_tiny_size",
+)
+# Code that runs the pipeline: a Dagster materialisation, or `calibra run` (in process or as a subprocess).
+RUNS_PIPELINE = re.compile(r"\bmaterialize\(|[\"']pipelines\.cli[\"'],\s*[\"']run[\"']|\bcmd_run\(")
+BROWSER_FIXTURES = {"chromium"}
+
+
+def _source(function: Callable[..., object]) -> str:
+    try:
+        return inspect.getsource(inspect.unwrap(function))
+    except (OSError, TypeError):
+        return ""
+
+
+@cache
+def _pipeline_helpers(module: ModuleType) -> frozenset[str]:
+    """Names of the module's own functions whose code runs the pipeline (one level of helpers)."""
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return frozenset()
+    text = inspect.getsource(module)
+    return frozenset(
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and RUNS_PIPELINE.search(ast.get_source_segment(text, node) or "")
+    )
+
+
+def _runs_pipeline(item: pytest.Function) -> bool:
+    fixture_names = set(item.fixturenames)
+    if "sample_run" in fixture_names:  # also when a fixture the test uses depends on it
+        return True
+    functions: list[Callable[..., object]] = [item.function]
+    for name in fixture_names:
+        for definition in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            origin = getattr(definition.func, "__module__", "") or ""
+            # pytest's own fixtures never run the pipeline; this file's are judged by name (sample_run)
+            if not origin.startswith(("_pytest", "pytest")) and not origin.endswith("conftest"):
+                functions.append(definition.func)
+    helpers = _pipeline_helpers(item.module) if item.module is not None else frozenset()
+    for function in functions:
+        code = _source(function)
+        if RUNS_PIPELINE.search(code):
+            return True
+        if helpers and any(re.search(rf"\b{re.escape(name)}\(", code) for name in helpers):
+            return True
+    return False
+
+
+@cache
+def _uses_the_browser_helper(module: ModuleType | None) -> bool:
+    """A module that imports tests/browser.py (headless Chromium) is a browser module."""
+    return module is not None and any(
+        getattr(value, "__module__", None) == "browser" or getattr(value, "__name__", None) == "browser"
+        for value in vars(module).values()
+    )
+
+
+def _in_soak(nodeid: str) -> bool:
+    path, _, name = nodeid.partition("::")
+    key = f"{Path(path).name}::{name.split('[')[0]}"
+    return key in SOAK or f"{Path(path).name}::*" in SOAK
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if _runs_pipeline(item):
+            item.add_marker(pytest.mark.pipeline)
+        if BROWSER_FIXTURES & set(item.fixturenames) or _uses_the_browser_helper(item.module):
+            item.add_marker(pytest.mark.browser)
+        if _in_soak(item.nodeid):
+            item.add_marker(pytest.mark.soak)

@@ -4,10 +4,14 @@ and every request is recorded), hostile data shows as text, the calibration pack
 works through `calibra serve`.
 
 Chromium is required: when /usr/bin/chromium is missing these tests FAIL (the Makefile installs it).
+
+Tiers: `make test` loads one page of every kind, of the hand-built site and of the sample; every page of
+both is the soak tier (`make soak`), as tests/conftest.py says.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +55,15 @@ def check_page(result: PageResult, allowed: tuple[str, ...] = LOCAL) -> None:
 
 def test_chromium_is_installed() -> None:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: install Debian's chromium (the Makefile does)"
+
+
+def test_one_hand_built_page_of_every_kind_renders_offline(chromium: Chromium, hand_site: Path) -> None:
+    charts = 0
+    for page in one_page_of_every_kind(hand_site).values():
+        result = chromium.load(page.as_uri())
+        check_page(result)
+        charts += len(result.drawn)
+    assert charts > 10
 
 
 def test_every_hand_built_page_renders_offline(chromium: Chromium, hand_site: Path) -> None:
@@ -112,6 +125,46 @@ def test_calibration_pack_prints_on_a4(chromium: Chromium, hand_site: Path) -> N
     widths = chromium.print_layout(pack.as_uri())
     assert widths["nav"] == "none" and widths["header"] == "none", "menus do not print"
     assert 0 < widths["widest_chart"] <= 720, "charts fit the width of an A4 page"
+
+
+def page_kind(site: Path, page: Path) -> str:
+    """What kind of page this is: its path in the site with the organisation, the cycle and the department's
+    hash taken out (`<org>/<cycle>/calibration/d-<hash>.html` → `calibration/d-*.html`)."""
+    parts = list(page.relative_to(site).parts)
+    organizations = {p.name for p in site.iterdir() if p.is_dir()}
+    if parts and parts[0] in organizations:
+        parts = parts[1:]
+    if parts and re.fullmatch(r"\d{4}", parts[0]):
+        parts = parts[1:]
+    return re.sub(r"\bd-[0-9a-z]+\.html$", "d-*.html", "/".join(parts) or page.name)
+
+
+def one_page_of_every_kind(site: Path) -> dict[str, Path]:
+    """Per kind the last page in path order: the latest cycle of the last organisation that has one."""
+    return {page_kind(site, page): page for page in pages(site)}
+
+
+def test_page_kind_takes_out_organisation_cycle_and_department(tmp_path: Path) -> None:
+    (tmp_path / "zeeland-demo" / "2024" / "calibration").mkdir(parents=True)
+    for name in ("index.html", "zeeland-demo/2024/norming.html", "zeeland-demo/2024/calibration/d-1a2b.html"):
+        (tmp_path / name).write_text("<html></html>")
+    assert sorted(one_page_of_every_kind(tmp_path)) == ["calibration/d-*.html", "index.html", "norming.html"]
+
+
+def test_one_sample_page_of_every_kind_renders_offline(chromium: Chromium, sample_run) -> None:  # type: ignore[no-untyped-def]
+    """`make test`'s browser pass over the sample: one page of each kind (index, calibration overview and pack,
+    norming, fairness, budget, process, data quality); every page is the soak tier's test below."""
+    assert sample_run.success
+    chosen = one_page_of_every_kind(sample_run.settings.site)
+    assert {"index.html", "calibration/d-*.html", "norming.html", "fairness.html", "budget.html"} <= set(
+        chosen
+    )
+    charts = 0
+    for page in chosen.values():
+        result = chromium.load(page.as_uri())
+        check_page(result)
+        charts += len(result.drawn)
+    assert charts > 10
 
 
 def test_every_sample_page_renders_offline(chromium: Chromium, sample_run) -> None:  # type: ignore[no-untyped-def]

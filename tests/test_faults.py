@@ -12,6 +12,9 @@ The kill points are random on every run of this test (the seed is in every failu
 CALIBRA_FAULT_SEED=<n> repeats one). CALIBRA_FAULT_ROUNDS=<n> repeats the kill sequence n times for a longer
 soak; one round costs three `calibra run`s (a start-up, Great Expectations and the site's disclosure control
 dominate their cost).
+
+Tiers: `make test` runs the quick `recovery` (one kill during ingest or a mart build, and the run after it);
+the full `study` is the soak tier (`make soak`; tests/conftest.py names its tests).
 """
 
 from __future__ import annotations
@@ -365,20 +368,91 @@ def _last_run_events(dagster_home: Path) -> tuple[set[str], set[str]]:
         return materialised, failed
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+def _seed() -> int:
+    return int(os.environ.get("CALIBRA_FAULT_SEED") or random.SystemRandom().randrange(1 << 30))
+
+
+def _two_homes(root: Path) -> tuple[Home, Home]:
+    """The small Zeeland sample in two homes: one for the runs that are killed, one for a clean reference."""
     from models.sample import write_sample
 
-    seed = int(os.environ.get("CALIBRA_FAULT_SEED") or random.SystemRandom().randrange(1 << 30))
-    rng = random.Random(seed)
-    rounds = int(os.environ.get("CALIBRA_FAULT_ROUNDS") or 1)
-    root = tmp_path_factory.mktemp("faults")
     manifest = write_sample(root / "sample", seed=11, employees=40, cycles=1)
     for sample_file in manifest.files_of(organization="vo-demo"):
         (root / "sample" / sample_file.path).unlink()
     chain, reference = Home(root / "chain"), Home(root / "reference")
     for home in (chain, reference):
         shutil.copytree(root / "sample" / "inbox", home.home / "inbox")
+    return chain, reference
+
+
+@dataclass
+class Recovery:
+    """One kill -9 during ingest or a mart build, and the run after it (the quick tier of the study below)."""
+
+    seed: int
+    kill: Kill
+    rerun_code: int
+    rerun_stdout: str
+    rerun_state: dict[str, object]
+    reference_ok: bool
+    reference_state: dict[str, object]
+
+    def about(self) -> str:
+        k = self.kill
+        return f"seed {self.seed}; {k.phase} {k.delay:.2f}s after {k.marker!r} killed={k.killed} last={k.last_line!r}"
+
+
+@pytest.fixture(scope="module")
+def recovery(tmp_path_factory: pytest.TempPathFactory) -> Recovery:
+    """`make test`'s share of the fault study: a run killed at a random point of ingest or the marts, then a
+    run that must end as a clean run does. The full study (every phase, a second run at the same time, a
+    contract failure, CALIBRA_FAULT_ROUNDS) is the soak tier."""
+    seed = _seed()
+    rng = random.Random(seed)
+    chain, reference = _two_homes(tmp_path_factory.mktemp("recovery"))
+    out: dict[str, object] = {}
+
+    def kill_and_rerun() -> None:
+        try:
+            out["kill"] = _kill_at(chain, rng.choice(["ingest", "marts"]), rng)
+            rerun = Run(chain)
+            out["rerun_code"] = rerun.finish()
+            out["rerun_stdout"] = rerun.stdout
+            out["rerun_state"] = database_state(chain.database) if chain.database.exists() else {}
+        except BaseException as exc:  # re-raised by the main thread
+            out["error"] = exc
+
+    worker = threading.Thread(target=kill_and_rerun)
+    worker.start()
+    try:
+        reference_ok, reference_state = _reference_state(reference)
+    finally:
+        worker.join(timeout=DEADLINE)
+    if "error" in out:
+        error = cast(BaseException, out["error"])
+        raise AssertionError(f"recovery, seed {seed} (CALIBRA_FAULT_SEED repeats it): {error}") from error
+    return Recovery(seed=seed, reference_ok=reference_ok, reference_state=reference_state, **out)  # type: ignore[arg-type]
+
+
+def test_a_killed_run_leaves_a_sound_database_and_the_next_run_ends_like_a_clean_run(
+    recovery: Recovery,
+) -> None:
+    kill = recovery.kill
+    assert kill.marker_seen and kill.killed, f"the run ended before the kill ({recovery.about()})"
+    assert not kill.site_line_seen, recovery.about()  # killed before publishing began
+    assert kill.database_problems == [], f"{kill.database_problems} ({recovery.about()})"
+    assert recovery.reference_ok and recovery.reference_state["marts"]
+    assert recovery.rerun_code == 0 and "calibra run: done" in recovery.rerun_stdout, recovery.about()
+    for part in recovery.reference_state:
+        assert recovery.rerun_state[part] == recovery.reference_state[part], f"{part} ({recovery.about()})"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    seed = _seed()
+    rng = random.Random(seed)
+    rounds = int(os.environ.get("CALIBRA_FAULT_ROUNDS") or 1)
+    chain, reference = _two_homes(tmp_path_factory.mktemp("faults"))
 
     # The chain of runs is subprocesses only: a worker thread drives it while this thread builds the reference.
     out: dict[str, object] = {}

@@ -1,0 +1,191 @@
+"""One typed schema for policies/*.yaml (models.policy.PolicyFile) and calibra.yaml (models.config.ConfigFile):
+every shipped file loads, a misspelt or unknown key fails at load naming the file, the key and the nearest
+known key, and a value a file leaves out takes the schema's default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from models.config import PROJECT_ROOT, ConfigFile, load_settings
+from models.errors import ConfigError
+from models.policy import Disclosure, PolicyFile, load_policy, policy_for, schema_default
+
+POLICIES = sorted((PROJECT_ROOT / "policies").glob("*.yaml")) + sorted(
+    (PROJECT_ROOT / "tests" / "fixtures").rglob("*4punt.yaml")
+)
+
+
+def _write(path: Path, data: object) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _ploeg() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "policies" / "ploeg.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_every_shipped_policy_fits_the_schema(path: Path) -> None:
+    PolicyFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    assert load_policy(path).rating_codes
+
+
+def test_a_misspelt_key_names_the_file_the_key_and_the_nearest_known_key(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["disclosure"]["min_group_sise"] = raw["disclosure"].pop("min_group_size")
+    path = _write(tmp_path / "typo.yaml", raw)
+    with pytest.raises(ConfigError) as error:
+        load_policy(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "'disclosure.min_group_sise'" in message and "did you mean 'min_group_size'" in message
+
+
+def test_an_unknown_section_is_refused_with_the_nearest_section(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["metricz"] = raw.pop("metrics")
+    with pytest.raises(ConfigError, match=r"unknown key 'metricz'; did you mean 'metrics'"):
+        load_policy(_write(tmp_path / "section.yaml", raw))
+
+
+def test_a_key_inside_a_list_item_is_checked(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["rating_scale"]["values"][1]["scor"] = raw["rating_scale"]["values"][1].pop("score")
+    with pytest.raises(ConfigError, match=r"'rating_scale\.values\.1\.scor'; did you mean 'score'"):
+        load_policy(_write(tmp_path / "item.yaml", raw))
+
+
+def test_a_value_out_of_range_names_its_key(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["disclosure"]["dominance_share"] = {"value": 3, "rule": "test"}  # a share above 1
+    with pytest.raises(
+        ConfigError, match=r"'disclosure\.dominance_share' input should be less than or equal"
+    ):
+        load_policy(_write(tmp_path / "range.yaml", raw))
+
+
+def test_a_left_out_value_takes_the_schema_default(tmp_path: Path) -> None:
+    raw = _ploeg()
+    del raw["disclosure"]
+    del raw["metrics"]["fdr"]
+    policy = load_policy(_write(tmp_path / "defaults.yaml", raw))
+    assert policy.min_group_size == Disclosure().min_group_size == 5
+    assert policy.min_group_size_amounts == 10 and policy.dominance_share == 0.3
+    assert policy.rule_value("metrics", "fdr") == schema_default("metrics", "fdr") == 0.05
+    # a caller's own default does not override the schema's
+    assert policy.rule_value("disclosure", "min_group_size", default=7) == 5
+    # where the schema has no default, the caller's applies (management k follows min_group_size)
+    assert schema_default("disclosure", "management_min_group_size") is None
+    assert policy.rule_value("disclosure", "management_min_group_size", default=9) == 9
+    # an annotated value is read as its value, the annotation kept for rule ids
+    assert (
+        load_policy(PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").rule_value("forecast", "draws")
+        == PolicyFile.model_validate(
+            yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+        ).forecast.draws
+    )
+
+
+def test_schema_defaults_are_copies() -> None:
+    schema_default("disclosure", "compared_groups").append("X")
+    assert schema_default("disclosure", "compared_groups") == ["F", "M"]
+
+
+def test_the_audience_settings_are_part_of_the_schema(tmp_path: Path) -> None:
+    raw = _ploeg()
+    raw["disclosure"] |= {
+        "management_min_group_size": 5,
+        "meeting_min_group_size": 1,
+        "compared_groups": ["F", "M"],
+    }
+    policy = load_policy(_write(tmp_path / "audiences.yaml", raw))
+    assert policy.rule_value("disclosure", "meeting_min_group_size") == 1
+
+
+def test_calibra_yaml_fits_the_schema_and_fills_its_defaults(tmp_path: Path) -> None:
+    ConfigFile.model_validate(yaml.safe_load((PROJECT_ROOT / "calibra.yaml").read_text(encoding="utf-8")))
+    path = _write(tmp_path / "calibra.yaml", {"organizations": {"x": {"policy": "p.yaml"}}})
+    settings = load_settings(path, tmp_path / "home")
+    assert settings.schedules == {"hour": 6, "budget_days_before_payout": 14}
+    assert settings.organizations["x"].name == {"nl": "x", "en": "x"}
+    assert settings.mappings_dirs == ((tmp_path / "mappings").resolve(),)
+
+
+def test_calibra_yaml_misspelt_keys_name_the_nearest_known_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "calibra.yaml",
+        {"mapings": ["mappings"], "schedules": {"hours": 6}, "organizations": {"x": {"polcy": "p.yaml"}}},
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings(path)
+    message = str(error.value)
+    assert "unknown key 'mapings'; did you mean 'mappings'" in message
+    assert "unknown key 'schedules.hours'; did you mean 'hour'" in message
+    assert "unknown key 'organizations.x.polcy'; did you mean 'policy'" in message and str(path) in message
+    _write(path, {"organizations": {"x": {"name": {"nl": "X", "en": "X"}}}})
+    with pytest.raises(ConfigError, match=r"organisation 'x': name either one policy"):
+        load_settings(path)
+
+
+def _regime_change(tmp_path: Path) -> Path:
+    """An organisation whose regime changed with the 2024 cycle: two policies, each with its period."""
+    old, new = _ploeg(), _ploeg()
+    old |= {"id": "ploeg_old", "valid_until": "2024-06-01"}
+    new |= {"id": "ploeg_new", "valid_from": "2024-06-01"}
+    _write(tmp_path / "old.yaml", old)
+    _write(tmp_path / "new.yaml", new)
+    periods = [{"policy": "old.yaml", "to_cycle": 2023}, {"policy": "new.yaml", "from_cycle": 2024}]
+    return _write(tmp_path / "calibra.yaml", {"organizations": {"x": {"policies": periods}}})
+
+
+def test_a_cycle_is_judged_by_the_policy_in_force_for_it(tmp_path: Path) -> None:
+    settings = load_settings(_regime_change(tmp_path), tmp_path / "home")
+    assert policy_for(settings, "x", 2022).id == "ploeg_old"
+    assert policy_for(settings, "x", 2023).id == "ploeg_old"
+    assert policy_for(settings, "x", 2025).id == "ploeg_new"
+    assert policy_for(settings, "x").id == "ploeg_new"  # without a cycle: the latest
+    # the cycle of the change: the old policy was in force for part of 2024 too, the new one from June
+    old = load_policy(tmp_path / "old.yaml")
+    assert old.in_force_for(2024) and not old.in_force_for(2025)
+    assert str(old.valid_until) == "2024-06-01" and old.valid_from is None
+
+
+def test_a_policy_named_for_a_cycle_it_is_not_in_force_for_is_refused(tmp_path: Path) -> None:
+    config = _regime_change(tmp_path)
+    periods = [{"policy": "old.yaml", "to_cycle": 2025}, {"policy": "new.yaml", "from_cycle": 2026}]
+    _write(config, {"organizations": {"x": {"policies": periods}}})
+    settings = load_settings(config, tmp_path / "home")
+    assert policy_for(settings, "x", 2024).id == "ploeg_old"
+    with pytest.raises(ConfigError, match=r"policy ploeg_old is not in force for cycle 2025"):
+        policy_for(settings, "x", 2025)
+
+
+def test_policy_periods_must_not_overlap_or_run_backwards(tmp_path: Path) -> None:
+    config = _regime_change(tmp_path)
+    overlapping = [{"policy": "old.yaml", "to_cycle": 2024}, {"policy": "new.yaml", "from_cycle": 2024}]
+    _write(config, {"organizations": {"x": {"policies": overlapping}}})
+    with pytest.raises(ConfigError, match="overlap"):
+        load_settings(config)
+    backwards = [{"policy": "old.yaml", "from_cycle": 2024, "to_cycle": 2020}]
+    _write(config, {"organizations": {"x": {"policies": backwards}}})
+    with pytest.raises(ConfigError, match="runs backwards"):
+        load_settings(config)
+    raw = _ploeg() | {"valid_from": "2024-01-01", "valid_until": "2023-01-01"}
+    with pytest.raises(ConfigError, match="valid_until must come after valid_from"):
+        load_policy(_write(tmp_path / "period.yaml", raw))
+
+
+def test_typed_access_gives_the_same_values_as_the_string_paths() -> None:
+    for path in POLICIES:
+        policy = load_policy(path)
+        typed = policy.typed
+        assert typed is policy.typed  # validated once
+        assert typed.disclosure.min_group_size == policy.min_group_size
+        assert typed.metrics.fdr == policy.rule_value("metrics", "fdr")
+        assert typed.calibration.leniency_window_cycles == policy.rule_value(
+            "calibration", "leniency_window_cycles"
+        )
+        assert [v.code for v in typed.rating_scale.values] == policy.rating_codes
