@@ -980,7 +980,187 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "audit.load_ledger",
     },
     "all_organisations": {"nl": "Alle organisaties", "en": "All organisations"},
+    # ---------------------------------------------------------------------------------- meeting-ready (#18)
+    "download": {"nl": "Downloaden", "en": "Download"},
+    "download_csv": {"nl": "CSV (Excel)", "en": "CSV"},
+    "download_xlsx": {"nl": "Excel-werkboek (XLSX)", "en": "Excel workbook (XLSX)"},
+    "download_sheet": {"nl": "Tabel", "en": "Table"},
+    "download_about_sheet": {"nl": "Toelichting", "en": "About"},
+    "download_hidden_note": {
+        "nl": "Een cel met 'afgeschermd' is op de pagina verborgen (te weinig personen, iedereen dezelfde "
+        "uitkomst, of terug te rekenen uit totalen); een lege cel is niet van toepassing.",
+        "en": "A cell reading 'hidden' is hidden on the page too (too few people, everyone the same outcome, or "
+        "recomputable from totals); an empty cell does not apply.",
+    },
+    "built_at": {"nl": "Gebouwd op {when}", "en": "Built on {when}"},
+    "built_from_one": {"nl": "uit 1 exportbestand", "en": "from 1 export file"},
+    "built_from_many": {"nl": "uit {count} exportbestanden", "en": "from {count} export files"},
+    "built_from_none": {"nl": "zonder geladen exportbestanden", "en": "from no loaded export file"},
+    "page_glossary": {"nl": "Begrippen", "en": "Glossary"},
+    "glossary_intro": {
+        "nl": "Wat de statistische begrippen op deze site betekenen, in gewone woorden. Elk begrip op een "
+        "pagina linkt hierheen.",
+        "en": "What the statistical terms on this site mean, in plain words. Every term on a page links here.",
+    },
+    "department_filter": {"nl": "Toon afdeling", "en": "Show department"},
+    "department_filter_all": {"nl": "alle afdelingen", "en": "all departments"},
+    "percentage_point": {"nl": "procentpunt", "en": "percentage point"},
+    "percentage_points": {"nl": "procentpunten", "en": "percentage points"},
 }
+
+# Glossary: key -> the names a page uses for the term (per language; matched case-insensitively as whole
+# words) and a plain explanation. Pages link the first mention in a sentence to glossary.html#key.
+GLOSSARY: dict[str, dict[str, Any]] = {
+    "odds-ratio": {
+        "term": {"nl": "Odds ratio", "en": "Odds ratio"},
+        "names": {"nl": ["odds ratio", "odds ratio's", "odds-ratio"], "en": ["odds ratio", "odds ratios"]},
+        "text": {
+            "nl": "Hoeveel groter de kans op een uitkomst is in de ene groep dan in de andere, als verhouding "
+            "van de 'odds' (kans dat het gebeurt gedeeld door kans dat het niet gebeurt). 1 betekent geen "
+            "verschil; 2 betekent twee keer zo grote odds; 0,5 de helft.",
+            "en": "How much larger the chance of an outcome is in one group than in another, as the ratio of "
+            "the 'odds' (chance it happens divided by chance it does not). 1 means no difference; 2 twice the "
+            "odds; 0.5 half.",
+        },
+    },
+    "cmh": {
+        "term": {"nl": "Cochran–Mantel–Haenszel (CMH)", "en": "Cochran–Mantel–Haenszel (CMH)"},
+        "names": {"nl": ["Cochran–Mantel–Haenszel", "CMH"], "en": ["Cochran–Mantel–Haenszel", "CMH"]},
+        "text": {
+            "nl": "Een odds ratio die groepen eerst binnen lagen vergelijkt (bijvoorbeeld binnen hetzelfde "
+            "functieniveau en dezelfde afdeling) en die lagen dan samenneemt. Zo telt een verschil in "
+            "samenstelling van de groepen niet als ongelijke behandeling.",
+            "en": "An odds ratio that compares groups within strata first (for instance within the same "
+            "function level and department) and then pools the strata, so a difference in how the groups are "
+            "made up does not count as unequal treatment.",
+        },
+    },
+    "interval": {
+        "term": {"nl": "95%-interval (betrouwbaarheidsinterval)", "en": "95% interval (confidence interval)"},
+        "names": {
+            "nl": ["95%-interval", "betrouwbaarheidsinterval", "interval"],
+            "en": ["95% interval", "confidence interval", "interval"],
+        },
+        "text": {
+            "nl": "Het gebied waarin de echte waarde met 95% zekerheid ligt, gegeven de gegevens. Een breed "
+            "interval betekent weinig gegevens; een interval dat de 'geen verschil'-lijn niet raakt, wijst op "
+            "een echt verschil.",
+            "en": "The range that holds the true value with 95% confidence, given the data. A wide interval "
+            "means little data; an interval clear of the 'no difference' line points to a real difference.",
+        },
+    },
+    "q-value": {
+        "term": {"nl": "q-waarde", "en": "q-value"},
+        "names": {"nl": ["q-waarde", "q-waarden"], "en": ["q-value", "q-values"]},
+        "text": {
+            "nl": "Een p-waarde die is gecorrigeerd omdat er veel vergelijkingen tegelijk zijn gedaan "
+            "(Benjamini–Hochberg). Wie alleen verschillen met een q-waarde onder 0,05 signaleert, verwacht "
+            "dat hooguit 5% daarvan toeval is.",
+            "en": "A p-value corrected for making many comparisons at once (Benjamini–Hochberg). Flagging only "
+            "differences with a q-value below 0.05 expects at most 5% of them to be chance.",
+        },
+    },
+    "p-value": {
+        "term": {"nl": "p-waarde", "en": "p-value"},
+        "names": {"nl": ["p-waarde", "p-waarden"], "en": ["p-value", "p-values"]},
+        "text": {
+            "nl": "De kans op een verschil minstens zo groot als het gevonden verschil als er in werkelijkheid "
+            "geen verschil is. Hoe kleiner, hoe minder waarschijnlijk toeval.",
+            "en": "The chance of a difference at least as large as the one found if there really is none. The "
+            "smaller, the less likely it is chance.",
+        },
+    },
+    "funnel-plot": {
+        "term": {"nl": "Trechterplot", "en": "Funnel plot"},
+        "names": {"nl": ["trechterplot"], "en": ["funnel plot"]},
+        "text": {
+            "nl": "Elke afdeling als punt: hoe groot (links klein, rechts groot) tegenover haar gemiddelde. De "
+            "grenzen lopen als een trechter: kleine afdelingen wijken door toeval meer af. Een punt buiten de "
+            "grenzen wijkt meer af dan toeval verklaart.",
+            "en": "Each department as a dot: its size (small left, large right) against its mean. The limits "
+            "narrow like a funnel: small departments differ more by chance. A dot outside the limits differs "
+            "more than chance explains.",
+        },
+    },
+    "control-limit": {
+        "term": {"nl": "95%- en 99,8%-grens", "en": "95% and 99.8% limit"},
+        "names": {
+            "nl": ["95%-grens", "99,8%-grens", "controlegrens"],
+            "en": ["95% limit", "99.8% limit", "control limit"],
+        },
+        "text": {
+            "nl": "De grenzen van een trechterplot: buiten de 95%-grens valt door toeval 1 op de 20 afdelingen, "
+            "buiten de 99,8%-grens 1 op de 500.",
+            "en": "The limits of a funnel plot: by chance 1 department in 20 falls outside the 95% limit and 1 "
+            "in 500 outside the 99.8% limit.",
+        },
+    },
+    "differentiation-index": {
+        "term": {"nl": "Differentiatie-index", "en": "Differentiation index"},
+        "names": {
+            "nl": ["differentiatie-index", "differentiatie"],
+            "en": ["differentiation index", "differentiation"],
+        },
+        "text": {
+            "nl": "Hoe verschillend een leidinggevende zijn mensen beoordeelt, van 0 (iedereen dezelfde "
+            "beoordeling) tot 1 (zo gespreid als de schaal toelaat).",
+            "en": "How differently a manager rates their people, from 0 (everyone the same rating) to 1 (as "
+            "spread as the scale allows).",
+        },
+    },
+    "median": {
+        "term": {"nl": "Mediaan", "en": "Median"},
+        "names": {"nl": ["mediaan"], "en": ["median"]},
+        "text": {
+            "nl": "De middelste waarde: de helft ligt eronder, de helft erboven. Minder gevoelig voor uitschieters "
+            "dan het gemiddelde.",
+            "en": "The middle value: half lie below, half above. Less sensitive to outliers than the mean.",
+        },
+    },
+    "pay-gap": {
+        "term": {"nl": "Loonkloof", "en": "Pay gap"},
+        "names": {"nl": ["loonkloof", "beloningsverschil"], "en": ["pay gap"]},
+        "text": {
+            "nl": "Het verschil in gemiddelde (of mediane) beloning tussen vrouwen en mannen, als percentage van "
+            "de beloning van mannen (EU-richtlijn loontransparantie, artikel 9).",
+            "en": "The difference in mean (or median) pay between women and men, as a percentage of men's pay "
+            "(EU pay transparency directive, article 9).",
+        },
+    },
+    "percentage-point": {
+        "term": {"nl": "Procentpunt", "en": "Percentage point"},
+        "names": {"nl": ["procentpunt", "procentpunten"], "en": ["percentage point", "percentage points"]},
+        "text": {
+            "nl": "Het verschil tussen twee percentages: van 40% naar 45% is 5 procentpunten meer (en 12,5% "
+            "meer).",
+            "en": "The difference between two percentages: from 40% to 45% is 5 percentage points more (and "
+            "12.5% more).",
+        },
+    },
+    "scale-point": {
+        "term": {"nl": "Schaalpunt", "en": "Scale point"},
+        "names": {"nl": ["schaalpunt", "schaalpunten"], "en": ["scale point", "scale points"]},
+        "text": {
+            "nl": "Eén stap op de beoordelingsschaal (bijvoorbeeld van 'normaal' naar 'zeer goed').",
+            "en": "One step on the rating scale (for instance from 'good' to 'very good').",
+        },
+    },
+    "hidden": {
+        "term": {"nl": "Afgeschermd (·)", "en": "Hidden (·)"},
+        "names": {"nl": ["afgeschermd"], "en": []},
+        "text": {
+            "nl": "Een cel die niet getoond wordt om personen te beschermen: te weinig personen, iedereen dezelfde "
+            "uitkomst, of terug te rekenen uit totalen. In downloads staat er 'afgeschermd'.",
+            "en": "A cell not shown to protect people: too few people, everyone the same outcome, or "
+            "recomputable from totals. Downloads read 'hidden'.",
+        },
+    },
+}
+
+
+def glossary_terms(language: str) -> dict[str, str]:
+    """Every name a page may use for a glossary term (lower case) -> the term's anchor."""
+    return {name.lower(): key for key, entry in GLOSSARY.items() for name in entry["names"].get(language, [])}
 
 
 def text(key: str, language: str) -> Any:
@@ -993,11 +1173,29 @@ def fmt_int(value: int, language: str) -> str:
     return grouped.replace(",", ".") if language == "nl" else grouped
 
 
+MINUS = "\u2212"  # a typographic minus sign, not a hyphen
+
+
 def fmt_number(value: float, language: str, decimals: int = 1) -> str:
     grouped = f"{value:,.{decimals}f}"
     if language == "nl":
-        return grouped.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        grouped = grouped.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    if grouped.startswith("-"):
+        # "-0,0" says nothing: a value that rounds to zero is written without a sign.
+        grouped = grouped[1:] if not any(c in "123456789" for c in grouped) else MINUS + grouped[1:]
     return grouped
+
+
+def fmt_points(change: float, language: str, decimals: int = 1) -> str:
+    """A change of a percentage in percentage points: "−0,1 procentpunt", "+2,5 procentpunten".
+
+    Dutch says "procentpunt" up to one point (0,5 procentpunt), English "point" for exactly one only."""
+    number = fmt_number(100 * change, language, decimals)
+    size = abs(round(100 * change, decimals))
+    sign = "+" if not number.startswith(MINUS) and size > 0 else ""
+    singular = size <= 1 if language == "nl" else size == 1
+    unit = text("percentage_point" if singular else "percentage_points", language)
+    return f"{sign}{number} {unit}"
 
 
 def fmt_pct(share: float, language: str, decimals: int = 0) -> str:
@@ -1007,4 +1205,6 @@ def fmt_pct(share: float, language: str, decimals: int = 0) -> str:
 def fmt_money(value: float, language: str) -> str:
     """Whole euros: € 12.345 (Dutch) or €12,345 (English)."""
     amount = fmt_number(round(value), language, 0)
+    if amount.startswith(MINUS):
+        return f"{MINUS}€ {amount[1:]}" if language == "nl" else f"{MINUS}€{amount[1:]}"
     return f"€ {amount}" if language == "nl" else f"€{amount}"
