@@ -264,13 +264,21 @@ def html_table(frame: pl.DataFrame, columns: Sequence[Column], language: str, ca
         for c in present
     )
     body = []
+    # Rows of a table with a department column carry it, for the page's department filter (site.js); the
+    # organisation's own rows carry an empty name and always stay.
+    totals = {None, text("organisation_total", language), text("organisation", language)}
+    by_department = "department" in frame.columns
     for record in frame.iter_rows(named=True):
         cells = []
         for column in present:
             flag = column.hidden_flag
             hidden = bool(record.get(flag)) if flag and flag in record else False
             cells.append(_cell(record[column.name], column, hidden, language))
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        row = "<tr>"
+        if by_department:
+            department = record["department"]
+            row = f"<tr data-department='{esc('' if department in totals else department)}'>"
+        body.append(row + "".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     # The same cells as a download: registered with the page, linked by the table block around it.
     page = current_page()
@@ -342,6 +350,16 @@ def all_hidden(what: str, language: str) -> str:
 
 def hidden_legend(language: str) -> str:
     return f"<p class='legend-hidden'>{HIDDEN_MARK} = {esc(text('hidden_legend', language))}</p>"
+
+
+def department_filter(names: Sequence[str], language: str) -> str:
+    """A menu that narrows the page's tables to one department (site.js; nothing leaves the page)."""
+    options = [f"<option value=''>{esc(text('department_filter_all', language))}</option>"]
+    options += [f"<option value='{esc(name)}'>{esc(name)}</option>" for name in names]
+    return (
+        f"<label class='department-filter' for='department-filter'>{esc(text('department_filter', language))}"
+        f"<select id='department-filter' data-department-filter>{''.join(options)}</select></label>"
+    )
 
 
 def nav_select(label: str, options: Sequence[tuple[str, str]], selected: str, ident: str) -> str:

@@ -8,6 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+
+class Plural(str):
+    """A text with a singular and a plural form: `.format(count=...)` picks the form by the count ("1"
+    takes the singular), so "1 beoordelaar" and "3 beoordelaars" instead of "beoordelaar(s)". As a plain
+    string it is the plural form."""
+
+    singular: str
+
+    def __new__(cls, singular: str, other: str) -> Plural:
+        made = super().__new__(cls, other)
+        made.singular = singular
+        return made
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        one = str(kwargs.get("count", "")).strip() == "1"
+        return (self.singular if one else str(self)).format(*args, **kwargs)
+
+
+def plural(singular: str, other: str) -> Plural:
+    return Plural(singular, other)
+
+
 TEXTS: dict[str, dict[str, Any]] = {
     # ---------------------------------------------------------------------------------------------- site
     "site_title": {"nl": "calibra — beoordelen en belonen", "en": "calibra — appraisal and reward"},
@@ -159,8 +181,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "ratings pile up in certain levels.",
     },
     "levels_hidden_count": {
-        "nl": "{count} functieniveau(s) niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",
-        "en": "{count} function level(s) not shown: too small, everyone the same outcome, or recomputable.",
+        "nl": plural(
+            "{count} functieniveau niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",
+            "{count} functieniveaus niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",
+        ),
+        "en": plural(
+            "{count} function level not shown: too small, everyone the same outcome, or recomputable.",
+            "{count} function levels not shown: too small, everyone the same outcome, or recomputable.",
+        ),
     },
     "chart_evaluators_title": {
         "nl": "Beoordelaars: mildheid en strengheid",
@@ -175,8 +203,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "points to a more lenient (right) or more severe (left) evaluator; red is flagged.",
     },
     "evaluators_hidden_note": {
-        "nl": "{count} beoordelaar(s) niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
-        "en": "{count} evaluator(s) not shown: too few people or everyone the same outcome.",
+        "nl": plural(
+            "{count} beoordelaar niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+            "{count} beoordelaars niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+        ),
+        "en": plural(
+            "{count} evaluator not shown: too few people or everyone the same outcome.",
+            "{count} evaluators not shown: too few people or everyone the same outcome.",
+        ),
     },
     "axis_evaluator_effect": {
         "nl": "Effect op de score (schaalpunten)",
@@ -277,8 +311,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "explains. Red is flagged (a practically large difference as well).",
     },
     "units_hidden_note": {
-        "nl": "{count} eenheid/eenheden niet getoond: hun verdeling is afgeschermd.",
-        "en": "{count} unit(s) not shown: their distribution is hidden.",
+        "nl": plural(
+            "{count} eenheid niet getoond: haar verdeling is afgeschermd.",
+            "{count} eenheden niet getoond: hun verdeling is afgeschermd.",
+        ),
+        "en": plural(
+            "{count} unit not shown: its distribution is hidden.",
+            "{count} units not shown: their distribution is hidden.",
+        ),
     },
     "axis_people": {"nl": "Aantal mensen", "en": "Number of people"},
     "axis_adjusted_mean": {"nl": "Gemiddelde score (gecorrigeerd)", "en": "Mean score (adjusted)"},
@@ -306,14 +346,20 @@ TEXTS: dict[str, dict[str, Any]] = {
         "outcome, 1 = fully spread. The line is the organisation. Differentiation is the principle (Z-8).",
     },
     "managers_hidden_note": {
-        "nl": "{count} leidinggevende(n) niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
-        "en": "{count} manager(s) not shown: too few people or everyone the same outcome.",
+        "nl": plural(
+            "{count} leidinggevende niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+            "{count} leidinggevenden niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+        ),
+        "en": plural(
+            "{count} manager not shown: too few people or everyone the same outcome.",
+            "{count} managers not shown: too few people or everyone the same outcome.",
+        ),
     },
     "managers_cut_note": {
-        "nl": "De {shown} leidinggevenden met de minste differentiatie van {total}; de andere staan in "
-        "marts.unit_deviation.",
-        "en": "The {shown} managers with the least differentiation of {total}; the others are in "
-        "marts.unit_deviation.",
+        "nl": "De {shown} leidinggevenden met de minste differentiatie van {total}; de andere staan in de "
+        "volledige tabel voor analisten.",
+        "en": "The {shown} managers with the least differentiation of {total}; the others are in the full "
+        "table for analysts.",
     },
     "axis_differentiation": {"nl": "Differentiatie-index (0–1)", "en": "Differentiation index (0–1)"},
     "axis_manager": {"nl": "Leidinggevende (pseudoniem)", "en": "Manager (pseudonym)"},
@@ -420,12 +466,22 @@ TEXTS: dict[str, dict[str, Any]] = {
     "axis_attribute_group": {"nl": "Kenmerk en groep", "en": "Attribute and group"},
     "reference_mark": {"nl": "(referentie)", "en": "(reference)"},
     "impact_groups_hidden_note": {
-        "nl": "{count} groep(en) niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
-        "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
-        "referentiegroep allebei getoond worden.",
-        "en": "{count} group(s) not shown because they are hidden (too few people, everyone the same outcome, or "
-        "recomputable from totals): {groups}. A group is compared only where it and its reference group are "
-        "both shown.",
+        "nl": plural(
+            "{count} groep niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
+            "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
+            "referentiegroep allebei getoond worden.",
+            "{count} groepen niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
+            "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
+            "referentiegroep allebei getoond worden.",
+        ),
+        "en": plural(
+            "{count} group not shown because it is hidden (too few people, everyone the same outcome, or "
+            "recomputable from totals): {groups}. A group is compared only where it and its reference group "
+            "are both shown.",
+            "{count} groups not shown because they are hidden (too few people, everyone the same outcome, or "
+            "recomputable from totals): {groups}. A group is compared only where it and its reference group "
+            "are both shown.",
+        ),
     },
     "impact_findings": {"nl": "Gesignaleerd:", "en": "Flagged:"},
     "impact_no_findings": {
@@ -455,8 +511,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Calibration clearly narrowed or widened none of the differences.",
     },
     "impact_spread_unclear": {
-        "nl": "{count} vergelijking(en) zonder duidelijke verandering",
-        "en": "{count} comparison(s) without a clear change",
+        "nl": plural(
+            "{count} vergelijking zonder duidelijke verandering",
+            "{count} vergelijkingen zonder duidelijke verandering",
+        ),
+        "en": plural(
+            "{count} comparison without a clear change", "{count} comparisons without a clear change"
+        ),
     },
     "spread_units": {
         "nl": {"department": "Afdelingen", "function_level": "Functieniveaus", "evaluator": "Beoordelaars"},
@@ -624,8 +685,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "above the Article 10 threshold.",
     },
     "levels_hidden_note": {
-        "nl": "{count} niveau(s) niet getoond: te weinig vrouwen of mannen voor een bedrag.",
-        "en": "{count} level(s) not shown: too few women or men for an amount.",
+        "nl": plural(
+            "{count} niveau niet getoond: te weinig vrouwen of mannen voor een bedrag.",
+            "{count} niveaus niet getoond: te weinig vrouwen of mannen voor een bedrag.",
+        ),
+        "en": plural(
+            "{count} level not shown: too few women or men for an amount.",
+            "{count} levels not shown: too few women or men for an amount.",
+        ),
     },
     "axis_gap": {"nl": "Loonkloof", "en": "Pay gap"},
     "gap": {"nl": "kloof", "en": "gap"},
@@ -1006,6 +1073,67 @@ TEXTS: dict[str, dict[str, Any]] = {
     "department_filter_all": {"nl": "alle afdelingen", "en": "all departments"},
     "percentage_point": {"nl": "procentpunt", "en": "percentage point"},
     "percentage_points": {"nl": "procentpunten", "en": "percentage points"},
+    "budget_amounts_title": {"nl": "Kosten en budget per afdeling", "en": "Cost and budget per department"},
+    "budget_amounts_explain": {
+        "nl": "De bedragen van de grafieken hierboven als tabel: structurele kosten (heel jaar) en incidentele "
+        "kosten tegenover het budget, en welk deel van het budget dat is.",
+        "en": "The amounts of the charts above as a table: structural cost (full year) and incidental cost "
+        "against the budget, and which share of the budget that is.",
+    },
+    "budget_amounts_headers": {
+        "nl": {
+            "headcount": "Medewerkers",
+            "structural_cost": "Structureel: kosten",
+            "structural_budget": "Structureel: budget",
+            "structural_use": "Structureel: benut",
+            "incidental_cost": "Incidenteel: kosten",
+            "incidental_budget": "Incidenteel: budget",
+            "incidental_use": "Incidenteel: benut",
+        },
+        "en": {
+            "headcount": "Employees",
+            "structural_cost": "Structural: cost",
+            "structural_budget": "Structural: budget",
+            "structural_use": "Structural: used",
+            "incidental_cost": "Incidental: cost",
+            "incidental_budget": "Incidental: budget",
+            "incidental_use": "Incidental: used",
+        },
+    },
+    "contract_check_header": {"nl": "Controle", "en": "Check"},
+    "contract_columns_header": {"nl": "Kolommen", "en": "Columns"},
+    "contract_rule_labels": {
+        "nl": {
+            "required": "Verplicht veld is ingevuld",
+            "allowed_values": "Waarde staat in de toegestane lijst",
+            "range": "Waarde ligt binnen het toegestane bereik",
+            "pattern": "Waarde heeft het verwachte formaat",
+            "max_length": "Tekst is niet langer dan toegestaan",
+            "duplicate_key": "Geen dubbele rijen (één rij per persoon)",
+            "required_column": "Verplichte kolom is aanwezig",
+            "mapping": "Kolommen zijn te koppelen",
+            "encoding": "Tekencodering is leesbaar",
+            "structure": "Bestand is leesbaar (kopregel, cellen)",
+            "date_system": "Datums zijn te lezen",
+            "one_organization_per_file": "Eén organisatie per bestand",
+            "one_cycle_per_file": "Eén cyclus per bestand",
+        },
+        "en": {
+            "required": "Required field is filled in",
+            "allowed_values": "Value is in the allowed list",
+            "range": "Value is within the allowed range",
+            "pattern": "Value has the expected format",
+            "max_length": "Text is not longer than allowed",
+            "duplicate_key": "No duplicate rows (one row per person)",
+            "required_column": "Required column is present",
+            "mapping": "Columns can be mapped",
+            "encoding": "Character encoding is readable",
+            "structure": "File is readable (header, cells)",
+            "date_system": "Dates can be read",
+            "one_organization_per_file": "One organisation per file",
+            "one_cycle_per_file": "One cycle per file",
+        },
+    },
 }
 
 # Glossary: key -> the names a page uses for the term (per language; matched case-insensitively as whole

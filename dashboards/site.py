@@ -14,6 +14,7 @@ Layout of the site:
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -27,7 +28,7 @@ import plotly
 import polars as pl
 
 from dashboards import theme
-from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageContext, esc, shell
+from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageContext, department_filter, esc, shell
 from dashboards.downloads import TableExport, csv_bytes, xlsx_bytes
 from dashboards.i18n import GLOSSARY, fmt_int, fmt_pct, text
 from dashboards.pages import Options, SiteData, budget, calibration, fairness, norming, process, quality
@@ -125,6 +126,17 @@ def _context(
     )
 
 
+def _filter_menu(data: SiteData, organization: str, cycle: int, body: str, language: str) -> str:
+    """The department filter, on a page whose tables have rows per department."""
+    if "<tr data-department='" not in body.replace("<tr data-department=''>", ""):
+        return ""
+    names = [name for name, _ in calibration.departments(data, organization, cycle)]
+    if not names:
+        found = re.findall(r"<tr data-department='([^']+)'>", body)
+        names = sorted(set(html.unescape(n) for n in found))
+    return department_filter(names, language)
+
+
 def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, str]:
     """The pages of one organisation's cycles as {relative path: html}; they read only its own rows (and the
     pass-through tables), so organisations can be rendered side by side."""
@@ -145,8 +157,9 @@ def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, 
             (process, "process"),
         ):
             ctx = context(page)
+            body = module.body(data, ctx, org_id, cycle)
             pages[base + page + ".html"] = shell(
-                ctx, text("page_" + page, language), module.body(data, ctx, org_id, cycle)
+                ctx, text("page_" + page, language), body, _filter_menu(data, org_id, cycle, body, language)
             )
         ctx = context("data_quality")
         pages[base + "data_quality.html"] = shell(
