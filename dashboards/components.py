@@ -252,8 +252,20 @@ def _cell(value: Any, column: Column, hidden: bool, language: str) -> str:
             return f"<td class='flag'>{esc(text('yes', language))}</td>" if value else "<td></td>"
         return f"<td class='flag'>{esc(value)}</td>"
     if column.kind == "code":
-        return f"<td><code>{esc(value)}</code></td>"
-    return f"<td>{esc(value)}</td>"
+        return f"<td><code>{breakable(value)}</code></td>"
+    return f"<td>{breakable(value)}</td>"
+
+
+_LONG_WORD = re.compile(r"[^\s]{18,}")
+
+
+def breakable(value: Any) -> str:
+    """Escaped text in which a long word (a file name, a code) may wrap after _ - . or /: a printed table
+    then fits the page instead of being cut off."""
+    escaped = esc(value)
+    if not _LONG_WORD.search(escaped):
+        return escaped
+    return _LONG_WORD.sub(lambda m: re.sub(r"(?<=[_./-])(?=[^_./-])", "<wbr>", m.group(0)), escaped)
 
 
 def html_table(frame: pl.DataFrame, columns: Sequence[Column], language: str, caption: str = "") -> str:

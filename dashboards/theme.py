@@ -95,7 +95,9 @@ footer{color:#52606d;font-size:.8rem;padding:1rem 1.5rem;border-top:1px solid #e
 table{border-collapse:collapse;margin:.5rem 0 .6rem;font-size:.88rem}
 th,td{border:1px solid #cbd2d9;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#f5f7fa}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
+th{max-width:16rem}
 td.hidden{color:#7b8794;background:#f8f9fa;text-align:center}
 td.flag{color:#b23c00;font-weight:600}
 .table-wrap{overflow-x:auto;max-width:100%}
@@ -154,7 +156,6 @@ tr.filtered-out{display:none}
   .table-wrap{overflow:visible}
   table{font-size:7.5pt;width:100%;table-layout:auto}
   th,td{padding:.1rem .25rem;overflow-wrap:break-word;word-break:normal;hyphens:auto}
-  td code{white-space:nowrap}
   th{white-space:normal}
   td.num{overflow-wrap:normal}
   code{font-size:7pt}
