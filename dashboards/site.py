@@ -127,14 +127,12 @@ def _context(
 
 
 def _filter_menu(data: SiteData, organization: str, cycle: int, body: str, language: str) -> str:
-    """The department filter, on a page whose tables have rows per department."""
-    if "<tr data-department='" not in body.replace("<tr data-department=''>", ""):
-        return ""
+    """The department filter: it narrows the page's tables to one department's rows and fades the other
+    departments in its charts (site.js)."""
     names = [name for name, _ in calibration.departments(data, organization, cycle)]
-    if not names:
-        found = re.findall(r"<tr data-department='([^']+)'>", body)
-        names = sorted(set(html.unescape(n) for n in found))
-    return department_filter(names, language)
+    found = re.findall(r"<tr data-department='([^']+)'>", body)
+    names = sorted(set(names) | {html.unescape(n) for n in found})
+    return department_filter(names, language) if names else ""
 
 
 def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, str]:

@@ -221,9 +221,38 @@ _SITE_JS = r"""(function () {
   }
   // The department filter: rows of tables with a department column, the other departments' rows hidden;
   // the organisation's totals stay. Nothing is sent anywhere; the choice lives in the page's address.
+  // Charts keep every department (the comparison is the point) but fade the others' bars and dots.
+  function plain(value) {
+    return new DOMParser().parseFromString(String(value), "text/html").documentElement.textContent;
+  }
+  function highlight(chosen, names) {
+    charts().forEach(function (div) {
+      if (!div.data) { return; }
+      div.data.forEach(function (trace, index) {
+        if (trace.type === "heatmap" && Array.isArray(trace.y)) {
+          // A heatmap's rows cannot fade: the chosen department's row label is set in bold.
+          if (!trace.y.some(function (y) { return names[plain(y)]; })) { return; }
+          window.Plotly.relayout(div, {"yaxis.tickmode": "array", "yaxis.tickvals": trace.y,
+            "yaxis.ticktext": trace.y.map(function (y) { return chosen && plain(y) === chosen ? "<b>" + y + "</b>" : y; })});
+          return;
+        }
+        if (trace.type !== "bar" && trace.type !== "scatter") { return; }
+        var categories = trace.orientation === "h" || trace.type === "scatter" ? trace.y : trace.x;
+        if (!Array.isArray(categories)) { return; }
+        var labels = categories.map(plain);
+        if (!labels.some(function (l) { return names[l]; })) { return; }
+        var opacity = labels.map(function (l) { return !chosen || l === chosen || !names[l] ? 1 : 0.2; });
+        window.Plotly.restyle(div, {"marker.opacity": [opacity]}, [index]);
+      });
+    });
+  }
   function departmentFilter() {
     var select = document.querySelector("select[data-department-filter]");
     if (!select) { return; }
+    var names = {};
+    Array.prototype.forEach.call(select.options, function (option) {
+      if (option.value) { names[option.value] = true; }
+    });
     function apply() {
       var chosen = select.value;
       document.querySelectorAll("tr[data-department]").forEach(function (row) {
@@ -231,6 +260,7 @@ _SITE_JS = r"""(function () {
         var keep = !chosen || name === chosen || name === "";
         row.classList.toggle("filtered-out", !keep);
       });
+      highlight(chosen, names);
       document.documentElement.setAttribute("data-department", chosen);
     }
     select.addEventListener("change", function () {
