@@ -1,4 +1,5 @@
-"""Every category on every chart has its label (issue 18), on every kind of page of the sample site.
+"""Every category on every chart has its label (issue 18), on every kind of page of the sample site; and the
+department filter that narrows those pages to one department.
 
 plotly leaves category labels out when they do not fit, or labels every other one when its automatic ticks
 say so: the evaluator chart once labelled every other evaluator and the flagged one had none. Here every
@@ -137,3 +138,39 @@ def test_a_tight_evaluator_chart_still_labels_every_evaluator(chromium: Chromium
     assert y, "the chart has a category y axis"
     _, _, categories, drawn, missing = y[0]
     assert categories == 20 and drawn == 20 and not missing, (drawn, missing)
+
+
+FILTER = """
+(function () {
+  var select = document.querySelector("select[data-department-filter]");
+  if (!select) { return null; }
+  var visible = function () {
+    return Array.from(document.querySelectorAll("tr[data-department]"))
+      .filter(r => getComputedStyle(r).display !== "none").map(r => r.getAttribute("data-department"));
+  };
+  var before = visible();
+  var faded = function () {
+    return Array.from(document.querySelectorAll(".js-plotly-plot")).filter(gd => gd.data.some(t =>
+      t.marker && Array.isArray(t.marker.opacity) && t.marker.opacity.some(o => o < 1))).length;
+  };
+  return [before.length, Array.from(new Set(visible())), faded(), Array.from(select.options).length];
+})()
+"""
+
+
+def test_the_department_filter_narrows_tables_and_fades_charts(chromium: Chromium, sample_run) -> None:  # type: ignore[no-untyped-def]
+    """On norming, fairness, budget and process the chosen department (in the address, #afdeling=…) keeps its
+    own rows and the organisation's totals; its charts fade the other departments."""
+    cycle = sample_run.settings.site / "zeeland-demo" / "2024"
+    for page in ("norming", "fairness", "budget", "process"):
+        url = (cycle / f"{page}.html").as_uri()
+        everything = chromium.evaluate(url, FILTER)
+        assert everything is not None, f"{page}: no department filter"
+        rows, _, faded, options = everything
+        assert faded == 0 and options > 5
+        rows_chosen, kept, faded_chosen, _ = chromium.evaluate(url + "#afdeling=Economie", FILTER)
+        assert set(kept) <= {"Economie", ""}, f"{page}: other departments' rows stay: {kept}"
+        if rows:
+            assert 0 < rows_chosen < rows and "Economie" in kept
+        if page in ("budget", "norming"):
+            assert faded_chosen > 0, f"{page}: the charts do not show the chosen department"
