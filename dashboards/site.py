@@ -28,7 +28,16 @@ import plotly
 import polars as pl
 
 from dashboards import theme
-from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageContext, department_filter, esc, shell
+from dashboards.components import (
+    FOOTER_TOKEN,
+    PAGE_TOKEN,
+    PageContext,
+    department_filter,
+    esc,
+    plot_text,
+    script_json,
+    shell,
+)
 from dashboards.downloads import TableExport, csv_bytes, xlsx_bytes
 from dashboards.i18n import GLOSSARY, fmt_int, fmt_pct, text
 from dashboards.pages import Options, SiteData, budget, calibration, fairness, norming, process, quality
@@ -132,7 +141,9 @@ def _filter_menu(data: SiteData, organization: str, cycle: int, body: str, langu
     names = [name for name, _ in calibration.departments(data, organization, cycle)]
     found = re.findall(r"<tr data-department='([^']+)'>", body)
     names = sorted(set(names) | {html.unescape(n) for n in found})
-    return department_filter(names, language) if names else ""
+    # Only where the page shows departments (a page of organisation-wide figures has nothing to narrow).
+    shown = [n for n in names if esc(n) in body or script_json(plot_text(n))[1:-1] in body]
+    return department_filter(names, language) if shown else ""
 
 
 def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, str]:
