@@ -6,8 +6,12 @@ and `&` are written as \\u escapes, so nothing in a value can close the <script>
 
 from __future__ import annotations
 
+import contextvars
 import html
-from collections.abc import Sequence
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +19,8 @@ import orjson
 import polars as pl
 
 from dashboards import theme
-from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
+from dashboards.downloads import TableExport, export_from_frame
+from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, glossary_terms, text
 
 # Content-Security-Policy of every page: scripts and styles from the site folder only, no connections.
 # Inline styles stay allowed because plotly.js sets style attributes and injects its own <style>.
@@ -27,6 +32,12 @@ CSP = (
 
 HIDDEN_MARK = "·"  # a hidden (suppressed) value
 NOT_APPLICABLE = "–"
+
+# Placeholders a page carries until dashboards.site knows where it is written: the page's own file name (its
+# downloads are named after it) and the footer (build time and exports). Random per process, so no value in
+# the data can spell them.
+PAGE_TOKEN = "calibra-page-" + secrets.token_hex(8)
+FOOTER_TOKEN = "calibra-footer-" + secrets.token_hex(8)
 
 
 def esc(value: Any) -> str:
@@ -130,6 +141,15 @@ class PageContext:
     current: str = ""
     charts: list[str] = field(default_factory=list)
     counter: list[int] = field(default_factory=lambda: [0])
+    # Tables rendered on this page (by html_table) and the files their table blocks offer, by file name
+    # relative to the page's folder (with PAGE_TOKEN for the page's own name).
+    tables: dict[str, TableExport] = field(default_factory=dict)
+    downloads: dict[str, TableExport] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The page being rendered: html_table and table_block register their downloads with it, so every
+        # page's tables can be downloaded without each page passing its context down.
+        _CURRENT_PAGE.set(self)
 
     @property
     def prefix(self) -> str:
@@ -138,6 +158,58 @@ class PageContext:
     def next_id(self, stem: str) -> str:
         self.counter[0] += 1
         return f"{stem}-{self.counter[0]}"
+
+
+_CURRENT_PAGE: contextvars.ContextVar[PageContext | None] = contextvars.ContextVar("page", default=None)
+
+
+def current_page() -> PageContext | None:
+    return _CURRENT_PAGE.get()
+
+
+class PageHTML(str):
+    """A rendered page: its HTML, plus the tables its download links point to (written by dashboards.site)."""
+
+    downloads: dict[str, TableExport]
+
+    def __new__(cls, content: str, downloads: dict[str, TableExport] | None = None) -> PageHTML:
+        page = super().__new__(cls, content)
+        page.downloads = dict(downloads or {})
+        return page
+
+
+def slug(value: str, fallback: str = "x", limit: int = 48) -> str:
+    """Lower-case ASCII letters, digits and hyphens only ("Financiën & P&O" -> "financien-p-o")."""
+    folded = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii").lower()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:limit].strip("-")
+    return cleaned or fallback
+
+
+def unique_slugs(
+    names: Iterable[str], reserved: Iterable[str] = ("index",), limit: int = 48
+) -> dict[str, str]:
+    """A safe, unique file stem per name. A name whose slug no other name (nor a reserved stem) shares gets
+    the plain slug; names that collide each get their slug plus a short hash of the name, so a stem does not
+    depend on the order of the names."""
+    import hashlib
+
+    names = sorted(set(names))
+    plain = {name: slug(name, "afdeling", limit) for name in names}
+    count: dict[str, int] = {}
+    for stem in plain.values():
+        count[stem] = count.get(stem, 0) + 1
+    taken = set(reserved)
+    out = {}
+    for name, stem in plain.items():
+        if count[stem] > 1 or stem in taken:
+            stem = f"{stem}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
+        out[name] = stem
+    return out
+
+
+def source_title(source: str, language: str) -> str:
+    """Where a figure comes from, for analysts: a tooltip, not text on the page."""
+    return f"{text('source', language)}: {source}"
 
 
 def render_chart(chart: Chart, ctx: PageContext) -> str:
@@ -157,8 +229,8 @@ def render_chart(chart: Chart, ctx: PageContext) -> str:
         f"aria-label='{esc(chart.title)}'></div>"
         f"<script type='application/json' id='{chart_id}-data'>{payload}</script>"
         f"<figcaption><p class='explain'>{esc(chart.explain)}</p>{note}"
-        f"<p class='meta'>{esc(n_text)} · {esc(text('source', ctx.language))}: "
-        f"{esc(chart.source)}</p></figcaption></figure>"
+        f"<p class='meta' title='{esc(source_title(chart.source, ctx.language))}'>{esc(n_text)}</p>"
+        "</figcaption></figure>"
     )
 
 
@@ -180,8 +252,20 @@ def _cell(value: Any, column: Column, hidden: bool, language: str) -> str:
             return f"<td class='flag'>{esc(text('yes', language))}</td>" if value else "<td></td>"
         return f"<td class='flag'>{esc(value)}</td>"
     if column.kind == "code":
-        return f"<td><code>{esc(value)}</code></td>"
-    return f"<td>{esc(value)}</td>"
+        return f"<td><code>{breakable(value)}</code></td>"
+    return f"<td>{breakable(value)}</td>"
+
+
+_LONG_WORD = re.compile(r"[^\s]{18,}")
+
+
+def breakable(value: Any) -> str:
+    """Escaped text in which a long word (a file name, a code) may wrap after _ - . or /: a printed table
+    then fits the page instead of being cut off."""
+    escaped = esc(value)
+    if not _LONG_WORD.search(escaped):
+        return escaped
+    return _LONG_WORD.sub(lambda m: re.sub(r"(?<=[_./-])(?=[^_./-])", "<wbr>", m.group(0)), escaped)
 
 
 def html_table(frame: pl.DataFrame, columns: Sequence[Column], language: str, caption: str = "") -> str:
@@ -192,34 +276,81 @@ def html_table(frame: pl.DataFrame, columns: Sequence[Column], language: str, ca
         for c in present
     )
     body = []
+    # Rows of a table with a department column carry it, for the page's department filter (site.js); the
+    # organisation's own rows carry an empty name and always stay.
+    totals = {None, text("organisation_total", language), text("organisation", language)}
+    by_department = "department" in frame.columns
     for record in frame.iter_rows(named=True):
         cells = []
         for column in present:
             flag = column.hidden_flag
             hidden = bool(record.get(flag)) if flag and flag in record else False
             cells.append(_cell(record[column.name], column, hidden, language))
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        row = "<tr>"
+        if by_department:
+            department = record["department"]
+            row = f"<tr data-department='{esc('' if department in totals else department)}'>"
+        body.append(row + "".join(cells) + "</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    # The same cells as a download: registered with the page, linked by the table block around it.
+    page = current_page()
+    marker = ""
+    if page is not None:
+        key = f"t{len(page.tables) + 1}"
+        page.tables[key] = export_from_frame(frame, columns, language)
+        marker = f" data-export='{key}'"
     return (
-        f"<div class='table-wrap'><table>{cap}<thead><tr>{head}</tr></thead>"
+        f"<div class='table-wrap'><table{marker}>{cap}<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+
+
+_EXPORT_MARK = re.compile(r"<table data-export='(t[0-9]+)'>")
+
+
+def download_links(title: str, explain: str, table: str, language: str) -> str:
+    """Links to the CSV and XLSX of every table in `table` (HTML from html_table) on the current page."""
+    page = current_page()
+    if page is None:
+        return ""
+    links = []
+    for key in _EXPORT_MARK.findall(table):
+        export = page.tables.get(key)
+        if export is None:
+            continue
+        export.title, export.explain = title, explain
+        base = slug(title, "tabel")
+        stem, number = base, 1
+        while f"{PAGE_TOKEN}.{stem}.csv" in page.downloads:
+            number += 1
+            stem = f"{base}-{number}"
+        name = f"{PAGE_TOKEN}.{stem}"
+        page.downloads[name + ".csv"] = export
+        page.downloads[name + ".xlsx"] = export
+        links.append(
+            f"<a href='{name}.csv' download>{esc(text('download_csv', language))}</a> · "
+            f"<a href='{name}.xlsx' download>{esc(text('download_xlsx', language))}</a>"
+        )
+    if not links:
+        return ""
+    return f"<p class='downloads no-print'>{esc(text('download', language))}: {' · '.join(links)}</p>"
 
 
 def table_block(
     title: str, explain: str, source: str, table: str, language: str, n: int | None = None, extra: str = ""
 ) -> str:
-    n_text = f"n = {fmt_int(n, language)} · " if n is not None else ""
+    n_text = f"n = {fmt_int(n, language)}" if n is not None else ""
+    meta = f"<p class='meta' title='{esc(source_title(source, language))}'>{esc(n_text)}</p>"
     return (
         f"<section class='table-block'><h3>{esc(title)}</h3><p class='explain'>{esc(explain)}</p>{table}"
-        f"{extra}<p class='meta'>{esc(n_text)}{esc(text('source', language))}: {esc(source)}</p></section>"
+        f"{extra}{download_links(title, explain, table, language)}{meta}</section>"
     )
 
 
 def unavailable(what: str, source: str, language: str) -> str:
     return (
-        f"<div class='unavailable'><strong>{esc(what)}</strong> — {esc(text('not_available', language))} "
-        f"<span class='meta'>({esc(text('source', language))}: {esc(source)})</span></div>"
+        f"<div class='unavailable' title='{esc(source_title(source, language))}'><strong>{esc(what)}</strong>"
+        f" — {esc(text('not_available', language))}</div>"
     )
 
 
@@ -231,6 +362,16 @@ def all_hidden(what: str, language: str) -> str:
 
 def hidden_legend(language: str) -> str:
     return f"<p class='legend-hidden'>{HIDDEN_MARK} = {esc(text('hidden_legend', language))}</p>"
+
+
+def department_filter(names: Sequence[str], language: str) -> str:
+    """A menu that narrows the page's tables to one department (site.js; nothing leaves the page)."""
+    options = [f"<option value=''>{esc(text('department_filter_all', language))}</option>"]
+    options += [f"<option value='{esc(name)}'>{esc(name)}</option>" for name in names]
+    return (
+        f"<label class='department-filter' for='department-filter'>{esc(text('department_filter', language))}"
+        f"<select id='department-filter' data-department-filter>{''.join(options)}</select></label>"
+    )
 
 
 def nav_select(label: str, options: Sequence[tuple[str, str]], selected: str, ident: str) -> str:
@@ -253,6 +394,37 @@ def page_href(ctx: PageContext, page: str, cycle: int | None = None) -> str:
     return ctx.prefix + path
 
 
+_TERM_PARAGRAPH = re.compile(r"(<p class='(?:lead|explain)'>)(.*?)(</p>)", re.S)
+
+
+def link_terms(body: str, ctx: PageContext) -> str:
+    """Statistical terms in a page's lead and explaining sentences link to their entry in the glossary
+    (the first time a paragraph names them). The paragraphs hold escaped text only, so a term never sits
+    inside a tag or an attribute there."""
+    terms = glossary_terms(ctx.language)
+    if not terms:
+        return body
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")(?![\w-])",
+        re.I,
+    )
+    href = f"{ctx.prefix}glossary.html#"
+
+    def paragraph(match: re.Match[str]) -> str:
+        seen: set[str] = set()
+
+        def term(found: re.Match[str]) -> str:
+            key = terms[found.group(1).lower()]
+            if key in seen:
+                return found.group(0)
+            seen.add(key)
+            return f"<a class='term' href='{href}{key}'>{found.group(1)}</a>"
+
+        return match.group(1) + pattern.sub(term, match.group(2)) + match.group(3)
+
+    return _TERM_PARAGRAPH.sub(paragraph, body)
+
+
 def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
     language = ctx.language
     crumbs = [f"<a class='brand' href='{ctx.prefix}index.html'>calibra</a>"]
@@ -272,7 +444,10 @@ def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
                 text("cycle", language), options, page_href(ctx, ctx.current), "cycle-menu"
             )
         nav = f"<nav class='pages' aria-label='{esc(text('pages', language))}'>{''.join(links)}{cycle_menu}{extra_nav}</nav>"
-    return f"""<!DOCTYPE html>
+    crumbs.append(
+        f"<a class='glossary-link' href='{ctx.prefix}glossary.html'>{esc(text('page_glossary', language))}</a>"
+    )
+    content = f"""<!DOCTYPE html>
 <html lang="{esc(language)}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="referrer" content="no-referrer">
@@ -286,8 +461,9 @@ def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
 <header class="top">{" ".join(crumbs)}</header>
 {nav}
 <main>
-{body}
+{link_terms(body, ctx)}
 </main>
-<footer>{esc(text("footer", language))}</footer>
+<footer><p>{esc(text("footer", language))}</p>{FOOTER_TOKEN}</footer>
 </body></html>
 """
+    return PageHTML(content, ctx.downloads)

@@ -22,6 +22,16 @@ def _figure(language: str, x_title: str, y_title: str, height: int = 380) -> Fig
     return FigureSpec(language, x_title, y_title, height)
 
 
+# Room for one category label at the 13 px font; plotly silently leaves out labels that do not fit.
+CATEGORY_PX = 22
+
+
+def every_category() -> dict[str, object]:
+    """A category axis that labels every category (plotly's automatic ticks label every other one when the
+    labels are close: the flagged evaluator once had none)."""
+    return {"type": "category", "tickmode": "linear", "tick0": 0, "dtick": 1, "automargin": True}
+
+
 def _pct_text(values: Sequence[float | None], language: str) -> list[str]:
     return [HIDDEN_MARK if v is None else fmt_pct(v, language) for v in values]
 
@@ -139,7 +149,8 @@ def caterpillar(
     """Point estimates with intervals, sorted (evaluators, units). Columns: label, estimate, lo, hi, n,
     flagged (bool). A line marks the reference (no difference)."""
     rows = frame.filter(pl.col("estimate").is_not_null()).sort("estimate")
-    height = max(300, 110 + 22 * rows.height)
+    # The title, the n and the axis title take about 170 px; every evaluator gets a label's height.
+    height = max(300, 170 + CATEGORY_PX * rows.height)
     figure = _figure(language, x_title, y_title, height)
     labels = [plot_text(v) for v in rows["label"].to_list()]
     estimate = rows["estimate"].to_list()
@@ -180,7 +191,7 @@ def caterpillar(
         )
     )
     figure.add_vline(x=reference, line={"color": theme.INK, "dash": "dot", "width": 1})
-    figure.update_layout(yaxis={"type": "category", "automargin": True})
+    figure.update_layout(yaxis=every_category())
     return figure
 
 
@@ -305,7 +316,7 @@ def horizontal_bars(
 ) -> FigureSpec:
     """One bar per label. Columns: label, value (null = hidden), optional n and flagged."""
     # Room for every label: with less, plotly silently leaves every other category's label out.
-    height = max(260, 150 + 26 * frame.height)
+    height = max(260, 170 + (CATEGORY_PX + 4) * frame.height)
     figure = _figure(language, x_title, y_title, height)
     labels = [plot_text(v) for v in frame["label"].to_list()]
     values = frame["value"].to_list()
@@ -339,7 +350,7 @@ def horizontal_bars(
     axis: dict[str, object] = {"rangemode": "tozero"}
     if percent:
         axis["tickformat"] = ".0%"
-    figure.update_layout(xaxis=axis, yaxis={"autorange": "reversed", "type": "category"})
+    figure.update_layout(xaxis=axis, yaxis={**every_category(), "autorange": "reversed"})
     return figure
 
 

@@ -8,6 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+
+class Plural(str):
+    """A text with a singular and a plural form: `.format(count=...)` picks the form by the count ("1"
+    takes the singular), so "1 beoordelaar" and "3 beoordelaars" instead of "beoordelaar(s)". As a plain
+    string it is the plural form."""
+
+    singular: str
+
+    def __new__(cls, singular: str, other: str) -> Plural:
+        made = super().__new__(cls, other)
+        made.singular = singular
+        return made
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        one = str(kwargs.get("count", "")).strip() == "1"
+        return (self.singular if one else str(self)).format(*args, **kwargs)
+
+
+def plural(singular: str, other: str) -> Plural:
+    return Plural(singular, other)
+
+
 TEXTS: dict[str, dict[str, Any]] = {
     # ---------------------------------------------------------------------------------------------- site
     "site_title": {"nl": "calibra — beoordelen en belonen", "en": "calibra — appraisal and reward"},
@@ -160,8 +182,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "ratings pile up in certain levels.",
     },
     "levels_hidden_count": {
-        "nl": "{count} functieniveau(s) niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",
-        "en": "{count} function level(s) not shown: too small, everyone the same outcome, or recomputable.",
+        "nl": plural(
+            "{count} functieniveau niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",
+            "{count} functieniveaus niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",
+        ),
+        "en": plural(
+            "{count} function level not shown: too small, everyone the same outcome, or recomputable.",
+            "{count} function levels not shown: too small, everyone the same outcome, or recomputable.",
+        ),
     },
     "chart_evaluators_title": {
         "nl": "Beoordelaars: mildheid en strengheid",
@@ -176,8 +204,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "points to a more lenient (right) or more severe (left) evaluator; red is flagged.",
     },
     "evaluators_hidden_note": {
-        "nl": "{count} beoordelaar(s) niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
-        "en": "{count} evaluator(s) not shown: too few people or everyone the same outcome.",
+        "nl": plural(
+            "{count} beoordelaar niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+            "{count} beoordelaars niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+        ),
+        "en": plural(
+            "{count} evaluator not shown: too few people or everyone the same outcome.",
+            "{count} evaluators not shown: too few people or everyone the same outcome.",
+        ),
     },
     "axis_evaluator_effect": {
         "nl": "Effect op de score (schaalpunten)",
@@ -449,8 +483,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "explains. Red is flagged (a practically large difference as well).",
     },
     "units_hidden_note": {
-        "nl": "{count} eenheid/eenheden niet getoond: hun verdeling is afgeschermd.",
-        "en": "{count} unit(s) not shown: their distribution is hidden.",
+        "nl": plural(
+            "{count} eenheid niet getoond: haar verdeling is afgeschermd.",
+            "{count} eenheden niet getoond: hun verdeling is afgeschermd.",
+        ),
+        "en": plural(
+            "{count} unit not shown: its distribution is hidden.",
+            "{count} units not shown: their distribution is hidden.",
+        ),
     },
     "axis_people": {"nl": "Aantal mensen", "en": "Number of people"},
     "axis_adjusted_mean": {"nl": "Gemiddelde score (gecorrigeerd)", "en": "Mean score (adjusted)"},
@@ -478,14 +518,20 @@ TEXTS: dict[str, dict[str, Any]] = {
         "outcome, 1 = fully spread. The line is the organisation. Differentiation is the principle (Z-8).",
     },
     "managers_hidden_note": {
-        "nl": "{count} leidinggevende(n) niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
-        "en": "{count} manager(s) not shown: too few people or everyone the same outcome.",
+        "nl": plural(
+            "{count} leidinggevende niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+            "{count} leidinggevenden niet getoond: te weinig mensen of iedereen dezelfde uitkomst.",
+        ),
+        "en": plural(
+            "{count} manager not shown: too few people or everyone the same outcome.",
+            "{count} managers not shown: too few people or everyone the same outcome.",
+        ),
     },
     "managers_cut_note": {
-        "nl": "De {shown} leidinggevenden met de minste differentiatie van {total}; de andere staan in "
-        "marts.unit_deviation.",
-        "en": "The {shown} managers with the least differentiation of {total}; the others are in "
-        "marts.unit_deviation.",
+        "nl": "De {shown} leidinggevenden met de minste differentiatie van {total}; de andere staan in de "
+        "volledige tabel voor analisten.",
+        "en": "The {shown} managers with the least differentiation of {total}; the others are in the full "
+        "table for analysts.",
     },
     "axis_differentiation": {"nl": "Differentiatie-index (0–1)", "en": "Differentiation index (0–1)"},
     "axis_manager": {"nl": "Leidinggevende (pseudoniem)", "en": "Manager (pseudonym)"},
@@ -592,12 +638,22 @@ TEXTS: dict[str, dict[str, Any]] = {
     "axis_attribute_group": {"nl": "Kenmerk en groep", "en": "Attribute and group"},
     "reference_mark": {"nl": "(referentie)", "en": "(reference)"},
     "impact_groups_hidden_note": {
-        "nl": "{count} groep(en) niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
-        "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
-        "referentiegroep allebei getoond worden.",
-        "en": "{count} group(s) not shown because they are hidden (too few people, everyone the same outcome, or "
-        "recomputable from totals): {groups}. A group is compared only where it and its reference group are "
-        "both shown.",
+        "nl": plural(
+            "{count} groep niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
+            "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
+            "referentiegroep allebei getoond worden.",
+            "{count} groepen niet getoond, want afgeschermd (te weinig mensen, iedereen dezelfde uitkomst, of "
+            "terug te rekenen uit totalen): {groups}. Een groep wordt alleen vergeleken als zij en haar "
+            "referentiegroep allebei getoond worden.",
+        ),
+        "en": plural(
+            "{count} group not shown because it is hidden (too few people, everyone the same outcome, or "
+            "recomputable from totals): {groups}. A group is compared only where it and its reference group "
+            "are both shown.",
+            "{count} groups not shown because they are hidden (too few people, everyone the same outcome, or "
+            "recomputable from totals): {groups}. A group is compared only where it and its reference group "
+            "are both shown.",
+        ),
     },
     "impact_findings": {"nl": "Gesignaleerd:", "en": "Flagged:"},
     "impact_no_findings": {
@@ -627,8 +683,13 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Calibration clearly narrowed or widened none of the differences.",
     },
     "impact_spread_unclear": {
-        "nl": "{count} vergelijking(en) zonder duidelijke verandering",
-        "en": "{count} comparison(s) without a clear change",
+        "nl": plural(
+            "{count} vergelijking zonder duidelijke verandering",
+            "{count} vergelijkingen zonder duidelijke verandering",
+        ),
+        "en": plural(
+            "{count} comparison without a clear change", "{count} comparisons without a clear change"
+        ),
     },
     "spread_units": {
         "nl": {"department": "Afdelingen", "function_level": "Functieniveaus", "evaluator": "Beoordelaars"},
@@ -947,8 +1008,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "above the Article 10 threshold.",
     },
     "levels_hidden_note": {
-        "nl": "{count} niveau(s) niet getoond: te weinig vrouwen of mannen voor een bedrag.",
-        "en": "{count} level(s) not shown: too few women or men for an amount.",
+        "nl": plural(
+            "{count} niveau niet getoond: te weinig vrouwen of mannen voor een bedrag.",
+            "{count} niveaus niet getoond: te weinig vrouwen of mannen voor een bedrag.",
+        ),
+        "en": plural(
+            "{count} level not shown: too few women or men for an amount.",
+            "{count} levels not shown: too few women or men for an amount.",
+        ),
     },
     "axis_gap": {"nl": "Loonkloof", "en": "Pay gap"},
     "gap": {"nl": "kloof", "en": "gap"},
@@ -1579,7 +1646,248 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "audit.load_ledger",
     },
     "all_organisations": {"nl": "Alle organisaties", "en": "All organisations"},
+    # ---------------------------------------------------------------------------------- meeting-ready (#18)
+    "download": {"nl": "Downloaden", "en": "Download"},
+    "download_csv": {"nl": "CSV (Excel)", "en": "CSV"},
+    "download_xlsx": {"nl": "Excel-werkboek (XLSX)", "en": "Excel workbook (XLSX)"},
+    "download_sheet": {"nl": "Tabel", "en": "Table"},
+    "download_about_sheet": {"nl": "Toelichting", "en": "About"},
+    "download_hidden_note": {
+        "nl": "Een cel met 'afgeschermd' is op de pagina verborgen (te weinig personen, iedereen dezelfde "
+        "uitkomst, of terug te rekenen uit totalen); een lege cel is niet van toepassing.",
+        "en": "A cell reading 'hidden' is hidden on the page too (too few people, everyone the same outcome, or "
+        "recomputable from totals); an empty cell does not apply.",
+    },
+    "built_at": {"nl": "Gebouwd op {when}", "en": "Built on {when}"},
+    "built_from_one": {"nl": "uit 1 exportbestand", "en": "from 1 export file"},
+    "built_from_many": {"nl": "uit {count} exportbestanden", "en": "from {count} export files"},
+    "built_from_none": {"nl": "zonder geladen exportbestanden", "en": "from no loaded export file"},
+    "page_glossary": {"nl": "Begrippen", "en": "Glossary"},
+    "glossary_intro": {
+        "nl": "Wat de statistische begrippen op deze site betekenen, in gewone woorden. Elk begrip op een "
+        "pagina linkt hierheen.",
+        "en": "What the statistical terms on this site mean, in plain words. Every term on a page links here.",
+    },
+    "department_filter": {"nl": "Toon afdeling", "en": "Show department"},
+    "department_filter_all": {"nl": "alle afdelingen", "en": "all departments"},
+    "percentage_point": {"nl": "procentpunt", "en": "percentage point"},
+    "percentage_points": {"nl": "procentpunten", "en": "percentage points"},
+    "budget_amounts_title": {"nl": "Kosten en budget per afdeling", "en": "Cost and budget per department"},
+    "budget_amounts_explain": {
+        "nl": "De bedragen van de grafieken hierboven als tabel: structurele kosten (heel jaar) en incidentele "
+        "kosten tegenover het budget, en welk deel van het budget dat is.",
+        "en": "The amounts of the charts above as a table: structural cost (full year) and incidental cost "
+        "against the budget, and which share of the budget that is.",
+    },
+    "budget_amounts_headers": {
+        "nl": {
+            "headcount": "Medewerkers",
+            "structural_cost": "Structureel: kosten",
+            "structural_budget": "Structureel: budget",
+            "structural_use": "Structureel: benut",
+            "incidental_cost": "Incidenteel: kosten",
+            "incidental_budget": "Incidenteel: budget",
+            "incidental_use": "Incidenteel: benut",
+        },
+        "en": {
+            "headcount": "Employees",
+            "structural_cost": "Structural: cost",
+            "structural_budget": "Structural: budget",
+            "structural_use": "Structural: used",
+            "incidental_cost": "Incidental: cost",
+            "incidental_budget": "Incidental: budget",
+            "incidental_use": "Incidental: used",
+        },
+    },
+    "contract_check_header": {"nl": "Controle", "en": "Check"},
+    "contract_columns_header": {"nl": "Kolommen", "en": "Columns"},
+    "contract_rule_labels": {
+        "nl": {
+            "required": "Verplicht veld is ingevuld",
+            "allowed_values": "Waarde staat in de toegestane lijst",
+            "range": "Waarde ligt binnen het toegestane bereik",
+            "pattern": "Waarde heeft het verwachte formaat",
+            "max_length": "Tekst is niet langer dan toegestaan",
+            "duplicate_key": "Geen dubbele rijen (één rij per persoon)",
+            "required_column": "Verplichte kolom is aanwezig",
+            "mapping": "Kolommen zijn te koppelen",
+            "encoding": "Tekencodering is leesbaar",
+            "structure": "Bestand is leesbaar (kopregel, cellen)",
+            "date_system": "Datums zijn te lezen",
+            "one_organization_per_file": "Eén organisatie per bestand",
+            "one_cycle_per_file": "Eén cyclus per bestand",
+        },
+        "en": {
+            "required": "Required field is filled in",
+            "allowed_values": "Value is in the allowed list",
+            "range": "Value is within the allowed range",
+            "pattern": "Value has the expected format",
+            "max_length": "Text is not longer than allowed",
+            "duplicate_key": "No duplicate rows (one row per person)",
+            "required_column": "Required column is present",
+            "mapping": "Columns can be mapped",
+            "encoding": "Character encoding is readable",
+            "structure": "File is readable (header, cells)",
+            "date_system": "Dates can be read",
+            "one_organization_per_file": "One organisation per file",
+            "one_cycle_per_file": "One cycle per file",
+        },
+    },
 }
+
+# Glossary: key -> the names a page uses for the term (per language; matched case-insensitively as whole
+# words) and a plain explanation. Pages link the first mention in a sentence to glossary.html#key.
+GLOSSARY: dict[str, dict[str, Any]] = {
+    "odds-ratio": {
+        "term": {"nl": "Odds ratio", "en": "Odds ratio"},
+        "names": {"nl": ["odds ratio", "odds ratio's", "odds-ratio"], "en": ["odds ratio", "odds ratios"]},
+        "text": {
+            "nl": "Hoeveel groter de kans op een uitkomst is in de ene groep dan in de andere, als verhouding "
+            "van de 'odds' (kans dat het gebeurt gedeeld door kans dat het niet gebeurt). 1 betekent geen "
+            "verschil; 2 betekent twee keer zo grote odds; 0,5 de helft.",
+            "en": "How much larger the chance of an outcome is in one group than in another, as the ratio of "
+            "the 'odds' (chance it happens divided by chance it does not). 1 means no difference; 2 twice the "
+            "odds; 0.5 half.",
+        },
+    },
+    "cmh": {
+        "term": {"nl": "Cochran–Mantel–Haenszel (CMH)", "en": "Cochran–Mantel–Haenszel (CMH)"},
+        "names": {"nl": ["Cochran–Mantel–Haenszel", "CMH"], "en": ["Cochran–Mantel–Haenszel", "CMH"]},
+        "text": {
+            "nl": "Een odds ratio die groepen eerst binnen lagen vergelijkt (bijvoorbeeld binnen hetzelfde "
+            "functieniveau en dezelfde afdeling) en die lagen dan samenneemt. Zo telt een verschil in "
+            "samenstelling van de groepen niet als ongelijke behandeling.",
+            "en": "An odds ratio that compares groups within strata first (for instance within the same "
+            "function level and department) and then pools the strata, so a difference in how the groups are "
+            "made up does not count as unequal treatment.",
+        },
+    },
+    "interval": {
+        "term": {"nl": "95%-interval (betrouwbaarheidsinterval)", "en": "95% interval (confidence interval)"},
+        "names": {
+            "nl": ["95%-interval", "betrouwbaarheidsinterval", "interval"],
+            "en": ["95% interval", "confidence interval", "interval"],
+        },
+        "text": {
+            "nl": "Het gebied waarin de echte waarde met 95% zekerheid ligt, gegeven de gegevens. Een breed "
+            "interval betekent weinig gegevens; een interval dat de 'geen verschil'-lijn niet raakt, wijst op "
+            "een echt verschil.",
+            "en": "The range that holds the true value with 95% confidence, given the data. A wide interval "
+            "means little data; an interval clear of the 'no difference' line points to a real difference.",
+        },
+    },
+    "q-value": {
+        "term": {"nl": "q-waarde", "en": "q-value"},
+        "names": {"nl": ["q-waarde", "q-waarden"], "en": ["q-value", "q-values"]},
+        "text": {
+            "nl": "Een p-waarde die is gecorrigeerd omdat er veel vergelijkingen tegelijk zijn gedaan "
+            "(Benjamini–Hochberg). Wie alleen verschillen met een q-waarde onder 0,05 signaleert, verwacht "
+            "dat hooguit 5% daarvan toeval is.",
+            "en": "A p-value corrected for making many comparisons at once (Benjamini–Hochberg). Flagging only "
+            "differences with a q-value below 0.05 expects at most 5% of them to be chance.",
+        },
+    },
+    "p-value": {
+        "term": {"nl": "p-waarde", "en": "p-value"},
+        "names": {"nl": ["p-waarde", "p-waarden"], "en": ["p-value", "p-values"]},
+        "text": {
+            "nl": "De kans op een verschil minstens zo groot als het gevonden verschil als er in werkelijkheid "
+            "geen verschil is. Hoe kleiner, hoe minder waarschijnlijk toeval.",
+            "en": "The chance of a difference at least as large as the one found if there really is none. The "
+            "smaller, the less likely it is chance.",
+        },
+    },
+    "funnel-plot": {
+        "term": {"nl": "Trechterplot", "en": "Funnel plot"},
+        "names": {"nl": ["trechterplot"], "en": ["funnel plot"]},
+        "text": {
+            "nl": "Elke afdeling als punt: hoe groot (links klein, rechts groot) tegenover haar gemiddelde. De "
+            "grenzen lopen als een trechter: kleine afdelingen wijken door toeval meer af. Een punt buiten de "
+            "grenzen wijkt meer af dan toeval verklaart.",
+            "en": "Each department as a dot: its size (small left, large right) against its mean. The limits "
+            "narrow like a funnel: small departments differ more by chance. A dot outside the limits differs "
+            "more than chance explains.",
+        },
+    },
+    "control-limit": {
+        "term": {"nl": "95%- en 99,8%-grens", "en": "95% and 99.8% limit"},
+        "names": {
+            "nl": ["95%-grens", "99,8%-grens", "controlegrens"],
+            "en": ["95% limit", "99.8% limit", "control limit"],
+        },
+        "text": {
+            "nl": "De grenzen van een trechterplot: buiten de 95%-grens valt door toeval 1 op de 20 afdelingen, "
+            "buiten de 99,8%-grens 1 op de 500.",
+            "en": "The limits of a funnel plot: by chance 1 department in 20 falls outside the 95% limit and 1 "
+            "in 500 outside the 99.8% limit.",
+        },
+    },
+    "differentiation-index": {
+        "term": {"nl": "Differentiatie-index", "en": "Differentiation index"},
+        "names": {
+            "nl": ["differentiatie-index", "differentiatie"],
+            "en": ["differentiation index", "differentiation"],
+        },
+        "text": {
+            "nl": "Hoe verschillend een leidinggevende zijn mensen beoordeelt, van 0 (iedereen dezelfde "
+            "beoordeling) tot 1 (zo gespreid als de schaal toelaat).",
+            "en": "How differently a manager rates their people, from 0 (everyone the same rating) to 1 (as "
+            "spread as the scale allows).",
+        },
+    },
+    "median": {
+        "term": {"nl": "Mediaan", "en": "Median"},
+        "names": {"nl": ["mediaan"], "en": ["median"]},
+        "text": {
+            "nl": "De middelste waarde: de helft ligt eronder, de helft erboven. Minder gevoelig voor uitschieters "
+            "dan het gemiddelde.",
+            "en": "The middle value: half lie below, half above. Less sensitive to outliers than the mean.",
+        },
+    },
+    "pay-gap": {
+        "term": {"nl": "Loonkloof", "en": "Pay gap"},
+        "names": {"nl": ["loonkloof", "beloningsverschil"], "en": ["pay gap"]},
+        "text": {
+            "nl": "Het verschil in gemiddelde (of mediane) beloning tussen vrouwen en mannen, als percentage van "
+            "de beloning van mannen (EU-richtlijn loontransparantie, artikel 9).",
+            "en": "The difference in mean (or median) pay between women and men, as a percentage of men's pay "
+            "(EU pay transparency directive, article 9).",
+        },
+    },
+    "percentage-point": {
+        "term": {"nl": "Procentpunt", "en": "Percentage point"},
+        "names": {"nl": ["procentpunt", "procentpunten"], "en": ["percentage point", "percentage points"]},
+        "text": {
+            "nl": "Het verschil tussen twee percentages: van 40% naar 45% is 5 procentpunten meer (en 12,5% "
+            "meer).",
+            "en": "The difference between two percentages: from 40% to 45% is 5 percentage points more (and "
+            "12.5% more).",
+        },
+    },
+    "scale-point": {
+        "term": {"nl": "Schaalpunt", "en": "Scale point"},
+        "names": {"nl": ["schaalpunt", "schaalpunten"], "en": ["scale point", "scale points"]},
+        "text": {
+            "nl": "Eén stap op de beoordelingsschaal (bijvoorbeeld van 'normaal' naar 'zeer goed').",
+            "en": "One step on the rating scale (for instance from 'good' to 'very good').",
+        },
+    },
+    "hidden": {
+        "term": {"nl": "Afgeschermd (·)", "en": "Hidden (·)"},
+        "names": {"nl": ["afgeschermd"], "en": []},
+        "text": {
+            "nl": "Een cel die niet getoond wordt om personen te beschermen: te weinig personen, iedereen dezelfde "
+            "uitkomst, of terug te rekenen uit totalen. In downloads staat er 'afgeschermd'.",
+            "en": "A cell not shown to protect people: too few people, everyone the same outcome, or "
+            "recomputable from totals. Downloads read 'hidden'.",
+        },
+    },
+}
+
+
+def glossary_terms(language: str) -> dict[str, str]:
+    """Every name a page may use for a glossary term (lower case) -> the term's anchor."""
+    return {name.lower(): key for key, entry in GLOSSARY.items() for name in entry["names"].get(language, [])}
 
 
 def text(key: str, language: str) -> Any:
@@ -1592,11 +1900,29 @@ def fmt_int(value: int, language: str) -> str:
     return grouped.replace(",", ".") if language == "nl" else grouped
 
 
+MINUS = "\u2212"  # a typographic minus sign, not a hyphen
+
+
 def fmt_number(value: float, language: str, decimals: int = 1) -> str:
     grouped = f"{value:,.{decimals}f}"
     if language == "nl":
-        return grouped.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        grouped = grouped.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    if grouped.startswith("-"):
+        # "-0,0" says nothing: a value that rounds to zero is written without a sign.
+        grouped = grouped[1:] if not any(c in "123456789" for c in grouped) else MINUS + grouped[1:]
     return grouped
+
+
+def fmt_points(change: float, language: str, decimals: int = 1) -> str:
+    """A change of a percentage in percentage points: "−0,1 procentpunt", "+2,5 procentpunten".
+
+    Dutch says "procentpunt" up to one point (0,5 procentpunt), English "point" for exactly one only."""
+    number = fmt_number(100 * change, language, decimals)
+    size = abs(round(100 * change, decimals))
+    sign = "+" if not number.startswith(MINUS) and size > 0 else ""
+    singular = size <= 1 if language == "nl" else size == 1
+    unit = text("percentage_point" if singular else "percentage_points", language)
+    return f"{sign}{number} {unit}"
 
 
 def fmt_pct(share: float, language: str, decimals: int = 0) -> str:
@@ -1606,4 +1932,6 @@ def fmt_pct(share: float, language: str, decimals: int = 0) -> str:
 def fmt_money(value: float, language: str) -> str:
     """Whole euros: € 12.345 (Dutch) or €12,345 (English)."""
     amount = fmt_number(round(value), language, 0)
+    if amount.startswith(MINUS):
+        return f"{MINUS}€ {amount[1:]}" if language == "nl" else f"{MINUS}€{amount[1:]}"
     return f"€ {amount}" if language == "nl" else f"€{amount}"

@@ -14,10 +14,13 @@ Layout of the site:
 
 from __future__ import annotations
 
+import html
+import os
 import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -25,8 +28,18 @@ import plotly
 import polars as pl
 
 from dashboards import theme
-from dashboards.components import PageContext, esc, shell
-from dashboards.i18n import fmt_int, fmt_pct, text
+from dashboards.components import (
+    FOOTER_TOKEN,
+    PAGE_TOKEN,
+    PageContext,
+    department_filter,
+    esc,
+    plot_text,
+    script_json,
+    shell,
+)
+from dashboards.downloads import TableExport, csv_bytes, xlsx_bytes
+from dashboards.i18n import GLOSSARY, fmt_int, fmt_pct, text
 from dashboards.pages import Options, SiteData, budget, calibration, fairness, norming, process, quality
 from models.config import Settings
 from models.errors import ConfigError
@@ -122,6 +135,17 @@ def _context(
     )
 
 
+def _filter_menu(data: SiteData, organization: str, cycle: int, body: str, language: str) -> str:
+    """The department filter: it narrows the page's tables to one department's rows and fades the other
+    departments in its charts (site.js)."""
+    names = [name for name, _ in calibration.departments(data, organization, cycle)]
+    found = re.findall(r"<tr data-department='([^']+)'>", body)
+    names = sorted(set(names) | {html.unescape(n) for n in found})
+    # Only where the page shows departments (a page of organisation-wide figures has nothing to narrow).
+    shown = [n for n in names if esc(n) in body or script_json(plot_text(n))[1:-1] in body]
+    return department_filter(names, language) if shown else ""
+
+
 def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, str]:
     """The pages of one organisation's cycles as {relative path: html}; they read only its own rows (and the
     pass-through tables), so organisations can be rendered side by side."""
@@ -142,14 +166,31 @@ def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, 
             (process, "process"),
         ):
             ctx = context(page)
+            body = module.body(data, ctx, org_id, cycle)
             pages[base + page + ".html"] = shell(
-                ctx, text("page_" + page, language), module.body(data, ctx, org_id, cycle)
+                ctx, text("page_" + page, language), body, _filter_menu(data, org_id, cycle, body, language)
             )
         ctx = context("data_quality")
         pages[base + "data_quality.html"] = shell(
             ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)
         )
     return pages
+
+
+def _glossary(language: str) -> str:
+    """One page that explains every statistical term; pages link their terms to its anchors."""
+    ctx = PageContext(language=language, depth=0)
+    entries = []
+    for key, entry in sorted(GLOSSARY.items(), key=lambda item: item[1]["term"][language].lower()):
+        entries.append(
+            f"<dt id='{esc(key)}'>{esc(entry['term'][language])}</dt><dd>{esc(entry['text'][language])}</dd>"
+        )
+    body = (
+        f"<h1>{esc(text('page_glossary', language))}</h1>"
+        f"<p class='lead'>{esc(text('glossary_intro', language))}</p>"
+        f"<dl class='glossary'>{''.join(entries)}</dl>"
+    )
+    return shell(ctx, text("page_glossary", language), body)
 
 
 def render_pages(
@@ -162,6 +203,7 @@ def render_pages(
     pages["data_quality.html"] = shell(
         ctx, text("page_data_quality", language), quality.body(data, ctx, None, None)
     )
+    pages["glossary.html"] = _glossary(language)
     for org_id in data.settings.organizations:
         if rendered is not None and org_id in rendered:
             pages.update(rendered[org_id])
@@ -239,6 +281,87 @@ def swap_in_site(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(previous)
 
 
+LEDGER = "audit.load_ledger"
+
+
+def build_time(built_at: datetime | None = None) -> datetime:
+    """When the site was built: given, or SOURCE_DATE_EPOCH (reproducible builds), or now; in UTC."""
+    if built_at is not None:
+        return built_at.astimezone(UTC) if built_at.tzinfo else built_at.replace(tzinfo=UTC)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _exports_of(
+    tables: dict[str, pl.DataFrame], organization: str | None, cycle: int | None
+) -> list[tuple[str, str]]:
+    """(file name, first 12 hex digits of its sha256) of the loaded exports a page was built from: the
+    organisation's files of the cycle (and its files without a cycle, such as salary scales), or every file."""
+    ledger = tables.get(LEDGER)
+    if ledger is None or not {"file_name", "file_sha256"} <= set(ledger.columns):
+        return []
+    if organization is not None and "organization" in ledger.columns:
+        ledger = ledger.filter(pl.col("organization") == organization)
+    if cycle is not None and "cycle" in ledger.columns:
+        ledger = ledger.filter(pl.col("cycle").is_null() | (pl.col("cycle").cast(pl.String) == str(cycle)))
+    if "status" in ledger.columns:
+        ledger = ledger.filter(pl.col("status").is_null() | (pl.col("status") != "rejected"))
+    rows = ledger.select("file_name", "file_sha256").unique().sort("file_name", "file_sha256")
+    return [(str(name), str(digest or "")[:12]) for name, digest in rows.iter_rows()]
+
+
+def footer(tables: dict[str, pl.DataFrame], path: str, built: datetime, language: str) -> str:
+    """The build time and the exports (file names and sha256 prefixes; no personal data) of one page."""
+    parts = path.split("/")
+    organization, cycle = None, None
+    if len(parts) >= 3 and parts[1].isdigit():
+        organization, cycle = parts[0], int(parts[1])
+    files = _exports_of(tables, organization, cycle)
+    when = text("built_at", language).format(when=built.strftime("%Y-%m-%d %H:%M UTC"))
+    if not files:
+        return f"<p class='built'>{esc(when)} {esc(text('built_from_none', language))}</p>"
+    count = (
+        text("built_from_one", language)
+        if len(files) == 1
+        else text("built_from_many", language).format(count=fmt_int(len(files), language))
+    )
+    items = "".join(
+        f"<li>{esc(name)} <span class='meta'>sha256 {esc(digest)}</span></li>" for name, digest in files
+    )
+    return f"<details class='built'><summary>{esc(when)} {esc(count)}</summary><ul>{items}</ul></details>"
+
+
+def _download_bytes(export: TableExport, name: str, built: datetime, page_path: str) -> bytes:
+    if name.endswith(".csv"):
+        return csv_bytes(export)
+    about = [
+        text("download_hidden_note", export.language),
+        text("built_at", export.language).format(when=built.strftime("%Y-%m-%d %H:%M UTC")),
+        page_path,
+    ]
+    return xlsx_bytes(export, built, about)
+
+
+def placed(
+    pages: dict[str, str], tables: dict[str, pl.DataFrame], built: datetime, language: str
+) -> dict[str, str | bytes]:
+    """Every file of the site under its relative path: pages with their own file name and footer filled in,
+    and the CSV and XLSX of their tables next to them (named after the page: budget.<table>.csv)."""
+    files: dict[str, str | bytes] = {}
+    for path, content in pages.items():
+        folder, _, name = path.rpartition("/")
+        stem = name.removesuffix(".html")
+        prefix = folder + "/" if folder else ""
+        page_footer = footer(tables, path, built, language)
+        files[path] = str(content).replace(PAGE_TOKEN, stem).replace(FOOTER_TOKEN, page_footer)
+        for download, export in getattr(content, "downloads", {}).items():
+            target = prefix + download.replace(PAGE_TOKEN, stem)
+            files[target] = _download_bytes(export, target, built, path)
+    return files
+
+
 def build_site(
     tables: dict[str, pl.DataFrame],
     settings: Settings,
@@ -247,6 +370,7 @@ def build_site(
     include_worklist: bool = True,
     policies: dict[str, Policy] | None = None,
     rendered: dict[str, dict[str, str]] | None = None,
+    built_at: datetime | None = None,
 ) -> SiteReport:
     """Write the whole site to a temporary folder, then swap it in: a failed build leaves the old site.
 
@@ -271,9 +395,12 @@ def build_site(
         (assets / "site.js").write_text(theme.site_js(), encoding="utf-8")
         largest = 0
         charts = 0
-        for name, content in pages.items():
+        for name, content in placed(pages, tables, build_time(built_at), language).items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+                continue
             target.write_text(content, encoding="utf-8")
             largest = max(largest, len(content.encode("utf-8")))
             charts += content.count("class='chart' id=")

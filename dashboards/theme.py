@@ -95,7 +95,9 @@ footer{color:#52606d;font-size:.8rem;padding:1rem 1.5rem;border-top:1px solid #e
 table{border-collapse:collapse;margin:.5rem 0 .6rem;font-size:.88rem}
 th,td{border:1px solid #cbd2d9;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#f5f7fa}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
+th{max-width:16rem}
 td.hidden{color:#7b8794;background:#f8f9fa;text-align:center}
 td.flag{color:#b23c00;font-weight:600}
 .table-wrap{overflow-x:auto;max-width:100%}
@@ -116,17 +118,51 @@ figure.chart-block{padding:0}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 @media (max-width:900px){.pair{grid-template-columns:1fr}}
 ul.links{columns:2;max-width:60rem}
+.downloads{font-size:.8rem;color:#52606d;margin:.1rem 0}
+.downloads a{color:#0b3d5c}
+a.term{color:inherit;text-decoration:underline dotted;text-underline-offset:2px}
+header.top .glossary-link{margin-left:auto;font-size:.9rem}
+footer details.built summary{cursor:pointer}
+footer details.built ul{margin:.3rem 0;padding-left:1.1rem}
+dl.glossary dt{font-weight:700;margin-top:1rem}
+dl.glossary dd{margin:.2rem 0 0 0;max-width:62rem}
+.department-filter{margin:.6rem 0;font-size:.9rem}
+.department-filter select{font:inherit;margin-left:.4rem}
+tr.filtered-out{display:none}
 @media print{
-  header.top,nav.pages,footer .screen-only,.no-print{display:none !important}
-  body{font-size:10pt}
+  header.top,nav.pages,footer .screen-only,.no-print,.department-filter{display:none !important}
+  /* plotly's toolbar never prints */
+  .modebar,.modebar-container{display:none !important}
+  body{font-size:9pt;line-height:1.3}
   main{max-width:none;padding:0}
-  h1{font-size:15pt;margin-top:0}
-  h2{font-size:12pt;break-after:avoid;page-break-after:avoid}
+  h1{font-size:14pt;margin:0 0 .2rem}
+  h2{font-size:11pt;margin:.6rem 0 .2rem}
+  h3{font-size:10pt}
+  /* a heading stays with what follows it: no page ends in a heading */
+  h1,h2,h3,.confidential{break-after:avoid;page-break-after:avoid}
+  .lead{font-size:9.5pt;margin:.2rem 0}
+  .explain,.notice,.meta,.legend-hidden{font-size:8pt;margin:.15rem 0}
+  .notice,.confidential{padding:.2rem .5rem}
   .pair{grid-template-columns:1fr}
   .chart{min-height:0}
-  table{font-size:8.5pt}
+  figure.chart-block{margin:.3rem 0 .5rem}
+  /* a table longer than what is left of a page flows on (a block that may not break leaves a page with only
+     its heading); rows stay whole and the header row repeats */
+  section.table-block{margin:.3rem 0 .5rem;break-inside:auto;page-break-inside:auto}
+  section.table-block>h3,section.table-block>.explain{break-after:avoid;page-break-after:avoid}
+  tr{break-inside:avoid;page-break-inside:avoid}
+  thead{display:table-header-group}
+  /* nothing clipped: tables take the page width and wrap their text */
+  .table-wrap{overflow:visible}
+  table{font-size:7.5pt;width:100%;table-layout:auto}
+  th,td{padding:.1rem .25rem;overflow-wrap:break-word;word-break:normal;hyphens:auto}
+  th{white-space:normal}
+  td.num{overflow-wrap:normal}
+  code{font-size:7pt}
   .print-break{break-before:page;page-break-before:always}
   a{color:inherit;text-decoration:none}
+  footer{padding:.4rem 0;font-size:7.5pt}
+  footer p{margin:.1rem 0}
   @page{size:A4;margin:12mm}
 }
 """
@@ -134,19 +170,46 @@ ul.links{columns:2;max-width:60rem}
 # The page's only script (loaded from assets/, so the CSP can forbid inline scripts).
 _SITE_JS = r"""(function () {
   "use strict";
-  var PRINT_WIDTH = 690;
+  // An A4 page less its margins is about 700 CSS pixels wide; printed charts are that wide and lower, with a
+  // smaller font, so a department pack's charts fit on one page.
+  var PRINT_WIDTH = 690, PRINT_SCALE = 0.62, PRINT_MIN_HEIGHT = 170;
+  var screenLayout = {};
   function charts() { return document.querySelectorAll("div.chart[data-figure]"); }
   function draw() {
     var config = __PLOT_CONFIG__;
     charts().forEach(function (div) {
       var source = document.getElementById(div.getAttribute("data-figure"));
       var figure = JSON.parse(source.textContent);
-      window.Plotly.newPlot(div, figure.data, figure.layout, config);
+      var layout = figure.layout || {};
+      screenLayout[div.id] = {height: layout.height, margin: layout.margin, font: layout.font};
+      window.Plotly.newPlot(div, figure.data, layout, config);
     });
   }
-  function resize(width) {
+  function printHeight(div) {
+    var original = (screenLayout[div.id] || {}).height || 380;
+    var layout = div._fullLayout || {};
+    var axis = layout.yaxis || {};
+    // A category axis needs about 13 px a label at the print font; other charts shrink by PRINT_SCALE.
+    var categories = axis.type === "category" && axis._categories ? axis._categories.length : 0;
+    var wanted = Math.round(original * PRINT_SCALE);
+    if (categories) { wanted = Math.max(wanted, 95 + 14 * categories); }
+    return Math.max(PRINT_MIN_HEIGHT, wanted);
+  }
+  function forPrint() {
     charts().forEach(function (div) {
-      if (div.data) { window.Plotly.relayout(div, {width: width, autosize: width === null}); }
+      if (!div.data) { return; }
+      var kept = screenLayout[div.id] || {};
+      var margin = Object.assign({}, kept.margin || {}, {t: 58, b: 42, r: 16});
+      window.Plotly.relayout(div, {width: PRINT_WIDTH, height: printHeight(div), autosize: false,
+        margin: margin, "font.size": 10, "title.font.size": 12});
+    });
+  }
+  function forScreen() {
+    charts().forEach(function (div) {
+      if (!div.data) { return; }
+      var kept = screenLayout[div.id] || {};
+      window.Plotly.relayout(div, {width: null, height: kept.height, autosize: true, margin: kept.margin,
+        "font.size": (kept.font || {}).size || 13, "title.font.size": 16});
     });
   }
   function navigation() {
@@ -156,13 +219,76 @@ _SITE_JS = r"""(function () {
       });
     });
   }
+  // The department filter: rows of tables with a department column, the other departments' rows hidden;
+  // the organisation's totals stay. Nothing is sent anywhere; the choice lives in the page's address.
+  // Charts keep every department (the comparison is the point) but fade the others' bars and dots.
+  function plain(value) {
+    return new DOMParser().parseFromString(String(value), "text/html").documentElement.textContent;
+  }
+  function highlight(chosen, names) {
+    charts().forEach(function (div) {
+      if (!div.data) { return; }
+      div.data.forEach(function (trace, index) {
+        if (trace.type === "heatmap" && Array.isArray(trace.y)) {
+          // A heatmap's rows cannot fade: the chosen department's row label is set in bold.
+          if (!trace.y.some(function (y) { return names[plain(y)]; })) { return; }
+          window.Plotly.relayout(div, {"yaxis.tickmode": "array", "yaxis.tickvals": trace.y,
+            "yaxis.ticktext": trace.y.map(function (y) { return chosen && plain(y) === chosen ? "<b>" + y + "</b>" : y; })});
+          return;
+        }
+        if (trace.type !== "bar" && trace.type !== "scatter") { return; }
+        var categories = trace.orientation === "h" || trace.type === "scatter" ? trace.y : trace.x;
+        if (!Array.isArray(categories)) { return; }
+        var labels = categories.map(plain);
+        if (!labels.some(function (l) { return names[l]; })) { return; }
+        var opacity = labels.map(function (l) { return !chosen || l === chosen || !names[l] ? 1 : 0.2; });
+        window.Plotly.restyle(div, {"marker.opacity": [opacity]}, [index]);
+      });
+    });
+  }
+  function departmentFilter() {
+    var select = document.querySelector("select[data-department-filter]");
+    if (!select) { return; }
+    var names = {};
+    Array.prototype.forEach.call(select.options, function (option) {
+      if (option.value) { names[option.value] = true; }
+    });
+    function apply() {
+      var chosen = select.value;
+      document.querySelectorAll("tr[data-department]").forEach(function (row) {
+        var name = row.getAttribute("data-department");
+        var keep = !chosen || name === chosen || name === "";
+        row.classList.toggle("filtered-out", !keep);
+      });
+      highlight(chosen, names);
+      document.documentElement.setAttribute("data-department", chosen);
+    }
+    select.addEventListener("change", function () {
+      apply();
+      try { window.history.replaceState(null, "", chosen(select)); } catch (e) { /* file:// may refuse */ }
+    });
+    var fromAddress = decodeURIComponent((window.location.hash.match(/^#afdeling=(.*)$/) || ["", ""])[1]);
+    if (fromAddress) {
+      Array.prototype.forEach.call(select.options, function (option) {
+        if (option.value === fromAddress) { select.value = fromAddress; }
+      });
+    }
+    apply();
+  }
+  function chosen(select) { return select.value ? "#afdeling=" + encodeURIComponent(select.value) : "#"; }
   document.addEventListener("DOMContentLoaded", function () {
     navigation();
     draw();
+    departmentFilter();
     document.documentElement.setAttribute("data-charts-drawn", String(charts().length));
   });
-  window.addEventListener("beforeprint", function () { resize(PRINT_WIDTH); });
-  window.addEventListener("afterprint", function () { resize(null); });
+  window.addEventListener("beforeprint", forPrint);
+  window.addEventListener("afterprint", forScreen);
+  if (window.matchMedia) {
+    var media = window.matchMedia("print");
+    var follow = function (event) { if (event.matches) { forPrint(); } };
+    if (media.addEventListener) { media.addEventListener("change", follow); }
+  }
 })();
 """
 

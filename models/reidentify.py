@@ -13,8 +13,10 @@ No Dagster and no database here: files in, a dict and files out.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -68,9 +70,9 @@ CONFIDENTIAL_BANNER = (
 )
 
 
-def write_private(root: Path, relative: str, text: str) -> Path:
-    """Write `text` to root/relative readable by its owner only: every folder from `root` down 0700, the file
-    0600 from its creation (no window in which others could read it)."""
+def write_private(root: Path, relative: str, text: str | bytes) -> Path:
+    """Write `text` (or bytes) to root/relative readable by its owner only: every folder from `root` down 0700,
+    the file 0600 from its creation (no window in which others could read it)."""
     path = root / relative
     folder = root
     for part in [root, *(Path(p) for p in Path(relative).parent.parts)]:
@@ -80,9 +82,26 @@ def write_private(root: Path, relative: str, text: str) -> Path:
     if path.exists():
         path.unlink()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text.encode("utf-8") if isinstance(text, str) else text)
     return path
+
+
+def reidentify_file(name: str, content: str | bytes, known: dict[str, str]) -> str | bytes:
+    """One file of a pack with its pseudonyms replaced: a page or CSV as text, a workbook part by part (an
+    XLSX is a zip of XML text; identifiers need no XML escaping, see `reidentify`)."""
+    if isinstance(content, str):
+        return reidentify(content, known)
+    if not name.endswith(".xlsx"):
+        return reidentify(content.decode("utf-8"), known).encode("utf-8")
+    source, out = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".xml"):
+                data = reidentify(data.decode("utf-8"), known).encode("utf-8")
+            target.writestr(info, data)
+    return out.getvalue()
 
 
 def mark_confidential(html: str, text: str) -> str:

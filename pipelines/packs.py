@@ -9,15 +9,26 @@ pack to its meeting. No identifier reaches Dagster's metadata or the log: only c
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+
+import polars as pl
 
 from dashboards.components import esc
 from dashboards.i18n import text
+from dashboards.site import build_time, placed
 from models.config import Settings
 from models.mapping import load_mappings
-from models.reidentify import mark_confidential, pseudonym_map, reidentify, write_private
+from models.reidentify import mark_confidential, pseudonym_map, reidentify_file, write_private
 
-PACK_PAGE = "/calibration/d-"  # dashboards.pages.calibration.department_file: a department's pack
+
+def is_pack_page(path: str) -> bool:
+    """A department's pack: a page in a cycle's calibration folder other than its overview
+    (dashboards.pages.calibration.department_file)."""
+    folder, _, name = path.rpartition("/")
+    return folder.endswith("/calibration") and name.endswith(".html") and name != "index.html"
+
+
 # The site's words for pseudonyms, which a re-identified pack no longer shows.
 PSEUDONYM_MARKS = (" (pseudoniem)", " (gepseudonimiseerd)", " (pseudonym)", " (pseudonymised)")
 
@@ -39,10 +50,16 @@ def packs_folder(settings: Settings) -> Path:
 
 
 def write_meeting_packs(
-    rendered: dict[str, dict[str, str]], settings: Settings, key: bytes, language: str
+    rendered: dict[str, dict[str, str]],
+    tables: dict[str, pl.DataFrame],
+    settings: Settings,
+    key: bytes,
+    language: str,
+    built_at: datetime | None = None,
 ) -> int:
-    """Write every department pack of `rendered` ({organisation: {path: html}}) re-identified; the number of
-    packs written."""
+    """Write every department pack of `rendered` ({organisation: {path: html}}) re-identified, with its table
+    downloads (laid out as the site lays them out, from the same protected `tables`); the number of packs
+    written."""
     inbox = settings.inbox
     paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
     known = pseudonym_map(paths, load_mappings(settings.mappings_dirs), key)
@@ -55,11 +72,13 @@ def write_meeting_packs(
         for asset in sorted(assets.iterdir()):
             if asset.is_file():
                 write_private(root, f"assets/{asset.name}", asset.read_text(encoding="utf-8"))
+    built = build_time(built_at)
     for pages in rendered.values():
-        for path, html in pages.items():
-            if PACK_PAGE not in "/" + path:
-                continue
-            pack = pack_words(reidentify(html, known), language)
-            write_private(root, path, mark_confidential(pack, banner))
-            written += 1
+        packs = {path: html for path, html in pages.items() if is_pack_page(path)}
+        for path, content in placed(packs, tables, built, language).items():
+            found = reidentify_file(path, content, known)
+            if path in packs and isinstance(found, str):
+                found = mark_confidential(pack_words(found, language), banner)
+                written += 1
+            write_private(root, path, found)
     return written

@@ -13,8 +13,8 @@ from browser import Chromium
 # (file in docs/screenshots, organisation, page inside <org>/<latest cycle>/; None = the index)
 SHOTS = (
     ("index.png", None, None),
-    ("calibration_pack.png", "zeeland-demo", "calibration/d-*.html"),
-    ("calibration_vo_salary_decision.png", "vo-demo", "calibration/d-*.html"),
+    ("calibration_pack.png", "zeeland-demo", "calibration/economie.html"),
+    ("calibration_vo_salary_decision.png", "vo-demo", "calibration/*.html"),
     ("norming.png", "zeeland-demo", "norming.html"),
     ("fairness.png", "zeeland-demo", "fairness.html"),
     ("budget.png", "zeeland-demo", "budget.html"),
@@ -34,7 +34,8 @@ def main(site: Path, out: Path) -> int:
             else:
                 cycle = max(p for p in (site / organization).iterdir() if p.is_dir())
                 glob, _, fragment = (pattern or "").partition("#")
-                found = sorted(cycle.glob(glob))
+                # A department's pack, not the calibration overview (calibration/index.html).
+                found = sorted(p for p in cycle.glob(glob) if p.name != "index.html")
                 if not found:
                     print(f"screenshots: no {pattern} for {organization}; skipped", file=sys.stderr)
                     continue

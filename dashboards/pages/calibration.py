@@ -8,8 +8,7 @@ switches department (and cycle) without any network request. The pack prints on 
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -28,6 +27,7 @@ from dashboards.components import (
     shell,
     table_block,
     unavailable,
+    unique_slugs,
 )
 from dashboards.i18n import fmt_int, fmt_number, text
 from dashboards.pages import SiteData
@@ -44,9 +44,10 @@ WORKLIST_ROWS = 250  # cases shown per department page; the rest stay in the con
 UNITS = "units"
 
 
-def department_file(name: str) -> str:
-    """A stable, safe file name for a department (its text never becomes a path)."""
-    return "d-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12] + ".html"
+def department_file(name: str, names: Sequence[str] = ()) -> str:
+    """A readable, safe file name for a department, unique among `names` (economie.html; its text never
+    becomes a path: see components.unique_slugs)."""
+    return unique_slugs([*names, name])[name] + ".html"
 
 
 def scale(
@@ -403,7 +404,7 @@ def _unit_summary(
 
 def _menus(ctx: PageContext, current: str, names: list[str]) -> str:
     options = [("index.html", text("all_departments", ctx.language))] + [
-        (department_file(n), n) for n in names
+        (department_file(n, names), n) for n in names
     ]
     return nav_select(text("department", ctx.language), options, current, "department-menu")
 
@@ -436,7 +437,7 @@ def build(
             parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
             parts.append(_distribution_chart(ratings, None, measure, data, ctx, organization))
         items = "".join(
-            f"<li><a href='{esc(department_file(name))}'>{esc(name)}</a> "
+            f"<li><a href='{esc(department_file(name, names))}'>{esc(name)}</a> "
             f"<span class='meta'>(n = {fmt_int(n, language) if n is not None else '·'})</span></li>"
             for name, n in depts
         )
@@ -450,7 +451,7 @@ def build(
     pack = _pack_source(data, organization, cycle)
     for name, n in depts:
         ctx = context("calibration", 3)
-        file = department_file(name)
+        file = department_file(name, names)
         parts = [
             f"<h1>{esc(text('pack_title', language))}: {esc(name)}</h1>",
             f"<p class='lead'>{esc(ctx.organization_name)} · {esc(text('cycle', language))} {esc(cycle)} · "

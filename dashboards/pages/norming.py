@@ -596,7 +596,7 @@ def _impact_spread(data: SiteData, ctx: PageContext, organization: str, cycle: i
     return (
         f"<section class='table-block'><h3>{esc(title)}</h3>"
         f"<p class='explain'>{esc(text('impact_spread_explain', language))}</p>{listing}"
-        f"<p class='meta'>{esc(text('source', language))}: marts.calibration_spread</p></section>"
+        f"<p class='meta' title='{esc(text('source', language))}: marts.calibration_spread'></p></section>"
     )
 
 

@@ -166,19 +166,24 @@ def _findings(frame: pl.DataFrame, ctx: PageContext) -> str:
     ]
     depts = frame.filter(pl.col("department").is_not_null())
     if depts.height:
-        # Department names become headers only (escaped); the frame's columns get neutral keys.
-        names = sorted(depts["department"].unique().to_list())
-        keys = {name: f"c{i}" for i, name in enumerate(names)}
-        keyed = depts.with_columns(
-            pl.concat_str([pl.col("rule"), pl.lit(" · "), pl.col("check")]).alias("finding"),
-            pl.col("department").replace_strict(keys).alias("_column"),
+        # One row per department (the page's department filter narrows it), one column per finding in plain
+        # words; the findings' texts become headers only (escaped) and the frame's columns get neutral keys.
+        keys = sorted(
+            {f"{r}|{c}" for r, c in depts.select("rule", "check").unique().iter_rows()},
+            key=lambda k: _finding_label(k, labels),
         )
-        wide = keyed.pivot(on="_column", index="finding", values="n", aggregate_function="first").sort(
-            "finding"
+        column_of = {key: f"c{i}" for i, key in enumerate(keys)}
+        keyed = depts.with_columns(
+            pl.concat_str([pl.col("rule"), pl.lit("|"), pl.col("check")])
+            .replace_strict(column_of)
+            .alias("_column")
+        )
+        wide = keyed.pivot(on="_column", index="department", values="n", aggregate_function="first").sort(
+            "department"
         )
         wide = wide.with_columns(pl.lit(True).alias("suppressed"))
-        columns = [Column("finding", text("finding", language), "code", hidden_flag=None)]
-        columns += [Column(keys[d], d, "int") for d in names]
+        columns = [Column("department", text("department", language), hidden_flag=None)]
+        columns += [Column(column_of[k], _finding_label(k, labels), "int") for k in keys]
         parts.append(
             table_block(
                 text("table_findings_title", language),

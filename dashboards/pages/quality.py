@@ -59,6 +59,37 @@ def _labelled(frame: pl.DataFrame, language: str) -> pl.DataFrame:
     )
 
 
+def rule_label(rule: str | None, language: str) -> str:
+    """A check in plain words ("Verplicht veld is ingevuld") instead of its code or the GX class name."""
+    return text("contract_rule_labels", language).get(rule or "", rule or "")
+
+
+def contract_summary(contracts: pl.DataFrame, language: str) -> pl.DataFrame:
+    """One row per kind of file and check: the columns it covers listed, the files checked (a file counts
+    once per check), the files in which it failed and the values it found wrong."""
+    keys = [c for c in ("kind", "rule") if c in contracts.columns]
+    per_file = contracts.group_by([*keys, "file_sha256"] if "file_sha256" in contracts.columns else keys).agg(
+        pl.col("success").fill_null(False).all().alias("passed"),
+        pl.col("unexpected_count").fill_null(0).sum().alias("unexpected"),
+        pl.col("column_name").drop_nulls().unique().alias("columns"),
+    )
+    summary = (
+        per_file.group_by(keys)
+        .agg(
+            pl.len().alias("files"),
+            (~pl.col("passed")).sum().alias("failed_files"),
+            pl.col("unexpected").sum().alias("unexpected"),
+            pl.col("columns").explode().drop_nulls().unique().sort().str.join(", ").alias("columns"),
+        )
+        .sort(["failed_files", "unexpected", *keys], descending=[True, True, *[False] * len(keys)])
+    )
+    return summary.with_columns(
+        pl.col("rule").map_elements(lambda r: rule_label(r, language), return_dtype=pl.String).alias("check")
+        if "rule" in summary.columns
+        else pl.lit("").alias("check")
+    )
+
+
 def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int | None) -> str:
     language = ctx.language
     parts = [f"<h1>{esc(text('page_data_quality', language))}</h1>"]
@@ -92,6 +123,9 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
     elif quarantine.height == 0:
         parts.append(f"<p>{esc(text('no_quarantine', language))}</p>")
     else:
+        quarantine = quarantine.with_columns(
+            pl.col("rule").map_elements(lambda r: rule_label(r, language), return_dtype=pl.String)
+        )
         by_rule = (
             quarantine.group_by("rule")
             .agg(pl.col("rows").sum().alias("value"))
@@ -116,7 +150,7 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
         columns = [
             Column("kind", headers["kind"], hidden_flag=None),
             Column("column_name", headers["column_name"], "code", hidden_flag=None),
-            Column("rule", headers["rule"], "code", hidden_flag=None),
+            Column("rule", headers["rule"], hidden_flag=None),
             Column("rows", headers["rows"], "int", hidden_flag=None),
         ]
         parts.append(
@@ -143,23 +177,12 @@ def body(data: SiteData, ctx: PageContext, organization: str | None, cycle: int 
     if contracts is None or contracts.height == 0:
         parts.append(unavailable(text("contract_title", language), CONTRACTS, language))
     else:
-        keys = [c for c in ("kind", "expectation", "column_name", "rule") if c in contracts.columns]
-        summary = (
-            contracts.group_by(keys)
-            .agg(
-                pl.len().alias("files"),
-                (~pl.col("success").fill_null(False)).sum().alias("failed_files"),
-                pl.col("unexpected_count").fill_null(0).sum().alias("unexpected"),
-            )
-            # Ties in the keys' order: the page is the same at every build.
-            .sort(["failed_files", "unexpected", *keys], descending=[True, True, *[False] * len(keys)])
-        )
+        summary = contract_summary(contracts, language)
         headers = text("contract_headers", language)
         columns = [
             Column("kind", headers["kind"], hidden_flag=None),
-            Column("expectation", headers["expectation"], "code", hidden_flag=None),
-            Column("column_name", headers["column_name"], "code", hidden_flag=None),
-            Column("rule", headers["rule"], "code", hidden_flag=None),
+            Column("check", text("contract_check_header", language), hidden_flag=None),
+            Column("columns", text("contract_columns_header", language), hidden_flag=None),
             Column("files", headers["files"], "int", hidden_flag=None),
             Column("failed_files", headers["failed_files"], "int", hidden_flag=None),
             Column("unexpected", headers["unexpected"], "int", hidden_flag=None),

@@ -121,7 +121,11 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     )
     # Meeting packs: re-identified at pack time from the inbox's exports and the key (pipelines/packs.py);
     # only their number reaches Dagster.
-    packs = write_meeting_packs(rendered, settings, load_key(), calibra.language) if INCLUDE_WORKLIST else 0
+    packs = (
+        write_meeting_packs(rendered, published.tables, settings, load_key(), calibra.language)
+        if INCLUDE_WORKLIST
+        else 0
+    )
     return dg.MaterializeResult(
         metadata={
             "pages": dg.MetadataValue.int(report.pages),
