@@ -22,7 +22,7 @@ from models.ingest import inbox_files, ingest_paths
 from models.mapping import Mapping
 from models.parsing import type_columns
 from models.pseudonym import load_key
-from models.readers import ROW, read_csv_text
+from models.readers import _MOJIBAKE, ROW, read_csv_text
 from models.warehouse import connect, initialise
 from tests.bad_inputs.make_corpus import MAPPINGS, PAYROLL_HEADER
 from tests.test_ingest import make_settings
@@ -30,10 +30,12 @@ from tests.test_ingest import make_settings
 CYCLE = "2024"
 
 # Text that an HR export may hold in a free field: delimiters, quotes, line breaks, accents, formula starts.
+# Text that reads as UTF-8 decoded twice ('Ã€' is 'à' read as cp1252) rejects the whole file by design
+# (models.readers; the bad-input corpus tests it): the row property is about files that are read.
 TEXT = st.text(
     alphabet=st.sampled_from(list("abcXYZ ë;,\"'\n\r\t=+-@<>/&0123456789Ã€")),
     max_size=40,
-)
+).filter(lambda value: not _MOJIBAKE.search(value))
 
 
 def dutch_number(value: Decimal, thousands: str) -> str:
