@@ -729,8 +729,11 @@ def project_organisation(
     if persons.height == 0:
         return OrganisationProjection(empty_projection(), persons, [])
     base_cycle = int(persons["cycle"].max())  # type: ignore[arg-type]
-    base = base_frame(persons, base_cycle, settings.category)
-    window = persons.filter(pl.col("cycle") > base_cycle - settings.rating_window_cycles)
+    # Every draw below follows the people in a fixed order: staging rows arrive in another order when files
+    # are loaded in other runs, and the same data must give the same projection (tests/test_increments.py).
+    in_order = persons.sort("cycle", "employee_id", maintain_order=True)
+    base = base_frame(in_order, base_cycle, settings.category)
+    window = in_order.filter(pl.col("cycle") > base_cycle - settings.rating_window_cycles)
     category = settings.category
     b = _base_arrays(base, scales, rules, category)
     hist = _history(window, b, rules, policy, category)
