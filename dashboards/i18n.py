@@ -224,8 +224,8 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Evaluators on the pay-relevant outcomes",
     },
     "evr_unavailable": {
-        "nl": "Het beoordelaarsrapport (marts.evaluator_report) is nog niet gebouwd.",
-        "en": "The evaluator report (marts.evaluator_report) has not been built yet.",
+        "nl": "Het beoordelaarsrapport is nog niet gebouwd.",
+        "en": "The evaluator report has not been built yet.",
     },
     "evr_none": {"nl": "Geen beoordelaars in deze selectie.", "en": "No evaluators in this selection."},
     "evr_intro": {
@@ -267,10 +267,18 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "The first {shown} of {total} evaluators: flagged ones first, then the largest teams.",
     },
     "evr_hidden_note": {
-        "nl": "{count} beoordelaar(s) zonder cijfers: een aantal boven of onder dit snijpunt is kleiner dan de "
-        "minimale groep, of iedereen kreeg dezelfde uitkomst. Een signalering blijft zichtbaar.",
-        "en": "{count} evaluator(s) without numbers: a count above or below this cut point is below the minimum "
-        "group, or everyone got the same outcome. A flag stays visible.",
+        "nl": plural(
+            "{count} beoordelaar zonder cijfers: een aantal boven of onder dit snijpunt is kleiner dan de "
+            "minimale groep, of iedereen kreeg dezelfde uitkomst. Een signalering blijft zichtbaar.",
+            "{count} beoordelaars zonder cijfers: een aantal boven of onder dit snijpunt is kleiner dan de "
+            "minimale groep, of iedereen kreeg dezelfde uitkomst. Een signalering blijft zichtbaar.",
+        ),
+        "en": plural(
+            "{count} evaluator without numbers: a count above or below this cut point is below the minimum "
+            "group, or everyone got the same outcome. A flag stays visible.",
+            "{count} evaluators without numbers: a count above or below this cut point is below the minimum "
+            "group, or everyone got the same outcome. A flag stays visible.",
+        ),
     },
     "evr_not_separable": {
         "nl": "De gegevens onderscheiden beoordelaars op dit snijpunt niet (spreiding tussen beoordelaars geschat "
@@ -298,8 +306,16 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "evr_numbers_hidden": {"nl": "(cijfers afgeschermd)", "en": "(numbers hidden)"},
     "evr_fair_cases": {
-        "nl": "{count} beoordeling(en) in deze cyclus zouden bij een gemiddelde beoordelaar aan de andere kant van deze loonstap vallen.",
-        "en": "{count} rating(s) this cycle would fall on the other side of this pay step with an average evaluator.",
+        "nl": plural(
+            "{count} beoordeling in deze cyclus zou bij een gemiddelde beoordelaar aan de andere kant van deze "
+            "loonstap vallen.",
+            "{count} beoordelingen in deze cyclus zouden bij een gemiddelde beoordelaar aan de andere kant van "
+            "deze loonstap vallen.",
+        ),
+        "en": plural(
+            "{count} rating this cycle would fall on the other side of this pay step with an average evaluator.",
+            "{count} ratings this cycle would fall on the other side of this pay step with an average evaluator.",
+        ),
     },
     "evr_scale_title": {"nl": "Gebruik van de schaal", "en": "Use of the scale"},
     "evr_scale_explain": {
@@ -884,13 +900,13 @@ TEXTS: dict[str, dict[str, Any]] = {
     "fair_tests_title": {"nl": "Toetsen naar {attribute}", "en": "Tests by {attribute}"},
     "fair_tests_explain": {
         "nl": "Fisher's exacte toets is de toets die signaleert; de gepoolde z-toets voor twee proporties (de "
-        "gebruikelijke toets bij de vier-vijfde-regel) staat ernaast. Binnen niveau en afdeling: de "
-        "Cochran–Mantel–Haenszel-toets (χ², 1 vg). De p-waarde in de zinnen en grafieken is die zonder "
+        "gebruikelijke toets bij de vier-vijfde-regel) staat ernaast. Binnen niveau en afdeling: de toets "
+        "van Cochran–Mantel–Haenszel (CMH; χ², 1 vg). De p-waarde in de zinnen en grafieken is die zonder "
         "continuïteitscorrectie; die met correctie (standaard in R's mantelhaen.test) staat ernaast. "
         "Breslow–Day (met Tarone's correctie) toetst of de odds ratio in alle lagen gelijk is.",
         "en": "Fisher's exact test is the test that flags; the pooled two-proportion z-test (the usual test beside "
         "the four-fifths rule) is shown next to it. Within level and department: the Cochran–Mantel–Haenszel "
-        "test (χ², 1 df). The p-value in the sentences and charts is the one without continuity correction; the "
+        "(CMH) test (χ², 1 df). The p-value in the sentences and charts is the one without continuity correction; the "
         "corrected one (R's mantelhaen.test default) is shown next to it. Breslow–Day (with Tarone's "
         "correction) tests whether the odds ratio is the same in every stratum.",
     },
@@ -1752,7 +1768,10 @@ GLOSSARY: dict[str, dict[str, Any]] = {
     },
     "cmh": {
         "term": {"nl": "Cochran–Mantel–Haenszel (CMH)", "en": "Cochran–Mantel–Haenszel (CMH)"},
-        "names": {"nl": ["Cochran–Mantel–Haenszel", "CMH"], "en": ["Cochran–Mantel–Haenszel", "CMH"]},
+        "names": {
+            "nl": ["Cochran–Mantel–Haenszel", "Mantel–Haenszel", "CMH"],
+            "en": ["Cochran–Mantel–Haenszel", "Mantel–Haenszel", "CMH"],
+        },
         "text": {
             "nl": "Een odds ratio die groepen eerst binnen lagen vergelijkt (bijvoorbeeld binnen hetzelfde "
             "functieniveau en dezelfde afdeling) en die lagen dan samenneemt. Zo telt een verschil in "

@@ -21,6 +21,7 @@ from dashboards.components import (
     esc,
     html_table,
     render_chart,
+    source_title,
     table_block,
 )
 from dashboards.i18n import fmt_int, text
@@ -225,7 +226,10 @@ def section(
     title = text("evr_title", language)
     head = f"<h3 id='evaluator-report-{esc(measure)}'>{esc(title)}</h3>"
     if frame is None:
-        return head + f"<p class='notice'>{esc(text('evr_unavailable', language))}</p>"
+        return head + (
+            f"<p class='notice' title='{esc(source_title(SOURCE, language))}'>"
+            f"{esc(text('evr_unavailable', language))}</p>"
+        )
     part = frame.filter((pl.col("measure") == measure) & (pl.col("period") == PERIOD))
     organisation_rows = part.filter(pl.col("evaluator_id").is_null())
     if department is not None and "department" in part.columns:
