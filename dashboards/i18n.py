@@ -393,6 +393,12 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "evr_agreement_changed_evaluator": {"nl": "Andere beoordelaar", "en": "Different evaluator"},
     "evr_agreement_same_evaluator": {"nl": "Zelfde beoordelaar", "en": "Same evaluator"},
+    "evr_print_screen_only": {
+        "nl": "Afgedrukt: de loonrelevante uitkomsten. Het gebruik van de schaal, verschil naar groep en de "
+        "overeenstemming bij wisseling van beoordelaar staan in dit pakket op het scherm.",
+        "en": "In print: the pay-relevant outcomes. The use of the scale, difference by group and agreement when "
+        "the evaluator changed are in this pack on screen.",
+    },
     "worklist_title": {"nl": "Werklijst voor de vergadering", "en": "Worklist for the meeting"},
     "worklist_confidential": {
         "nl": "VERTROUWELIJK — individuele dossiers met gepseudonimiseerde nummers. Niet verspreiden; alleen voor "

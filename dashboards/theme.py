@@ -129,7 +129,9 @@ dl.glossary dd{margin:.2rem 0 0 0;max-width:62rem}
 .department-filter{margin:.6rem 0;font-size:.9rem}
 .department-filter select{font:inherit;margin-left:.4rem}
 tr.filtered-out{display:none}
+.print-only{display:none}
 @media print{
+  .print-only{display:block}
   header.top,nav.pages,footer .screen-only,.no-print,.department-filter{display:none !important}
   /* plotly's toolbar never prints */
   .modebar,.modebar-container{display:none !important}
@@ -143,7 +145,18 @@ tr.filtered-out{display:none}
   .lead{font-size:9.5pt;margin:.2rem 0}
   .explain,.notice,.meta,.legend-hidden{font-size:8pt;margin:.15rem 0}
   .notice,.confidential{padding:.2rem .5rem}
+  .confidential{font-size:8pt;margin:.3rem 0}
   .pair{grid-template-columns:1fr}
+  /* the evaluator report's cut-point charts: two side by side, each half the page wide (site.js) */
+  .print-pair{display:grid;grid-template-columns:1fr 1fr;gap:0 .8rem;align-items:start;break-inside:avoid;
+    page-break-inside:avoid;margin:.3rem 0 .5rem}
+  /* the charts side by side in the first row, their captions under them across the page; the captions'
+     explanation is the same sentence, so it prints once */
+  .print-pair>figure.chart-block{display:contents}
+  .print-pair>figure>.chart{grid-row:1;min-width:0}
+  .print-pair>figure>figcaption{grid-column:1/-1}
+  .print-pair>figure~figure>figcaption>.explain{display:none}
+  .worklist section.table-block>h3{display:none}
   .chart{min-height:0}
   figure.chart-block{margin:.3rem 0 .5rem}
   /* a table longer than what is left of a page flows on (a block that may not break leaves a page with only
@@ -157,7 +170,14 @@ tr.filtered-out{display:none}
   table{font-size:7.5pt;width:100%;table-layout:auto}
   th,td{padding:.1rem .25rem;overflow-wrap:break-word;word-break:normal;hyphens:auto}
   th{white-space:normal}
+  /* a table of a dozen columns or more (the fairness page's comparisons side by side) prints smaller and
+     tighter, so its longest words still fit the page */
+  table:has(th:nth-child(12)){font-size:6.5pt}
+  table:has(th:nth-child(12)) th,table:has(th:nth-child(12)) td{padding:.1rem .12rem}
   td.num{overflow-wrap:normal}
+  /* the worklist's reason gets the room its sentence needs: rows of two lines, not four */
+  .worklist th:last-child{width:48%}
+  .worklist th,.worklist td{padding:.1rem .15rem}
   code{font-size:7pt}
   .print-break{break-before:page;page-break-before:always}
   a{color:inherit;text-decoration:none}
@@ -172,7 +192,9 @@ _SITE_JS = r"""(function () {
   "use strict";
   // An A4 page less its margins is about 700 CSS pixels wide; printed charts are that wide and lower, with a
   // smaller font, so a department pack's charts fit on one page.
-  var PRINT_WIDTH = 690, PRINT_SCALE = 0.62, PRINT_MIN_HEIGHT = 170;
+  var PRINT_WIDTH = 690, PRINT_SCALE = 0.5, PRINT_MIN_HEIGHT = 170;
+  // Charts in a .print-pair print two side by side.
+  var PAIR_WIDTH = 335, PAIR_MIN_HEIGHT = 150;
   var screenLayout = {};
   function charts() { return document.querySelectorAll("div.chart[data-figure]"); }
   function draw() {
@@ -181,7 +203,8 @@ _SITE_JS = r"""(function () {
       var source = document.getElementById(div.getAttribute("data-figure"));
       var figure = JSON.parse(source.textContent);
       var layout = figure.layout || {};
-      screenLayout[div.id] = {height: layout.height, margin: layout.margin, font: layout.font};
+      screenLayout[div.id] = {height: layout.height, margin: layout.margin, font: layout.font,
+        showlegend: layout.showlegend, xTitle: (layout.xaxis || {}).title, yTitle: (layout.yaxis || {}).title};
       window.Plotly.newPlot(div, figure.data, layout, config);
     });
   }
@@ -189,19 +212,27 @@ _SITE_JS = r"""(function () {
     var original = (screenLayout[div.id] || {}).height || 380;
     var layout = div._fullLayout || {};
     var axis = layout.yaxis || {};
-    // A category axis needs about 13 px a label at the print font; other charts shrink by PRINT_SCALE.
+    // A category axis gets 14 px a label at the print font (and the room of its axes and title); other charts
+    // shrink by PRINT_SCALE.
     var categories = axis.type === "category" && axis._categories ? axis._categories.length : 0;
-    var wanted = Math.round(original * PRINT_SCALE);
-    if (categories) { wanted = Math.max(wanted, 95 + 14 * categories); }
-    return Math.max(PRINT_MIN_HEIGHT, wanted);
+    var wanted = categories ? 95 + 14 * categories : Math.round(original * PRINT_SCALE);
+    return Math.max(div.closest(".print-pair") ? PAIR_MIN_HEIGHT : PRINT_MIN_HEIGHT, wanted);
   }
   function forPrint() {
     charts().forEach(function (div) {
       if (!div.data) { return; }
       var kept = screenLayout[div.id] || {};
       var margin = Object.assign({}, kept.margin || {}, {t: 58, b: 42, r: 16});
-      window.Plotly.relayout(div, {width: PRINT_WIDTH, height: printHeight(div), autosize: false,
-        margin: margin, "font.size": 10, "title.font.size": 12});
+      var paired = !!div.closest(".print-pair");
+      var update = {width: paired ? PAIR_WIDTH : PRINT_WIDTH, height: printHeight(div), autosize: false,
+        margin: margin, "font.size": 10, "title.font.size": 12};
+      // Half a page has no room for a legend or axis titles: the caption under the charts says what the marks
+      // are, the chart's title what the axis holds.
+      if (paired) {
+        Object.assign(update, {showlegend: false, "xaxis.title.text": "", "yaxis.title.text": ""});
+        update.margin = Object.assign({}, margin, {b: 26});
+      }
+      window.Plotly.relayout(div, update);
     });
   }
   function forScreen() {
@@ -209,7 +240,8 @@ _SITE_JS = r"""(function () {
       if (!div.data) { return; }
       var kept = screenLayout[div.id] || {};
       window.Plotly.relayout(div, {width: null, height: kept.height, autosize: true, margin: kept.margin,
-        "font.size": (kept.font || {}).size || 13, "title.font.size": 16});
+        "font.size": (kept.font || {}).size || 13, "title.font.size": 16, showlegend: kept.showlegend,
+        "xaxis.title": kept.xTitle, "yaxis.title": kept.yTitle});
     });
   }
   function navigation() {

@@ -293,12 +293,10 @@ def _worklist(data: SiteData, ctx: PageContext, organization: str, cycle: int, d
     frame = data.get(WORKLIST, organization, cycle)
     banner = f"<div class='confidential'>{esc(text('worklist_confidential', language))}</div>"
     if frame is None:
-        return f"<h2 class='print-break'>{esc(title)}</h2>" + unavailable(
-            title, "marts.calibration_worklist", language
-        )
+        return f"<h2>{esc(title)}</h2>" + unavailable(title, "marts.calibration_worklist", language)
     rows = frame.filter(pl.col("department") == department)
     if rows.height == 0:
-        return f"<h2 class='print-break'>{esc(title)}</h2>{banner}<p class='explain'>{esc(text('worklist_empty', language))}</p>"
+        return f"<h2>{esc(title)}</h2>{banner}<p class='explain'>{esc(text('worklist_empty', language))}</p>"
     labels = pl.DataFrame(schema={"measure": pl.String, "rating": pl.String, "label": pl.String})
     scales = data.get(SCALE, organization)
     if scales is not None and scales.height:
@@ -351,7 +349,7 @@ def _worklist(data: SiteData, ctx: PageContext, organization: str, cycle: int, d
         Column(reason_col, headers["reason"], hidden_flag=None),
     ]
     people = rows["employee_id"].n_unique()
-    return f"<h2 class='print-break'>{esc(title)}</h2>{banner}" + table_block(
+    table = table_block(
         title,
         text("worklist_explain", language),
         "marts.calibration_worklist",
@@ -359,6 +357,7 @@ def _worklist(data: SiteData, ctx: PageContext, organization: str, cycle: int, d
         language,
         n=people,
     )
+    return f"<h2>{esc(title)}</h2>{banner}<div class='worklist'>{table}</div>"
 
 
 def _unit_summary(
@@ -466,6 +465,8 @@ def build(
             parts.append(_distribution_chart(pack, name, measure, data, ctx, organization))
             parts.append(_levels_chart(pack, name, measure, data, ctx, organization))
             parts.append(_evaluators_chart(data, ctx, organization, cycle, name, measure))
+            # Printed, the pack flows on two A4 pages for ten worklist cases (issue 18): the evaluator report
+            # prints its cut points compactly and the worklist follows it (no page break of its own).
             parts.append(evr.section(data.get("evaluator_report", organization, cycle), ctx, measure, scale(data, organization, measure, language)[1], name))  # fmt: skip
         parts.append(_worklist(data, ctx, organization, cycle, name))
         pages.append(

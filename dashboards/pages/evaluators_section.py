@@ -119,7 +119,7 @@ def _flagged(rows: pl.DataFrame, labels: dict[str, str], language: str) -> str:
         items.append(
             f"<li><code>{esc(r['evaluator_id'])}</code> — {esc(verdict)}{esc(detail)}{esc(fair)}</li>"
         )
-    return f"<p class='explain'>{esc(text('evr_flagged_intro', language))}</p><ul>{''.join(items)}</ul>"
+    return f"<p class='explain'>{esc(text('evr_flagged_intro', language))}</p><ul class='explain'>{''.join(items)}</ul>"
 
 
 def _scale_use(frame: pl.DataFrame, language: str) -> str:
@@ -244,10 +244,22 @@ def section(
     cuts = part.filter((pl.col("aspect") == "cut_point") & pl.col("pay_relevant").fill_null(False))
     if cuts.height == 0:
         parts.append(f"<p class='explain'>{esc(text('evr_no_pay_cuts', language))}</p>")
-    for code in cuts.sort("item_position")["item"].unique(maintain_order=True).to_list():
-        parts.append(_cut_chart(cuts.filter(pl.col("item") == code), code, labels.get(code, code), ctx))
+    charts = [
+        _cut_chart(cuts.filter(pl.col("item") == code), code, labels.get(code, code), ctx)
+        for code in cuts.sort("item_position")["item"].unique(maintain_order=True).to_list()
+    ]
+    # In print the cut points' charts stand two by two (.print-pair: half the page wide each, site.js).
+    parts.append(
+        "<div class='print-pair'>" + "".join(charts) + "</div>" if len(charts) > 1 else "".join(charts)
+    )
     parts.append(_flagged(cuts, labels, language))
-    parts.append(_scale_use(part, language))
-    parts.append(_bias(part, language))
-    parts.append(_agreement(organisation_rows, language))
+    details = [_scale_use(part, language), _bias(part, language), _agreement(organisation_rows, language)]
+    if department is None:
+        parts += details
+    else:
+        # A calibration pack prints on two A4 pages (issue 18): its printout keeps the pay-relevant cut points
+        # and the flagged evaluators, and says that the rest is on screen.
+        screen = text("evr_print_screen_only", language)
+        parts.append(f"<p class='explain print-only'>{esc(screen)}</p>")
+        parts.append("<div class='no-print'>" + "\n".join(d for d in details if d) + "</div>")
     return "\n".join(p for p in parts if p)
