@@ -89,6 +89,15 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in frame.get_column(column).value_counts().iter_rows()}
 
 
+def evaluation_lookback(policies: dict[str, Policy]) -> dict[str, int]:
+    """The cycles a cycle's evaluation marts read, per organisation: leniency (and the evaluator report) read
+    the policy's window of cycles; transitions, drift and the worklist's sharp changes the previous cycle."""
+    return {
+        org: max(CalibrationSettings.from_policy(policy).leniency_window_cycles, 2)
+        for org, policy in policies.items()
+    }
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -146,12 +155,7 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
     Grain and meaning of each mart are in its asset description."""
     settings = calibra.settings()
     policies = organisation_policies(calibra)
-    # A cycle's leniency reads the policy's window of cycles; transitions, drift and the worklist's sharp
-    # changes read the previous cycle.
-    lookback = {
-        org: max(CalibrationSettings.from_policy(policy).leniency_window_cycles, 2)
-        for org, policy in policies.items()
-    }
+    lookback = evaluation_lookback(policies)
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         condition, params = work.staging_filter()

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from models.calibration import CalibrationSettings
 from models.calibration.evaluator_report import evaluator_report
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.marts.calibration import evaluation_lookback
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -67,10 +67,7 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
     """The evaluator report for every configured organisation (docs/marts/evaluator_report.md)."""
     settings = calibra.settings()
     policies = organisation_policies(calibra)
-    lookback = {
-        org: max(CalibrationSettings.from_policy(policy).leniency_window_cycles, 2)
-        for org, policy in policies.items()
-    }
+    lookback = evaluation_lookback(policies)
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         condition, params = work.staging_filter()
