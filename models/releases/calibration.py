@@ -83,16 +83,15 @@ def _unrated_organization_sizes(sources: dict[str, pl.DataFrame], limits: Thresh
     return pl.concat([everyone.select(list(schema)), department.select(list(schema))]).cast(schema)  # type: ignore[arg-type]
 
 
-def _ratings(
-    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
-) -> ProtectedTable:
-    """Rating counts per department × function level × rating, with every total (null = all)."""
+def department_level_cells(sources: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The rating counts (`n`) of each department × function level of marts.rating_distribution, with the
+    unit split into its department and function level."""
     rd = _need(
         sources,
         "marts.rating_distribution",
         ("organization", "cycle", "measure", "grouping", "unit", "rating", "count"),
     )
-    cells = (
+    return (
         rd.filter(pl.col("grouping") == "department_function_level")
         .with_columns(
             pl.col("unit").str.extract(r"(?s)^(.*) × ([^×]*)$", 1).alias("department"),
@@ -100,7 +99,15 @@ def _ratings(
             pl.col("count").alias("n"),
         )
         .filter(pl.col("department").is_not_null() & pl.col("function_level").is_not_null())
-        .select("organization", "cycle", "measure", "department", "function_level", "rating", "n", "position")
+    )
+
+
+def _ratings(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Rating counts per department × function level × rating, with every total (null = all)."""
+    cells = department_level_cells(sources).select(
+        "organization", "cycle", "measure", "department", "function_level", "rating", "n", "position"
     )
     force = (
         _unrated_departments(sources, limits)

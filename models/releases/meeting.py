@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from models.disclosure.engine import REASON, SMALL, SUPPRESSED, ProtectedTable, TableRule, Thresholds, _cube
-from models.releases.common import _need
+from models.releases.calibration import department_level_cells
 
 PACK_RULE = TableRule(
     by=("organization", "cycle", "measure", "department"),
@@ -37,21 +37,7 @@ def _pack_ratings(
 ) -> ProtectedTable:
     """Each department's own rating counts (function level × rating, with totals) for its pack, and the
     organisation's rows (department null) as published in `ratings`."""
-    rd = _need(
-        sources,
-        "marts.rating_distribution",
-        ("organization", "cycle", "measure", "grouping", "unit", "rating", "count"),
-    )
-    cells = (
-        rd.filter(pl.col("grouping") == "department_function_level")
-        .with_columns(
-            pl.col("unit").str.extract(r"(?s)^(.*) × ([^×]*)$", 1).alias("department"),
-            pl.col("unit").str.extract(r"(?s)^(.*) × ([^×]*)$", 2).alias("function_level"),
-            pl.col("count").cast(pl.Int64).alias("n"),
-        )
-        .filter(pl.col("department").is_not_null() & pl.col("function_level").is_not_null())
-        .select(PACK_COLUMNS)
-    )
+    cells = department_level_cells(sources).with_columns(pl.col("n").cast(pl.Int64)).select(PACK_COLUMNS)
     # Every rating code of the organisation's scale in every unit, so a department's shares add up.
     codes = cells.select("organization", "cycle", "measure", "rating").unique()
     grid = (
