@@ -575,20 +575,21 @@ def _group_cube(coded: Coded, attribute: str) -> tuple[dict[str, FloatArray], pl
 
 
 def _reference_codes(
-    overall_n: FloatArray, total_n: FloatArray, names: pl.Series, attribute: str, config: ImpactConfig
+    overall_n: FloatArray, cycle_n: FloatArray, names: pl.Series, attribute: str, config: ImpactConfig
 ) -> IntArray:
     """Reference group per period (arrays over groups): -1 (rest of the organisation) for attributes compared
     with the rest; else the configured ``fairness.reference_groups`` group when it has people in the period;
-    else the group with the most people over all the organisation's cycles (a reference that does not change
-    from cycle to cycle) when present; else the period's largest group. Ties go to the first name."""
+    else the largest group of the period's cycle (``cycle_n``: people per group in the period's last cycle, so
+    a cycle's row and the window ending at it share their reference); else the period's largest group. Ties go
+    to the first name. The reference depends on that cycle alone (not on later or earlier cycles), so a new
+    cycle does not change the references, and the rows, of the cycles before it."""
     n_periods = overall_n.shape[0]
     if attribute in config.rest_attributes:
         return np.full(n_periods, -1, dtype=np.int64)
     present = overall_n > 0
-    ref = np.argmax(overall_n, axis=1).astype(np.int64)
-    largest = int(np.argmax(total_n)) if total_n.size else -1
-    if largest >= 0:
-        ref = np.where(present[:, largest], largest, ref)
+    ref = np.where(cycle_n.max(axis=1) > 0, np.argmax(cycle_n, axis=1), np.argmax(overall_n, axis=1)).astype(
+        np.int64
+    )
     configured = config.fairness.reference_groups.get(attribute)
     hits = names.to_list().index(configured) if configured in names.to_list() else -1
     if hits >= 0:
@@ -1303,7 +1304,7 @@ def _comparisons(
             continue
         stacked = {k: periods.stack(v) for k, v in cells.items()}
         over = {k: v.sum(axis=1) for k, v in stacked.items()}
-        ref = _reference_codes(over["n"], cells["n"].sum(axis=(0, 1)), names, attribute, config)
+        ref = _reference_codes(over["n"], cells["n"].sum(axis=1)[periods.hi], names, attribute, config)
         cube = cubes[attribute] = GroupCube(attribute, names, cells, ref)
         over_ref = {k: _with_reference(v, ref) for k, v in over.items()}
         pi, gi = np.nonzero(over["n"] > 0)

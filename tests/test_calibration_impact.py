@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from polars.testing import assert_frame_equal
 from scipy import stats as sps
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.multitest import multipletests
@@ -498,6 +499,7 @@ def test_the_planted_pattern_is_flagged_on_hand_built_data() -> None:
     strata = marts(frame)["calibration_moves_strata"]
     hit = strata.filter(
         (pl.col("period") == "window")
+        & (pl.col("cycle") == 2024)  # men are the largest group of 2024, so the window's reference
         & (pl.col("direction") == "down")
         & (pl.col("attribute") == "gender")
         & (pl.col("function_level") == "S07")
@@ -505,6 +507,33 @@ def test_the_planted_pattern_is_flagged_on_hand_built_data() -> None:
     ).row(0, named=True)
     assert hit["flag"] and hit["rate"] > hit["reference_rate"] and hit["publishable"]
     assert "S07" in hit["finding_en"] and "vaker omlaag" in hit["finding_nl"]
+
+
+def test_the_reference_group_is_the_largest_group_of_the_cycle() -> None:
+    """Without a reference in the policy, each cycle's (and each window's last cycle's) largest group is the
+    reference: counted here straight from the input rows."""
+    frame = random_evaluations(600, seed=8)
+    largest = {
+        cycle: group.sort(["len", "gender"], descending=[True, False])["gender"][0]
+        for (cycle,), group in frame.group_by("cycle", "gender").len().group_by("cycle")
+    }
+    assert len(set(largest.values())) == 2  # the data is chosen so the reference changes between cycles
+    moves = marts(frame)["calibration_moves"].filter(pl.col("attribute") == "gender")
+    assert moves.height > 0
+    for row in moves.iter_rows(named=True):
+        assert row["reference_group"] == largest[row["cycle"]]
+
+
+def test_a_new_cycle_leaves_the_earlier_cycles_rows_as_they_were() -> None:
+    """What lets an incremental run rebuild only the new cycle: the rows of the cycles before it are the same
+    with and without it, in every mart."""
+    frame = random_evaluations(400, seed=5)
+    before = marts(frame.filter(pl.col("cycle") < 2024))
+    after = marts(frame)
+    for name, table in after.items():
+        earlier = table.filter(pl.col("cycle") < 2024)
+        assert earlier.height == before[name].height > 0
+        assert_frame_equal(earlier.sort(earlier.columns), before[name].sort(earlier.columns))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from models.calibration_impact import SCHEMAS, CalibrationImpact, calibration_impact_marts
+from models.calibration_impact import SCHEMAS, CalibrationImpact, calibration_impact_marts, impact_config
 from models.contracts import load_contract
 from pipelines.assets.common import STAGING, organisation_policies
-from pipelines.increments import EVERY_CYCLE, SliceWork, build_step
+from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
 KINDS = {"duckdb", "polars"}
@@ -104,10 +104,9 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
         computed.append(calibration_impact_marts(evaluations, policies, extra))
         return computed[-1].marts
 
-    # A cycle's rows depend on every cycle of its organisation: the default reference group of an attribute is
-    # the one with the most people over all the organisation's cycles (a reference that does not change from
-    # cycle to cycle), so a new cycle can change the comparisons of the earlier ones.
-    lookback = dict.fromkeys(policies, EVERY_CYCLE)
+    # A cycle's rows read its window (calibration_impact.window_cycles cycles up to it); the reference group is
+    # chosen per cycle, so a new cycle leaves the earlier cycles' rows as they are.
+    lookback = {org: impact_config(policy).window_cycles for org, policy in policies.items()}
     with calibra.writer() as con:
         slices, marts = build_step(
             con,
