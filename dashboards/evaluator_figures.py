@@ -98,3 +98,103 @@ def cut_point_shares(
         showlegend=True,
     )
     return figure
+
+
+def intersection_rates(
+    frame: pl.DataFrame, language: str, x_title: str, y_title: str, legend: dict[str, str]
+) -> FigureSpec:
+    """Per intersection (gender × part-time × function level) the shrunken rate with its interval (filled),
+    the raw rate (open circle) and the function level's rate (a short grey bar): the distance between the open
+    circle and the filled dot is how much the small group was pulled toward its level. Hidden groups appear
+    as "·" at their level's rate (or 0).
+
+    Columns: label, shrunk, lo, hi, raw, level, n.
+    """
+    rows = frame
+    labels = [plot_text(v) for v in rows["label"].to_list()]
+    height = max(300, 120 + 22 * rows.height)
+    figure = FigureSpec(language, x_title, y_title, height)
+    shrunk, lo, hi = rows["shrunk"].to_list(), rows["lo"].to_list(), rows["hi"].to_list()
+    raw, level, counts = rows["raw"].to_list(), rows["level"].to_list(), rows["n"].to_list()
+
+    def pct(value: float | None) -> str:
+        return HIDDEN_MARK if value is None else fmt_pct(value, language)
+
+    hover = [
+        f"{lab}: {pct(s)} [{pct(a)}; {pct(b)}] · {legend['raw']} {pct(r)} · {legend['level']} {pct(v)}"
+        + (f" · n = {fmt_int(k, language)}" if k is not None else "")
+        for lab, s, a, b, r, v, k in zip(labels, shrunk, lo, hi, raw, level, counts, strict=True)
+    ]
+    figure.add_trace(
+        dict(
+            type="scatter",
+            name=plot_text(legend["level"]),
+            x=level,
+            y=labels,
+            mode="markers",
+            marker={"symbol": "line-ns-open", "size": 16, "color": theme.MUTED, "line": {"width": 2}},
+            hoverinfo="skip",
+        )
+    )
+    figure.add_trace(
+        dict(
+            type="scatter",
+            name=plot_text(legend["shrunk"]),
+            x=shrunk,
+            y=labels,
+            mode="markers",
+            marker={"color": theme.HIGHLIGHT, "size": 10},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [None if s is None or b is None else b - s for s, b in zip(shrunk, hi, strict=True)],
+                "arrayminus": [
+                    None if s is None or a is None else s - a for s, a in zip(shrunk, lo, strict=True)
+                ],
+                "color": theme.MUTED,
+                "thickness": 1.5,
+            },
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    figure.add_trace(
+        dict(
+            type="scatter",
+            name=plot_text(legend["raw"]),
+            x=raw,
+            y=labels,
+            mode="markers",
+            marker={"color": "rgba(0,0,0,0)", "size": 9, "line": {"color": theme.INK, "width": 1.2}},
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    hidden = [
+        (lab, v) for lab, s, r, v in zip(labels, shrunk, raw, level, strict=True) if s is None and r is None
+    ]
+    if hidden:
+        figure.add_trace(
+            dict(
+                type="scatter",
+                name=plot_text(legend["hidden"]),
+                x=[v if v is not None else 0.0 for _, v in hidden],
+                y=[lab for lab, _ in hidden],
+                mode="text",
+                text=[HIDDEN_MARK] * len(hidden),
+                textfont={"size": 18, "color": theme.MUTED},
+                hoverinfo="skip",
+            )
+        )
+    figure.update_layout(
+        xaxis={"tickformat": ".0%", "range": [0, 1]},
+        yaxis={
+            "type": "category",
+            "automargin": True,
+            "categoryorder": "array",
+            "categoryarray": labels[::-1],
+        },
+        legend={"orientation": "h", "y": -0.12},
+        showlegend=True,
+    )
+    return figure

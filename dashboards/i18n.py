@@ -399,6 +399,102 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "In print: the pay-relevant outcomes. The use of the scale, difference by group and agreement when "
         "the evaluator changed are in this pack on screen.",
     },
+    # Intersections on the fairness page (issue 23; dashboards/pages/intersections_section.py)
+    "ixn_title": {
+        "nl": "Intersecties: geslacht × deeltijd × functieniveau",
+        "en": "Intersections: gender × part-time × function level",
+    },
+    "ixn_intro": {
+        "nl": "Vrouwen in deeltijd op één functieniveau kunnen anders uitkomen dan geslacht of deeltijd apart "
+        "laten zien. Zulke groepen zijn klein: bij acht mensen verschuift één persoon het percentage met 12 "
+        "procentpunten. Daarom staat naast het ruwe percentage een gekrompen schatting: het percentage van de "
+        "groep, naar dat van het hele functieniveau getrokken, sterker naarmate de groep kleiner is "
+        "(empirische Bayes, bèta-binomiaal), met een 95%-interval. Alleen de uitkomsten die de beloning bepalen.",
+        "en": "Part-time women at one function level can fare differently from what gender or part-time alone "
+        "shows. Such groups are small: with eight people one person moves the percentage by 12 points. Beside "
+        "the raw percentage there is therefore a shrunk estimate: the group's percentage pulled toward that of "
+        "the whole function level, the more so the smaller the group (empirical Bayes, beta-binomial), with a "
+        "95% interval. Only the outcomes that decide pay.",
+    },
+    "ixn_unavailable": {
+        "nl": "De intersecties zijn nog niet berekend.",
+        "en": "The intersections have not been computed yet.",
+    },
+    "ixn_none": {
+        "nl": "Geen groepen met bekend geslacht, arbeidsduur en functieniveau.",
+        "en": "No groups with known gender, working time and function level.",
+    },
+    "ixn_chart_title": {"nl": "{outcome} of hoger per groep", "en": "{outcome} or higher per group"},
+    "ixn_chart_explain": {
+        "nl": "Gevulde stip: gekrompen schatting met 95%-interval; open cirkel: het ruwe percentage van de groep; "
+        "grijs streepje: het percentage van het hele functieniveau. Hoe verder de stip van de cirkel, hoe kleiner "
+        "de groep en hoe minder het ruwe percentage zegt.",
+        "en": "Filled dot: shrunk estimate with 95% interval; open circle: the group's raw percentage; grey bar: "
+        "the percentage of the whole function level. The further the dot from the circle, the smaller the group "
+        "and the less the raw percentage says.",
+    },
+    "ixn_axis_rate": {"nl": "Aandeel {outcome} of hoger", "en": "Share {outcome} or higher"},
+    "ixn_axis_group": {"nl": "Niveau · geslacht · arbeidsduur", "en": "Level · gender · working time"},
+    "ixn_legend_shrunk": {"nl": "Gekrompen (95%-interval)", "en": "Shrunk (95% interval)"},
+    "ixn_legend_raw": {"nl": "Ruw", "en": "Raw"},
+    "ixn_legend_level": {"nl": "Functieniveau", "en": "Function level"},
+    "ixn_legend_hidden": {"nl": "Afgeschermd", "en": "Hidden"},
+    "ixn_hidden_note": {
+        "nl": plural(
+            "{count} groep is afgeschermd (te klein, of iedereen dezelfde uitkomst).",
+            "{count} groepen zijn afgeschermd (te klein, of iedereen dezelfde uitkomst).",
+        ),
+        "en": plural(
+            "{count} group is hidden (too small, or everyone had the same outcome).",
+            "{count} groups are hidden (too small, or everyone had the same outcome).",
+        ),
+    },
+    "ixn_pooled": {
+        "nl": "De verschillen tussen de groepen zijn niet groter dan toeval: elke gekrompen schatting is het "
+        "percentage van het functieniveau.",
+        "en": "The differences between the groups are no larger than chance: every shrunk estimate is the "
+        "function level's percentage.",
+    },
+    "ixn_strength": {
+        "nl": "Het niveau weegt als {m} extra mensen: een groep van zoveel mensen wordt half naar het niveau "
+        "getrokken.",
+        "en": "The level weighs as {m} extra people: a group of that many is pulled halfway toward the level.",
+    },
+    "ixn_table_title": {"nl": "{outcome} of hoger: de cijfers", "en": "{outcome} or higher: the numbers"},
+    "ixn_table_explain": {
+        "nl": "Per groep het aantal mensen, hoeveel de uitkomst kregen, het ruwe en het gekrompen percentage met "
+        "interval, het percentage van het functieniveau en het gewicht van de eigen gegevens van de groep.",
+        "en": "Per group the number of people, how many got the outcome, the raw and the shrunk percentage with "
+        "its interval, the function level's percentage and the weight of the group's own data.",
+    },
+    "ixn_headers": {
+        "nl": {
+            "function_level": "Niveau",
+            "gender": "Geslacht",
+            "part_time": "Arbeidsduur",
+            "n": "n",
+            "count": "Met uitkomst",
+            "rate": "Ruw",
+            "shrunk_rate": "Gekrompen",
+            "shrunk_lo": "Interval van",
+            "shrunk_hi": "tot",
+            "level_rate": "Niveau",
+            "own_weight": "Eigen gewicht",
+        },
+        "en": {
+            "function_level": "Level",
+            "gender": "Gender",
+            "part_time": "Working time",
+            "n": "n",
+            "count": "With outcome",
+            "rate": "Raw",
+            "shrunk_rate": "Shrunk",
+            "shrunk_lo": "Interval from",
+            "shrunk_hi": "to",
+            "level_rate": "Level",
+            "own_weight": "Own weight",
+        },
+    },
     "worklist_title": {"nl": "Werklijst voor de vergadering", "en": "Worklist for the meeting"},
     "worklist_confidential": {
         "nl": "VERTROUWELIJK — individuele dossiers met gepseudonimiseerde nummers. Niet verspreiden; alleen voor "

@@ -290,7 +290,9 @@ def _worklist(data: SiteData, ctx: PageContext, organization: str, cycle: int, d
     title = text("worklist_title", language)
     if not data.options.include_worklist:
         return f"<h2>{esc(title)}</h2><p class='explain'>{esc(text('worklist_left_out', language))}</p>"
-    frame = data.get(WORKLIST, organization, cycle)
+    frame = evr.fair_worklist_rows(
+        data.get(evr.FAIR_WORKLIST, organization, cycle), data.get(WORKLIST, organization, cycle)
+    )
     banner = f"<div class='confidential'>{esc(text('worklist_confidential', language))}</div>"
     if frame is None:
         return f"<h2>{esc(title)}</h2>" + unavailable(title, "marts.calibration_worklist", language)

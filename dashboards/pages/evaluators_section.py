@@ -27,9 +27,29 @@ from dashboards.components import (
 from dashboards.i18n import fmt_int, text
 
 TABLE = "evaluator_report"
+FAIR_WORKLIST = "fair_worklist"  # models.releases.meeting: fair ratings across a pay step (confidential)
+FAIR_REASON = "fair_rating"
 SOURCE = "marts.evaluator_report"
 PERIOD = "window"
 SHOWN = 60  # evaluators per chart: flagged ones first, then the largest teams
+
+
+def fair_worklist_rows(fair: pl.DataFrame | None, worklist: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The worklist with the fair-rating cases added (reason ``fair_rating``): each rating whose fair rating
+    (what an average evaluator would have given the same team) lies across a pay-relevant cut point. The
+    sentence of the mart says both ratings; ``previous_rating`` is empty for these rows."""
+    if fair is None or fair.height == 0:
+        return worklist
+    rows = fair.select(
+        "organization", "cycle", "department", "employee_id", "evaluator_id", "function_level", "measure",
+        "rating", pl.lit(None, dtype=pl.String).alias("previous_rating"), pl.lit(FAIR_REASON).alias("reason_code"),
+        pl.lit(None, dtype=pl.String).alias("rule"), "reason_nl", "reason_en",
+    )  # fmt: skip
+    if worklist is None:
+        return rows
+    return pl.concat(
+        [worklist, rows.select([c for c in rows.columns if c in worklist.columns])], how="diagonal_relaxed"
+    )
 
 
 def _source(language: str) -> str:

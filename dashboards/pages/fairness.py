@@ -23,6 +23,7 @@ from dashboards.components import (
 )
 from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
+from dashboards.pages.intersections_section import section as intersections_section
 from dashboards.pages.pay_gap_section import section as pay_gap_section
 
 FAIRNESS = "fairness"
@@ -786,5 +787,6 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
         parts.append(unavailable(text("art9_title", language), "marts.pay_transparency", language))
     else:
         parts.append(_article9(pay, ctx))
+    parts.append(intersections_section(data, ctx, organization, cycle))  # issue 23
     parts.append(pay_gap_section(data, ctx, organization, cycle, "fairness"))  # issue 22
     return "\n".join(parts)

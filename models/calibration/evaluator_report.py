@@ -670,12 +670,16 @@ def _fair_ratings(
         given = pl.col("rating").replace_strict(labels[lang], default=pl.col("rating"))
         fair_label = pl.col("fair_rating").replace_strict(labels[lang], default=pl.col("fair_rating"))
         share = tx.num(pl.col("fair_probability") * 100, 0, lang)
+        cut_label = pl.col("pay_cut").replace_strict(labels[lang], default=pl.col("pay_cut"))
         if lang == "nl":
-            texts[lang] = tx.cat("Gegeven: ", given, "; een gemiddelde beoordelaar had bij dit team waarschijnlijk ",
-                                 fair_label, " gegeven (", share, "%).")  # fmt: skip
+            sentence = tx.cat("Gegeven: ", given, "; een gemiddelde beoordelaar had bij dit team waarschijnlijk ",
+                              fair_label, " gegeven (", share, "%).")  # fmt: skip
+            pay_clause = tx.cat(" Het verschil ligt over de beloningsgrens ‘", cut_label, " of hoger’.")
         else:
-            texts[lang] = tx.cat("Given: ", given, "; an average evaluator would probably have given ", fair_label,
-                                 " with this team (", share, "%).")  # fmt: skip
+            sentence = tx.cat("Given: ", given, "; an average evaluator would probably have given ", fair_label,
+                              " with this team (", share, "%).")  # fmt: skip
+            pay_clause = tx.cat(" The difference crosses the pay line ‘", cut_label, " or higher’.")
+        texts[lang] = pl.when(pl.col("pay_step")).then(tx.cat(sentence, pay_clause)).otherwise(sentence)
     return frame.with_columns(texts["nl"].alias("reason_nl"), texts["en"].alias("reason_en"))
 
 

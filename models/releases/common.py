@@ -28,6 +28,7 @@ PUBLISHED_TABLES = (
     "marts.calibration_worklist",
     "marts.fairness",
     "marts.fairness_strata",
+    "marts.fairness_intersections",
     "marts.pay_transparency",
     "marts.pay_gap_projection",
     "marts.pay_gap_cost_to_close",
@@ -43,12 +44,13 @@ PUBLISHED_TABLES = (
     "marts.calibration_moves",
     "marts.calibration_spread",
     "marts.evaluator_report",
+    "marts.evaluator_fair_ratings",  # row-level, pseudonymised: only its pay-step cases, for the worklist
     "staging.evaluations",  # only as evaluator → main department (an aggregate; see the publish query)
 )
 # Counts of files and rows: nothing about a person; published as they are.
 PASS_THROUGH = ("audit.load_ledger", "audit.contract_results", "marts.quarantine_summary")
 # Row-level and marked confidential on the site; left out with include_worklist=False.
-CONFIDENTIAL = ("worklist",)
+CONFIDENTIAL = ("worklist", "fair_worklist")
 EVALUATOR_DEPARTMENTS = "staging.evaluations"
 
 

@@ -9,6 +9,11 @@ nothing they do not see case by case, and left 29 of 30 packs without a comparis
   aggregates, taken from the organisation-wide rows of the protected `ratings` table (so every release hides
   the same organisation cells).
 
+* `fair_worklist` — the cases of marts.evaluator_fair_ratings whose fair rating (what an average evaluator
+  would have given the same team, issue 23) lies across a pay-relevant cut point from the rating given. They
+  join the department's worklist (reason `fair_rating`): row-level, pseudonymised like the worklist, and
+  confidential with it (left out with the worklist; re-identified only in the pack).
+
 Threat: a reader of one department's pack learning about people of another department. Each pack shows its
 own department and the organisation only; where `meeting_k` > 1 the department's small cells are hidden (no
 complements: the organisation rows are protected on their own in `ratings`).
@@ -20,6 +25,7 @@ import polars as pl
 
 from models.disclosure.engine import REASON, SMALL, SUPPRESSED, ProtectedTable, TableRule, Thresholds, _cube
 from models.releases.calibration import department_level_cells
+from models.releases.common import _need
 
 PACK_RULE = TableRule(
     by=("organization", "cycle", "measure", "department"),
@@ -97,4 +103,24 @@ def _pack_ratings(
     )
 
 
-__all__ = ["PACK_RULE", "_pack_ratings"]
+FAIR_SOURCE = "marts.evaluator_fair_ratings"
+FAIR_WORKLIST = "fair_worklist"
+FAIR_COLUMNS = (
+    "organization", "cycle", "department", "employee_id", "evaluator_id", "function_level", "measure", "rating",
+    "fair_rating", "pay_cut", "reason_nl", "reason_en",
+)  # fmt: skip
+
+
+def _fair_worklist(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """The worklist cases from fair ratings: ratings whose fair rating crosses a pay-relevant cut point
+    (row-level and confidential like the worklist: pseudonyms only; only the columns the worklist shows)."""
+    fair = _need(sources, FAIR_SOURCE, (*FAIR_COLUMNS, "pay_step"))
+    frame = fair.filter(pl.col("pay_step").fill_null(False)).select(FAIR_COLUMNS)
+    return ProtectedTable(
+        frame=frame, cells=frame.height, notes=["row-level and confidential: pseudonymised ids only"]
+    )
+
+
+__all__ = ["FAIR_SOURCE", "FAIR_WORKLIST", "PACK_RULE", "_fair_worklist", "_pack_ratings"]

@@ -40,13 +40,16 @@ from models.releases.evaluators import NAME as EVALUATOR_REPORT
 from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
 from models.releases.evaluators import release as _evaluator_report
 from models.releases.fairness import _fairness, _pay_transparency
+from models.releases.intersections import NAME as INTERSECTIONS
+from models.releases.intersections import SOURCE as INTERSECTIONS_SOURCE
+from models.releases.intersections import release as _intersections
 from models.releases.management import (
     NORMING_RATINGS_RULE,
     _management_drift,
     _management_units,
     _norming_ratings,
 )
-from models.releases.meeting import _pack_ratings
+from models.releases.meeting import FAIR_SOURCE, FAIR_WORKLIST, _fair_worklist, _pack_ratings
 from models.releases.norming import (
     BEFORE_AFTER_RULE,
     MOVES_BY_DEPARTMENT_RULE,
@@ -135,7 +138,9 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("transitions", _transitions),
     ("drift", _management_drift),
     ("worklist", _worklist),
+    (FAIR_WORKLIST, _fair_worklist),
     ("fairness", _fairness_release),
+    (INTERSECTIONS, _intersections),  # after ratings: its level cut points hidden there are hidden here
     ("pay_transparency", _pay_transparency),
     ("pay_gap_projection", pay_gap_projection),  # after pay_transparency: year 0 is its figure
     ("pay_gap_cost", pay_gap_cost),
@@ -163,7 +168,9 @@ PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
     "transitions": ("marts.rating_transitions",),
     "drift": ("marts.rating_drift", "marts.rating_distribution"),
     "worklist": ("marts.calibration_worklist",),
+    FAIR_WORKLIST: (FAIR_SOURCE,),
     "fairness": ("marts.fairness", "marts.fairness_strata"),
+    INTERSECTIONS: (INTERSECTIONS_SOURCE,),
     "pay_transparency": ("marts.pay_transparency",),
     "pay_gap_projection": (PROJECTION_SOURCE, "marts.pay_transparency"),
     "pay_gap_cost": (COST_SOURCE,),
@@ -206,6 +213,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "ratings": ("calibration", ORGANISATION),
     "pack_ratings": ("calibration", MEETING),
     "worklist": ("calibration", MEETING),
+    FAIR_WORKLIST: ("calibration", MEETING),
     "norming_ratings": ("norming", MANAGEMENT),
     "rating_scale": ("calibration", ORGANISATION),
     "units": ("norming", MANAGEMENT),
@@ -218,6 +226,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "calibration_moves_by_group": ("norming", ORGANISATION),
     "calibration_spread": ("norming", MANAGEMENT),
     "fairness": ("fairness", ORGANISATION),
+    INTERSECTIONS: ("fairness", ORGANISATION),
     "pay_transparency": ("fairness", ORGANISATION),
     "pay_gap_projection": ("fairness", ORGANISATION),
     "pay_gap_cost": ("fairness", ORGANISATION),

@@ -1,0 +1,217 @@
+"""marts.fairness_intersections: pay-relevant outcomes per intersection of gender × part-time × function level,
+with empirical-Bayes shrinkage for small groups (issue 23; docs/marts/fairness_intersections.md).
+
+marts.fairness compares one attribute at a time. Women who work part time at one function level can fare
+differently from what either attribute alone shows, but such intersections are small, and the raw rate of a
+group of eight swings by 12 percentage points with one person. Each intersection therefore gets, beside its
+raw rate, a *shrunken* rate: a beta-binomial empirical-Bayes estimate that pulls the group's rate toward the
+rate of its function level (everyone at that level, whatever their gender or working time), the more the
+smaller the group.
+
+Model, per organisation × cycle × measure × outcome (an "at or above" cut point the policy calls pay-relevant,
+``calibration.pay_relevant_cut_points``): the count x_i of intersection i among its n_i people is
+binomial(n_i, p_i) with p_i ~ Beta(m_i M, (1 - m_i) M). The prior mean m_i is the rate of i's function level
+(with half a person added on both sides, so it is never 0 or 1); the prior strength M (in "people") is
+estimated by maximising the beta-binomial marginal likelihood over the intersections (bounded 1-D search on
+log M). The shrunken rate is the posterior mean (x_i + m_i M) / (n_i + M), its interval the equal-tailed 95%
+posterior interval of Beta(x_i + m_i M, n_i − x_i + (1 − m_i) M). When the likelihood is largest at the upper
+bound of M the data show no differences between intersections beyond chance (``prior_status = pooled``):
+every shrunken rate is then its level's rate, and the page says so rather than showing a false certainty.
+
+The weight of the group's own data is n_i / (n_i + M) (``own_weight``). Nothing here logs data values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy import optimize, special
+from scipy import stats as sps
+
+from models.calibration._scales import SALARY_DECISION, measures
+from models.calibration.evaluator_report import pay_relevant_cut_points
+from models.policy import Policy
+
+FloatArray = NDArray[np.float64]
+
+LEVEL = 0.95
+M_MIN, M_MAX = 0.5, 1.0e5  # prior strength in people; at M_MAX the intersections are pooled completely
+PART_TIME, FULL_TIME = "part_time", "full_time"
+DIMENSIONS = ("function_level", "gender", "part_time")
+
+SCHEMA: dict[str, pl.DataType] = {
+    "organization": pl.String(),
+    "cycle": pl.Int64(),
+    "measure": pl.String(),
+    "outcome": pl.String(),
+    "outcome_position": pl.Int64(),
+    "label_nl": pl.String(),
+    "label_en": pl.String(),
+    "function_level": pl.String(),
+    "gender": pl.String(),
+    "part_time": pl.String(),
+    "n": pl.Int64(),
+    "count": pl.Int64(),
+    "rate": pl.Float64(),
+    "level_n": pl.Int64(),
+    "level_count": pl.Int64(),
+    "level_rate": pl.Float64(),
+    "prior_mean": pl.Float64(),
+    "prior_strength": pl.Float64(),
+    "prior_status": pl.String(),
+    "own_weight": pl.Float64(),
+    "shrunk_rate": pl.Float64(),
+    "shrunk_lo": pl.Float64(),
+    "shrunk_hi": pl.Float64(),
+}
+
+
+def _negloglik(log_m: float, x: FloatArray, n: FloatArray, mean: FloatArray) -> float:
+    """Minus the beta-binomial marginal log-likelihood (without the binomial coefficients, constant in M)."""
+    m = math.exp(log_m)
+    a, b = mean * m, (1.0 - mean) * m
+    return -float(np.sum(special.betaln(x + a, n - x + b) - special.betaln(a, b)))
+
+
+def prior_strength(x: FloatArray, n: FloatArray, mean: FloatArray) -> tuple[float, str]:
+    """Maximum-likelihood prior strength M of the beta-binomial with known prior means, and its status:
+    ``partial`` (an interior maximum: groups differ beyond chance and are shrunk partly), ``pooled`` (the
+    maximum at the upper bound: no differences beyond chance) or ``single`` (fewer than two groups)."""
+    keep = n > 0
+    if keep.sum() < 2:
+        return M_MAX, "single"
+    x, n, mean = x[keep], n[keep], mean[keep]
+    res = optimize.minimize_scalar(
+        _negloglik,
+        bounds=(math.log(M_MIN), math.log(M_MAX)),
+        args=(x, n, mean),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    log_m = float(res.x)
+    # a maximum on the boundary is checked against the boundary itself (the bounded search stops short of it)
+    if _negloglik(math.log(M_MAX), x, n, mean) <= _negloglik(log_m, x, n, mean) + 1e-9:
+        return M_MAX, "pooled"
+    if log_m >= math.log(M_MAX) - 1e-3:
+        return M_MAX, "pooled"
+    return math.exp(log_m), "partial"
+
+
+def posterior(
+    x: FloatArray, n: FloatArray, mean: FloatArray, strength: float, level: float = LEVEL
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Posterior mean and equal-tailed interval of each group's rate under Beta(mean·M, (1 − mean)·M)."""
+    a = x + mean * strength
+    b = n - x + (1.0 - mean) * strength
+    tail = (1.0 - level) / 2.0
+    return a / (a + b), sps.beta.ppf(tail, a, b), sps.beta.ppf(1.0 - tail, a, b)
+
+
+def _people(evaluations: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    below = float(policy.rule_value("fairness", "part_time_below_fte", default=1.0))
+    part_time = (
+        pl.when(pl.col("fte").is_null())
+        .then(None)
+        .when(pl.col("fte") < below)
+        .then(pl.lit(PART_TIME))
+        .otherwise(pl.lit(FULL_TIME))
+    )
+    return evaluations.with_columns(
+        pl.col("function_level").cast(pl.String),
+        pl.col("gender").cast(pl.String),
+        part_time.alias("part_time"),
+    ).drop_nulls(list(DIMENSIONS))
+
+
+def _outcome_frames(people: pl.DataFrame, policy: Policy) -> list[pl.DataFrame]:
+    """Per pay-relevant cut point: the people the outcome is defined for with y = at or above the cut."""
+    pays = pay_relevant_cut_points(policy)
+    out = []
+    for measure in measures(policy):
+        codes = pays.get(measure.name, ())
+        if not codes or measure.name not in people.columns:
+            continue
+        rows = people.filter(pl.col(measure.name).is_not_null())
+        if measure.system is not None and "salary_system" in rows.columns:
+            rows = rows.filter(pl.col("salary_system") == measure.system)
+        position = {c: i for i, c in enumerate(measure.codes)}
+        k = pl.col(measure.name).cast(pl.String).replace_strict(position, default=None, return_dtype=pl.Int64)
+        rows = rows.with_columns(k.alias("_k")).filter(pl.col("_k").is_not_null())
+        for code in codes:
+            if code not in position:
+                continue
+            j = position[code]
+            out.append(
+                rows.select(
+                    "cycle",
+                    *DIMENSIONS,
+                    (pl.col("_k") >= j).alias("_y"),
+                ).with_columns(
+                    pl.lit(measure.name).alias("measure"),
+                    pl.lit(code).alias("outcome"),
+                    pl.lit(j, dtype=pl.Int64).alias("outcome_position"),
+                    pl.lit(measure.labels_nl[j]).alias("label_nl"),
+                    pl.lit(measure.labels_en[j]).alias("label_en"),
+                )
+            )
+    return out
+
+
+def _shrink(cells: pl.DataFrame) -> pl.DataFrame:
+    """Prior strength and posterior rates of the cells of one organisation × cycle × measure × outcome."""
+    x = cells["count"].to_numpy().astype(np.float64)
+    n = cells["n"].to_numpy().astype(np.float64)
+    mean = cells["prior_mean"].to_numpy().astype(np.float64)
+    strength, status = prior_strength(x, n, mean)
+    rate, lo, hi = posterior(x, n, mean, strength)
+    return cells.with_columns(
+        pl.lit(strength).alias("prior_strength"),
+        pl.lit(status).alias("prior_status"),
+        pl.Series("own_weight", n / (n + strength)),
+        pl.Series("shrunk_rate", rate),
+        pl.Series("shrunk_lo", lo),
+        pl.Series("shrunk_hi", hi),
+    )
+
+
+def fairness_intersections(evaluations: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
+    """marts.fairness_intersections from canonical evaluations (organization, cycle, function_level, gender,
+    fte, rating and, where the policy has one, salary_decision with salary_system) and the policies."""
+    parts: list[pl.DataFrame] = []
+    needed = {"organization", "cycle", "function_level", "gender", "fte"}
+    if not needed <= set(evaluations.columns):
+        return pl.DataFrame(schema=SCHEMA)
+    for organization, policy in sorted(policies.items()):
+        people = _people(evaluations.filter(pl.col("organization") == organization), policy)
+        if people.height == 0:
+            continue
+        if SALARY_DECISION in people.columns:
+            people = people.with_columns(pl.col(SALARY_DECISION).cast(pl.String))
+        for frame in _outcome_frames(people, policy):
+            keys = ["cycle", "measure", "outcome", "outcome_position", "label_nl", "label_en"]
+            cells = frame.group_by(*keys, *DIMENSIONS).agg(
+                pl.len().cast(pl.Int64).alias("n"), pl.col("_y").sum().cast(pl.Int64).alias("count")
+            )
+            levels = frame.group_by(*keys, "function_level").agg(
+                pl.len().cast(pl.Int64).alias("level_n"),
+                pl.col("_y").sum().cast(pl.Int64).alias("level_count"),
+            )
+            cells = cells.join(levels, on=[*keys, "function_level"]).with_columns(
+                (pl.col("count") / pl.col("n")).alias("rate"),
+                (pl.col("level_count") / pl.col("level_n")).alias("level_rate"),
+                ((pl.col("level_count") + 0.5) / (pl.col("level_n") + 1.0)).alias("prior_mean"),
+            )
+            for part in cells.partition_by("cycle", maintain_order=True):
+                parts.append(
+                    _shrink(part.sort(DIMENSIONS)).with_columns(pl.lit(organization).alias("organization"))
+                )
+    if not parts:
+        return pl.DataFrame(schema=SCHEMA)
+    out = pl.concat(parts, how="diagonal_relaxed")
+    return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort(
+        ["organization", "cycle", "measure", "outcome_position", *DIMENSIONS]
+    )

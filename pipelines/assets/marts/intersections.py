@@ -1,0 +1,71 @@
+"""Mart: pay-relevant outcomes per intersection of gender × part-time × function level, with empirical-Bayes
+shrinkage for small groups (issue 23; docs/marts/fairness_intersections.md).
+
+One thin asset: reads the staging.evaluations columns it needs, calls models.fairness_intersections and writes
+marts.fairness_intersections per organisation × cycle (a cycle's rows read that cycle only). Metadata holds
+counts only.
+"""
+
+import dagster as dg
+import polars as pl
+
+from models.fairness_intersections import fairness_intersections
+from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.increments import SliceWork, build_step
+from pipelines.resources import CalibraResource, read_frame
+
+INTERSECTIONS = dg.AssetKey(["marts", "fairness_intersections"])
+CYCLE_COLUMNS = {"fairness_intersections": "cycle"}
+
+# staging.evaluations columns the mart reads (no identifiers, no free text, no dates).
+EVALUATIONS_SQL = """
+SELECT organization, cycle, function_level, gender, fte, rating, salary_decision, salary_system
+FROM staging.evaluations
+WHERE list_contains(?, organization)
+"""
+
+
+@dg.asset(
+    key=INTERSECTIONS,
+    deps=STAGING,
+    group_name="marts",
+    kinds={"duckdb", "polars"},
+    description="Per organisation × cycle × pay-relevant outcome × gender × part-time × function level: the "
+    "raw rate and a beta-binomial empirical-Bayes rate shrunk toward the function level's rate, with a 95% "
+    "interval (docs/marts/fairness_intersections.md).",
+)
+def fairness_intersections_asset(
+    context: dg.AssetExecutionContext, calibra: CalibraResource
+) -> dg.MaterializeResult:
+    """marts.fairness_intersections for every configured organisation and cycle."""
+    settings = calibra.settings()
+    policies = organisation_policies(calibra)
+
+    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+        condition, params = work.staging_filter()
+        evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
+        return {"fairness_intersections": fairness_intersections(evaluations, policies)}
+
+    with calibra.writer() as con:
+        slices, marts = build_step(
+            con,
+            settings,
+            "fairness_intersections",
+            organizations=sorted(policies),
+            kinds=["evaluations"],
+            lookback=dict.fromkeys(policies, 1),
+            tables=CYCLE_COLUMNS,
+            compute=compute,
+        )
+    frame = marts["fairness_intersections"]
+    context.log.info(f"fairness intersections: {'whole' if slices.whole else 'per cycle'} ({slices.reason})")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(frame.height),
+            "pooled_outcomes": dg.MetadataValue.int(
+                frame.filter(pl.col("prior_status") == "pooled")
+                .select("organization", "cycle", "measure", "outcome")
+                .n_unique()
+            ),
+        }
+    )
