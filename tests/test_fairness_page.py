@@ -346,3 +346,16 @@ def test_sentences_take_their_level_from_the_policy(published: dict[str, pl.Data
     policy = load_policy(PROJECT_ROOT / "policies" / "zeeland_5punt.yaml")
     data = SiteData(tables=published, settings=settings, policies={tf.ORG: policy})
     assert confidence_level(data, tf.ORG) == float(policy.rule_value("fairness", "confidence_level"))
+
+
+def test_finding_sentences_name_the_policy_coverage() -> None:
+    """The mart's finding sentences name the interval with the policy's confidence level, not a fixed 95%."""
+    import models.fairness as mf
+    from models.policy import load_policy
+
+    policy = load_policy(PROJECT_ROOT / "policies" / "zeeland_5punt.yaml")
+    outcome = next(o for o in mf.outcomes_for(policy) if o.kind == "binary")
+    within = mf.Within("department", 1.6, 0.98, 2.61, 0.07)
+    args = (outcome, "gender", "F", "M", 0.3, 0.4)
+    assert "90% CI 0.98–2.61" in mf.finding_sentence("en", *args, within=[within], level=0.90)
+    assert "95%-BI 0,98–2,61" in mf.finding_sentence("nl", *args, within=[within], level=0.95)
