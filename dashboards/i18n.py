@@ -934,27 +934,27 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "organisation-wide there is no clear gap ({detail})",
     },
     "fair_story_neither": {
-        "nl": "{gap}, en binnen {strata} evenmin (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
-        "en": "{gap}, nor within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+        "nl": "{gap}, en binnen {strata} evenmin (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high})",
+        "en": "{gap}, nor within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
     },
     "fair_story_appears": {
-        "nl": "{gap}, maar binnen {strata} wel (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
-        "en": "{gap}, but there is one within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+        "nl": "{gap}, maar binnen {strata} wel (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high})",
+        "en": "{gap}, but there is one within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
     },
     "fair_story_holds": {
-        "nl": "{gap} blijft bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – {high})",
-        "en": "{gap} holds within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+        "nl": "{gap} blijft bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high})",
+        "en": "{gap} holds within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
     },
     "fair_story_vanishes": {
-        "nl": "{gap} blijft niet bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, 95%-BI {low} – "
+        "nl": "{gap} blijft niet bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – "
         "{high})",
-        "en": "{gap} does not hold within {strata} (common odds ratio {odds}, 95% CI {low} – {high})",
+        "en": "{gap} does not hold within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
     },
     "fair_story_reverses": {
         "nl": "{gap} keert om binnen {strata}: daar wijst het verschil de andere kant op (gemeenschappelijke odds "
-        "ratio {odds}, 95%-BI {low} – {high})",
+        "ratio {odds}, {level}%-BI {low} – {high})",
         "en": "{gap} reverses within {strata}: there the gap points the other way (common odds ratio {odds}, "
-        "95% CI {low} – {high})",
+        "{level}% CI {low} – {high})",
     },
     "fair_story_leans_other_way": {
         "nl": "; binnen {strata} wijst de schatting zelfs de andere kant op",

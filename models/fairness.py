@@ -1045,11 +1045,13 @@ def finding_sentence(
     p_value: float | None = None,
     within_p: float | None = None,
     within: Sequence[Within] = (),
+    level: float = 0.95,
 ) -> str:
     """One sentence for the meeting, e.g. "Women received an incidental reward less often than men (12% vs
     21%; within-level odds ratio 0.52, 95% CI 0.31–0.86; within-department odds ratio 1.02, 95% CI
     0.64–1.61)." Each stratified result names its own stratification: ``within`` lists them (the single
-    ``within_*`` arguments are one such result). Values must be finite; the caller checks."""
+    ``within_*`` arguments are one such result). ``level``: the intervals' coverage, the policy's
+    fairness.confidence_level (the marts pass it). Values must be finite; the caller checks."""
     results = list(within)
     if within_type is not None:
         results.insert(0, Within(within_type, within_or, within_lo, within_hi, within_p))
@@ -1103,10 +1105,11 @@ def finding_sentence(
                 and math.isfinite(res.ci_low)
                 and math.isfinite(res.ci_high)
             ):
+                coverage = _num(100 * level, lang, 0 if round(100 * level, 6).is_integer() else 1)
                 ci = (
-                    f", 95%-BI {_num(res.ci_low, lang)}–{_num(res.ci_high, lang)}"
+                    f", {coverage}%-BI {_num(res.ci_low, lang)}–{_num(res.ci_high, lang)}"
                     if lang == "nl"
-                    else f", 95% CI {_num(res.ci_low, lang)}–{_num(res.ci_high, lang)}"
+                    else f", {coverage}% CI {_num(res.ci_low, lang)}–{_num(res.ci_high, lang)}"
                 )
             if lang == "nl":
                 word = {"function_level": "functieniveau", "department": "afdeling"}[res.type]
@@ -1601,10 +1604,18 @@ def _organisation_marts(
 
     outcome_by_code = {o.code: o for o in outcomes}
     rows = _add_findings(
-        rows.with_columns(pl.lit(org).alias("organization")), outcome_by_code, overall=True, fdr=config.fdr
+        rows.with_columns(pl.lit(org).alias("organization")),
+        outcome_by_code,
+        overall=True,
+        fdr=config.fdr,
+        level=config.level,
     )
     strata = _add_findings(
-        strata.with_columns(pl.lit(org).alias("organization")), outcome_by_code, overall=False, fdr=config.fdr
+        strata.with_columns(pl.lit(org).alias("organization")),
+        outcome_by_code,
+        overall=False,
+        fdr=config.fdr,
+        level=config.level,
     )
     return _conform(rows, OVERALL_SCHEMA), _conform(strata, STRATA_SCHEMA), within.height
 
@@ -1615,7 +1626,7 @@ def _conform(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
 
 
 def _add_findings(
-    frame: pl.DataFrame, outcomes: Mapping[str, Outcome], *, overall: bool, fdr: float
+    frame: pl.DataFrame, outcomes: Mapping[str, Outcome], *, overall: bool, fdr: float, level: float
 ) -> pl.DataFrame:
     """finding_nl / finding_en for publishable comparisons (never for a group under the minimum size); in the
     strata mart only for comparisons significant after Benjamini–Hochberg (q < metrics.fdr)."""
@@ -1654,7 +1665,7 @@ def _add_findings(
         ref_value = row.get("reference_mean") if continuous else row.get("reference_rate")
         if value is None or ref_value is None or not (math.isfinite(value) and math.isfinite(ref_value)):
             continue
-        kwargs: dict[str, Any] = {"p_value": row["p_value"]}
+        kwargs: dict[str, Any] = {"p_value": row["p_value"], "level": level}
         if overall:
             # Every stratification the comparison has (not the attribute's own, and at least two strata: one
             # stratum only repeats the overall figure), each named as itself.

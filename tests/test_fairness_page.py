@@ -164,18 +164,18 @@ def test_sentences_name_the_right_stratification_in_both_languages(
     published: dict[str, pl.DataFrame],
 ) -> None:
     w = women(published)
-    assert story_sentence(w, "department", "gender", "nl", (1, 3)) == (
+    assert story_sentence(w, "department", "gender", "nl", (1, 3), level=0.95) == (
         "Het totale verschil (vrouwen 30%, mannen 40%) blijft niet bestaan binnen afdelingen (gemeenschappelijke "
         "odds ratio 1,60, 95%-BI 0,98 – 2,61); binnen afdelingen wijst de schatting zelfs de andere kant op; de "
         "afdelingen verschillen onderling (Breslow–Day p = 0,001). In 1 van de 3 afdelingen met een zichtbare "
         "odds ratio wijst het verschil de andere kant op dan over de hele organisatie."
     )
-    assert story_sentence(w, "department", "gender", "en", None) == (
+    assert story_sentence(w, "department", "gender", "en", None, level=0.95) == (
         "The overall gap (women 30%, men 40%) does not hold within departments (common odds ratio 1.60, 95% CI "
         "0.98 – 2.61); within departments the estimate even points the other way; the departments differ from "
         "each other (Breslow–Day p = 0.001)."
     )
-    level = story_sentence(w, "function_level", "gender", "en", None)
+    level = story_sentence(w, "function_level", "gender", "en", None, level=0.95)
     assert level is not None and level.startswith(
         "The overall gap (women 30%, men 40%) holds within function"
     )
@@ -326,3 +326,36 @@ def test_effect_dots_offsets_series_along_the_rows_only() -> None:
     assert [t["x"] for t in figure.data] == [[0.5, 1.1], [2.0, 0.9]]
     lo_log, hi_log = figure.layout["xaxis"]["range"]
     assert lo_log < math.log10(0.3) and hi_log > math.log10(3.1)
+
+
+def test_sentences_take_their_level_from_the_policy(published: dict[str, pl.DataFrame]) -> None:
+    """The level is the policy's fairness.confidence_level, not a fixed 5%: the interval is named with it and an
+    overall gap is one Fisher's p finds below 1 − that level."""
+    from dashboards.pages import SiteData
+    from dashboards.pages.fairness import confidence_level
+    from models.policy import load_policy
+
+    w = dict(women(published), p_value=0.07)
+    strict = story_sentence(w, "department", "gender", "en", None, level=0.95)
+    loose = story_sentence(w, "department", "gender", "en", None, level=0.90)
+    assert strict is not None and strict.startswith("Organisation-wide there is no clear gap")
+    assert "95% CI" in strict
+    assert loose is not None and loose.startswith("The overall gap") and "90% CI" in loose
+    assert "90%-BI" in (story_sentence(w, "department", "gender", "nl", None, level=0.90) or "")
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", PROJECT_ROOT, PROJECT_ROOT)
+    policy = load_policy(PROJECT_ROOT / "policies" / "zeeland_5punt.yaml")
+    data = SiteData(tables=published, settings=settings, policies={tf.ORG: policy})
+    assert confidence_level(data, tf.ORG) == float(policy.rule_value("fairness", "confidence_level"))
+
+
+def test_finding_sentences_name_the_policy_coverage() -> None:
+    """The mart's finding sentences name the interval with the policy's confidence level, not a fixed 95%."""
+    import models.fairness as mf
+    from models.policy import load_policy
+
+    policy = load_policy(PROJECT_ROOT / "policies" / "zeeland_5punt.yaml")
+    outcome = next(o for o in mf.outcomes_for(policy) if o.kind == "binary")
+    within = mf.Within("department", 1.6, 0.98, 2.61, 0.07)
+    args = (outcome, "gender", "F", "M", 0.3, 0.4)
+    assert "90% CI 0.98–2.61" in mf.finding_sentence("en", *args, within=[within], level=0.90)
+    assert "95%-BI 0,98–2,61" in mf.finding_sentence("nl", *args, within=[within], level=0.95)

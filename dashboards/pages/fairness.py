@@ -32,7 +32,18 @@ ATTRIBUTE_ORDER = ("gender", "function_level", "age_band", "employment_type", "p
 # The published `scope`s within strata (models.fairness.STRATA) and their column prefixes.
 STRATIFICATIONS = ("function_level", "department")
 PREFIX = {"function_level": "within_level", "department": "within_department"}
-ALPHA = 0.05  # the level at which the sentences call a gap (overall: Fisher; within: the 95% interval) clear
+# The policy's coverage of the fairness marts' intervals (fairness.confidence_level) where a site is built
+# without the organisation's policy: the bundled policies' value.
+DEFAULT_CONFIDENCE_LEVEL = 0.95
+
+
+def confidence_level(data: SiteData, organization: str) -> float:
+    """The organisation's policy value `fairness.confidence_level`: the coverage of every interval in the
+    fairness marts. The sentences call a gap clear at the matching significance level (1 − that level): the
+    overall one where Fisher's p is below it, a stratified one where its interval excludes 1."""
+    policy = data.policies.get(organization)
+    found = policy.rule_value("fairness", "confidence_level") if policy is not None else None
+    return float(found) if found is not None else DEFAULT_CONFIDENCE_LEVEL
 
 
 def attribute_label(attribute: str, language: str) -> str:
@@ -291,12 +302,15 @@ def story_sentence(
     attribute: str,
     language: str,
     opposite: tuple[int, int] | None = None,
+    *,
+    level: float,
 ) -> str | None:
     """What the overall gap and one stratification's comparison add up to, in words (dashboards.i18n), e.g.
     "the overall gap (women 30%, men 40%) does not hold within departments (common odds ratio 1.60, 95% CI
     0.98 – 2.61); … the departments differ from each other (Breslow–Day p = 0.001)". `opposite` = (strata whose
     own odds ratio lies on the other side of 1 than the organisation-wide one, strata with a shown odds ratio).
-    None where neither the rates nor the overall odds ratio are shown."""
+    None where neither the rates nor the overall odds ratio are shown. `level`: the intervals' coverage
+    (`confidence_level`); an overall gap is one Fisher's exact test finds at 1 − `level`."""
     pre = PREFIX[stratification]
     strata = text("fair_strata_words", language)[stratification]
     odds, low, high = (row.get(f"{pre}_{c}") for c in ("odds_ratio", "ci_low", "ci_high"))
@@ -313,8 +327,8 @@ def story_sentence(
     else:
         return None
     overall_p = row.get("p_value")
-    # An overall gap is one Fisher's exact test finds at the 5% level; without one the sentence says so.
-    has_gap = overall_p is not None and overall_p < ALPHA
+    # An overall gap is one Fisher's exact test finds at the policy's level; without one the sentence says so.
+    has_gap = overall_p is not None and overall_p < 1.0 - level
     gap = text("fair_story_gap" if has_gap else "fair_story_no_gap", language).format(detail=detail)
     used = row.get(f"{pre}_strata")
     if used is not None and used < 2:
@@ -334,6 +348,7 @@ def story_sentence(
         key = "fair_story_vanishes"
     values = {"gap": gap, "strata": strata, "odds": fmt_number(odds, language, 2)}
     values |= {"low": fmt_number(low, language, 2), "high": fmt_number(high, language, 2)}
+    values["level"] = fmt_number(100 * level, language, 0 if round(100 * level, 6).is_integer() else 1)
     sentence = text(key, language).format(**values)
     if key == "fair_story_vanishes" and not same_side:
         sentence += text("fair_story_leans_other_way", language).format(strata=strata)
@@ -385,13 +400,18 @@ def _comparisons(overall: pl.DataFrame, attribute: str) -> list[dict[str, Any]]:
 
 
 def _stories(
-    frame: pl.DataFrame, overall: pl.DataFrame, attribute: str, language: str, labels: dict[str, str]
+    frame: pl.DataFrame,
+    overall: pl.DataFrame,
+    attribute: str,
+    language: str,
+    labels: dict[str, str],
+    level: float,
 ) -> str:
     """The sentences for every comparison of the attribute, per stratification, next to its chart."""
     items = []
     for row in _comparisons(overall, attribute):
         said = [
-            story_sentence(row, s, attribute, language, _opposite(frame, row, s))
+            story_sentence(row, s, attribute, language, _opposite(frame, row, s), level=level)
             for s in STRATIFICATIONS
             if s != attribute
         ]
@@ -416,7 +436,12 @@ def _stories(
 
 
 def _forest_charts(
-    frame: pl.DataFrame, overall: pl.DataFrame, attribute: str, ctx: PageContext, labels: dict[str, str]
+    frame: pl.DataFrame,
+    overall: pl.DataFrame,
+    attribute: str,
+    ctx: PageContext,
+    labels: dict[str, str],
+    level: float,
 ) -> str:
     """A forest plot per stratification for the attribute's key comparison (the first outcome in the order of
     `_strata_chart`, its first non-reference group), each with its sentence under it."""
@@ -486,7 +511,7 @@ def _forest_charts(
             tidy, language, text("axis_odds_ratio", language), word[:1].upper() + word[1:], pooled_label
         )
         sentence = story_sentence(
-            row, stratification, attribute, language, _opposite(frame, row, stratification)
+            row, stratification, attribute, language, _opposite(frame, row, stratification), level=level
         )
         parts.append(
             render_chart(
@@ -775,8 +800,9 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
                 parts.append(_level_rates(overall, ctx, labels))
                 continue
             parts.append(_comparison_chart(overall, attribute, ctx, labels))
-            parts.append(_stories(frame, overall, attribute, language, labels))
-            parts.append(_forest_charts(frame, overall, attribute, ctx, labels))
+            level = confidence_level(data, organization)
+            parts.append(_stories(frame, overall, attribute, language, labels, level))
+            parts.append(_forest_charts(frame, overall, attribute, ctx, labels, level))
             if attribute == "gender":
                 parts.append(_strata_chart(frame, ctx, labels))
             parts.append(_rates_table(overall, attribute, language, labels))
