@@ -37,12 +37,19 @@ Key = Hashable
 
 @dataclass
 class Found:
-    """One attacked fact: its key, the feasible interval, the true value."""
+    """One attacked fact: its key, the feasible interval, the true value. `exact` False: [low, high] is only
+    the span of values seen in solutions (inside the feasible interval, wide enough to say it is not
+    recovered, but it need not hold the true value)."""
 
     key: Key
     low: int
     high: int
     true: float
+    exact: bool = True
+
+    @property
+    def consistent(self) -> bool:
+        return not self.exact or self.low <= self.true <= self.high
 
     @property
     def recovered(self) -> bool:
@@ -166,12 +173,13 @@ class Model:
 
     def attack(self, cap: float | None = None, rounds: int = 3) -> list[Found]:
         """The feasible interval of every target under every constraint (integers in [0, cap]; cap defaults to
-        the largest published value: no hidden count exceeds the organisation's size, which is published)."""
+        twice the largest published value plus 100: a bound any reader can assume, which only narrows the
+        intervals, so it never hides a recovery)."""
         from scipy.optimize import Bounds, LinearConstraint, milp
         from scipy.sparse import lil_matrix
 
         if cap is None:
-            cap = max((v for v in self.shown if v is not None), default=0.0)
+            cap = 2.0 * max((v for v in self.shown if v is not None), default=0.0) + 100.0
         found: list[Found] = []
         keys = self.keys()
         rng = np.random.default_rng(7)
@@ -221,7 +229,7 @@ class Model:
             for j in wanted:
                 i = local[j]
                 if seen_high[i] > seen_low[i]:
-                    found.append(Found(keys[j], int(seen_low[i]), int(seen_high[i]), self.true[j]))  # type: ignore[arg-type]
+                    found.append(Found(keys[j], int(seen_low[i]), int(seen_high[i]), self.true[j], False))  # type: ignore[arg-type]
                     continue
                 unit = np.zeros(len(cells))
                 unit[i] = 1.0

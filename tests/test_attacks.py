@@ -12,6 +12,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 from attacker import Found, Model, add_cube
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models.disclosure.engine import Thresholds
 
@@ -185,6 +187,7 @@ def fairness_attack(sample_run):  # type: ignore[no-untyped-def]
             model = fairness_model(part, truth)
             assert not model.check_truth(), "the model must hold for the true counts"
             found = model.attack()
+            assert all(f.consistent for f in found), "the bounds must hold the true value"
             attacked += len(found)
             recovered += [f for f in found if f.recovered]
     seconds = time.perf_counter() - started
@@ -209,3 +212,39 @@ def test_integer_attacker_recovers_no_suppressed_fairness_cell_of_the_sample(fai
 def test_integer_attacker_recovers_no_left_out_category_of_the_sample(fairness_attack) -> None:  # type: ignore[no-untyped-def]
     _, recovered, _ = fairness_attack
     assert not [f for f in recovered if OTHERS in f.key], "total − women − men gives the others back"  # type: ignore[operator]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=40)),
+        min_size=2,
+        max_size=4,
+    ),
+    st.tuples(st.integers(min_value=5, max_value=40), st.integers(min_value=5, max_value=40)),
+)
+def test_integer_attacker_recovers_no_suppressed_cell_of_generated_fairness_tables(
+    ages: list[tuple[int, int]], men: tuple[int, int]
+) -> None:
+    """Generated fairness tables (women, men and 2 to 4 age bands, with and without the outcome; no category
+    left out): every overall number is attacked and no hidden cell of 1 to k−1 people comes back."""
+    total_yes, total_no = sum(a for a, _ in ages), sum(b for _, b in ages)
+    men_yes, men_no = min(men[0], total_yes), min(men[1], total_no)
+    groups = {
+        "gender": {"F": (total_yes - men_yes, total_no - men_no), "M": (men_yes, men_no)},
+        "age_band": {f"a{i}": cell for i, cell in enumerate(ages)},
+    }
+    rows = [
+        {"organization": "o", "cycle": 2024, "outcome": "incidental_reward", "outcome_kind": "binary",
+         "attribute": attribute, "group_value": g, "n": yes + no, "count": yes}
+        for attribute, values in groups.items()
+        for g, (yes, no) in values.items()
+        if yes + no > 0
+    ]  # fmt: skip
+    sources = {"marts.fairness": pl.DataFrame(rows)}
+    published = _publish_hand(sources)
+    model = fairness_model(published, sources["marts.fairness"])
+    assert not model.check_truth()
+    found = model.attack()
+    assert all(f.consistent for f in found), "the bounds must hold the true value"
+    assert not [f for f in found if f.recovered]
