@@ -159,7 +159,7 @@ class Settings:
     organizations: dict[str, Organization] = field(default_factory=dict)
     site_dir: Path | None = None
     mappings_dirs: tuple[Path, ...] = (PROJECT_ROOT / "mappings",)
-    schedules: dict[str, Any] = field(default_factory=dict)
+    schedules: dict[str, Any] = field(default_factory=lambda: Schedules().model_dump())  # the schema's
 
     @property
     def inbox(self) -> Path:

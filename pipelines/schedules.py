@@ -66,9 +66,9 @@ def _schedules_for(
 
 def cycle_calendar(settings: Settings | None = None) -> list[dg.ScheduleDefinition]:
     settings = settings or load_settings()
-    raw = settings.schedules
-    hour = int(raw.get("hour", 6))
-    days_before_payout = int(raw.get("budget_days_before_payout", 14))
+    # The defaults (06:00, 14 days) live in the schema of calibra.yaml (models.config.Schedules) only.
+    hour = int(settings.schedules["hour"])
+    days_before_payout = int(settings.schedules["budget_days_before_payout"])
     return [
         s for org in settings.organizations for s in _schedules_for(settings, org, hour, days_before_payout)
     ]

@@ -189,3 +189,48 @@ def test_typed_access_gives_the_same_values_as_the_string_paths() -> None:
             "calibration", "leniency_window_cycles"
         )
         assert [v.code for v in typed.rating_scale.values] == policy.rating_codes
+
+
+def test_findings_of_each_cycle_follow_the_policy_in_force_for_that_cycle(tmp_path: Path) -> None:
+    """One organisation, two policies over different cycles: the marts' CyclePolicies gives each cycle its
+    own, and the findings of a cycle name the policy that judged it. The 2023 policy has no conversation
+    deadline (no Z-12 check); the 2024 one has it, so only the 2024 late conversation is a finding."""
+    import datetime as dt
+
+    import polars as pl
+
+    from models.rules import compliance_findings
+    from pipelines.assets.common import organisation_policies
+    from pipelines.resources import CalibraResource
+
+    zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+    old = {k: v for k, v in zeeland.items() if k != "deadlines"} | {
+        "id": "z_old",
+        "valid_until": "2024-01-01",
+    }
+    new = zeeland | {"id": "z_new", "version": 2, "valid_from": "2024-01-01"}
+    _write(tmp_path / "old.yaml", old)
+    _write(tmp_path / "new.yaml", new)
+    periods = [{"policy": "old.yaml", "to_cycle": 2023}, {"policy": "new.yaml", "from_cycle": 2024}]
+    config = _write(tmp_path / "calibra.yaml", {"organizations": {"z": {"policies": periods}}})
+    policies = organisation_policies(CalibraResource(config_path=str(config), home=str(tmp_path / "home")))
+    assert policies["z"].id == "z_new"  # as a mapping: the latest
+    assert [policies.for_cycle("z", c).id for c in (2022, 2023, 2024, 2025)] == ["z_old"] * 2 + ["z_new"] * 2
+
+    row = {
+        "organization": "z",
+        "employee_id": "e1",
+        "department": "Economie",
+        "rating": "normaal",
+        "employment_type": "contractueel",
+        "fte": 1.0,
+        "months_in_service": 60.0,
+    }
+    findings = []
+    for cycle in (2023, 2024):  # as the compliance asset does: one organisation-cycle at a time
+        late = pl.DataFrame([{**row, "cycle": cycle, "conversation_date": dt.date(cycle + 1, 6, 1)}])
+        findings.append(compliance_findings({"z": policies.for_cycle("z", cycle)}, evaluations=late))
+    both = pl.concat(findings)
+    late_conversations = both.filter(pl.col("rule") == "Z-12")
+    assert late_conversations.select("cycle", "policy_id").rows() == [(2024, "z_new")]
+    assert set(both.filter(pl.col("cycle") == 2023).get_column("policy_id")) <= {"z_old"}

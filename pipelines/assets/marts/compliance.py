@@ -102,7 +102,7 @@ def compliance_findings_asset(
                 kind: _staging(con, kind, [org], slices=[(org, cycle)], free_text_as_marker=True)
                 for kind in KINDS
             }
-            parts.append(compliance_findings({org: policies[org]}, **tables))
+            parts.append(compliance_findings({org: policies.for_cycle(org, cycle)}, **tables))
         return {"compliance_findings": pl.concat(parts) if parts else compliance_findings({})}
 
     with calibra.writer() as con:
