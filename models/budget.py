@@ -38,7 +38,8 @@ import numpy as np
 import polars as pl
 
 from models.errors import ConfigError
-from models.keyjoin import RowMatcher, aligned, take, unmatched
+from models.person_cycle import TABLE as PERSON_CYCLE
+from models.person_cycle import person_cycle_frame
 from models.policy import AwardType, Policy
 
 TOTAL = "(totaal)"
@@ -255,10 +256,14 @@ def conform(frame: pl.DataFrame | None, schema: Mapping[str, pl.DataType]) -> pl
 
 @dataclass(frozen=True)
 class BudgetInputs:
+    """What the budget reads. ``people`` is the person-cycle layer's rows in :data:`PEOPLE_SELECT` (read from
+    ``staging.person_cycle``); without it, :func:`people` pairs ``evaluations`` and ``payroll``."""
+
     evaluations: pl.DataFrame
     payroll: pl.DataFrame
     awards: pl.DataFrame
     scales: pl.DataFrame
+    people: pl.DataFrame | None = None
 
 
 _FILTERS = {
@@ -278,14 +283,16 @@ def load_inputs(
     cycle: int | None = None,
     last_cycle_only: bool = False,
     cycle_condition: tuple[str, list[object]] | None = None,
+    layer: bool = False,
 ) -> BudgetInputs:
     """Read the staging tables the budget needs (the columns it uses only; values are bound parameters).
 
     `cycle_condition` is an SQL condition written by the pipeline (never from data) with its parameters,
-    applied to the tables that have cycles: a run that rebuilds some cycles reads only those."""
+    applied to the tables that have cycles: a run that rebuilds some cycles reads only those. With `layer`
+    the people come from the person-cycle layer (staging.person_cycle, which must be current) and the
+    evaluations and payroll are not read."""
 
-    def read(table: str, schema: Mapping[str, pl.DataType], has_cycle: bool = True) -> pl.DataFrame:
-        columns = ", ".join(f'"{c}"' for c in schema)
+    def where_of(has_cycle: bool) -> tuple[str, list[object]]:
         if last_cycle_only and has_cycle:
             where = _LAST_CYCLE + (" AND organization = ?" if organization else "")
             params: list[object] = [organization] if organization else []
@@ -296,59 +303,70 @@ def load_inputs(
         if cycle_condition is not None and has_cycle:
             where = f"{where} AND {cycle_condition[0]}" if where else f" WHERE {cycle_condition[0]}"
             params = [*params, *cycle_condition[1]]
+        return where, params
+
+    def read(table: str, schema: Mapping[str, pl.DataType], has_cycle: bool = True) -> pl.DataFrame:
+        if layer and table in ("evaluations", "payroll"):
+            return conform(None, schema)
+        columns = ", ".join(f'"{c}"' for c in schema)
+        where, params = where_of(has_cycle)
         relation = con.sql(f"SELECT {columns} FROM staging.{table}{where}", params=params)
         return conform(relation.pl() if relation is not None else None, schema)
 
+    people_rows = None
+    if layer:
+        where, params = where_of(True)
+        relation = con.sql(f"SELECT {PEOPLE_SELECT} FROM {PERSON_CYCLE}{where}", params=params)
+        people_rows = conform(relation.pl() if relation is not None else None, PEOPLE_COLUMNS).rechunk()
     return BudgetInputs(
         evaluations=read("evaluations", EVALUATION_COLUMNS),
         payroll=read("payroll", PAYROLL_COLUMNS),
         awards=read("awards", AWARD_COLUMNS),
         scales=read("salary_scales", SCALE_COLUMNS, has_cycle=False),
+        people=people_rows,
     )
+
+
+# The people frame of the budget as a selection from the person-cycle layer: department from the evaluation,
+# else payroll's; fte from payroll (the pay basis), else the evaluation's.
+PEOPLE_SELECT = f"""organization, cycle, employee_id,
+    coalesce(department, pay_department, '{UNKNOWN_DEPARTMENT}') AS department,
+    gender, rating, salary_decision, salary_system, coalesce(at_scale_maximum, FALSE) AS at_scale_maximum,
+    evaluated, paid, salary_scale, salary_step, annual_salary, coalesce(payroll_fte, fte) AS fte"""
+PEOPLE_COLUMNS: dict[str, pl.DataType] = {
+    **{c: EVALUATION_COLUMNS[c] for c in KEYS},
+    "department": pl.String(),
+    "gender": pl.String(),
+    "rating": pl.String(),
+    "salary_decision": pl.Int64(),
+    "salary_system": pl.String(),
+    "at_scale_maximum": pl.Boolean(),
+    "evaluated": pl.Boolean(),
+    "paid": pl.Boolean(),
+    "salary_scale": pl.String(),
+    "salary_step": pl.Int64(),
+    "annual_salary": pl.Float64(),
+    "fte": pl.Float64(),
+}
 
 
 def people(evaluations: pl.DataFrame, payroll: pl.DataFrame) -> pl.DataFrame:
     """Everyone evaluated or paid in a cycle: evaluations full-joined to payroll on (organization, cycle,
-    employee_id). Department from the evaluation, else payroll's; fte from payroll (the pay basis), else the
-    evaluation's.
+    employee_id), by the person-cycle layer's statement (:mod:`models.person_cycle`) in :data:`PEOPLE_SELECT`.
 
-    Rows: the evaluations in their order, then the payroll rows without an evaluation. Payroll rows are paired
-    with evaluations by :class:`models.keyjoin.RowMatcher` (exact; a polars full join when payroll repeats a
-    key, which then repeats evaluations)."""
+    Rows: the evaluations in their order, then the payroll rows without an evaluation (a key repeated in
+    payroll repeats the evaluation, as a join does)."""
     ev = conform(evaluations, EVALUATION_COLUMNS)
-    pay = conform(payroll, PAYROLL_COLUMNS).rename({"department": "pay_department", "fte": "pay_fte"})
-    to_pay = RowMatcher(KEYS, ev.height, pay.height).match(ev, pay)
-    if to_pay is None:
-        joined = ev.with_columns(pl.lit(True).alias("evaluated")).join(
-            pay.with_columns(pl.lit(True).alias("paid")), on=KEYS, how="full", coalesce=True
-        )
-    else:
-        pay_columns = [c for c in pay.columns if c not in KEYS]
-        taken = pl.DataFrame([take(pay[c], to_pay) for c in pay_columns])
-        matched = aligned(ev, taken.with_columns(evaluated=pl.lit(True), paid=pl.Series(to_pay >= 0)))
-        only_paid = pay.filter(pl.Series(unmatched(to_pay, pay.height))).with_columns(
-            pl.lit(False).alias("evaluated"), pl.lit(True).alias("paid")
-        )
-        # evaluation columns of the payroll-only rows are nulls: one chunk each, so all columns stay cut alike
-        absent = [pl.lit(None, dtype=t).alias(c) for c, t in ev.schema.items() if c not in only_paid.columns]
-        joined = pl.concat([matched, only_paid.with_columns(absent).select(matched.columns).rechunk()])
+    pay = conform(payroll, PAYROLL_COLUMNS)
+    rows = person_cycle_frame(ev, conform(None, AWARD_COLUMNS), pay, {})
+    con = duckdb.connect()
+    try:
+        con.register("_people", rows)
+        out = con.sql(f"SELECT {PEOPLE_SELECT} FROM _people").pl()
+    finally:
+        con.close()
     # one chunk per column: the costing adds columns by expressions, which would otherwise copy the frame
-    # into one chunk at every step
-    return joined.rechunk().select(
-        *KEYS,
-        pl.coalesce("department", "pay_department", pl.lit(UNKNOWN_DEPARTMENT)).alias("department"),
-        "gender",
-        "rating",
-        "salary_decision",
-        "salary_system",
-        pl.col("at_scale_maximum").fill_null(False),
-        pl.col("evaluated").fill_null(False),
-        pl.col("paid").fill_null(False),
-        "salary_scale",
-        "salary_step",
-        "annual_salary",
-        pl.coalesce("pay_fte", "fte").alias("fte"),
-    )
+    return conform(out, PEOPLE_COLUMNS).rechunk()
 
 
 def index_of(values: pl.Series, categories: Sequence[str], missing: int = -1) -> np.ndarray:
@@ -606,13 +624,7 @@ def incidental_costs(
     )
     a = incidental.join(specs, on="award_type", how="inner")  # (the filter first: a join on few rows)
     person = frame.select(*KEYS, "department", "salary_scale", "annual_salary", "fte")
-    to_person = RowMatcher(KEYS, a.height, person.height).match(a, person)
-    if to_person is None:
-        a = a.join(person, on=KEYS, how="left")
-    else:
-        a = a.rechunk().with_columns(
-            take(person[c], to_person) for c in ("department", "salary_scale", "annual_salary", "fte")
-        )
+    a = a.join(person, on=KEYS, how="left", maintain_order="left")
     a = a.join(
         scale_summary(scales).select("organization", "salary_scale", "next_scale_max"),
         on=["organization", "salary_scale"],
@@ -750,8 +762,11 @@ class OrganisationCosts:
 def organisation_costs(inputs: BudgetInputs, organization: str, rules: CostRules) -> OrganisationCosts:
     org = pl.col("organization") == organization
     # the columns the budget reads first: the filter then copies those alone
-    evaluations = conform(inputs.evaluations, EVALUATION_COLUMNS).filter(org)
-    frame = people(evaluations, conform(inputs.payroll, PAYROLL_COLUMNS).filter(org))
+    if inputs.people is not None:
+        frame = inputs.people.filter(org)
+    else:
+        evaluations = conform(inputs.evaluations, EVALUATION_COLUMNS).filter(org)
+        frame = people(evaluations, conform(inputs.payroll, PAYROLL_COLUMNS).filter(org))
     scales = inputs.scales.filter(org)
     awards = conform(inputs.awards, AWARD_COLUMNS).filter(org)
     with ThreadPoolExecutor(max_workers=2) as pool:  # independent; polars releases the GIL
@@ -939,17 +954,11 @@ class BudgetResult:
 
 def compute_budget(inputs: BudgetInputs, policies: Mapping[str, Policy]) -> BudgetResult:
     """marts.budget and marts.budget_by_type for every configured organisation present in the data."""
+    frames = [inputs.people] if inputs.people is not None else [inputs.evaluations, inputs.payroll]
     if len(policies) <= 8:  # a comparison per organisation is cheaper than the distinct names of every row
-        present = {
-            org
-            for org in policies
-            if (inputs.evaluations["organization"] == org).any()
-            or (inputs.payroll["organization"] == org).any()
-        }
+        present = {org for org in policies if any((f["organization"] == org).any() for f in frames)}
     else:
-        present = set(inputs.evaluations["organization"].unique().to_list()) | set(
-            inputs.payroll["organization"].unique().to_list()
-        )
+        present = {org for f in frames for org in f["organization"].unique().to_list()}
     organisations = {
         org: organisation_costs(inputs, org, cost_rules(policy))
         for org, policy in sorted(policies.items())

@@ -20,15 +20,13 @@ organisation and cycle by their rank in total pay (people with equal pay share a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from models.errors import ConfigError
-from models.keyjoin import IndexArray, RowMatcher, aligned, take
-from models.keyjoin import codes as codes_of
+from models.person_cycle import REWARD_COLUMNS, award_outcome_codes, person_cycle_frame
 from models.policy import Policy
 from models.stats import gender_pay_gap
 
@@ -90,14 +88,10 @@ def policy_frame(policies: Mapping[str, Policy]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def award_outcome_codes(policies: Mapping[str, Policy]) -> list[str]:
-    """Codes of the policies' ``fairness.award_outcomes`` (received an award of one of some types)."""
-    codes: list[str] = []
-    for policy in policies.values():
-        for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ():
-            if str(spec["code"]) not in codes:
-                codes.append(str(spec["code"]))
-    return codes
+def _positions(column: str, values: list[str], default: int | None) -> pl.Expr:
+    """Position of the column's value in ``values`` (``default`` for others and null), as Int64."""
+    mapping = {v: i for i, v in enumerate(values)}
+    return pl.col(column).replace_strict(mapping, default=default, return_dtype=pl.Int64)
 
 
 def _award_values(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
@@ -115,8 +109,8 @@ def _award_values(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.Da
         "pct",
         "amount",
         "amount_basis",
-        codes_of("organization", orgs, None).alias("_org"),
-        codes_of("award_type", types, len(types)).alias("_type"),
+        _positions("organization", orgs, None).alias("_org"),
+        _positions("award_type", types, len(types)).alias("_type"),
     ).filter(pl.col("_org").is_not_null())
     # flags[name][org, type]: the last type column stands for types the policy does not know (never flagged)
     names = ["_incidental", "_structural", *[f"award:{c}" for c in codes]]
@@ -142,7 +136,7 @@ def _award_values(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.Da
     )
     has_amount = pl.col("amount").is_not_null()
     factor = pl.when(pl.col("amount_basis") == "netto").then(gross).otherwise(1.0)
-    return aligned(frame, pl.DataFrame(list(looked_up.values()))).select(
+    return frame.hstack(list(looked_up.values())).select(
         *KEYS,
         pl.when(has_amount).then(pl.col("amount") * factor).alias("_amount"),
         pl.when(~has_amount).then(pl.col("pct")).alias("_pct"),
@@ -180,40 +174,6 @@ def reward_totals(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.Da
     )
 
 
-def _rewards_by_row(values: pl.DataFrame, rows: IndexArray, height: int, codes: list[str]) -> pl.DataFrame:
-    """:func:`reward_totals` per row of a frame of ``height`` rows, given each award's row (-1: none): null
-    for rows without an award (what a left join with :func:`reward_totals` gives), sums by ``np.bincount``."""
-    matched = rows >= 0
-    if not matched.all():
-        values, rows = values.filter(pl.Series(matched)), rows[matched]
-    none = pl.Series(np.bincount(rows, minlength=height) == 0)
-
-    def total(column: str) -> pl.Series:
-        weights = values[column].fill_null(0.0).to_numpy()
-        return pl.Series(np.bincount(rows, weights=weights, minlength=height)).set(none, None)
-
-    def any_of(column: str) -> pl.Series:
-        flags = values[column].fill_null(False).to_numpy().view(np.uint8)
-        return pl.Series(np.bincount(rows, weights=flags, minlength=height) > 0).set(none, None)
-
-    # the largest structural pct (polars' max: NaN only when every value is NaN; null without a value)
-    pct = values["_structural_pct"]
-    given = pct.is_not_null().to_numpy()
-    largest = np.full(height, np.nan)
-    np.fmax.at(largest, rows[given], pct.to_numpy()[given])
-    without = pl.Series(np.bincount(rows[given], minlength=height) == 0)
-    structural_pct = pl.Series("structural_pct", largest, dtype=pl.Float64).set(without, None)
-    return pl.DataFrame(
-        [
-            total("_amount").alias("amount_total"),
-            total("_pct").alias("pct_total"),
-            any_of("_incidental").alias("incidental"),
-            structural_pct,
-            *[any_of(f"award:{c}").alias(f"award:{c}") for c in codes],
-        ]
-    )
-
-
 def variable_pay(pay: pl.Expr) -> pl.Expr:
     """EUR value of the rewards of a row joined with :func:`reward_totals`, given its pay (0 without awards)."""
     return pl.col("amount_total").fill_null(0.0) + pl.col("pct_total").fill_null(0.0) / 100.0 * pay
@@ -236,42 +196,23 @@ PEOPLE_COLUMNS = (
 def people_frame(
     evaluations: pl.DataFrame, awards: pl.DataFrame, payroll: pl.DataFrame, policies: Mapping[str, Policy]
 ) -> pl.DataFrame:
-    """The evaluations of organisations with a policy, each with its pay and rewards (one join, shared by the
-    fairness and pay-transparency marts).
+    """The evaluations of organisations with a policy, each with its pay and rewards: the evaluated rows of
+    the person-cycle layer (:mod:`models.person_cycle`, the statement the pipeline builds
+    ``staging.person_cycle`` with) in :func:`people_columns`, for frames that are not in the database.
 
     Adds ``annual_salary`` and ``payroll_fte`` (null without a payroll row), ``pay`` = annual_salary × fte,
     the :func:`reward_totals` columns and ``variable`` = the EUR value of the rewards (null without pay).
+    The evaluations keep their order; a key repeated in payroll repeats the evaluation, as a join does."""
+    ev = evaluations.filter(pl.col("organization").is_in(list(policies)))
+    rows = person_cycle_frame(ev, awards, payroll, policies).filter(pl.col("evaluated"))
+    return rows.select(people_columns(ev.columns, policies))
 
-    The evaluations keep their order. Payroll rows and awards are paired with them by
-    :class:`models.keyjoin.RowMatcher` (exact, without a hash join on the three string keys); when the
-    evaluations or the payroll repeat a key, by polars joins (which then repeat rows)."""
-    orgs = list(policies)
-    org = pl.col("organization").is_in(orgs)
-    ev = evaluations if evaluations["organization"].is_in(orgs).all() else evaluations.filter(org)
-    pay = payroll.filter(org).select(*KEYS, "annual_salary", pl.col("fte").alias("payroll_fte")).rechunk()
-    values = _award_values(awards, policies)
-    matcher = RowMatcher(KEYS, ev.height, pay.height, values.height)
-    matcher.presort(ev, pay, values)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the two pairings side by side (both release the GIL)
-        pairing = pool.submit(matcher.match, values, ev)
-        to_pay, to_ev = matcher.match(ev, pay), pairing.result()
-    if to_pay is None or to_ev is None:
-        joined = ev.join(reward_totals(awards, policies), on=KEYS, how="left").join(pay, on=KEYS, how="left")
-        return joined.with_columns(
-            (pl.col("annual_salary") * pl.col("payroll_fte")).alias("pay")
-        ).with_columns(
-            pl.when(pl.col("pay").is_not_null()).then(variable_pay(pl.col("pay"))).alias("variable")
-        )
-    # the new columns are computed on their own and added to the evaluations (cut into their chunks)
-    added = (
-        _rewards_by_row(values, to_ev, ev.height, award_outcome_codes(policies))
-        .with_columns(take(pay["annual_salary"], to_pay), take(pay["payroll_fte"], to_pay))
-        .with_columns((pl.col("annual_salary") * pl.col("payroll_fte")).alias("pay"))
-        .with_columns(
-            pl.when(pl.col("pay").is_not_null()).then(variable_pay(pl.col("pay"))).alias("variable")
-        )
-    )
-    return aligned(ev, added)
+
+def people_columns(evaluation_columns: list[str], policies: Mapping[str, Policy]) -> list[str]:
+    """The columns of the people frame the fairness and pay-transparency marts read from the person-cycle
+    layer: the evaluation's, then the reward totals, then pay (:data:`PEOPLE_COLUMNS`)."""
+    awards = [f"award:{c}" for c in award_outcome_codes(policies)]
+    return [*evaluation_columns, *REWARD_COLUMNS, *awards, "annual_salary", "payroll_fte", "pay", "variable"]
 
 
 def pay_frame(people: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:

@@ -955,45 +955,10 @@ def test_sample_run_fairness_marts_are_consistent_and_find_the_planted_gap(sampl
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Row pairing without string joins (models.keyjoin): the same rows as polars joins
+# The people frame (the person-cycle layer's statement on frames): the same rows as polars joins
 # ---------------------------------------------------------------------------------------------------------------
 
 KEY_COLUMNS = ["organization", "cycle", "employee_id"]
-
-
-def _joined_positions(left: pl.DataFrame, right: pl.DataFrame) -> list[int]:
-    pairs = (
-        left.select(KEY_COLUMNS)
-        .with_row_index("_l")
-        .join(right.select(KEY_COLUMNS).with_row_index("_r"), on=KEY_COLUMNS, how="left")
-    )
-    return pairs.sort("_l")["_r"].cast(pl.Int64).fill_null(-1).to_list()
-
-
-def test_match_rows_pairs_exactly_what_a_join_pairs_despite_nulls_and_hash_collisions() -> None:
-    from models import keyjoin
-
-    rng = np.random.default_rng(7)
-    ids = [f"p{i:05d}" for i in rng.permutation(3000)]
-    left = pl.DataFrame(
-        {
-            "organization": [ORG if i % 5 else "other" for i in range(3000)],
-            "cycle": [2023 + i % 2 for i in range(3000)],
-            "employee_id": [None if i % 97 == 0 else e for i, e in enumerate(ids)],
-        }
-    )
-    right = left.sample(fraction=0.6, shuffle=True, seed=3).with_columns(
-        pl.when(pl.int_range(pl.len()) % 11 == 0).then(pl.col("cycle") + 1).otherwise("cycle").alias("cycle")
-    )
-    assert keyjoin.match_rows(left, right, KEY_COLUMNS).tolist() == _joined_positions(left, right)
-    # a matcher packing positions into 58 bits keeps 6 hash bits: most rows of the left share their hash with
-    # a row of the (small) right side, but only rows with equal keys are paired
-    few = right.filter(pl.col("employee_id").is_not_null()).head(5)
-    result = keyjoin.RowMatcher(KEY_COLUMNS, (1 << 58) - 1).match(left, few)
-    assert result is not None and result.tolist() == _joined_positions(left, few)
-    assert (result >= 0).sum() > 0
-    # a repeated key on the right side is left to the caller (a join would repeat rows)
-    assert keyjoin.match_rows(left, pl.concat([right, right.head(1)]), KEY_COLUMNS) is None
 
 
 def test_people_frame_equals_the_joins_for_shuffled_exports_with_gaps_and_repeated_keys() -> None:

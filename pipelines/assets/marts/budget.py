@@ -11,6 +11,7 @@ from models.budget import BUDGET_SUMS, LEVEL_DEPARTMENT, LEVEL_ORGANISATION, com
 from models.forecast import compute_forecast, load_scenarios
 from models.whatif import RESULT_SCHEMA, WhatIfError, whatif
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.person_cycle import ensure_person_cycle
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, write_table
 
@@ -92,10 +93,12 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
     policies = organisation_policies(calibra)
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        result = compute_budget(load_inputs(con, cycle_condition=work.staging_filter()), policies)
+        inputs = load_inputs(con, cycle_condition=work.staging_filter(), layer=True)
+        result = compute_budget(inputs, policies)
         return {"budget": result.budget, "budget_by_type": result.by_type}
 
     with calibra.writer() as con:
+        ensure_person_cycle(con, calibra.settings(), policies)  # the people: the person-cycle layer
         # A cycle's cost reads that cycle's evaluations, payroll and awards, and the salary scales (a change
         # to the scales changes every cycle's fingerprint).
         slices, tables = build_step(
@@ -181,7 +184,8 @@ def budget_forecast(context: dg.AssetExecutionContext, calibra: CalibraResource)
     policies = organisation_policies(calibra)
     scenarios = load_scenarios(calibra.settings().config_path.parent / "scenarios")
     with calibra.writer() as con:
-        inputs = load_inputs(con, last_cycle_only=True)
+        ensure_person_cycle(con, calibra.settings(), policies)
+        inputs = load_inputs(con, last_cycle_only=True, layer=True)
         costs = compute_budget(inputs, policies).organisations
         frame = compute_forecast(costs, inputs.scales, policies, scenarios)
         write_table(con, "marts", "budget_forecast", frame)
@@ -238,9 +242,10 @@ def budget_whatif(context: dg.AssetExecutionContext, calibra: CalibraResource) -
     frames: list[pl.DataFrame] = []
     failed = 0
     with calibra.writer() as con:
+        ensure_person_cycle(con, calibra.settings(), policies)
         for organization in sorted({f.organization for f in files}):
             # only the organisations a scenario names, only their last cycle
-            inputs = load_inputs(con, organization=organization, last_cycle_only=True)
+            inputs = load_inputs(con, organization=organization, last_cycle_only=True, layer=True)
             costs = compute_budget(inputs, {organization: policies[organization]}).organisations
             for file in (f for f in files if f.organization == organization):
                 try:

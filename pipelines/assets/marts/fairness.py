@@ -1,22 +1,23 @@
 """Fairness and pay-transparency marts (issue 4): one thin multi-asset over the shared people frame.
 
-Reads staging once, joins evaluations with pay and rewards once (models.pay_transparency.people_frame), and
-writes marts.fairness, marts.fairness_strata and marts.pay_transparency. Metadata holds counts only; the
+Reads the person-cycle layer (staging.person_cycle: evaluations with pay and rewards, paired once in DuckDB),
+and writes marts.fairness, marts.fairness_strata and marts.pay_transparency. Metadata holds counts only; the
 checks are WARN: they point HR at results to look at, they do not stop the run.
 """
 
 from collections.abc import Iterator, Sequence
 
 import dagster as dg
-import duckdb
 import polars as pl
 
+from models import person_cycle
 from models.contracts import load_contract
 from models.fairness import DERIVED, fairness_marts
-from models.pay_transparency import pay_transparency, people_frame
+from models.pay_transparency import pay_transparency, people_columns
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.person_cycle import ensure_person_cycle
 from pipelines.increments import SliceWork, build_step
-from pipelines.resources import CalibraResource, read_frame
+from pipelines.resources import CalibraResource
 
 FAIRNESS = dg.AssetKey(["marts", "fairness"])
 FAIRNESS_STRATA = dg.AssetKey(["marts", "fairness_strata"])
@@ -37,30 +38,15 @@ EVALUATION_COLUMNS = (
     "fte",
     "at_scale_maximum",
 )
-AWARD_COLUMNS = ("organization", "cycle", "employee_id", "award_type", "pct", "amount", "amount_basis")
 CYCLE_COLUMNS = {"fairness": "cycle", "fairness_strata": "cycle", "pay_transparency": "cycle"}
-PAYROLL_COLUMNS = ("organization", "cycle", "employee_id", "annual_salary", "fte")
 NOT_ATTRIBUTES = {"identifier", "free_text"}  # PII classes that are never a fairness attribute
 
 
-def _staging(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    columns: Sequence[str],
-    organizations: list[str],
-    work: SliceWork,
-) -> pl.DataFrame:
-    """Some contract columns of one staging table (names checked against the contract, never interpolated
-    from anything else) for the configured organisations and the cycles this run reads."""
-    contract = load_contract(kind)
-    wanted = [c.name for c in contract.columns if c.name in columns]
-    columns_sql = ", ".join(f'"{name}"' for name in wanted)
-    condition, params = work.staging_filter()
-    return read_frame(
-        con,
-        f"SELECT {columns_sql} FROM staging.{kind} WHERE list_contains(?, organization) AND {condition}",
-        [organizations, *params],
-    )
+def _evaluation_columns(columns: Sequence[str]) -> list[str]:
+    """Some evaluation contract columns (names checked against the contract, in its order, never interpolated
+    from anything else)."""
+    contract = load_contract("evaluations")
+    return [c.name for c in contract.columns if c.name in columns]
 
 
 def _attribute_columns(requested: Sequence[str]) -> list[str]:
@@ -150,12 +136,15 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
     stratified_tests: list[int] = []
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        evaluations = _staging(
-            con, "evaluations", [*EVALUATION_COLUMNS, *_attribute_columns(requested)], organizations, work
+        # the evaluated people of the configured organisations and the cycles this run reads
+        wanted = _evaluation_columns([*EVALUATION_COLUMNS, *_attribute_columns(requested)])
+        condition, params = work.staging_filter()
+        people = person_cycle.read(
+            con,
+            people_columns(wanted, policies),
+            f"evaluated AND list_contains(?, organization) AND {condition}",
+            [organizations, *params],
         )
-        awards = _staging(con, "awards", AWARD_COLUMNS, organizations, work)
-        payroll = _staging(con, "payroll", PAYROLL_COLUMNS, organizations, work)
-        people = people_frame(evaluations, awards, payroll, policies)
         calibra.progress(f"fairness: {people.height} evaluations")
         marts = fairness_marts(people, policies, extra)
         ignored_by_run.append({a for names in marts.ignored_attributes.values() for a in names})
@@ -167,6 +156,7 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
         }
 
     with calibra.writer() as con:
+        ensure_person_cycle(con, settings, policies)
         # Every fairness and pay figure is one cycle's: a cycle's evaluations with its awards and payroll.
         slices, tables = build_step(
             con,

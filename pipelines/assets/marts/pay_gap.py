@@ -9,21 +9,21 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from models import person_cycle
 from models.budget import cost_rules
 from models.pay_assessment import FOLDER, load_assessments
 from models.pay_gap_cost import CLOSABLE, NOT_CLOSABLE, cost_to_close, empty_cost
 from models.pay_gap_projection import (
-    AWARD_COLUMNS,
     EVALUATION_COLUMNS,
-    PAYROLL_COLUMNS,
     empty_projection,
     load_rule_changes,
     pay_gap_settings,
     person_frame,
     project_organisation,
 )
-from models.pay_transparency import people_frame
+from models.pay_transparency import people_columns
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.person_cycle import ensure_person_cycle
 from pipelines.resources import CalibraResource, read_frame, write_table
 
 PROJECTION = dg.AssetKey(["marts", "pay_gap_projection"])
@@ -42,21 +42,6 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, wanted: Sequence[str]) 
         ).fetchall()
     }
     return [c for c in wanted if c in present]
-
-
-def _read(
-    con: duckdb.DuckDBPyConnection, table: str, wanted: Sequence[str], organization: str, first_cycle: int
-) -> pl.DataFrame:
-    """The organisation's rows of the cycles the projection reads (the rating window up to the last)."""
-    columns = _columns(con, table, wanted)
-    if "organization" not in columns:
-        return pl.DataFrame()
-    names = ", ".join(f'"{c}"' for c in columns)
-    return read_frame(
-        con,
-        f"SELECT {names} FROM staging.{table} WHERE organization = ? AND cycle >= ?",
-        [organization, first_cycle],
-    )
 
 
 @dg.multi_asset(
@@ -113,6 +98,7 @@ def pay_gap_marts(context: dg.AssetExecutionContext, calibra: CalibraResource) -
     projections: list[pl.DataFrame] = []
     costs: list[pl.DataFrame] = []
     with calibra.writer() as con:
+        ensure_person_cycle(con, calibra.settings(), policies)
         for organization, policy in sorted(policies.items()):
             last = con.execute(
                 "SELECT max(cycle) FROM staging.evaluations WHERE organization = ?", [organization]
@@ -120,13 +106,19 @@ def pay_gap_marts(context: dg.AssetExecutionContext, calibra: CalibraResource) -
             if last is None or last[0] is None:
                 continue
             first_cycle = int(last[0]) - pay_gap_settings(policy).rating_window_cycles + 1
-            evaluations = _read(con, "evaluations", EVALUATION_COLUMNS, organization, first_cycle)
-            awards = _read(con, "awards", AWARD_COLUMNS, organization, first_cycle)
-            payroll = _read(con, "payroll", PAYROLL_COLUMNS, organization, first_cycle)
+            # the organisation's evaluated people of the cycles the projection reads (the rating window up
+            # to the last), with pay and rewards, and the scale positions of those on the payroll
+            columns = _columns(con, "evaluations", EVALUATION_COLUMNS)
+            where, params = "organization = ? AND cycle >= ?", [organization, first_cycle]
+            people = person_cycle.read(
+                con, people_columns(columns, {organization: policy}), f"evaluated AND {where}", params
+            )
+            payroll = person_cycle.read(
+                con, [*person_cycle.KEYS, "salary_scale", "salary_step"], f"paid AND {where}", params
+            )
             scales = read_frame(
                 con, "SELECT * FROM staging.salary_scales WHERE organization = ?", [organization]
             )
-            people = people_frame(evaluations, awards, payroll, {organization: policy})
             persons = person_frame(people, payroll, scales, cost_rules(policy))
             result = project_organisation(persons, scales, policy, organization, changes)
             projections.append(result.frame)

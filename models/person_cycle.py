@@ -1,0 +1,299 @@
+"""The person-cycle layer: one row per person evaluated or paid in an organisation's cycle, built in DuckDB.
+
+``staging.person_cycle`` is evaluations ⟗ payroll on (organization, cycle, employee_id) with each person's
+rewards of that cycle summed, written by one SQL statement (:func:`select_sql`) from the staging tables. The
+fairness, pay-transparency, budget and pay-gap marts read it instead of pairing the three exports themselves;
+docs/marts/person_cycle.md lists its columns.
+
+Columns: the keys; the evaluation's columns (every contract column but free text and identifiers other than
+the employee's, null for someone paid but not evaluated); ``evaluated`` and ``paid``; payroll's
+``pay_department``, ``salary_scale``, ``salary_step``, ``annual_salary`` and ``payroll_fte`` (null without a
+payroll row); ``pay`` = annual_salary × payroll_fte; the reward totals of
+:func:`models.pay_transparency.reward_totals` (``amount_total``, ``pct_total``, ``incidental``,
+``structural_pct`` and ``award:<code>`` per ``fairness.award_outcomes`` entry; null without an award of an
+organisation with a policy) and ``variable`` = amount_total + pct_total / 100 × pay (null without pay).
+
+Row order: the evaluations in their stored order, then the payroll rows without an evaluation in theirs —
+the order the marts summed in before this layer existed, so their floating-point sums stay the same.
+
+The same statement builds the rows of polars frames (:func:`person_cycle_frame`, for the pure functions and
+their tests): one definition of the pairing, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from models.contracts import load_contract
+from models.policy import Policy
+
+KEYS = ("organization", "cycle", "employee_id")
+TABLE = "staging.person_cycle"
+EXCLUDED_PII = {"identifier", "free_text"}  # evaluation columns the layer never copies (keys aside)
+PAYROLL_COLUMNS = {  # payroll column → (its name in the layer, DuckDB type)
+    "department": ("pay_department", "VARCHAR"),
+    "salary_scale": ("salary_scale", "VARCHAR"),
+    "salary_step": ("salary_step", "BIGINT"),
+    "annual_salary": ("annual_salary", "DOUBLE"),
+    "fte": ("payroll_fte", "DOUBLE"),
+}
+AWARD_COLUMNS = {"award_type": "VARCHAR", "pct": "DOUBLE", "amount": "DOUBLE", "amount_basis": "VARCHAR"}
+REWARD_COLUMNS = ("amount_total", "pct_total", "incidental", "structural_pct")
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "decimal": "DOUBLE",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
+
+
+def evaluation_columns() -> list[str]:
+    """Evaluation contract columns the layer carries: the keys and every column that is neither free text nor
+    an identifier (an evaluator's), in contract order."""
+    contract = load_contract("evaluations")
+    return [c.name for c in contract.columns if c.name in KEYS or c.pii not in EXCLUDED_PII]
+
+
+def award_outcome_codes(policies: Mapping[str, Policy]) -> list[str]:
+    """Codes of the policies' ``fairness.award_outcomes`` (received an award of one of some types)."""
+    codes: list[str] = []
+    for policy in policies.values():
+        for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ():
+            if str(spec["code"]) not in codes:
+                codes.append(str(spec["code"]))
+    return codes
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the statement reads: three relations, the columns each has and the column giving stored order."""
+
+    evaluations: str
+    payroll: str
+    awards: str
+    evaluation_columns: Sequence[str]
+    payroll_columns: Sequence[str]
+    award_columns: Sequence[str]
+    order: str = "rowid"
+
+
+def _policy_values(policies: Mapping[str, Policy], codes: list[str]) -> tuple[str, str, list[object]]:
+    """Two VALUES lists with their parameters: per organisation its net-to-gross factor, per organisation ×
+    award type whether the type is incidental, structural and of each award outcome."""
+    from models.pay_transparency import policy_frame  # the policy values pay transparency checks
+
+    gross = dict(policy_frame(policies).select("organization", "_net_to_gross").iter_rows())
+    params: list[object] = []
+    orgs = []
+    for org in policies:
+        orgs.append("(?::VARCHAR, ?::DOUBLE)")
+        params += [org, gross[org]]
+    types = []
+    for org, policy in policies.items():
+        structural = policy.rule_value("structural", "award_type")
+        outcome_types = {
+            str(spec["code"]): {str(t) for t in spec["award_types"]}
+            for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ()
+        }
+        for award in policy.award_types:
+            types.append(
+                "(?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::BOOLEAN" + ", ?::BOOLEAN" * len(codes) + ")"
+            )
+            params += [org, award.code, bool(award.incidental), award.code == structural]
+            params += [award.code in outcome_types.get(c, set()) for c in codes]
+    flags = ", ".join(_quote(f"award:{c}") for c in codes)
+    type_names = "organization, award_type, incidental, structural" + (f", {flags}" if codes else "")
+    orgs_sql = (
+        f"_org(organization, net_to_gross) AS (VALUES {', '.join(orgs)})"
+        if orgs
+        else "_org AS (SELECT NULL::VARCHAR AS organization, NULL::DOUBLE AS net_to_gross WHERE FALSE)"
+    )
+    if types:
+        types_sql = f"_types({type_names}) AS (VALUES {', '.join(types)})"
+    else:
+        empty = ", ".join(
+            [
+                "NULL::VARCHAR AS organization",
+                "NULL::VARCHAR AS award_type",
+                "NULL::BOOLEAN AS incidental",
+                "NULL::BOOLEAN AS structural",
+                *[f"NULL::BOOLEAN AS {_quote(f'award:{c}')}" for c in codes],
+            ]
+        )
+        types_sql = f"_types AS (SELECT {empty} WHERE FALSE)"
+    return orgs_sql, types_sql, params
+
+
+def select_sql(
+    sources: Sources, policies: Mapping[str, Policy], condition: str = "TRUE"
+) -> tuple[str, list[object]]:
+    """The statement selecting the person-cycle rows (see the module docstring) and its parameters.
+
+    ``condition`` is an SQL condition on organization and cycle written by the pipeline (never from data),
+    applied to the three sources; its parameters are not included (the caller appends them, once per source:
+    evaluations, payroll, awards)."""
+    codes = award_outcome_codes(policies)
+    orgs_sql, types_sql, params = _policy_values(policies, codes)
+    ev_cols = [c for c in sources.evaluation_columns if c not in KEYS]
+    ev_select = ", ".join([*(_quote(k) for k in KEYS), *(_quote(c) for c in ev_cols)])
+    pay_select = ", ".join(
+        (_quote(column) if column in sources.payroll_columns else f"NULL::{dtype}") + f" AS {_quote(name)}"
+        for column, (name, dtype) in PAYROLL_COLUMNS.items()
+    )
+    aw = {
+        c: f"a.{_quote(c)}" if c in sources.award_columns else f"NULL::{t}" for c, t in AWARD_COLUMNS.items()
+    }
+    flags = [_quote(f"award:{c}") for c in codes]
+    keys = ", ".join(KEYS)
+    order = _quote(sources.order) if sources.order != "rowid" else "rowid"
+    sql = f"""
+WITH {orgs_sql},
+{types_sql},
+_ev AS (SELECT {ev_select}, {order} AS _ev_row FROM {sources.evaluations} WHERE {condition}),
+_pay AS (SELECT {keys}, {pay_select}, {order} AS _pay_row FROM {sources.payroll} WHERE {condition}),
+_award AS (
+    SELECT a.organization, a.cycle, a.employee_id,
+        CASE WHEN {aw["amount"]} IS NOT NULL THEN {aw["amount"]}
+            * CASE WHEN {aw["amount_basis"]} = 'netto' THEN o.net_to_gross ELSE 1.0 END END AS _amount,
+        CASE WHEN {aw["amount"]} IS NULL THEN {aw["pct"]} END AS _pct,
+        coalesce(t.incidental, FALSE) AS _incidental,
+        CASE WHEN t.structural THEN {aw["pct"]} END AS _structural_pct
+        {"".join(f", coalesce(t.{f}, FALSE) AS {f}" for f in flags)}
+    FROM (SELECT * FROM {sources.awards} WHERE {condition}) AS a
+    JOIN _org AS o ON a.organization = o.organization
+    LEFT JOIN _types AS t ON a.organization = t.organization AND {aw["award_type"]} = t.award_type
+),
+_reward AS (
+    SELECT {keys},
+        coalesce(sum(_amount), 0.0) AS amount_total,
+        coalesce(sum(_pct), 0.0) AS pct_total,
+        bool_or(_incidental) AS incidental,
+        max(_structural_pct) AS structural_pct
+        {"".join(f", bool_or({f}) AS {f}" for f in flags)}
+    FROM _award GROUP BY {keys}
+),
+_person AS (
+    SELECT *, _ev_row IS NOT NULL AS evaluated, _pay_row IS NOT NULL AS paid,
+        annual_salary * payroll_fte AS pay
+    FROM _ev FULL JOIN _pay USING ({keys}) LEFT JOIN _reward USING ({keys})
+)
+SELECT {", ".join(_quote(k) for k in KEYS)}, {", ".join(_quote(c) for c in ev_cols)},
+    evaluated, paid, pay_department, salary_scale, salary_step, annual_salary, payroll_fte, pay,
+    amount_total, pct_total, incidental, structural_pct{"".join(f", {f}" for f in flags)},
+    CASE WHEN pay IS NOT NULL
+        THEN coalesce(amount_total, 0.0) + coalesce(pct_total, 0.0) / 100.0 * pay END AS variable
+FROM _person
+ORDER BY _ev_row NULLS LAST, _pay_row
+"""
+    return sql, params
+
+
+def staging_sources(con: duckdb.DuckDBPyConnection) -> Sources:
+    """The staging tables as sources (their columns as stored)."""
+    present: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'staging' "
+        "AND table_name IN ('evaluations', 'payroll', 'awards') ORDER BY table_name, column_index"
+    ).fetchall():
+        present.setdefault(table, []).append(column)
+    stored = set(present.get("evaluations", []))
+    return Sources(
+        "staging.evaluations",
+        "staging.payroll",
+        "staging.awards",
+        [c for c in evaluation_columns() if c in stored],
+        present.get("payroll", []),
+        present.get("awards", []),
+    )
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    policies: Mapping[str, Policy],
+    condition: tuple[str, list[object]] | None = None,
+) -> None:
+    """Write ``staging.person_cycle`` from the staging tables: whole (``condition`` None), or the rows of the
+    organisation-cycles the condition selects replaced (delete, then insert), in one transaction."""
+    sources = staging_sources(con)
+    where, where_params = condition if condition is not None else ("TRUE", [])
+    sql, params = select_sql(sources, policies, where)
+    params = [*params, *where_params, *where_params, *where_params]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if condition is None:
+            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {sql}", params)
+        else:
+            con.execute(f"DELETE FROM {TABLE} WHERE {where}", where_params)
+            con.execute(f"INSERT INTO {TABLE} BY NAME {sql}", params)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def stored_columns(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """The columns of ``staging.person_cycle`` as stored (None when there is no such table)."""
+    columns = [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'staging' "
+            "AND table_name = 'person_cycle' ORDER BY column_index"
+        ).fetchall()
+    ]
+    return columns or None
+
+
+def expected_columns(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Policy]) -> list[str]:
+    """The columns :func:`build` would write now (they change with the policies' award outcomes)."""
+    sql, params = select_sql(staging_sources(con), policies, "FALSE")
+    return [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
+
+
+def read(
+    con: duckdb.DuckDBPyConnection,
+    columns: Sequence[str],
+    condition: str = "TRUE",
+    params: Sequence[object] = (),
+) -> pl.DataFrame:
+    """Some columns of ``staging.person_cycle`` (names from code, never from data) in stored order, for the
+    rows meeting ``condition`` (SQL written by the pipeline, with bound parameters)."""
+    names = ", ".join(_quote(c) for c in columns)
+    relation = con.sql(f"SELECT {names} FROM {TABLE} WHERE {condition}", params=list(params))
+    return relation.pl() if relation is not None else pl.DataFrame()
+
+
+def person_cycle_frame(
+    evaluations: pl.DataFrame,
+    awards: pl.DataFrame,
+    payroll: pl.DataFrame,
+    policies: Mapping[str, Policy],
+) -> pl.DataFrame:
+    """The person-cycle rows of polars frames (every column of ``evaluations`` is kept), by the statement of
+    :func:`build` run in an in-memory DuckDB."""
+    con = duckdb.connect()
+    try:
+        con.register("_evaluations", evaluations.with_row_index("_row"))
+        con.register("_payroll", payroll.with_row_index("_row"))
+        con.register("_awards", awards)
+        sources = Sources(
+            "_evaluations",
+            "_payroll",
+            "_awards",
+            evaluations.columns,
+            payroll.columns,
+            awards.columns,
+            order="_row",
+        )
+        sql, params = select_sql(sources, policies)
+        return con.sql(sql, params=params).pl()
+    finally:
+        con.close()
