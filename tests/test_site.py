@@ -981,3 +981,50 @@ def test_adding_a_cycle_renders_only_that_cycle_and_gives_the_full_build(tmp_pat
         ratings.filter(pl.col("cycle") == 2023).head(1)
     )
     assert build_site(changed, settings, grown, "nl", built_at=when).reused < 2
+
+
+def test_a_cycles_management_release_does_not_depend_on_the_other_cycles(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: protecting one cycle's sources alone gives that cycle's published cells of the management and
+    meeting releases exactly. The organisation release does not (docs/privacy.md, "Cycles"): the fairness
+    table and the multi-year pay-gap projection and budget forecast read other cycles' cells."""
+    from models.policy import policy_for
+    from models.releases.registry import (
+        MANAGEMENT,
+        MEETING,
+        PAGES,
+        organization_sources,
+        protect_organization,
+    )
+    from pipelines.assets.publish import read_sources
+
+    con = duckdb.connect(str(sample_run.settings.home / "calibra.duckdb"), read_only=True)
+    try:
+        sources = read_sources(con, True)
+    finally:
+        con.close()
+    checked = 0
+    for org in sample_run.settings.organizations:
+        limits = Thresholds.from_policy(policy_for(sample_run.settings, org))
+        mine = organization_sources(sources, org)
+        every = protect_organization(mine, limits).tables
+        for cycle in sorted(set(every["norming_ratings"]["cycle"].to_list())):
+            alone = protect_organization(
+                {
+                    n: f.filter(pl.col("cycle") == cycle) if "cycle" in f.columns else f
+                    for n, f in mine.items()
+                },
+                limits,
+            ).tables
+            for name, frame in every.items():
+                if PAGES.get(name, ("", ""))[1] not in (MANAGEMENT, MEETING) or "cycle" not in frame.columns:
+                    continue
+                want = frame.filter(pl.col("cycle") == cycle)
+                got = alone[name].filter(pl.col("cycle") == cycle)
+                columns = sorted(want.columns)
+                assert (
+                    want.select(columns)
+                    .sort(columns, nulls_last=True)
+                    .equals(got.select(columns).sort(columns, nulls_last=True))
+                ), f"{org} {cycle} {name}"
+                checked += 1
+    assert checked > 20
