@@ -139,6 +139,8 @@ class PageContext:
     cycle: int | None = None
     cycles: Sequence[int] = ()
     current: str = ""
+    # The page kinds of this page's site (its audience), in menu order: the menu lists only these.
+    pages: Sequence[str] = ()
     charts: list[str] = field(default_factory=list)
     counter: list[int] = field(default_factory=lambda: [0])
     # Tables rendered on this page (by html_table) and the files their table blocks offer, by file name
@@ -432,21 +434,27 @@ def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
     if ctx.organization:
         crumbs.append(f"<span class='where'>{esc(ctx.organization_name)} · {esc(ctx.cycle)}</span>")
         links = []
-        for name in PAGES:
+        for name in ctx.pages or PAGES:
             current = " aria-current='page'" if name == ctx.current else ""
             links.append(
                 f"<a href='{esc(page_href(ctx, name))}'{current}>{esc(text('page_' + name, language))}</a>"
             )
         cycle_menu = ""
-        if len(ctx.cycles) > 1 and ctx.current:
-            options = [(page_href(ctx, ctx.current, c), str(c)) for c in ctx.cycles]
-            cycle_menu = nav_select(
-                text("cycle", language), options, page_href(ctx, ctx.current), "cycle-menu"
+        if ctx.current:
+            # The page names only its own cycle; the site's manifest.js adds the other cycles that have this
+            # page, so adding a cycle does not change the pages of the others.
+            page = page_href(ctx, ctx.current).removeprefix(f"{ctx.prefix}{ctx.organization}/{ctx.cycle}/")
+            cycle_menu = (
+                f"<label for='cycle-menu'>{esc(text('cycle', language))}<select id='cycle-menu' data-navigate "
+                f"data-cycle-menu data-organization='{esc(ctx.organization)}' data-page='{esc(page)}' "
+                f"data-prefix='{esc(ctx.prefix)}'><option value='{esc(page_href(ctx, ctx.current))}' selected>"
+                f"{esc(ctx.cycle)}</option></select></label>"
             )
         nav = f"<nav class='pages' aria-label='{esc(text('pages', language))}'>{''.join(links)}{cycle_menu}{extra_nav}</nav>"
     crumbs.append(
         f"<a class='glossary-link' href='{ctx.prefix}glossary.html'>{esc(text('page_glossary', language))}</a>"
     )
+    manifest = f'\n<script src="{ctx.prefix}manifest.js"></script>' if ctx.organization else ""
     content = f"""<!DOCTYPE html>
 <html lang="{esc(language)}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -455,7 +463,7 @@ def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
 <link rel="icon" href="data:,">
 <title>{esc(title)} — calibra</title>
 <link rel="stylesheet" href="{ctx.prefix}assets/site.css">
-<script src="{ctx.prefix}assets/plotly.min.js"></script>
+<script src="{ctx.prefix}assets/plotly.min.js"></script>{manifest}
 <script src="{ctx.prefix}assets/site.js"></script>
 </head><body>
 <header class="top">{" ".join(crumbs)}</header>

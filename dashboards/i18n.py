@@ -39,6 +39,20 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "Overviews for calibration meetings, management-team norming, fairness, budget and process. "
         "All figures are group totals; small groups are not shown.",
     },
+    "site_audience_organisation": {
+        "nl": "Deze site is voor alle medewerkers en de ondernemingsraad: eerlijkheid, loontransparantie, "
+        "budget en verloop van de cyclus, met volledige bescherming van kleine groepen.",
+        "en": "This site is for all staff and the works council: fairness, pay transparency, budget and the "
+        "cycle's progress, with full protection of small groups.",
+    },
+    "site_audience_management": {
+        "nl": "Deze site is voor het managementteam en HR: de normeringsreview, de kalibratiepagina's per "
+        "afdeling (met pseudoniemen) en de datakwaliteit. Niet verspreiden onder alle medewerkers; hun "
+        "pagina's staan in de organisatiesite.",
+        "en": "This site is for the management team and HR: the norming review, the calibration pages per "
+        "department (with pseudonyms) and data quality. Do not share with all staff; their pages are in the "
+        "organisation site.",
+    },
     "privacy_intro": {
         "nl": "Elke getoonde cel komt van minstens {k} personen; bedragen van minstens {k_amounts} personen "
         "en geen enkele persoon boven {dominance} van het bedrag. Waar een verborgen cel uit totalen terug "

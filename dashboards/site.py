@@ -3,26 +3,42 @@
 No database and no dagster here. plotly.js is shipped once in assets/; pages make no network request
 (Content-Security-Policy `connect-src 'none'`, scripts only from the site folder).
 
-Layout of the site:
-    index.html                                  organisations and cycles
-    data_quality.html                           ledger, quarantine and contract results of every organisation
-    <org>/<cycle>/calibration/index.html        departments of the cycle
-    <org>/<cycle>/calibration/<department>.html calibration pack of one department (prints on A4)
-    <org>/<cycle>/norming.html | fairness.html | budget.html | process.html | data_quality.html
-    assets/plotly.min.js, assets/site.css, assets/site.js
+Layout of the site: one self-contained site per audience (docs/privacy.md), each with its own index, navigation,
+assets, downloads and manifest; nothing in one links into the other.
+    .calibra-site                               marks the folder as calibra's (only such a folder is replaced)
+    organisatie/                                all staff and the works council (organisation release)
+        index.html, glossary.html, manifest.json, manifest.js, assets/
+        <org>/<cycle>/fairness.html | budget.html | process.html
+    management/                                 the management team and HR (management and meeting releases)
+        index.html, glossary.html, data_quality.html, manifest.json, manifest.js, assets/
+        <org>/<cycle>/calibration/index.html        departments of the cycle
+        <org>/<cycle>/calibration/<department>.html calibration pack of one department (pseudonyms; prints on A4)
+        <org>/<cycle>/norming.html | data_quality.html
+
+Which page belongs to which site follows from its tables' audiences (models.releases.registry.PAGES): a page
+with a management or meeting table is in the management site; the organisation site is rendered from the
+organisation release's tables only, so a management table cannot reach it even through a page's mistake.
+
+Navigation across cycles comes from the manifest (manifest.js, the same listing as manifest.json): a page of
+one cycle does not list the other cycles in its HTML, so adding a cycle re-renders that cycle's pages and the
+index only; the other cycles' folders are copied from the previous site when their digest is unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import plotly
 import polars as pl
@@ -38,6 +54,7 @@ from dashboards.components import (
     script_json,
     shell,
 )
+from dashboards.components import PAGES as PAGE_KINDS
 from dashboards.downloads import TableExport, csv_bytes, xlsx_bytes
 from dashboards.i18n import GLOSSARY, fmt_int, fmt_pct, text
 from dashboards.pages import Options, SiteData, budget, calibration, fairness, norming, process, quality
@@ -45,6 +62,8 @@ from models.config import Settings
 from models.errors import ConfigError
 from models.policy import Policy, policy_for
 from models.privacy import Thresholds
+from models.releases.common import PASS_THROUGH
+from models.releases.registry import MANAGEMENT, ORGANISATION, PAGES
 
 
 @dataclass
@@ -53,6 +72,7 @@ class SiteReport:
     bytes: int
     charts: int = 0
     largest_page: int = 0
+    reused: int = 0  # organisation cycles copied from the previous site, not rendered again
     notes: list[str] = field(default_factory=list)
 
 
@@ -77,26 +97,66 @@ def _policies(settings: Settings) -> dict[str, Policy]:
     return found
 
 
-def _index(data: SiteData, language: str) -> str:
+# ------------------------------------------------------------------------------------------------ audiences
+# The two sites (the meeting's re-identified packs are written apart, owner-only: pipelines/packs.py). Folder
+# names are Dutch, as the site's default language is.
+SITES: dict[str, str] = {ORGANISATION: "organisatie", MANAGEMENT: "management"}
+# Pages that hold no published table of the registry: the data-quality pages (quarantine and contract results
+# per export) are for the people who run and decide the cycle.
+_OTHER_PAGES = {"data_quality": MANAGEMENT}
+
+
+def page_audience(page: str) -> str:
+    """The site of a page kind: the most restricted audience of the tables it shows (registry PAGES). Meeting
+    material (the pseudonymised department pages) is in the management site: the management team and HR
+    prepare and chair the calibration meetings; the packs with employee numbers stay owner-only."""
+    audiences = {audience for shown_on, audience in PAGES.values() if shown_on == page}
+    if not audiences:
+        return _OTHER_PAGES.get(page, MANAGEMENT)
+    return ORGANISATION if audiences == {ORGANISATION} else MANAGEMENT
+
+
+def site_pages(audience: str) -> tuple[str, ...]:
+    """The page kinds of one organisation and cycle in the site of `audience`, in menu order."""
+    return tuple(page for page in PAGE_KINDS if page_audience(page) == audience)
+
+
+def audience_tables(tables: dict[str, pl.DataFrame], audience: str) -> dict[str, pl.DataFrame]:
+    """The tables a site is rendered from: the organisation site gets only the organisation release (and the
+    pass-through audit tables its footers name files from); the management site every table."""
+    if audience == MANAGEMENT:
+        return tables
+    return {
+        name: frame
+        for name, frame in tables.items()
+        if name in PASS_THROUGH or PAGES.get(name, ("", MANAGEMENT))[1] == ORGANISATION
+    }
+
+
+def _page_path(page: str) -> str:
+    return "calibration/index.html" if page == "calibration" else page + ".html"
+
+
+def _index(data: SiteData, language: str, audience: str, manifest: dict[str, Any]) -> str:
+    """The site's front page, from the manifest: every organisation and cycle with this site's pages."""
     ctx = PageContext(language=language, depth=0)
     cards = []
-    for org_id, org in data.settings.organizations.items():
-        name = org.name.get(language, org.name.get("nl", org_id))
-        cycles = data.cycles(org_id)
+    for entry in manifest["organisations"].values():
+        cycles = entry["cycles"]
         if cycles:
             items = []
-            for cycle in sorted(cycles, reverse=True):
-                base = f"{path_part(org_id)}/{cycle}/"
+            for listed in sorted(cycles, key=lambda c: c["cycle"], reverse=True):
+                base = f"{entry['path']}/{listed['cycle']}/"
                 links = " · ".join(
-                    f"<a href='{base}{'calibration/index.html' if p == 'calibration' else p + '.html'}'>"
-                    f"{esc(text('page_' + p, language))}</a>"
-                    for p in ("calibration", "norming", "fairness", "budget", "process", "data_quality")
+                    f"<a href='{base}{_page_path(p)}'>{esc(text('page_' + p, language))}</a>"
+                    for p in site_pages(audience)
+                    if _page_path(p) in listed["pages"]
                 )
-                items.append(f"<li><strong>{esc(cycle)}</strong>: {links}</li>")
+                items.append(f"<li><strong>{esc(listed['cycle'])}</strong>: {links}</li>")
             content = f"<ul>{''.join(items)}</ul>"
         else:
             content = f"<p>{esc(text('no_data', language))}</p>"
-        cards.append(f"<div class='card'><h3>{esc(name)}</h3>{content}</div>")
+        cards.append(f"<div class='card'><h3>{esc(entry['name'])}</h3>{content}</div>")
     # The index covers every organisation: it states the strictest thresholds of their policies.
     limits = Thresholds.strictest(data.policies.values())
     privacy = text("privacy_intro", language).format(
@@ -104,13 +164,19 @@ def _index(data: SiteData, language: str) -> str:
         k_amounts=fmt_int(limits.k_amounts, language),
         dominance=fmt_pct(limits.dominance, language),
     )
+    quality = ""
+    if "data_quality" in site_pages(audience):
+        quality = (
+            f"<p><a href='data_quality.html'>{esc(text('page_data_quality', language))} — "
+            f"{esc(text('all_organisations', language))}</a></p>"
+        )
     body = (
         f"<h1>{esc(text('site_title', language))}</h1>"
         f"<p class='lead'>{esc(text('site_intro', language))}</p>"
+        f"<p class='notice'>{esc(text('site_audience_' + audience, language))}</p>"
         f"<p class='explain'>{esc(privacy)}</p>"
         f"<h2>{esc(text('organisations', language))}</h2><div class='cards'>{''.join(cards)}</div>"
-        f"<p><a href='data_quality.html'>{esc(text('page_data_quality', language))} — "
-        f"{esc(text('all_organisations', language))}</a></p>"
+        f"{quality}"
     )
     return shell(ctx, text("site_title", language), body)
 
@@ -120,7 +186,7 @@ def _context(
     organization: str,
     name: str,
     cycle: int,
-    cycles: tuple[int, ...],
+    pages: tuple[str, ...],
     current: str,
     depth: int = 2,
 ) -> PageContext:
@@ -130,8 +196,8 @@ def _context(
         organization=organization,
         organization_name=name,
         cycle=cycle,
-        cycles=cycles,
         current=current,
+        pages=pages,
     )
 
 
@@ -146,34 +212,42 @@ def _filter_menu(data: SiteData, organization: str, cycle: int, body: str, langu
     return department_filter(names, language) if shown else ""
 
 
-def organization_pages(data: SiteData, language: str, org_id: str) -> dict[str, str]:
-    """The pages of one organisation's cycles as {relative path: html}; they read only its own rows (and the
-    pass-through tables), so organisations can be rendered side by side."""
+def organization_pages(
+    data: SiteData,
+    language: str,
+    org_id: str,
+    audience: str = MANAGEMENT,
+    cycles: Iterable[int] | None = None,
+) -> dict[str, str]:
+    """The pages of one organisation's cycles in the site of `audience` as {path relative to that site: html};
+    `cycles`: only these (default every cycle). They read only the organisation's own rows (and the
+    pass-through tables), so organisations can be rendered side by side. `data` should hold the audience's
+    tables only (:func:`audience_tables`)."""
     pages: dict[str, str] = {}
     org = data.settings.organizations[org_id]
-    cycles = data.cycles(org_id)
     name = org.name.get(language, org.name.get("nl", org_id))
-    for cycle in cycles:
+    kinds = site_pages(audience)
+    wanted = set(data.cycles(org_id) if cycles is None else cycles)
+    for cycle in sorted(wanted & set(data.cycles(org_id))):
         base = f"{path_part(org_id)}/{path_part(cycle)}/"
-
-        context = partial(_context, language, path_part(org_id), name, cycle, tuple(cycles))
-        for path, content in calibration.build(data, context, org_id, cycle):
-            pages[base + path] = content
-        for module, page in (
-            (norming, "norming"),
-            (fairness, "fairness"),
-            (budget, "budget"),
-            (process, "process"),
-        ):
+        context = partial(_context, language, path_part(org_id), name, cycle, kinds)
+        if "calibration" in kinds:
+            for path, content in calibration.build(data, context, org_id, cycle):
+                pages[base + path] = content
+        modules = {"norming": norming, "fairness": fairness, "budget": budget, "process": process}
+        for page in kinds:
+            if page not in modules:
+                continue
             ctx = context(page)
-            body = module.body(data, ctx, org_id, cycle)
+            body = modules[page].body(data, ctx, org_id, cycle)
             pages[base + page + ".html"] = shell(
                 ctx, text("page_" + page, language), body, _filter_menu(data, org_id, cycle, body, language)
             )
-        ctx = context("data_quality")
-        pages[base + "data_quality.html"] = shell(
-            ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)
-        )
+        if "data_quality" in kinds:
+            ctx = context("data_quality")
+            pages[base + "data_quality.html"] = shell(
+                ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)
+            )
     return pages
 
 
@@ -193,22 +267,204 @@ def _glossary(language: str) -> str:
     return shell(ctx, text("page_glossary", language), body)
 
 
-def render_pages(
-    data: SiteData, language: str, rendered: dict[str, dict[str, str]] | None = None
+# ------------------------------------------------------------------------------------------------- manifest
+MANIFEST = "manifest.json"
+MANIFEST_SCRIPT = "manifest.js"
+MANIFEST_FORMAT = 1
+# What the cycle menus do with the manifest (appended to manifest.js; the pages only carry their own cycle).
+_MENU_SCRIPT = """
+document.addEventListener("DOMContentLoaded", function () {
+  var manifest = window.calibraManifest || {organisations: {}};
+  document.querySelectorAll("select[data-cycle-menu]").forEach(function (select) {
+    var entry = manifest.organisations[select.getAttribute("data-organization")];
+    if (!entry) { return; }
+    var page = select.getAttribute("data-page"), prefix = select.getAttribute("data-prefix") || "";
+    var current = select.value;
+    var listed = entry.cycles.filter(function (c) { return c.pages.indexOf(page) >= 0; });
+    if (listed.length < 2) { return; }
+    while (select.options.length) { select.remove(0); }
+    listed.forEach(function (c) {
+      var option = document.createElement("option");
+      option.value = prefix + entry.path + "/" + c.cycle + "/" + page;
+      option.textContent = String(c.cycle);
+      option.selected = option.value === current;
+      select.appendChild(option);
+    });
+  });
+});
+"""
+
+
+def renderer_id(language: str, include_worklist: bool) -> str:
+    """What else a page depends on besides its rows: the page code, the libraries that draw it, the options.
+    A cycle's pages are reused from the previous site only if this is unchanged."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    digest.update(f"{plotly.__version__}|{pl.__version__}|{language}|{include_worklist}".encode())
+    return digest.hexdigest()[:16]
+
+
+def cycle_digest(data: SiteData, org_id: str, cycle: int) -> str:
+    """A digest of everything the pages of one organisation's cycle read: the rows of that organisation up
+    to and including the cycle (a page shows earlier cycles, as the drift lines do, never later ones), the
+    rows without a cycle, the organisation's settings and policy. Tables without such rows and columns
+    without a value are left out, so one organisation's tables give the digest the merged tables give."""
+    digest = hashlib.sha256()
+    for name in sorted(data.tables):
+        frame = data.tables[name]
+        if "organization" in frame.columns:
+            frame = frame.filter(pl.col("organization") == org_id)
+        if "cycle" in frame.columns:
+            frame = frame.filter(pl.col("cycle").is_null() | (pl.col("cycle").cast(pl.Int64) <= cycle))
+        if frame.height == 0:
+            continue
+        columns = sorted(c for c in frame.columns if frame[c].null_count() < frame.height)
+        frame = frame.select(
+            pl.col(c).hash(0).cast(pl.String) if frame[c].dtype.is_nested() else pl.col(c).cast(pl.String)
+            for c in columns
+        )
+        digest.update(f"{name}|{frame.height}|{columns}|".encode())
+        hashes = frame.hash_rows(0).sort()
+        digest.update(hashes.to_numpy().tobytes())
+    digest.update(repr(data.settings.organizations[org_id]).encode())
+    digest.update(repr(data.policy(org_id)).encode())
+    return digest.hexdigest()[:24]
+
+
+def cycle_digests(data: SiteData, org_ids: Iterable[str] | None = None) -> dict[tuple[str, int], str]:
+    """:func:`cycle_digest` of every cycle of the organisations (default: all)."""
+    org_ids = data.settings.organizations if org_ids is None else org_ids
+    return {(o, c): cycle_digest(data, o, c) for o in org_ids for c in data.cycles(o)}
+
+
+def site_manifest(
+    data: SiteData,
+    language: str,
+    audience: str,
+    pages: Iterable[str],
+    renderer: str,
+    digests: dict[tuple[str, int], str],
+) -> dict[str, Any]:
+    """The listing of one site: its organisations, their cycles, each cycle's pages and digest. `pages`:
+    every page's path relative to the site."""
+    by_cycle: dict[tuple[str, int], list[str]] = {}
+    for path in pages:
+        parts = path.split("/")
+        if len(parts) >= 3 and parts[1].isdigit():
+            by_cycle.setdefault((parts[0], int(parts[1])), []).append("/".join(parts[2:]))
+    organisations: dict[str, Any] = {}
+    for org_id, org in data.settings.organizations.items():
+        folder = path_part(org_id)
+        cycles = [
+            {"cycle": cycle, "digest": digests.get((org_id, cycle), ""), "pages": sorted(found)}
+            for (owner, cycle), found in sorted(by_cycle.items())
+            if owner == folder
+        ]
+        organisations[org_id] = {
+            "name": org.name.get(language, org.name.get("nl", org_id)),
+            "path": folder,
+            "cycles": cycles,
+        }
+    return {
+        "format": MANIFEST_FORMAT,
+        "audience": audience,
+        "language": language,
+        "renderer": renderer,
+        "organisations": organisations,
+    }
+
+
+def _manifest_script(manifest: dict[str, Any]) -> str:
+    listing = {
+        org_id: {
+            "path": entry["path"],
+            "cycles": [{"cycle": c["cycle"], "pages": c["pages"]} for c in entry["cycles"]],
+        }
+        for org_id, entry in manifest["organisations"].items()
+    }
+    return f"window.calibraManifest = {script_json({'organisations': listing})};\n{_MENU_SCRIPT}"
+
+
+def read_manifest(site: Path, audience: str) -> dict[str, Any] | None:
+    """The manifest of the site of `audience` in the calibra site `site`, if there is one that can be read."""
+    path = site / SITES[audience] / MANIFEST
+    if not is_calibra_site(site) or path.is_symlink() or not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and found.get("format") == MANIFEST_FORMAT else None
+
+
+def reusable_cycles(
+    site: Path, audience: str, renderer: str, digests: dict[tuple[str, int], str]
+) -> dict[str, set[int]]:
+    """Per organisation, the cycles whose pages in the current site at `site` are still right: same renderer,
+    same digest (`digests`: :func:`cycle_digests` of the new tables), their folder present. Their pages need
+    not be rendered again: build_site copies them."""
+    previous = read_manifest(site, audience)
+    reusable: dict[str, set[int]] = {}
+    if previous is None or previous.get("renderer") != renderer:
+        return reusable
+    for org_id, entry in previous.get("organisations", {}).items():
+        if not isinstance(entry, dict) or entry.get("path") != org_id:
+            continue
+        for listed in entry.get("cycles", []):
+            cycle = listed.get("cycle") if isinstance(listed, dict) else None
+            if not isinstance(cycle, int) or digests.get((org_id, cycle)) != listed.get("digest"):
+                continue
+            folder = site / SITES[audience] / path_part(org_id) / path_part(cycle)
+            if folder.is_dir() and not folder.is_symlink():
+                reusable.setdefault(org_id, set()).add(cycle)
+    return reusable
+
+
+def _cycles_in(pages: Iterable[str]) -> set[int]:
+    return {int(p.split("/")[1]) for p in pages if p.count("/") >= 2 and p.split("/")[1].isdigit()}
+
+
+def render_site(
+    data: SiteData,
+    language: str,
+    audience: str,
+    rendered: dict[str, dict[str, str]] | None = None,
+    reused: dict[str, set[int]] | None = None,
 ) -> dict[str, str]:
-    """Every page of the site as {relative path: html}. `rendered` holds organisations' pages already
-    rendered elsewhere (pipelines.publishing renders them side by side); the others are rendered here."""
-    pages: dict[str, str] = {"index.html": _index(data, language)}
-    ctx = PageContext(language=language, depth=0)
-    pages["data_quality.html"] = shell(
-        ctx, text("page_data_quality", language), quality.body(data, ctx, None, None)
-    )
-    pages["glossary.html"] = _glossary(language)
+    """The pages of one audience's site rendered now, as {path relative to that site: html}, without the
+    index (which follows from the manifest). `data` holds the audience's tables only. `rendered` holds
+    organisations' pages rendered elsewhere (pipelines.publishing renders them side by side); of the cycles
+    they leave out, those in `reused` are not rendered (build_site copies them from the previous site)."""
+    pages: dict[str, str] = {"glossary.html": _glossary(language)}
+    if "data_quality" in site_pages(audience):
+        ctx = PageContext(language=language, depth=0)
+        pages["data_quality.html"] = shell(
+            ctx, text("page_data_quality", language), quality.body(data, ctx, None, None)
+        )
     for org_id in data.settings.organizations:
-        if rendered is not None and org_id in rendered:
-            pages.update(rendered[org_id])
-        else:
-            pages.update(organization_pages(data, language, org_id))
+        given = (rendered or {}).get(org_id, {})
+        pages.update(given)
+        done = _cycles_in(given) | (reused or {}).get(org_id, set())
+        missing = [c for c in data.cycles(org_id) if c not in done]
+        if missing:
+            pages.update(organization_pages(data, language, org_id, audience, missing))
+    return pages
+
+
+def render_pages(
+    data: SiteData, language: str, rendered: dict[str, dict[str, dict[str, str]]] | None = None
+) -> dict[str, str]:
+    """Every page of both sites as {path relative to the site folder (audience folder first): html}."""
+    pages: dict[str, str] = {}
+    for audience, folder in SITES.items():
+        scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
+        found = render_site(scoped, language, audience, (rendered or {}).get(audience))
+        manifest = site_manifest(scoped, language, audience, found, "", {})
+        pages[f"{folder}/index.html"] = _index(scoped, language, audience, manifest)
+        pages.update({f"{folder}/{path}": content for path, content in found.items()})
     return pages
 
 
@@ -362,6 +618,14 @@ def placed(
     return files
 
 
+def _write_assets(folder: Path) -> None:
+    assets = folder / "assets"
+    assets.mkdir(parents=True)
+    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", assets / "plotly.min.js")
+    (assets / "site.css").write_text(theme.CSS, encoding="utf-8")
+    (assets / "site.js").write_text(theme.site_js(), encoding="utf-8")
+
+
 def build_site(
     tables: dict[str, pl.DataFrame],
     settings: Settings,
@@ -369,44 +633,67 @@ def build_site(
     language: str = "nl",
     include_worklist: bool = True,
     policies: dict[str, Policy] | None = None,
-    rendered: dict[str, dict[str, str]] | None = None,
+    rendered: dict[str, dict[str, dict[str, str]]] | None = None,
     built_at: datetime | None = None,
+    reuse: bool = True,
 ) -> SiteReport:
-    """Write the whole site to a temporary folder, then swap it in: a failed build leaves the old site.
+    """Write both audiences' sites to a temporary folder, then swap it in: a failed build leaves the old site.
 
-    `tables` must already be protected (models.privacy via the publish asset); this function only lays out.
-    `rendered`: organisations' pages rendered beforehand from the same tables (see `render_pages`).
+    `tables` must already be protected (models.releases via the publish asset); this function only lays out.
+    `rendered`: {audience: {organisation: {path: html}}} rendered beforehand from the same tables (see
+    pipelines.publishing). With `reuse`, an organisation's cycle whose digest and renderer are those of the
+    previous site's manifest is copied from it instead of rendered again (`SiteReport.reused`).
     """
     if language not in ("nl", "en"):
         raise ValueError("language must be 'nl' or 'en'")
     data = site_data(tables, settings, include_worklist, policies)
-    pages = render_pages(data, language, rendered)
     out_dir = out_dir.resolve()
     check_site_folder(out_dir)  # before any work: a folder that is not ours is refused, never replaced
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    renderer = renderer_id(language, include_worklist)
+    built = build_time(built_at)
     staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir.parent))
+    pages_written, largest, charts, reused_cycles = 0, 0, 0, 0
     try:
-        assets = staging / "assets"
-        assets.mkdir()
-        shutil.copyfile(
-            Path(plotly.__file__).parent / "package_data" / "plotly.min.js", assets / "plotly.min.js"
-        )
-        (assets / "site.css").write_text(theme.CSS, encoding="utf-8")
-        (assets / "site.js").write_text(theme.site_js(), encoding="utf-8")
-        largest = 0
-        charts = 0
-        for name, content in placed(pages, tables, build_time(built_at), language).items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-                continue
-            target.write_text(content, encoding="utf-8")
-            largest = max(largest, len(content.encode("utf-8")))
-            charts += content.count("class='chart' id=")
+        for audience, folder in SITES.items():
+            scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
+            digests = cycle_digests(scoped)
+            reusable = reusable_cycles(out_dir, audience, renderer, digests) if reuse else {}
+            pages = render_site(scoped, language, audience, (rendered or {}).get(audience), reusable)
+            root = staging / folder
+            _write_assets(root)
+            listed = list(pages)
+            previous = read_manifest(out_dir, audience) or {}
+            for org_id in settings.organizations:
+                copied = set(reusable.get(org_id, set())) - _cycles_in(
+                    p for p in pages if p.startswith(path_part(org_id) + "/")
+                )
+                entry = previous.get("organisations", {}).get(org_id, {})
+                for cycle in sorted(copied & set(scoped.cycles(org_id))):
+                    relative = f"{path_part(org_id)}/{path_part(cycle)}"
+                    shutil.copytree(out_dir / folder / relative, root / relative, symlinks=True)
+                    old = next(c for c in entry["cycles"] if c["cycle"] == cycle)
+                    listed += [f"{relative}/{page}" for page in old["pages"]]
+                    reused_cycles += 1
+            manifest = site_manifest(scoped, language, audience, listed, renderer, digests)
+            pages["index.html"] = _index(scoped, language, audience, manifest)
+            (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+            (root / MANIFEST_SCRIPT).write_text(_manifest_script(manifest), encoding="utf-8")
+            pages_written += len(pages)
+            for name, content in placed(pages, scoped.tables, built, language).items():
+                target = root / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, bytes):
+                    target.write_bytes(content)
+                    continue
+                target.write_text(content, encoding="utf-8")
+                largest = max(largest, len(content.encode("utf-8")))
+                charts += content.count("class='chart' id=")
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
         swap_in_site(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return SiteReport(pages=len(pages), bytes=size, charts=charts, largest_page=largest)
+    return SiteReport(
+        pages=pages_written, bytes=size, charts=charts, largest_page=largest, reused=reused_cycles
+    )

@@ -200,7 +200,8 @@ def _summary(published: bool, since: datetime | None = None) -> str:
         f"database: {settings.database}",
     ]
     if published:
-        lines.append(f"site:     {settings.site / 'index.html'}")
+        lines.append(f"site:     {settings.site / 'organisatie' / 'index.html'} (all staff)")
+        lines.append(f"          {settings.site / 'management' / 'index.html'} (management team)")
     return "\n".join(lines)
 
 

@@ -16,10 +16,11 @@ import polars as pl
 
 from dashboards.components import esc
 from dashboards.i18n import text
-from dashboards.site import build_time, placed
+from dashboards.site import SITES, build_time, placed
 from models.config import Settings
 from models.mapping import load_mappings
 from models.reidentify import mark_confidential, pseudonym_map, reidentify_file, write_private
+from models.releases.registry import MANAGEMENT
 
 
 def is_pack_page(path: str) -> bool:
@@ -67,7 +68,9 @@ def write_meeting_packs(
     written = 0
     root = packs_folder(settings)
     # The site's scripts and styles beside the packs (same relative layout as the site), owner-only too.
-    assets = settings.site / "assets"
+    assets = (
+        settings.site / SITES[MANAGEMENT] / "assets"
+    )  # the management site's, where the site's pack pages are
     if assets.exists():
         for asset in sorted(assets.iterdir()):
             if asset.is_file():

@@ -15,11 +15,20 @@ No database and no Dagster here: the publish asset reads the sources and writes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import polars as pl
 
-from dashboards.site import organization_pages, site_data
+from dashboards.site import (
+    SITES,
+    audience_tables,
+    cycle_digests,
+    organization_pages,
+    renderer_id,
+    reusable_cycles,
+    site_data,
+)
 from models.config import Settings
 from models.disclosure import Thresholds
 from models.policy import Policy
@@ -40,6 +49,10 @@ class SiteJob:
     policies: dict[str, Policy]
     language: str
     include_worklist: bool
+    # The current site: an organisation's cycles whose pages there are still right (same digest in its
+    # manifest) are not rendered again; dashboards.site.build_site copies them. None renders every cycle.
+    site: Path | None = None
+    reused: dict[str, dict[str, set[int]]] = field(default_factory=dict)
 
 
 def organization_part(
@@ -48,20 +61,32 @@ def organization_part(
     passed_through: dict[str, pl.DataFrame],
     limits: Thresholds,
     job: SiteJob,
-) -> tuple[Publication, dict[str, str]]:
-    """One organisation's protected tables and its rendered pages."""
+) -> tuple[Publication, dict[str, dict[str, str]]]:
+    """One organisation's protected tables and its rendered pages per audience ({audience: {path: html}}):
+    each audience's site from that audience's tables only, and only the cycles the current site lacks."""
     publication = protect_organization(sources, limits, job.include_worklist)
     data = site_data(
         {**passed_through, **publication.tables}, job.settings, job.include_worklist, job.policies
     )
-    return publication, organization_pages(data, job.language, organization)
+    pages: dict[str, dict[str, str]] = {}
+    renderer = renderer_id(job.language, job.include_worklist)
+    for audience in SITES:
+        scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
+        reused: set[int] = set()
+        if job.site is not None:
+            digests = cycle_digests(scoped, [organization])
+            reused = reusable_cycles(job.site, audience, renderer, digests).get(organization, set())
+            job.reused.setdefault(audience, {})[organization] = reused
+        cycles = [c for c in scoped.cycles(organization) if c not in reused]
+        pages[audience] = organization_pages(scoped, job.language, organization, audience, cycles)
+    return publication, pages
 
 
 def protect_and_render(
     sources: dict[str, pl.DataFrame], limits: dict[str, Thresholds], job: SiteJob
-) -> tuple[Publication, dict[str, dict[str, str]]]:
+) -> tuple[Publication, dict[str, dict[str, dict[str, str]]]]:
     """Every organisation's protected tables (merged as models.releases.registry.publish_tables merges them) and its
-    pages ({organisation: {path: html}}). `sources` is emptied: it is split per organisation first."""
+    pages ({audience: {organisation: {path: html}}}). `sources` is emptied: it is split per organisation first."""
     organizations = sorted(limits)
     passed_through = {name: frame for name, frame in sources.items() if name in PASS_THROUGH}
     per_organization = {o: organization_sources(sources, o) for o in organizations}
@@ -71,4 +96,5 @@ def protect_and_render(
         for o in organizations
     }
     published = merge_publications(passed_through, (parts[o][0] for o in organizations))
-    return published, {o: parts[o][1] for o in organizations}
+    rendered = {audience: {o: parts[o][1][audience] for o in organizations} for audience in SITES}
+    return published, rendered

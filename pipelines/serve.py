@@ -62,6 +62,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         site = Path(args.site)
     else:
         site = load_settings(getattr(args, "config", None), getattr(args, "home", None)).site
+    # One audience's site at a time (dashboards.site.SITES): never both behind one address.
+    site = site / args.audience if (site / args.audience / "index.html").is_file() else site
     try:
         server = make_server(site, args.port)
     except FileNotFoundError as error:
@@ -97,6 +99,12 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--port", type=port_number, default=8000, help="port on 127.0.0.1 (default 8000; 0 = any free port)"
     )
     serve.add_argument("--site", help="site folder to serve (default: the configured site)")
+    serve.add_argument(
+        "--audience",
+        choices=("organisatie", "management"),
+        default="organisatie",
+        help="which of the site's two sites to serve (default organisatie: the one for all staff)",
+    )
     serve.add_argument("--config", help="calibra.yaml to use (default: the project's)")
     serve.add_argument("--home", help="folder with the database (default: var/)")
     serve.set_defaults(func=cmd_serve)

@@ -30,12 +30,16 @@ def main(site: Path, out: Path) -> int:
     try:
         for name, organization, pattern in SHOTS:
             if organization is None:
-                page = site / "index.html"
+                page = site / "organisatie" / "index.html"
             else:
-                cycle = max(p for p in (site / organization).iterdir() if p.is_dir())
                 glob, _, fragment = (pattern or "").partition("#")
-                # A department's pack, not the calibration overview (calibration/index.html).
-                found = sorted(p for p in cycle.glob(glob) if p.name != "index.html")
+                # The page is in one of the two sites (organisatie/ or management/); a department's pack,
+                # not the calibration overview (calibration/index.html).
+                found = []
+                for audience in ("organisatie", "management"):
+                    if (site / audience / organization).is_dir():
+                        cycle = max(p for p in (site / audience / organization).iterdir() if p.is_dir())
+                        found += sorted(p for p in cycle.glob(glob) if p.name != "index.html")
                 if not found:
                     print(f"screenshots: no {pattern} for {organization}; skipped", file=sys.stderr)
                     continue

@@ -20,6 +20,8 @@ import pytest
 from browser import CHROMIUM, BrowserMissing, Chromium, PageResult
 from test_site import HOSTILE, build_hand_site, department_packs, pages
 
+from dashboards.site import SITES
+
 LOCAL = ("file://", "data:", "blob:", "about:")
 
 
@@ -80,7 +82,7 @@ def test_hostile_department_name_shows_as_text(chromium: Chromium, hand_site: Pa
     # its download links carry the readable slug "...-evil-example", which is no link from the data).
     pack = next(
         p
-        for p in department_packs(hand_site / "zeeland-demo" / "2024")
+        for p in department_packs(hand_site / "management" / "zeeland-demo" / "2024")
         if "evil" in p.read_text(encoding="utf-8").split("<h1>", 1)[-1].split("</h1>", 1)[0]
     )
     result = chromium.load(pack.as_uri())
@@ -112,7 +114,7 @@ def test_every_category_on_a_y_axis_has_its_label(chromium: Chromium, sample_run
     cannot be read (the process page's seven steps once showed four labels)."""
     checked = 0
     site = sample_run.settings.site
-    for page in sorted(site.glob("*/*/process.html")) + sorted(site.glob("*/*/norming.html")):
+    for page in sorted(site.glob("*/*/*/process.html")) + sorted(site.glob("*/*/*/norming.html")):
         for chart, categories, labels in chromium.evaluate(page.as_uri(), CATEGORY_LABELS) or []:
             assert labels >= categories, f"{page.name} {chart}: {labels} labels for {categories} categories"
             checked += 1
@@ -120,7 +122,7 @@ def test_every_category_on_a_y_axis_has_its_label(chromium: Chromium, sample_run
 
 
 def test_calibration_pack_prints_on_a4(chromium: Chromium, hand_site: Path) -> None:
-    pack = department_packs(hand_site / "zeeland-demo" / "2024")[0]
+    pack = department_packs(hand_site / "management" / "zeeland-demo" / "2024")[0]
     pdf = chromium.pdf(pack.as_uri())
     assert pdf.startswith(b"%PDF")
     assert b"/MediaBox [0 0 595" in pdf or b"/MediaBox [0 0 594" in pdf, "A4 is 595 × 842 points"
@@ -133,6 +135,8 @@ def page_kind(site: Path, page: Path) -> str:
     """What kind of page this is: its path in the site with the organisation, the cycle and the department
     taken out (`<org>/<cycle>/calibration/economie.html` → `calibration/*.html`)."""
     parts = list(page.relative_to(site).parts)
+    if parts and parts[0] in SITES.values():  # the audience's site (organisatie/, management/)
+        site, parts = site / parts[0], parts[1:]
     organizations = {p.name for p in site.iterdir() if p.is_dir()}
     if parts and parts[0] in organizations:
         parts = parts[1:]
@@ -150,11 +154,11 @@ def one_page_of_every_kind(site: Path) -> dict[str, Path]:
 
 
 def test_page_kind_takes_out_organisation_cycle_and_department(tmp_path: Path) -> None:
-    (tmp_path / "zeeland-demo" / "2024" / "calibration").mkdir(parents=True)
+    (tmp_path / "management" / "zeeland-demo" / "2024" / "calibration").mkdir(parents=True)
     for name in (
-        "index.html",
-        "zeeland-demo/2024/norming.html",
-        "zeeland-demo/2024/calibration/economie.html",
+        "management/index.html",
+        "management/zeeland-demo/2024/norming.html",
+        "management/zeeland-demo/2024/calibration/economie.html",
     ):
         (tmp_path / name).write_text("<html></html>")
     assert sorted(one_page_of_every_kind(tmp_path)) == ["calibration/*.html", "index.html", "norming.html"]
@@ -190,13 +194,13 @@ def test_every_sample_page_renders_offline(chromium: Chromium, sample_run) -> No
 def test_site_works_through_calibra_serve(chromium: Chromium, hand_site: Path) -> None:
     from pipelines.serve import make_server
 
-    server = make_server(hand_site, 0)
+    server = make_server(hand_site / "organisatie", 0)  # one audience's site at a time
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     base = f"http://{host}:{port}"
     try:
-        for path in ("index.html", "zeeland-demo/2024/norming.html", "zeeland-demo/2024/budget.html"):
+        for path in ("index.html", "zeeland-demo/2024/fairness.html", "zeeland-demo/2024/budget.html"):
             result = chromium.load(f"{base}/{path}")
             check_page(result, allowed=(base, "data:", "blob:", "about:"))
             assert result.requests and all(r.startswith((base, "data:")) for r in result.requests)

@@ -96,7 +96,7 @@ def test_downloads_hold_exactly_the_cells_of_the_page(site: Path) -> None:
 
 def test_numbers_in_the_csv_are_the_pages_numbers(site: Path) -> None:
     """Dutch Excel: `;` between cells, decimal comma, no thousands mark; the page's own rounding."""
-    budget = site / "zeeland-demo" / "2024" / "budget.html"
+    budget = site / "organisatie" / "zeeland-demo" / "2024" / "budget.html"
     content = budget.read_text(encoding="utf-8")
     href = next(h for h, kind in LINK.findall(content) if kind == "csv" and "kosten-en-budget" in h)
     written = read_csv(budget.parent / href, ";")
@@ -121,7 +121,7 @@ def test_numbers_in_the_csv_are_the_pages_numbers(site: Path) -> None:
 
 
 def test_english_pages_write_comma_separated_files_with_a_decimal_point(site_en: Path) -> None:
-    process = site_en / "zeeland-demo" / "2024" / "process.html"
+    process = site_en / "organisatie" / "zeeland-demo" / "2024" / "process.html"
     href = next(h for h, kind in LINK.findall(process.read_text(encoding="utf-8")) if kind == "csv")
     written = read_csv(process.parent / href, ",")
     assert written[0][0] == "Department" and len(written[0]) > 2
@@ -131,7 +131,7 @@ def test_english_pages_write_comma_separated_files_with_a_decimal_point(site_en:
 
 
 def test_xlsx_has_numbers_as_numbers_and_the_hidden_word(site: Path) -> None:
-    process = site / "zeeland-demo" / "2024" / "process.html"
+    process = site / "organisatie" / "zeeland-demo" / "2024" / "process.html"
     href = next(h for h, kind in LINK.findall(process.read_text(encoding="utf-8")) if kind == "xlsx")
     book = openpyxl.load_workbook(process.parent / href)
     sheet = book.worksheets[0]
@@ -145,7 +145,7 @@ def test_xlsx_has_numbers_as_numbers_and_the_hidden_word(site: Path) -> None:
 
 
 def test_the_worklist_download_is_the_pages_worklist(site: Path) -> None:
-    cycle = site / "zeeland-demo" / "2024"
+    cycle = site / "management" / "zeeland-demo" / "2024"
     pack = next(p for p in department_packs(cycle) if "<td><code>p" in p.read_text(encoding="utf-8"))
     content = pack.read_text(encoding="utf-8")
     href = next(h for h, kind in LINK.findall(content) if kind == "csv" and "werklijst" in h)
@@ -173,7 +173,7 @@ def test_every_page_says_when_it_was_built_and_from_which_exports(site: Path) ->
 
 
 def test_department_packs_have_readable_unique_names(site: Path) -> None:
-    cycle = site / "zeeland-demo" / "2024"
+    cycle = site / "management" / "zeeland-demo" / "2024"
     names = sorted(p.name for p in department_packs(cycle))
     assert {"zuid.html", "west.html", "oost.html"} <= set(names)
     assert all(re.fullmatch(r"[a-z0-9][a-z0-9-]*\.html", n) for n in names)
@@ -197,7 +197,9 @@ def test_budget_page_has_the_amounts_per_department_as_a_table(tmp_path: Path) -
     settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
     published = publish_tables(hand_sources("Noord"), {"zeeland-demo": Thresholds()})
     build_site(published.tables, settings, tmp_path / "site", "nl")
-    page = (tmp_path / "site" / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
+    page = (tmp_path / "site" / "organisatie" / "zeeland-demo" / "2024" / "budget.html").read_text(
+        encoding="utf-8"
+    )
     block = page.split("<h3>Kosten en budget per afdeling</h3>")[1].split("</section>")[0]
     _, rows = table_cells(TABLE.findall(block)[0])
     budget = published.tables["budget"].filter(pl.col("cycle") == 2024)
@@ -297,7 +299,7 @@ def test_no_codes_on_the_sample_pages(sample_run) -> None:  # type: ignore[no-un
 
 
 def test_data_quality_page_groups_the_checks_per_rule(sample_run) -> None:  # type: ignore[no-untyped-def]
-    page = (sample_run.settings.site / "data_quality.html").read_text(encoding="utf-8")
+    page = (sample_run.settings.site / "management" / "data_quality.html").read_text(encoding="utf-8")
     block = page.split("<h3>" + text("contract_title", "nl"))[1].split("</section>")[0]
     _, rows = table_cells(TABLE.findall(block)[0])
     assert 0 < len(rows) <= 30, f"{len(rows)} rows: one per kind of file and check"
@@ -305,16 +307,17 @@ def test_data_quality_page_groups_the_checks_per_rule(sample_run) -> None:  # ty
 
 
 def test_statistical_terms_link_to_the_glossary(sample_run) -> None:  # type: ignore[no-untyped-def]
-    site = sample_run.settings.site
-    glossary = (site / "glossary.html").read_text(encoding="utf-8")
-    anchors = set(re.findall(r"<dt id='([a-z-]+)'>", glossary))
-    assert {"odds-ratio", "cmh", "q-value", "funnel-plot", "differentiation-index", "interval"} <= anchors
     linked: set[str] = set()
-    for page in pages(site):
-        for href in re.findall(r"<a class='term' href='([^']+)'>", page.read_text(encoding="utf-8")):
-            target, _, anchor = href.partition("#")
-            assert (page.parent / target).resolve() == (site / "glossary.html").resolve()
-            assert anchor in anchors
-            linked.add(anchor)
+    for audience in ("organisatie", "management"):  # each site has its own glossary
+        site = sample_run.settings.site / audience
+        glossary = (site / "glossary.html").read_text(encoding="utf-8")
+        anchors = set(re.findall(r"<dt id='([a-z-]+)'>", glossary))
+        assert {"odds-ratio", "cmh", "q-value", "funnel-plot", "differentiation-index", "interval"} <= anchors
+        for page in pages(site):
+            for href in re.findall(r"<a class='term' href='([^']+)'>", page.read_text(encoding="utf-8")):
+                target, _, anchor = href.partition("#")
+                assert (page.parent / target).resolve() == (site / "glossary.html").resolve()
+                assert anchor in anchors
+                linked.add(anchor)
+        assert HOSTILE not in glossary
     assert {"odds-ratio", "interval", "cmh"} <= linked, linked
-    assert HOSTILE not in glossary

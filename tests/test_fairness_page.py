@@ -49,7 +49,7 @@ def page(published: dict[str, pl.DataFrame], tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp("fairness") / "site"
     settings = load_settings(PROJECT_ROOT / "calibra.yaml", out.parent / "home", out)
     build_site(published, settings, out, "nl", include_worklist=False)
-    return out / tf.ORG / "2024" / "fairness.html"
+    return out / "organisatie" / tf.ORG / "2024" / "fairness.html"
 
 
 @pytest.fixture(scope="module")

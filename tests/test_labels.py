@@ -47,16 +47,17 @@ def chromium() -> Iterator[Chromium]:
 
 def page_kinds(site: Path) -> list[Path]:
     """One page of every kind, for both organisations (their scales and pages differ)."""
-    found = [site / "data_quality.html"]
+    found = [site / "management" / "data_quality.html"]
     for organization in ("zeeland-demo", "vo-demo"):
-        cycle = site / organization / "2024"
+        cycle = site / "management" / organization / "2024"
+        staff = site / "organisatie" / organization / "2024"
         found += [
             cycle / "calibration" / "index.html",
             *department_packs(cycle)[:2],
             cycle / "norming.html",
-            cycle / "fairness.html",
-            cycle / "budget.html",
-            cycle / "process.html",
+            staff / "fairness.html",
+            staff / "budget.html",
+            staff / "process.html",
             cycle / "data_quality.html",
         ]
     return found
@@ -92,7 +93,7 @@ def test_the_flagged_evaluator_has_its_label(chromium: Chromium, sample_run) -> 
     })
     """
     flagged_seen = 0
-    for page in department_packs(site / "zeeland-demo" / "2024"):
+    for page in department_packs(site / "management" / "zeeland-demo" / "2024"):
         for flagged, unlabelled, evaluators, labels in chromium.evaluate(page.as_uri(), script) or []:
             assert unlabelled == 0 and labels >= evaluators, (
                 f"{page.name}: {unlabelled} flagged without a label"
@@ -161,9 +162,10 @@ FILTER = """
 def test_the_department_filter_narrows_tables_and_fades_charts(chromium: Chromium, sample_run) -> None:  # type: ignore[no-untyped-def]
     """On norming, fairness, budget and process (where they show departments) the chosen department (in the address, #afdeling=…) keeps its
     own rows and the organisation's totals; its charts fade the other departments."""
-    cycle = sample_run.settings.site / "zeeland-demo" / "2024"
+    site = sample_run.settings.site
     for page in ("norming", "fairness", "budget", "process"):
-        url = (cycle / f"{page}.html").as_uri()
+        audience = "management" if page == "norming" else "organisatie"
+        url = (site / audience / "zeeland-demo" / "2024" / f"{page}.html").as_uri()
         everything = chromium.evaluate(url, FILTER)
         if everything is None:
             # Only a page that shows no department has no filter (the sample's fairness page is organisation-wide).

@@ -198,7 +198,7 @@ def test_the_pdf_reader_counts_pages_and_text(chromium: PrintingChromium, tmp_pa
 def test_department_packs_print_on_two_pages_without_blank_pages(
     chromium: PrintingChromium, sample_run
 ) -> None:  # type: ignore[no-untyped-def]
-    site = sample_run.settings.site
+    site = sample_run.settings.site / "management"
     packs = [p for org in ("zeeland-demo", "vo-demo") for p in department_packs(site / org / "2024")]
     small = [p for p in packs if 0 < worklist_rows(p) <= 10]
     assert len(small) >= 3, "the sample has packs with up to ten worklist cases"
@@ -215,9 +215,10 @@ def test_department_packs_print_on_two_pages_without_blank_pages(
 
 def test_no_printed_page_is_blank_or_only_a_heading(chromium: PrintingChromium, sample_run) -> None:  # type: ignore[no-untyped-def]
     site = sample_run.settings.site
-    cycle = site / "zeeland-demo" / "2024"
+    cycle = site / "management" / "zeeland-demo" / "2024"
     longest = max(department_packs(cycle), key=worklist_rows)
-    for page in (site / "data_quality.html", cycle / "data_quality.html", cycle / "budget.html", longest):
+    budget = site / "organisatie" / "zeeland-demo" / "2024" / "budget.html"
+    for page in (site / "management" / "data_quality.html", cycle / "data_quality.html", budget, longest):
         glyphs = pdf_pages(chromium.print_pdf(page.as_uri()))
         assert glyphs and all(g >= MIN_GLYPHS for g in glyphs), f"{page.relative_to(site)}: {glyphs}"
 
@@ -226,15 +227,16 @@ def test_printed_tables_are_not_clipped_and_the_toolbar_does_not_print(
     chromium: PrintingChromium, sample_run
 ) -> None:  # type: ignore[no-untyped-def]
     site = sample_run.settings.site
-    cycle = site / "zeeland-demo" / "2024"
+    cycle = site / "management" / "zeeland-demo" / "2024"
+    staff = site / "organisatie" / "zeeland-demo" / "2024"
     checked = 0
     for page in (
-        site / "data_quality.html",
+        site / "management" / "data_quality.html",
         cycle / "data_quality.html",
-        cycle / "process.html",
-        cycle / "budget.html",
-        cycle / "fairness.html",
-        site / "vo-demo" / "2024" / "process.html",
+        staff / "process.html",
+        staff / "budget.html",
+        staff / "fairness.html",
+        site / "organisatie" / "vo-demo" / "2024" / "process.html",
         max(department_packs(cycle), key=worklist_rows),
     ):
         result = chromium.print_check(page.as_uri())

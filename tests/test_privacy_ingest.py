@@ -202,7 +202,7 @@ def test_the_runs_did_what_the_scans_rely_on(published: Published) -> None:
         )
     finally:
         con.close()
-    assert (published.site / "index.html").exists()
+    assert (published.site / "organisatie" / "index.html").exists()
     assert any(published.dagster_home.rglob("*.db")), "Dagster's event log is stored in sqlite files"
     # the scans below look for values that really were in the inbox
     # (the rejected file was moved to rejected/ beside the inbox, with a note that holds no value)

@@ -34,6 +34,7 @@ JSON_BLOCK = re.compile(r"<script type='application/json' id='([^']+)'>(.*?)</sc
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
 URL = re.compile(r"https?://", re.I)
 COMMENT = re.compile(r"<!--.*?-->", re.S)
+MGMT_SITE, ORG_SITE = "management", "organisatie"  # the two sites (dashboards.site.SITES)
 RATINGS = ["slecht", "matig", "normaal", "zeer_goed", "uitstekend"]
 PSEUDONYMS = ["p0a1b2c3d4e5f6a7b", "p1111aaaa2222bbbb", "p9f8e7d6c5b4a3921"]
 
@@ -362,28 +363,42 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # ------------------------------------------------------------------------------------------------- structure
 def test_site_has_an_index_and_every_page_per_organisation_and_cycle(sites: dict[str, Path]) -> None:
     site = sites["nl"]
-    assert (site / "index.html").is_file() and (site / "data_quality.html").is_file()
+    assert (site / ORG_SITE / "index.html").is_file() and (site / MGMT_SITE / "index.html").is_file()
+    assert (site / MGMT_SITE / "data_quality.html").is_file() and not (
+        site / ORG_SITE / "data_quality.html"
+    ).exists()
     for cycle in (2023, 2024):
-        base = site / "zeeland-demo" / str(cycle)
-        for page in ("norming", "fairness", "budget", "process", "data_quality"):
-            assert (base / f"{page}.html").is_file(), f"{page} of {cycle}"
-        packs = department_packs(base)
+        for audience, kinds in (
+            (MGMT_SITE, ("norming", "data_quality")),
+            (ORG_SITE, ("fairness", "budget", "process")),
+        ):
+            base = site / audience / "zeeland-demo" / str(cycle)
+            for page in kinds:
+                assert (base / f"{page}.html").is_file(), f"{page} of {cycle}"
+        packs = department_packs(site / MGMT_SITE / "zeeland-demo" / str(cycle))
         assert len(packs) == 4, "one calibration pack per department"
-        assert (base / "calibration" / "index.html").is_file()
-    index = (site / "index.html").read_text(encoding="utf-8")
-    assert "zeeland-demo/2024/norming.html" in index
+        assert (site / MGMT_SITE / "zeeland-demo" / str(cycle) / "calibration" / "index.html").is_file()
+        assert not (site / ORG_SITE / "zeeland-demo" / str(cycle) / "calibration").exists()
+        assert not (site / ORG_SITE / "zeeland-demo" / str(cycle) / "norming.html").exists()
+    assert "zeeland-demo/2024/norming.html" in (site / MGMT_SITE / "index.html").read_text(encoding="utf-8")
+    index = (site / ORG_SITE / "index.html").read_text(encoding="utf-8")
+    assert "zeeland-demo/2024/fairness.html" in index and "norming" not in index
 
 
 def test_assets_ship_plotly_once_and_pages_load_only_local_scripts(sites: dict[str, Path]) -> None:
     site = sites["nl"]
-    assert (site / "assets" / "plotly.min.js").stat().st_size > 1_000_000
-    assert list(site.rglob("plotly*.js")) == [site / "assets" / "plotly.min.js"]
+    for audience in (ORG_SITE, MGMT_SITE):  # each site self-contained: its own copy
+        assert (site / audience / "assets" / "plotly.min.js").stat().st_size > 1_000_000
+    assert sorted(site.rglob("plotly*.js")) == sorted(
+        site / a / "assets" / "plotly.min.js" for a in (MGMT_SITE, ORG_SITE)
+    )
     for page in pages(site):
         text = page.read_text(encoding="utf-8")
         assert f'content="{CSP}"' in text and "connect-src 'none'" in text, f"{page.name}: CSP"
         assert "script-src 'self'" in text
         for attributes in SCRIPT_TAG.findall(text):
-            assert ("src=" in attributes and "assets/" in attributes) or "application/json" in attributes, (
+            local = "src=" in attributes and ("assets/" in attributes or 'manifest.js"' in attributes)
+            assert local or "application/json" in attributes, (
                 f"{page.name}: inline or remote script {attributes!r}"
             )
         assert "Plotly.newPlot" not in text, "figures are drawn by assets/site.js, not inline scripts"
@@ -394,7 +409,7 @@ def test_no_page_names_a_network_address(sites: dict[str, Path]) -> None:
     for page in pages(sites["clean"]):
         text = COMMENT.sub("", page.read_text(encoding="utf-8"))
         assert not URL.search(text), f"{page}: http(s) URL outside comments"
-    site_js = (sites["clean"] / "assets" / "site.js").read_text(encoding="utf-8")
+    site_js = (sites["clean"] / ORG_SITE / "assets" / "site.js").read_text(encoding="utf-8")
     assert not URL.search(site_js) and "fetch(" not in site_js and "XMLHttpRequest" not in site_js
 
 
@@ -474,15 +489,19 @@ def test_worklist_is_marked_confidential_and_can_be_left_out(sites: dict[str, Pa
 
 # ------------------------------------------------------------------------------------------------- languages
 def test_dutch_is_the_default_and_english_on_request(sites: dict[str, Path]) -> None:
-    nl = (sites["nl"] / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
-    en = (sites["en"] / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
+    nl = (sites["nl"] / ORG_SITE / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
+    en = (sites["en"] / ORG_SITE / "zeeland-demo" / "2024" / "budget.html").read_text(encoding="utf-8")
     assert '<html lang="nl">' in nl and '<html lang="en">' in en
     assert "Budget en prognose" in nl and "Budget and forecast" in en
     # Organisation total: cost € 64.000 of budget € 76.500 (84%) — Dutch and English number formats.
     assert "€ 64.000" in nl and "€ 76.500" in nl and "84%" in nl
     assert "€64,000" in en and "€76,500" in en
-    quality_nl = (sites["nl"] / "zeeland-demo" / "2024" / "data_quality.html").read_text(encoding="utf-8")
-    quality_en = (sites["en"] / "zeeland-demo" / "2024" / "data_quality.html").read_text(encoding="utf-8")
+    quality_nl = (sites["nl"] / MGMT_SITE / "zeeland-demo" / "2024" / "data_quality.html").read_text(
+        encoding="utf-8"
+    )
+    quality_en = (sites["en"] / MGMT_SITE / "zeeland-demo" / "2024" / "data_quality.html").read_text(
+        encoding="utf-8"
+    )
     assert ">1.234<" in quality_nl and ">1,234<" in quality_en
 
 
@@ -506,10 +525,17 @@ def test_pages_say_not_yet_available_for_missing_marts(tmp_path: Path) -> None:
     }
     published = publish_tables(sources, {"zeeland-demo": Thresholds()})
     build_site(published.tables, settings, tmp_path / "site", "nl")
-    base = tmp_path / "site" / "zeeland-demo" / "2024"
     for page in ("calibration/index.html", "norming.html", "fairness.html", "budget.html", "process.html"):
+        base = (
+            tmp_path
+            / "site"
+            / (MGMT_SITE if page.startswith(("calibration", "norming")) else ORG_SITE)
+            / "zeeland-demo"
+            / "2024"
+        )
         assert "nog niet beschikbaar" in (base / page).read_text(encoding="utf-8"), page
-    assert ">1.234<" in (base / "data_quality.html").read_text(encoding="utf-8")
+    quality = tmp_path / "site" / MGMT_SITE / "zeeland-demo" / "2024" / "data_quality.html"
+    assert ">1.234<" in quality.read_text(encoding="utf-8")
 
 
 def test_a_failed_build_leaves_the_previous_site(tmp_path: Path) -> None:
@@ -536,7 +562,7 @@ def test_serve_binds_loopback_and_serves_only_the_site_folder(sites: dict[str, P
     site = sites["clean"]
     secret = site.parent / "secret.txt"
     secret.write_text("not for the browser", encoding="utf-8")
-    server, base = _serve(site)
+    server, base = _serve(site / ORG_SITE)
     try:
         assert base.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(f"{base}/index.html", timeout=30) as response:
@@ -596,8 +622,10 @@ def test_sample_site_pages_exist_are_small_and_hold_no_identifiers(sample_run) -
     assert len(all_pages) > 20
     for org in sample_run.settings.organizations:
         for page in ("norming", "fairness", "budget", "process", "data_quality"):
-            assert list(site.glob(f"{org}/*/{page}.html")), f"{org}: {page}"
-        assert any(department_packs(c) for c in (site / org).iterdir()), f"{org}: calibration packs"
+            assert list(site.glob(f"*/{org}/*/{page}.html")), f"{org}: {page}"
+        assert any(department_packs(c) for c in (site / MGMT_SITE / org).iterdir()), (
+            f"{org}: calibration packs"
+        )
     ids = raw_identifiers(sample_run.settings.home)
     assert len(ids) > 500, "the sample's inbox must yield its employee numbers"
     pattern = re.compile(
@@ -624,7 +652,7 @@ def test_sample_site_hides_small_cells_in_every_figure(sample_run) -> None:  # t
     not suppressed (docs/privacy.md), the organisation's are."""
     site = sample_run.settings.site
     counts = []
-    for page in site.glob("*/*/calibration/index.html"):
+    for page in site.glob("*/*/*/calibration/index.html"):
         for _, payload in chart_payloads(page.read_text(encoding="utf-8")):
             for match in re.findall(r"\(n = ([\d.,]+)\)", json.dumps(payload, ensure_ascii=False)):
                 counts.append(int(match.replace(".", "").replace(",", "")))
@@ -676,7 +704,7 @@ def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_p
     assert shown.height >= 2
     settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
     build_site(published.tables, settings, tmp_path / "site", "nl")
-    cycle = tmp_path / "site" / "zeeland-demo" / "2024"
+    cycle = tmp_path / "site" / MGMT_SITE / "zeeland-demo" / "2024"
     pack = html.unescape((cycle / "calibration" / department_file("Oost")).read_text(encoding="utf-8"))
     # The pack is the meeting release (docs/privacy.md): Oost's own counts and shares are all shown there.
     assert "Het totaal van deze afdeling is afgeschermd" not in pack
@@ -693,7 +721,7 @@ def test_data_quality_page_speaks_the_language_and_says_when_nothing_was_quarant
 ) -> None:
     """Kinds and load statuses in the page's language; no quarantined rows is said in a sentence, and only
     a missing mart is 'not yet available'."""
-    page = "zeeland-demo/2024/data_quality.html"
+    page = "management/zeeland-demo/2024/data_quality.html"
     nl = html.unescape((sites["nl"] / page).read_text(encoding="utf-8"))
     en = html.unescape((sites["en"] / page).read_text(encoding="utf-8"))
     assert ">beoordelingen<" in nl and ">geladen<" in nl and ">evaluations<" not in nl
@@ -784,7 +812,9 @@ def test_norming_page_shows_the_calibration_impact(sites: dict[str, Path]) -> No
     from dashboards.i18n import text as say
 
     for language in ("nl", "en"):
-        page = (sites[language] / "zeeland-demo" / "2024" / "norming.html").read_text(encoding="utf-8")
+        page = (sites[language] / MGMT_SITE / "zeeland-demo" / "2024" / "norming.html").read_text(
+            encoding="utf-8"
+        )
         section = impact_section(page)
         assert chart_titles(section) == [say(key, language) for key in IMPACT_CHARTS]
         # 17 of 205 proposals down and 14 up: the organisation's summary sentence.
@@ -797,13 +827,13 @@ def test_norming_page_shows_the_calibration_impact(sites: dict[str, Path]) -> No
         assert "verschillen tussen afdelingen" in section or "differences between departments" in section
         assert say("impact_no_proposals", language) not in html.unescape(section)
     # West: nobody moved (everyone alike) — its parts are hidden and drawn as one grey "·" segment.
-    nl = (sites["nl"] / "zeeland-demo" / "2024" / "norming.html").read_text(encoding="utf-8")
+    nl = (sites["nl"] / MGMT_SITE / "zeeland-demo" / "2024" / "norming.html").read_text(encoding="utf-8")
     payloads = dict(chart_payloads(impact_section(nl)))
     bars = next(iter(payloads.values()))
     hidden = [t for t in bars["data"] if t["name"] == "afgeschermd"]
     assert hidden and "·" in hidden[0]["text"][hidden[0]["y"].index("West")]
     # The cycle without proposals (2023 has no calibration marts in the hand-built data) says so plainly.
-    other = (sites["nl"] / "zeeland-demo" / "2023" / "norming.html").read_text(encoding="utf-8")
+    other = (sites["nl"] / MGMT_SITE / "zeeland-demo" / "2023" / "norming.html").read_text(encoding="utf-8")
     assert html.escape(say("impact_no_proposals", "nl")) in impact_section(other)
 
 
@@ -847,7 +877,9 @@ def test_a_long_worklist_is_cut_with_a_note(tmp_path: Path) -> None:
     published = publish_tables(sources, {"zeeland-demo": Thresholds()})
     build_site(published.tables, settings, site, "en")
     texts = [
-        p.read_text(encoding="utf-8") for c in (site / "zeeland-demo").iterdir() for p in department_packs(c)
+        p.read_text(encoding="utf-8")
+        for c in (site / MGMT_SITE / "zeeland-demo").iterdir()
+        for p in department_packs(c)
     ]
     cut = [t for t in texts if f"The first {WORKLIST_ROWS} of" in t]
     assert len(cut) == 1, "only the department with the long list is cut"
@@ -899,3 +931,100 @@ def test_the_site_built_one_organisation_at_a_time_is_the_site_of_publish_tables
     assert files == sorted(p.relative_to(by_part) for p in by_part.rglob("*") if p.is_file())
     different = [f for f in files if (by_hand / f).read_bytes() != (by_part / f).read_bytes()]
     assert not different, different[:5]
+
+
+# ------------------------------------------------------------------------------- audiences and the manifest (16, 21)
+def test_the_organisation_site_holds_no_management_table_page_or_link(sites: dict[str, Path]) -> None:
+    """No page of the organisation site links to a management page, and none shows a management table's
+    numbers: the organisation site is rendered from the organisation release only."""
+    site = sites["nl"] / ORG_SITE
+    for page in pages(site):
+        text = page.read_text(encoding="utf-8")
+        assert "norming.html" not in text and "calibration/" not in text, page
+        assert "data_quality.html" not in text and "../management" not in text, page
+        assert "<code>p0" not in text, f"{page}: worklist pseudonyms in the organisation site"
+    assert not list(site.rglob("calibration")) and not list(site.rglob("norming*"))
+
+
+def test_adding_a_cycle_renders_only_that_cycle_and_gives_the_full_build(tmp_path: Path) -> None:
+    """A site built with 2023 only, then rebuilt with 2023 and 2024, copies 2023's pages (manifest digest
+    unchanged) and is file for file the site built from scratch; the cycle menus come from manifest.js."""
+    from datetime import UTC, datetime
+
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
+    full = publish_tables(hand_sources("Noord"), {"zeeland-demo": Thresholds()})
+    first = {
+        name: frame.filter(pl.col("cycle") != 2024) if "cycle" in frame.columns else frame
+        for name, frame in full.tables.items()
+    }
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    grown, scratch = tmp_path / "grown", tmp_path / "scratch"
+    assert build_site(first, settings, grown, "nl", built_at=when).reused == 0
+    report = build_site(full.tables, settings, grown, "nl", built_at=when)
+    assert report.reused == 2, "2023 copied in both sites"
+    build_site(full.tables, settings, scratch, "nl", built_at=when, reuse=False)
+    files = sorted(p.relative_to(scratch) for p in scratch.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(grown) for p in grown.rglob("*") if p.is_file())
+    for name in files:
+        assert (grown / name).read_bytes() == (scratch / name).read_bytes(), name
+    manifest = json.loads((grown / MGMT_SITE / "manifest.json").read_text(encoding="utf-8"))
+    cycles = manifest["organisations"]["zeeland-demo"]["cycles"]
+    assert [c["cycle"] for c in cycles] == [2023, 2024] and "norming.html" in cycles[0]["pages"]
+    page_2023 = (grown / MGMT_SITE / "zeeland-demo" / "2023" / "norming.html").read_text(encoding="utf-8")
+    assert "2024" not in page_2023.split("<main>")[0], "a page's menus name only its own cycle"
+    assert "data-cycle-menu" in page_2023 and "manifest.js" in page_2023
+    # A changed cycle is rendered again: its digest differs.
+    changed = dict(full.tables)
+    ratings = changed["ratings"]
+    assert ratings.filter(pl.col("cycle") == 2023).height > 1
+    changed["ratings"] = ratings.filter(pl.col("cycle") != 2023).vstack(
+        ratings.filter(pl.col("cycle") == 2023).head(1)
+    )
+    assert build_site(changed, settings, grown, "nl", built_at=when).reused < 2
+
+
+def test_a_cycles_management_release_does_not_depend_on_the_other_cycles(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: protecting one cycle's sources alone gives that cycle's published cells of the management and
+    meeting releases exactly. The organisation release does not (docs/privacy.md, "Cycles"): the fairness
+    table and the multi-year pay-gap projection and budget forecast read other cycles' cells."""
+    from models.policy import policy_for
+    from models.releases.registry import (
+        MANAGEMENT,
+        MEETING,
+        PAGES,
+        organization_sources,
+        protect_organization,
+    )
+    from pipelines.assets.publish import read_sources
+
+    con = duckdb.connect(str(sample_run.settings.home / "calibra.duckdb"), read_only=True)
+    try:
+        sources = read_sources(con, True)
+    finally:
+        con.close()
+    checked = 0
+    for org in sample_run.settings.organizations:
+        limits = Thresholds.from_policy(policy_for(sample_run.settings, org))
+        mine = organization_sources(sources, org)
+        every = protect_organization(mine, limits).tables
+        for cycle in sorted(set(every["norming_ratings"]["cycle"].to_list())):
+            alone = protect_organization(
+                {
+                    n: f.filter(pl.col("cycle") == cycle) if "cycle" in f.columns else f
+                    for n, f in mine.items()
+                },
+                limits,
+            ).tables
+            for name, frame in every.items():
+                if PAGES.get(name, ("", ""))[1] not in (MANAGEMENT, MEETING) or "cycle" not in frame.columns:
+                    continue
+                want = frame.filter(pl.col("cycle") == cycle)
+                got = alone[name].filter(pl.col("cycle") == cycle)
+                columns = sorted(want.columns)
+                assert (
+                    want.select(columns)
+                    .sort(columns, nulls_last=True)
+                    .equals(got.select(columns).sort(columns, nulls_last=True))
+                ), f"{org} {cycle} {name}"
+                checked += 1
+    assert checked > 20

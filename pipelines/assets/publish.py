@@ -17,6 +17,7 @@ from models.disclosure.report import summary
 from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PUBLISHED_TABLES
+from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
 from pipelines.assets.common import organisation_policies
 from pipelines.packs import write_meeting_packs
@@ -107,7 +108,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     with calibra.writer() as con:
         sources = read_sources(con, INCLUDE_WORKLIST)
     limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
-    job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST)
+    job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST, site=settings.site.resolve())
     published, rendered = protect_and_render(sources, limits, job)  # empties `sources`
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     report = build_site(
@@ -122,13 +123,15 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     # Meeting packs: re-identified at pack time from the inbox's exports and the key (pipelines/packs.py);
     # only their number reaches Dagster.
     packs = (
-        write_meeting_packs(rendered, published.tables, settings, load_key(), calibra.language)
+        write_meeting_packs(rendered[MANAGEMENT], published.tables, settings, load_key(), calibra.language)
         if INCLUDE_WORKLIST
         else 0
     )
     return dg.MaterializeResult(
         metadata={
             "pages": dg.MetadataValue.int(report.pages),
+            # Organisation cycles whose pages were copied from the previous site (unchanged digest).
+            "reused_cycles": dg.MetadataValue.int(report.reused),
             "charts": dg.MetadataValue.int(report.charts),
             "bytes": dg.MetadataValue.int(report.bytes),
             "largest_page_bytes": dg.MetadataValue.int(report.largest_page),
