@@ -843,7 +843,7 @@ def test_sample_norming_page_shows_the_calibration_impact(sample_run) -> None:  
     from dashboards.i18n import text as say
 
     site = sample_run.settings.site
-    zeeland = sorted(site.glob("zeeland-demo/*/norming.html"))
+    zeeland = sorted((site / MGMT_SITE).glob("zeeland-demo/*/norming.html"))
     assert zeeland, "the sample must publish zeeland-demo's norming pages"
     for path in zeeland:
         section = impact_section(path.read_text(encoding="utf-8"))
@@ -853,7 +853,7 @@ def test_sample_norming_page_shows_the_calibration_impact(sample_run) -> None:  
         for _, payload in chart_payloads(section):
             assert re.match(r"n = [\d.]+$", payload["layout"]["title"]["subtitle"]["text"]), path
             go.Figure(data=payload["data"], layout=payload["layout"])
-    vo = sorted(site.glob("vo-demo/*/norming.html"))
+    vo = sorted((site / MGMT_SITE).glob("vo-demo/*/norming.html"))
     assert vo
     for path in vo:
         section = impact_section(path.read_text(encoding="utf-8"))

@@ -106,7 +106,14 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
 
     # A cycle's rows read its window (calibration_impact.window_cycles cycles up to it); the reference group is
     # chosen per cycle, so a new cycle leaves the earlier cycles' rows as they are.
-    lookback = {org: impact_config(policy).window_cycles for org, policy in policies.items()}
+    # A policy without calibration_impact settings fails in the mart only where the organisation has proposed
+    # ratings (a regime without proposals has no calibration to measure), so its lookback is a single cycle.
+    lookback = {
+        org: impact_config(policy).window_cycles
+        if policy.rule_value("calibration_impact", "window_cycles") is not None
+        else 1
+        for org, policy in policies.items()
+    }
     with calibra.writer() as con:
         slices, marts = build_step(
             con,
