@@ -33,11 +33,18 @@ def plural(singular: str, other: str) -> Plural:
 TEXTS: dict[str, dict[str, Any]] = {
     # ---------------------------------------------------------------------------------------------- site
     "site_title": {"nl": "calibra — beoordelen en belonen", "en": "calibra — appraisal and reward"},
-    "site_intro": {
-        "nl": "Overzichten voor kalibratievergaderingen, normering door het managementteam, eerlijkheid, "
-        "budget en proces. Alle cijfers zijn groepstotalen; kleine groepen worden niet getoond.",
-        "en": "Overviews for calibration meetings, management-team norming, fairness, budget and process. "
-        "All figures are group totals; small groups are not shown.",
+    "site_intro_organisation": {
+        "nl": "Overzichten van eerlijkheid, loontransparantie, budget en het verloop van de beoordelingscyclus. "
+        "Alle cijfers zijn groepstotalen; kleine groepen worden niet getoond.",
+        "en": "Overviews of fairness, pay transparency, budget and the progress of the appraisal cycle. All "
+        "figures are group totals; small groups are not shown.",
+    },
+    "site_intro_management": {
+        "nl": "Overzichten voor de kalibratievergaderingen en de normering door het managementteam: de "
+        "verdeling per afdeling tegenover de organisatie en de richtlijn, de beoordelaars, de werklijst en "
+        "de datakwaliteit.",
+        "en": "Overviews for calibration meetings and management-team norming: each department's distribution "
+        "against the organisation and the guideline, the evaluators, the worklist and data quality.",
     },
     "site_audience_organisation": {
         "nl": "Deze site is voor alle medewerkers en de ondernemingsraad: eerlijkheid, loontransparantie, "
@@ -53,15 +60,25 @@ TEXTS: dict[str, dict[str, Any]] = {
         "department (with pseudonyms) and data quality. Do not share with all staff; their pages are in the "
         "organisation site.",
     },
-    "privacy_intro": {
+    "privacy_intro_organisation": {
         "nl": "Elke getoonde cel komt van minstens {k} personen; bedragen van minstens {k_amounts} personen "
-        "en geen enkele persoon boven {dominance} van het bedrag. Waar een verborgen cel uit totalen terug "
-        "te rekenen zou zijn, is ook een tweede cel verborgen. Groepen waarin iedereen dezelfde beoordeling "
-        "kreeg, worden niet uitgesplitst.",
+        "en geen enkele persoon boven {dominance} van het bedrag. Waar een verborgen cel uit de andere "
+        "cijfers van deze site terug te rekenen zou zijn, is ook een tweede cel verborgen. Groepen waarin "
+        "iedereen dezelfde beoordeling kreeg, worden niet uitgesplitst.",
         "en": "Every cell shown comes from at least {k} people; amounts from at least {k_amounts} people with "
-        "no single person above {dominance} of the amount. Where a hidden cell could be recomputed from "
-        "totals, a second cell is hidden too. Groups in which everyone got the same rating are not broken "
-        "down.",
+        "no single person above {dominance} of the amount. Where a hidden cell could be recomputed from the "
+        "other figures of this site, a second cell is hidden too. Groups in which everyone got the same "
+        "rating are not broken down.",
+    },
+    "privacy_intro_management": {
+        "nl": "Normering: elke getoonde cel komt van minstens {k} personen, en waar een verborgen cel uit de "
+        "totalen van dezelfde tabel terug te rekenen zou zijn, is ook een tweede cel verborgen. De "
+        "kalibratiepagina van een afdeling is voor haar eigen vergadering: de aantallen van die afdeling "
+        "staan er volledig, andere afdelingen alleen als totaal van de organisatie.",
+        "en": "Norming: every cell shown comes from at least {k} people, and where a hidden cell could be "
+        "recomputed from the totals of the same table, a second cell is hidden too. A department's "
+        "calibration page is for its own meeting: that department's counts are shown in full, other "
+        "departments only as the organisation's total.",
     },
     "organisations": {"nl": "Organisaties", "en": "Organisations"},
     "organisation": {"nl": "Organisatie", "en": "Organisation"},

@@ -159,7 +159,7 @@ def _index(data: SiteData, language: str, audience: str, manifest: dict[str, Any
         cards.append(f"<div class='card'><h3>{esc(entry['name'])}</h3>{content}</div>")
     # The index covers every organisation: it states the strictest thresholds of their policies.
     limits = Thresholds.strictest(data.policies.values())
-    privacy = text("privacy_intro", language).format(
+    privacy = text("privacy_intro_" + audience, language).format(
         k=fmt_int(limits.k, language),
         k_amounts=fmt_int(limits.k_amounts, language),
         dominance=fmt_pct(limits.dominance, language),
@@ -172,7 +172,7 @@ def _index(data: SiteData, language: str, audience: str, manifest: dict[str, Any
         )
     body = (
         f"<h1>{esc(text('site_title', language))}</h1>"
-        f"<p class='lead'>{esc(text('site_intro', language))}</p>"
+        f"<p class='lead'>{esc(text('site_intro_' + audience, language))}</p>"
         f"<p class='notice'>{esc(text('site_audience_' + audience, language))}</p>"
         f"<p class='explain'>{esc(privacy)}</p>"
         f"<h2>{esc(text('organisations', language))}</h2><div class='cards'>{''.join(cards)}</div>"
