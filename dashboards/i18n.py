@@ -440,11 +440,11 @@ TEXTS: dict[str, dict[str, Any]] = {
         "laten zien. Zulke groepen zijn klein: bij acht mensen verschuift één persoon het percentage met 12 "
         "procentpunten. Daarom staat naast het ruwe percentage een gekrompen schatting: het percentage van de "
         "groep, naar dat van het hele functieniveau getrokken, sterker naarmate de groep kleiner is "
-        "(empirische Bayes, bèta-binomiaal), met een 95%-interval. Alleen de uitkomsten die de beloning bepalen.",
+        "(hiërarchisch Bayesiaans, bèta-binomiaal), met een 95%-interval. Alleen de uitkomsten die de beloning bepalen.",
         "en": "Part-time women at one function level can fare differently from what gender or part-time alone "
         "shows. Such groups are small: with eight people one person moves the percentage by 12 points. Beside "
         "the raw percentage there is therefore a shrunk estimate: the group's percentage pulled toward that of "
-        "the whole function level, the more so the smaller the group (empirical Bayes, beta-binomial), with a "
+        "the whole function level, the more so the smaller the group (hierarchical Bayes, beta-binomial), with a "
         "95% interval. Only the outcomes that decide pay.",
     },
     "ixn_unavailable": {

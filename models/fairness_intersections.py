@@ -1,10 +1,10 @@
 """marts.fairness_intersections: pay-relevant outcomes per intersection of gender × part-time × function level,
-with empirical-Bayes shrinkage for small groups (issue 23; docs/marts/fairness_intersections.md).
+with hierarchical-Bayes shrinkage for small groups (issue 23; docs/marts/fairness_intersections.md).
 
 marts.fairness compares one attribute at a time. Women who work part time at one function level can fare
 differently from what either attribute alone shows, but such intersections are small, and the raw rate of a
 group of eight swings by 12 percentage points with one person. Each intersection therefore gets, beside its
-raw rate, a *shrunken* rate: a beta-binomial empirical-Bayes estimate that pulls the group's rate toward the
+raw rate, a *shrunken* rate: a beta-binomial hierarchical-Bayes estimate that pulls the group's rate toward the
 rate of its function level (everyone at that level, whatever their gender or working time), the more the
 smaller the group.
 
@@ -13,12 +13,19 @@ Model, per organisation × cycle × measure × outcome (an "at or above" cut poi
 binomial(n_i, p_i) with p_i ~ Beta(m_i M, (1 - m_i) M). The prior mean m_i is the rate of i's function level
 (with half a person added on both sides, so it is never 0 or 1); the prior strength M (in "people") is
 estimated by maximising the beta-binomial marginal likelihood over the intersections (bounded 1-D search on
-log M). The shrunken rate is the posterior mean (x_i + m_i M) / (n_i + M), its interval the equal-tailed 95%
-posterior interval of Beta(x_i + m_i M, n_i − x_i + (1 − m_i) M). When the likelihood is largest at the upper
-bound of M the data show no differences between intersections beyond chance (``prior_status = pooled``):
-every shrunken rate is then its level's rate, and the page says so rather than showing a false certainty.
+log M), which gives ``prior_status``. The shrunken rate and its 95% interval are those of the hierarchical
+posterior that averages over M instead of fixing it at its estimate: plain empirical Bayes treats the
+estimated M as known and its intervals cover far less than 95% (measured 50–75% at true M = 100–20 on groups of
+3–14), because with a few dozen small groups the data say little about M. M gets the *uniform shrinkage
+prior* (Christiansen & Morris 1997; Daniels 1999): the shrinkage factor M / (n0 + M), n0 the groups' median
+size, is uniform on (0, 1), which is proper and lets the data decide between "groups differ" and "groups are
+alike". The posterior of M is computed on a grid of log M; each group's rate is then a mixture of
+Beta(x_i + m_i M, n_i − x_i + (1 − m_i) M) over the grid, whose mean is the shrunken rate and whose 2.5% and
+97.5% quantiles (bisection on the mixture's distribution function) are its interval. When the likelihood is
+largest at the upper bound of M the data show no differences between intersections beyond chance
+(``prior_status = pooled``): the shrunken rates are then close to their level's rate, and the page says so.
 
-The weight of the group's own data is n_i / (n_i + M) (``own_weight``). Nothing here logs data values.
+The weight of the group's own data is n_i / (n_i + M) averaged over M's posterior (``own_weight``). Nothing here logs data values.
 """
 
 from __future__ import annotations
@@ -30,7 +37,6 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 from scipy import optimize, special
-from scipy import stats as sps
 
 from models.calibration._scales import SALARY_DECISION, measures
 from models.calibration.evaluator_report import pay_relevant_cut_points
@@ -40,6 +46,8 @@ FloatArray = NDArray[np.float64]
 
 LEVEL = 0.95
 M_MIN, M_MAX = 0.5, 1.0e5  # prior strength in people; at M_MAX the intersections are pooled completely
+GRID_POINTS = 121  # log M grid of the hierarchical posterior: 0.1 apart on the log scale
+BISECTION_STEPS = 40  # the interval ends to 2**-40 of a rate
 PART_TIME, FULL_TIME = "part_time", "full_time"
 DIMENSIONS = ("function_level", "gender", "part_time")
 
@@ -101,14 +109,44 @@ def prior_strength(x: FloatArray, n: FloatArray, mean: FloatArray) -> tuple[floa
     return math.exp(log_m), "partial"
 
 
-def posterior(
-    x: FloatArray, n: FloatArray, mean: FloatArray, strength: float, level: float = LEVEL
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Posterior mean and equal-tailed interval of each group's rate under Beta(mean·M, (1 − mean)·M)."""
-    a = x + mean * strength
-    b = n - x + (1.0 - mean) * strength
+def strength_posterior(x: FloatArray, n: FloatArray, mean: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The grid of M (log-spaced between M_MIN and M_MAX) and the posterior weight of each point under the
+    beta-binomial likelihood and the uniform shrinkage prior on M / (n0 + M), n0 the median group size."""
+    log_grid = np.linspace(math.log(M_MIN), math.log(M_MAX), GRID_POINTS)
+    grid = np.exp(log_grid)
+    keep = n > 0
+    n0 = float(np.median(n[keep])) if keep.any() else 1.0
+    # density of log M when M / (n0 + M) is uniform: d/dlogM [M / (n0 + M)] = n0·M / (n0 + M)²
+    log_prior = np.log(n0) + log_grid - 2.0 * np.log(n0 + grid)
+    loglik = np.array([-_negloglik(g, x[keep], n[keep], mean[keep]) for g in log_grid])
+    log_weight = loglik + log_prior
+    weight = np.exp(log_weight - log_weight.max())
+    return grid, weight / weight.sum()
+
+
+def hierarchical_posterior(
+    x: FloatArray, n: FloatArray, mean: FloatArray, level: float = LEVEL
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Each group's posterior mean rate, equal-tailed interval and own weight n / (n + M), with M integrated
+    out over :func:`strength_posterior` (a mixture of Betas per group)."""
+    grid, weight = strength_posterior(x, n, mean)
+    m = grid[:, None]
+    a = x[None, :] + mean[None, :] * m
+    b = n[None, :] - x[None, :] + (1.0 - mean[None, :]) * m
+    w = weight[:, None]
+    rate = np.sum(w * a / (a + b), axis=0)
+    own = np.sum(w * n[None, :] / (n[None, :] + m), axis=0)
+
+    def quantile(q: float) -> FloatArray:
+        lo, hi = np.zeros(x.shape), np.ones(x.shape)
+        for _ in range(BISECTION_STEPS):
+            mid = (lo + hi) / 2.0
+            below = np.sum(w * special.betainc(a, b, mid[None, :]), axis=0) < q
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        return (lo + hi) / 2.0
+
     tail = (1.0 - level) / 2.0
-    return a / (a + b), sps.beta.ppf(tail, a, b), sps.beta.ppf(1.0 - tail, a, b)
+    return rate, quantile(tail), quantile(1.0 - tail), own
 
 
 def _people(evaluations: pl.DataFrame, policy: Policy) -> pl.DataFrame:
@@ -167,11 +205,11 @@ def _shrink(cells: pl.DataFrame) -> pl.DataFrame:
     n = cells["n"].to_numpy().astype(np.float64)
     mean = cells["prior_mean"].to_numpy().astype(np.float64)
     strength, status = prior_strength(x, n, mean)
-    rate, lo, hi = posterior(x, n, mean, strength)
+    rate, lo, hi, own = hierarchical_posterior(x, n, mean)
     return cells.with_columns(
         pl.lit(strength).alias("prior_strength"),
         pl.lit(status).alias("prior_status"),
-        pl.Series("own_weight", n / (n + strength)),
+        pl.Series("own_weight", own),
         pl.Series("shrunk_rate", rate),
         pl.Series("shrunk_lo", lo),
         pl.Series("shrunk_hi", hi),

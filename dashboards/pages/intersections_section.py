@@ -1,5 +1,5 @@
 """The intersections section of the fairness page (issue 23): pay-relevant outcomes per gender × part-time ×
-function level, raw and shrunk toward the function level (beta-binomial empirical Bayes), with intervals.
+function level, raw and shrunk toward the function level (hierarchical beta-binomial Bayes), with intervals.
 
 Hooked into dashboards/pages/fairness.py by one call; reads only the protected table
 ``fairness_intersections`` (models/releases/intersections.py). Hidden groups arrive as null and are counted,
