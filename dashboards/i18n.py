@@ -789,9 +789,10 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "impact_findings": {"nl": "Gesignaleerd:", "en": "Flagged:"},
     "impact_no_findings": {
-        "nl": "Geen groep werd vaker omlaag of omhoog gezet dan toeval verklaart (voor zover de cijfers getoond "
-        "worden).",
-        "en": "No group was moved down or up more often than chance explains (as far as the figures are shown).",
+        "nl": "In deze cyclus, over alle functieniveaus samen, werd geen groep vaker omlaag of omhoog gezet dan "
+        "toeval verklaart (voor zover de cijfers getoond worden).",
+        "en": "In this cycle, over all function levels together, no group was moved down or up more often than "
+        "chance explains (as far as the figures are shown).",
     },
     # ---------------------------------------------------------------- calibration moves within function level
     "impact_levels_title": {
@@ -803,14 +804,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "vrouwen en hoeveel mannen de kalibratie omlaag zette, met de odds ratio (vrouwen tegenover mannen), "
         "Fisher p en de Benjamini–Hochberg q over alle niveaus. Een verschil binnen één functieniveau komt niet "
         "doordat vrouwen en mannen in andere niveaus werken. Gesignaleerd: significant (q < 0,05) én een "
-        "praktisch groot verschil. · is afgeschermd (te weinig mensen, of terug te rekenen uit totalen); een "
-        "vergelijking staat er alleen als beide groepen getoond worden.",
+        "praktisch groot verschil. · is afgeschermd: minder mensen dan het minimum, of iedereen aan dezelfde kant "
+        "(allemaal of niemand verplaatst). Een vergelijking staat er alleen als beide groepen getoond worden.",
         "en": "Per function level, over the cycles {period} together (an employee counts once per cycle), how "
         "many women and how many men calibration moved down, with the odds ratio (women against men), Fisher p "
         "and the Benjamini–Hochberg q over all levels. A difference within one function level does not come from "
         "women and men working in different levels. Flagged: significant (q < 0.05) and a practically large "
-        "difference. · is hidden (too few people, or recomputable from totals); a comparison is shown only where "
-        "both groups are.",
+        "difference. · is hidden: fewer people than the minimum, or everyone on the same side (all or none "
+        "moved). A comparison is shown only where both groups are.",
     },
     "impact_levels_caption": {
         "nl": "Vrouwen en mannen per functieniveau, {direction} gezet, cycli {period}",

@@ -648,7 +648,7 @@ def _gender_level_rows(frame: pl.DataFrame, direction: str) -> pl.DataFrame:
 
 
 def _gender_level_table(rows: pl.DataFrame, language: str, caption: str) -> str:
-    women, men = group_label("gender", WOMEN, language), group_label("gender", MEN, language)
+    women, men = (group_label("gender", g, language).capitalize() for g in (WOMEN, MEN))
     columns = [
         Column("function_level", attribute_label("function_level", language)),
         Column("women_n", f"{women}: n", "int", hidden_flag="women_hidden"),
@@ -712,10 +712,10 @@ def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: i
         caption = text("impact_levels_caption", language).format(
             direction=moves[direction].lower(), period=period
         )
-        table = _gender_level_table(rows, language, caption)
         if direction == "down":
-            tables.append(table)
+            tables.append(_gender_level_table(rows, language, caption))
         else:
+            table = _gender_level_table(rows, language, "")
             tables.append(f"<details><summary>{esc(caption)}</summary>{table}</details>")
     left_out = bool(frame["others_left_out"].any()) if "others_left_out" in frame.columns else False
     extra = f"<p class='note'>{esc(text('impact_levels_left_out', language))}</p>" if left_out else ""
