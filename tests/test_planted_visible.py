@@ -200,3 +200,56 @@ def test_s08_bonus_gap_is_withheld_only_where_its_counts_are_below_k(sample_run)
         f" men {m['count']}/{m['n']} = {m['count'] / m['n']:.1%}"
         f" (Fisher p {sps.fisher_exact([[f['count'], f['n'] - f['count']], [m['count'], m['n'] - m['count']]])[1]:.3f})"
     )
+
+
+# ---------------------------------------------------------------------------------------------- the rules, by hand
+def _strata(rows: list[tuple]) -> pl.DataFrame:
+    """marts.calibration_moves_strata rows: (cycle, first_cycle, complete, level, group, n, count)."""
+    return pl.DataFrame(
+        [
+            {
+                "organization": "o", "period": "window", "first_cycle": first, "cycle": cycle,
+                "window_complete": complete, "direction": "down", "attribute": "gender", "function_level": level,
+                "group_value": group, "is_reference": group == "M", "reference_group": "M", "n": n,
+                "count": count, "reference_rate": 0.1, "difference": 0.0, "odds_ratio": 1.234,
+                "p_value": 0.01234, "q_value": 0.04321, "flag": group == "F",
+            }
+            for cycle, first, complete, level, group, n, count in rows
+        ]
+    )  # fmt: skip
+
+
+def test_the_within_level_table_shows_large_groups_and_protects_small_ones() -> None:
+    from models.disclosure.engine import COMPLEMENT, HOMOGENEOUS, REASON, SMALL, SUPPRESSED
+    from models.releases.norming import BY_LEVEL_SOURCE, _calibration_moves_by_level
+
+    rows = [
+        (2023, 2022, False, "S01", "F", 40, 9),  # a growing window: never published
+        (2024, 2022, True, "S01", "F", 40, 9),
+        (2024, 2022, True, "S01", "M", 50, 2),  # 2 moved in a group of 50: shown (the group is large)
+        (2024, 2022, True, "S01", "X", 2, 1),  # small gender X: left out, not hidden
+        (2024, 2022, True, "S02", "F", 3, 1),  # a small group: hidden, and one more on each of its lines
+        (2024, 2022, True, "S02", "M", 30, 4),
+        (2024, 2022, True, "S03", "F", 20, 3),
+        (2024, 2022, True, "S03", "M", 25, 0),  # nobody moved: everyone alike
+    ]
+    result = _calibration_moves_by_level({BY_LEVEL_SOURCE: _strata(rows)}, Thresholds(), {})
+    out = {(r["function_level"], r["group_value"]): r for r in result.frame.iter_rows(named=True)}
+    assert set(out) == {("S01", "F"), ("S01", "M"), ("S02", "F"), ("S02", "M"), ("S03", "F"), ("S03", "M")}
+    assert all(r["cycle"] == 2024 for r in out.values()), "only complete windows"
+    assert result.recoded == 1 and all(r["others_left_out"] for k, r in out.items() if k[0] == "S01")
+    s01 = out["S01", "F"]
+    assert (s01["group_n"], s01["count"], s01["rate"]) == (40, 9, 9 / 40) and not s01[SUPPRESSED]
+    assert (s01["odds_ratio"], s01["p_value"], s01["q_value"], s01["flag"]) == (1.23, 0.012, 0.043, True)
+    assert out["S01", "M"]["count"] == 2 and out["S01", "M"]["odds_ratio"] is None, "the reference row"
+    small = out["S02", "F"]
+    assert small[REASON] == SMALL and small["group_n"] is None and small["count"] is None
+    # Its level line (S02) and its group line (women) each get a second hidden row: the smallest shown one.
+    assert out["S02", "M"][REASON] == COMPLEMENT and out["S02", "M"]["group_n"] is None
+    assert out["S03", "F"][REASON] == COMPLEMENT and out["S03", "F"]["rate"] is None
+    assert out["S03", "F"]["odds_ratio"] is None, "no comparison with a hidden row"
+    alike = out["S03", "M"]
+    assert alike[REASON] == HOMOGENEOUS and alike["count"] is None
+    # The men's line now holds one hidden size (S02, the complement): its smallest other size goes too.
+    assert alike["group_n"] is None and out["S01", "M"]["group_n"] == 50
+    assert result.hidden == 4 and result.reasons == {SMALL: 1, HOMOGENEOUS: 1, COMPLEMENT: 2}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from models.disclosure.engine import (
+    COMPLEMENT,
     HOMOGENEOUS,
     REASON,
     SMALL,
@@ -336,6 +337,39 @@ BY_LEVEL_KEYS = ["organization", "cycle", "direction", "attribute", "function_le
 BY_LEVEL_STATS = ("reference_rate", "difference", "odds_ratio", "p_value", "q_value", "flag")
 
 
+def _complement_lines(frame: pl.DataFrame, flag: str) -> pl.DataFrame:
+    """`flag` set on more rows until no line of a table (organisation × cycle × direction × attribute) holds
+    exactly one flagged row: a function level's groups, or a group's levels, sum to a total that other tables
+    give, so a lone hidden row would follow from it. The smallest shown row of such a line is hidden too (reason
+    complement), until nothing changes."""
+    if frame.height == 0:
+        return frame
+    hidden = frame[flag].to_numpy().copy()
+    sizes = frame["group_n"].to_numpy()
+    reasons = frame[REASON].to_list()
+    tables = frame.select(BY_LEVEL_KEYS[:4]).with_row_index("_i").group_by(BY_LEVEL_KEYS[:4]).agg("_i")
+    levels, groups = frame["function_level"].to_list(), frame["group_value"].to_list()
+    for members in tables["_i"].to_list():
+        lines: dict[tuple[str, str], list[int]] = {}
+        for i in members:
+            lines.setdefault(("level", levels[i]), []).append(i)
+            lines.setdefault(("group", groups[i]), []).append(i)
+        changed = True
+        while changed:
+            changed = False
+            for line in lines.values():
+                flagged = [i for i in line if hidden[i]]
+                shown = [i for i in line if not hidden[i]]
+                if len(flagged) == 1 and shown:
+                    extra = min(shown, key=lambda i: (sizes[i], i))
+                    hidden[extra] = True
+                    reasons[extra] = reasons[extra] or COMPLEMENT
+                    changed = True
+    return frame.with_columns(
+        pl.Series(flag, hidden, dtype=pl.Boolean), pl.Series(REASON, reasons, dtype=pl.String)
+    )
+
+
 def _calibration_moves_by_level(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
@@ -370,9 +404,15 @@ def _calibration_moves_by_level(
         pl.col("n").cast(pl.Int64).alias("group_n"),
         pl.col("count").cast(pl.Int64),
         (pl.col("count") / pl.col("n")).alias("rate"),
+        small.alias("_size_hidden"),
         (small | alike).alias(SUPPRESSED),
         pl.when(small).then(pl.lit(SMALL)).when(alike).then(pl.lit(HOMOGENEOUS)).alias(REASON),
     )
+    # A group's size and count over all levels, and a level's over all groups, follow from the organisation
+    # release (the per-cycle rows of calibration_moves_by_group, summed over the window): no line of the table
+    # may hold a single small group, or its size and count would follow. Everyone-alike rows are large groups:
+    # they need no such complement.
+    out = _complement_lines(out, "_size_hidden").with_columns(pl.col(SUPPRESSED) | pl.col("_size_hidden"))
     reference = out.select(
         *BY_LEVEL_KEYS[:5],
         pl.col("group_value").alias("reference_group"),
@@ -385,7 +425,8 @@ def _calibration_moves_by_level(
         & (pl.col("group_value") != pl.col("reference_group"))
     )
     out = _hide(out, ~shown, BY_LEVEL_STATS)
-    out = _hide(out, pl.col(SUPPRESSED), ("group_n", "count", "rate"))
+    out = _hide(out, pl.col(SUPPRESSED), ("count", "rate"))
+    out = _hide(out, pl.col("_size_hidden"), ("group_n",))
     # Published rounded, as the other comparison tables: odds ratio 2 decimals, p and q 3.
     out = out.with_columns(
         pl.col("odds_ratio").round(2),
@@ -393,16 +434,31 @@ def _calibration_moves_by_level(
         pl.col("q_value").round(3),
         pl.col("flag").fill_null(False),
     )
-    out = mark_left_out(out.drop("_ref_hidden"), left_out, within).sort(BY_LEVEL_KEYS, nulls_last=True)
+    out = mark_left_out(out.drop("_ref_hidden", "_size_hidden"), left_out, within).sort(
+        BY_LEVEL_KEYS, nulls_last=True
+    )
     counts = out.select(
         pl.col(REASON).eq(SMALL).sum().alias(SMALL),
         pl.col(REASON).eq(HOMOGENEOUS).sum().alias(HOMOGENEOUS),
+        pl.col(REASON).eq(COMPLEMENT).sum().alias(COMPLEMENT),
     ).row(0, named=True)
+    large_complements = (
+        rows.join(
+            out.filter(pl.col(REASON) == COMPLEMENT).select(BY_LEVEL_KEYS), on=BY_LEVEL_KEYS, how="semi"
+        )
+        .filter(pl.col("n") >= 2 * k)
+        .height
+    )
     return ProtectedTable(
         frame=out,
         cells=out.height,
         hidden=int(out[SUPPRESSED].sum()),
         recoded=left_out.height,
-        reasons={SMALL: int(counts[SMALL]), HOMOGENEOUS: int(counts[HOMOGENEOUS])},
+        reasons={
+            SMALL: int(counts[SMALL]),
+            HOMOGENEOUS: int(counts[HOMOGENEOUS]),
+            COMPLEMENT: int(counts[COMPLEMENT]),
+        },
         large_cells=int((rows["n"] >= 2 * k).sum()),
+        large_complements=int(large_complements),
     )
