@@ -819,6 +819,10 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "impact_levels_moved": {"nl": "verplaatst", "en": "moved"},
     "impact_levels_odds": {"nl": "Odds ratio (v/m)", "en": "Odds ratio (w/m)"},
+    "impact_levels_significant": {
+        "nl": "Vaker of minder vaak dan toeval verklaart (Benjamini–Hochberg q onder {fdr}):",
+        "en": "More or less often than chance explains (Benjamini–Hochberg q below {fdr}):",
+    },
     "impact_levels_more": {"nl": "vaker", "en": "more often"},
     "impact_levels_less": {"nl": "minder vaak", "en": "less often"},
     "impact_levels_sentence": {

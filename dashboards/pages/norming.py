@@ -592,10 +592,13 @@ def level_sentence(row: dict, reference: dict, period: str, language: str) -> st
     )
 
 
-def _p_text(p: float | None, language: str) -> str:
+def _p_text(p: float | None, language: str, sign: bool = True) -> str:
+    """A published (3-decimal) p or q: "< 0,001" below 0.001, else "= 0,433" (without the "= " for a table)."""
     if p is None:
         return "–"
-    return "< " + fmt_number(0.001, language, 3) if p < 0.001 else "= " + fmt_number(p, language, 3)
+    if p < 0.001:
+        return "< " + fmt_number(0.001, language, 3)
+    return ("= " if sign else "") + fmt_number(p, language, 3)
 
 
 def _odds(women: dict, men: dict) -> float | None:
@@ -605,7 +608,7 @@ def _odds(women: dict, men: dict) -> float | None:
     return (a * d) / (b * c) if b * c > 0 else None
 
 
-def _gender_level_rows(frame: pl.DataFrame, direction: str) -> pl.DataFrame:
+def _gender_level_rows(frame: pl.DataFrame, direction: str, language: str) -> pl.DataFrame:
     """Women and men side by side per function level (one direction), with the comparison where shown."""
     part = frame.filter((pl.col("attribute") == "gender") & (pl.col("direction") == direction))
     out = []
@@ -632,8 +635,8 @@ def _gender_level_rows(frame: pl.DataFrame, direction: str) -> pl.DataFrame:
                 "men_count": men["count"],
                 "men_rate": men["rate"],
                 "odds_ratio": _odds(women, men) if compared is not None else None,
-                "p_value": compared["p_value"] if compared is not None else None,
-                "q_value": compared["q_value"] if compared is not None else None,
+                "p_value": _p_text(compared["p_value"], language, False) if compared is not None else None,
+                "q_value": _p_text(compared["q_value"], language, False) if compared is not None else None,
                 "flag": bool(compared and compared.get("flag")),
                 "women_hidden": bool(women["suppressed"]),
                 "men_hidden": bool(men["suppressed"]),
@@ -642,7 +645,7 @@ def _gender_level_rows(frame: pl.DataFrame, direction: str) -> pl.DataFrame:
         )
     schema = {"function_level": pl.String, "women_n": pl.Int64, "women_count": pl.Int64,
               "women_rate": pl.Float64, "men_n": pl.Int64, "men_count": pl.Int64, "men_rate": pl.Float64,
-              "odds_ratio": pl.Float64, "p_value": pl.Float64, "q_value": pl.Float64, "flag": pl.Boolean,
+              "odds_ratio": pl.Float64, "p_value": pl.String, "q_value": pl.String, "flag": pl.Boolean,
               "women_hidden": pl.Boolean, "men_hidden": pl.Boolean, "compare_hidden": pl.Boolean}  # fmt: skip
     return pl.DataFrame(out, schema=schema)
 
@@ -665,8 +668,8 @@ def _gender_level_table(rows: pl.DataFrame, language: str, caption: str) -> str:
         ),
         Column("men_rate", f"{men}: %", "pct", hidden_flag="men_hidden"),
         Column("odds_ratio", text("impact_levels_odds", language), "num", 2, hidden_flag="compare_hidden"),
-        Column("p_value", "Fisher p", "num", 3, hidden_flag="compare_hidden"),
-        Column("q_value", "q (BH)", "num", 3, hidden_flag="compare_hidden"),
+        Column("p_value", "Fisher p", "text", hidden_flag="compare_hidden"),
+        Column("q_value", "q (BH)", "text", hidden_flag="compare_hidden"),
         Column("flag", text("flagged", language).capitalize(), "flag", hidden_flag=None),
     ]
     return html_table(rows, columns, language, caption)
@@ -690,15 +693,27 @@ def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: i
         (r["direction"], r["attribute"], r["function_level"], r["group_value"]): r
         for r in frame.iter_rows(named=True)
     }
+    # Sentences for every comparison more or less often than chance explains (BH q below the policy's
+    # metrics.fdr) and every flagged one (also practically large, metrics.practical_effect).
+    policy = data.policies.get(organization)
+    fdr = policy.rule_value("metrics", "fdr") if policy is not None else None
+    significant = pl.col("flag").fill_null(False)
+    if fdr is not None:
+        significant = significant | (pl.col("q_value") < float(fdr)).fill_null(False)
     sentences = []
-    for r in frame.filter(pl.col("flag").fill_null(False)).iter_rows(named=True):
+    for r in frame.filter(significant).sort("direction", "attribute", "function_level").iter_rows(named=True):
         reference = groups.get((r["direction"], r["attribute"], r["function_level"], r["reference_group"]))
         if reference is None or reference["rate"] is None or r["rate"] is None or r["odds_ratio"] is None:
             continue
         sentences.append(level_sentence(r, reference, period, language))
     if sentences:
+        head = (
+            text("impact_levels_significant", language).format(fdr=fmt_number(float(fdr), language, 2))
+            if fdr is not None
+            else text("impact_findings", language)
+        )
         listing = (
-            f"<p class='explain'>{esc(text('impact_findings', language))}</p>"
+            f"<p class='explain'>{esc(head)}</p>"
             f"<ul class='findings'>{''.join(f'<li><strong>{esc(s)}</strong></li>' for s in sentences)}</ul>"
         )
     else:
@@ -706,7 +721,7 @@ def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: i
     moves = text("move_labels", language)
     tables = []
     for direction in ("down", "up"):
-        rows = _gender_level_rows(frame, direction)
+        rows = _gender_level_rows(frame, direction, language)
         if rows.height == 0:
             continue
         caption = text("impact_levels_caption", language).format(
