@@ -806,10 +806,69 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "impact_findings": {"nl": "Gesignaleerd:", "en": "Flagged:"},
     "impact_no_findings": {
-        "nl": "Geen groep werd vaker omlaag of omhoog gezet dan toeval verklaart (voor zover de cijfers getoond "
-        "worden).",
-        "en": "No group was moved down or up more often than chance explains (as far as the figures are shown).",
+        "nl": "In deze cyclus, over alle functieniveaus samen, werd geen groep vaker omlaag of omhoog gezet dan "
+        "toeval verklaart (voor zover de cijfers getoond worden).",
+        "en": "In this cycle, over all function levels together, no group was moved down or up more often than "
+        "chance explains (as far as the figures are shown).",
     },
+    # ---------------------------------------------------------------- calibration moves within function level
+    "impact_levels_title": {
+        "nl": "Binnen hetzelfde functieniveau: wie werd vaker omlaag of omhoog gezet?",
+        "en": "Within the same function level: who was moved down or up more often?",
+    },
+    "impact_levels_explain": {
+        "nl": "Per functieniveau, over de cycli {period} samen (een medewerker telt eens per cyclus), hoeveel "
+        "vrouwen en hoeveel mannen de kalibratie omlaag zette, met de odds ratio (vrouwen tegenover mannen), "
+        "Fisher p en de Benjamini–Hochberg q over alle niveaus. Een verschil binnen één functieniveau komt niet "
+        "doordat vrouwen en mannen in andere niveaus werken. Gesignaleerd: significant (q < 0,05) én een "
+        "praktisch groot verschil. · is afgeschermd: minder mensen dan het minimum, of iedereen aan dezelfde kant "
+        "(allemaal of niemand verplaatst). Een vergelijking staat er alleen als beide groepen getoond worden.",
+        "en": "Per function level, over the cycles {period} together (an employee counts once per cycle), how "
+        "many women and how many men calibration moved down, with the odds ratio (women against men), Fisher p "
+        "and the Benjamini–Hochberg q over all levels. A difference within one function level does not come from "
+        "women and men working in different levels. Flagged: significant (q < 0.05) and a practically large "
+        "difference. · is hidden: fewer people than the minimum, or everyone on the same side (all or none "
+        "moved). A comparison is shown only where both groups are.",
+    },
+    "impact_levels_caption": {
+        "nl": "Vrouwen en mannen per functieniveau, {direction} gezet, cycli {period}",
+        "en": "Women and men per function level, {direction}, cycles {period}",
+    },
+    "impact_levels_moved": {"nl": "verplaatst", "en": "moved"},
+    "impact_levels_odds": {"nl": "Odds ratio (v/m)", "en": "Odds ratio (w/m)"},
+    "impact_levels_significant": {
+        "nl": "Vaker of minder vaak dan toeval verklaart (Benjamini–Hochberg q onder {fdr}):",
+        "en": "More or less often than chance explains (Benjamini–Hochberg q below {fdr}):",
+    },
+    "impact_levels_more": {"nl": "vaker", "en": "more often"},
+    "impact_levels_less": {"nl": "minder vaak", "en": "less often"},
+    "impact_levels_sentence": {
+        "nl": "{subject} in functieniveau {level} werden in de cycli {period} bij de kalibratie {how} "
+        "{direction} gezet dan {reference} in hetzelfde functieniveau: {count} van de {n} ({rate}) tegenover "
+        "{ref_count} van de {ref_n} ({ref_rate}); odds ratio {odds}, Fisher p {p}, q {q}.",
+        "en": "{subject} in function level {level} were {direction} in calibration {how} than {reference} in "
+        "the same function level in the cycles {period}: {count} of {n} ({rate}) against {ref_count} of {ref_n} "
+        "({ref_rate}); odds ratio {odds}, Fisher p {p}, q {q}.",
+    },
+    "impact_levels_no_findings": {
+        "nl": "Binnen geen enkel functieniveau werd een groep vaker omlaag of omhoog gezet dan toeval verklaart "
+        "(voor zover de cijfers getoond worden).",
+        "en": "Within no function level was a group moved down or up more often than chance explains (as far as "
+        "the figures are shown).",
+    },
+    "impact_levels_no_window": {
+        "nl": "De vergelijking binnen functieniveau telt meerdere cycli samen; voor deze cyclus is er nog geen "
+        "volledige reeks cycli met voorstellen.",
+        "en": "The comparison within function level pools several cycles; this cycle has no complete series of "
+        "cycles with proposals yet.",
+    },
+    "impact_levels_left_out": {
+        "nl": "Kleine gendercategorieën buiten vrouwen en mannen zijn in een functieniveau weggelaten (minder dan "
+        "het minimum aantal mensen); de totalen tellen alleen de getoonde groepen.",
+        "en": "Small gender categories other than women and men are left out within a function level (fewer "
+        "than the minimum number of people); the totals count only the groups shown.",
+    },
+    # ---------------------------------------------------------------- end of calibration moves within level
     "impact_spread_title": {
         "nl": "Eerlijker of alleen luider? Werden de verschillen kleiner of groter?",
         "en": "Fairer, or just louder? Did the differences narrow or widen?",

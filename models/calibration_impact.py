@@ -1218,6 +1218,7 @@ MOVES_SCHEMA: dict[str, Any] = {
 
 STRATA_SCHEMA: dict[str, Any] = {
     **_KEY_SCHEMA,
+    "window_complete": pl.Boolean,
     "direction": pl.String,
     "attribute": pl.String,
     "function_level": pl.String,
@@ -1340,6 +1341,15 @@ def organisation_impact(
     if strata.height:
         strata = _flag(_binary_statistics(_by_direction(strata), config), config).sort(
             "_pi", "direction", "_a", "_l", "_g", maintain_order=True
+        )
+        # A window that pools calibration_impact.window_cycles cycles: the next complete window differs from it
+        # by a whole cycle at both ends, so publishing complete windows only never lets one window minus the
+        # one before it give a single cycle's counts (models.releases.norming).
+        complete = (periods.hi - periods.lo + 1) == config.window_cycles
+        strata = strata.with_columns(
+            pl.when(pl.col("period") == PERIOD_WINDOW)
+            .then(pl.Series(complete[strata["_pi"].to_numpy()], dtype=pl.Boolean))
+            .alias("window_complete")
         )
     spread_parts = [
         p

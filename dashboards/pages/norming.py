@@ -11,14 +11,17 @@ import polars as pl
 from dashboards import figures, theme
 from dashboards.components import (
     Chart,
+    Column,
     PageContext,
     all_hidden,
     esc,
     hidden_legend,
+    html_table,
     render_chart,
+    table_block,
     unavailable,
 )
-from dashboards.i18n import fmt_int, fmt_pct, text
+from dashboards.i18n import fmt_int, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages import evaluators_section as evr
 from dashboards.pages.calibration import RATINGS, measure_title, measures, scale
@@ -546,6 +549,198 @@ def _impact_groups(data: SiteData, ctx: PageContext, organization: str, cycle: i
     return chart + listing
 
 
+# ---------------------------------------------------------------------------------------------- within function level
+IMPACT_LEVELS = "calibration_moves_by_level"
+WOMEN, MEN = "F", "M"  # the compared gender categories (the table holds no others where they are small)
+
+
+def _level_period(frame: pl.DataFrame) -> str:
+    first, last = frame["first_cycle"].drop_nulls(), frame["cycle"].drop_nulls()
+    if not first.len() or not last.len():
+        return ""
+    start, end = int(first.min()), int(last.max())  # type: ignore[arg-type]
+    return f"{start}–{end}" if start != end else str(end)
+
+
+def _level_subject(attribute: str, group: str, language: str) -> str:
+    if attribute == "gender":
+        return group_label(attribute, group, language)
+    return f"{attribute_label(attribute, language).lower()} {group_label(attribute, group, language)}"
+
+
+def level_sentence(row: dict, reference: dict, period: str, language: str) -> str:
+    """One flagged comparison inside a function level, from the published (protected) values only."""
+    moves = text("move_labels", language)
+    more = row["rate"] > reference["rate"]
+    subject = _level_subject(row["attribute"], row["group_value"], language)
+    return text("impact_levels_sentence", language).format(
+        subject=subject[:1].upper() + subject[1:],
+        level=row["function_level"],
+        period=period,
+        how=text("impact_levels_more" if more else "impact_levels_less", language),
+        direction=moves.get(row["direction"], row["direction"]).lower(),
+        reference=_level_subject(row["attribute"], reference["group_value"], language),
+        count=fmt_int(row["count"], language),
+        n=fmt_int(row["group_n"], language),
+        rate=fmt_pct(row["rate"], language, 1),
+        ref_count=fmt_int(reference["count"], language),
+        ref_n=fmt_int(reference["group_n"], language),
+        ref_rate=fmt_pct(reference["rate"], language, 1),
+        odds=fmt_number(row["odds_ratio"], language, 2),
+        p=_p_text(row["p_value"], language),
+        q=_p_text(row["q_value"], language),
+    )
+
+
+def _p_text(p: float | None, language: str, sign: bool = True) -> str:
+    """A published (3-decimal) p or q: "< 0,001" below 0.001, else "= 0,433" (without the "= " for a table)."""
+    if p is None:
+        return "–"
+    if p < 0.001:
+        return "< " + fmt_number(0.001, language, 3)
+    return ("= " if sign else "") + fmt_number(p, language, 3)
+
+
+def _odds(women: dict, men: dict) -> float | None:
+    """Odds ratio women vs men from the four shown counts (the same as the published one, oriented)."""
+    a, b = women["count"], women["group_n"] - women["count"]
+    c, d = men["count"], men["group_n"] - men["count"]
+    return (a * d) / (b * c) if b * c > 0 else None
+
+
+def _gender_level_rows(frame: pl.DataFrame, direction: str, language: str) -> pl.DataFrame:
+    """Women and men side by side per function level (one direction), with the comparison where shown."""
+    part = frame.filter((pl.col("attribute") == "gender") & (pl.col("direction") == direction))
+    out = []
+    for (level,), rows in part.partition_by("function_level", as_dict=True, maintain_order=True).items():
+        by_group = {r["group_value"]: r for r in rows.iter_rows(named=True)}
+        women, men = by_group.get(WOMEN), by_group.get(MEN)
+        if women is None or men is None:
+            continue
+        compared = next(
+            (
+                r
+                for r in (women, men)
+                if r.get("p_value") is not None and r["group_value"] != r["reference_group"]
+            ),
+            None,
+        )
+        out.append(
+            {
+                "function_level": level,
+                "women_n": women["group_n"],
+                "women_count": women["count"],
+                "women_rate": women["rate"],
+                "men_n": men["group_n"],
+                "men_count": men["count"],
+                "men_rate": men["rate"],
+                "odds_ratio": _odds(women, men) if compared is not None else None,
+                "p_value": _p_text(compared["p_value"], language, False) if compared is not None else None,
+                "q_value": _p_text(compared["q_value"], language, False) if compared is not None else None,
+                "flag": bool(compared and compared.get("flag")),
+                "women_hidden": bool(women["suppressed"]),
+                "men_hidden": bool(men["suppressed"]),
+                "compare_hidden": compared is None,
+            }
+        )
+    schema = {"function_level": pl.String, "women_n": pl.Int64, "women_count": pl.Int64,
+              "women_rate": pl.Float64, "men_n": pl.Int64, "men_count": pl.Int64, "men_rate": pl.Float64,
+              "odds_ratio": pl.Float64, "p_value": pl.String, "q_value": pl.String, "flag": pl.Boolean,
+              "women_hidden": pl.Boolean, "men_hidden": pl.Boolean, "compare_hidden": pl.Boolean}  # fmt: skip
+    return pl.DataFrame(out, schema=schema)
+
+
+def _gender_level_table(rows: pl.DataFrame, language: str, caption: str) -> str:
+    women, men = (group_label("gender", g, language).capitalize() for g in (WOMEN, MEN))
+    columns = [
+        Column("function_level", attribute_label("function_level", language)),
+        Column("women_n", f"{women}: n", "int", hidden_flag="women_hidden"),
+        Column(
+            "women_count",
+            f"{women}: {text('impact_levels_moved', language)}",
+            "int",
+            hidden_flag="women_hidden",
+        ),
+        Column("women_rate", f"{women}: %", "pct", hidden_flag="women_hidden"),
+        Column("men_n", f"{men}: n", "int", hidden_flag="men_hidden"),
+        Column(
+            "men_count", f"{men}: {text('impact_levels_moved', language)}", "int", hidden_flag="men_hidden"
+        ),
+        Column("men_rate", f"{men}: %", "pct", hidden_flag="men_hidden"),
+        Column("odds_ratio", text("impact_levels_odds", language), "num", 2, hidden_flag="compare_hidden"),
+        Column("p_value", "Fisher p", "text", hidden_flag="compare_hidden"),
+        Column("q_value", "q (BH)", "text", hidden_flag="compare_hidden"),
+        Column("flag", text("flagged", language).capitalize(), "flag", hidden_flag=None),
+    ]
+    return html_table(rows, columns, language, caption)
+
+
+def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str:
+    """Who was moved more often inside the same function level (complete windows of cycles pooled): women and
+    men per level in a table, and every flagged comparison of any attribute as a sentence."""
+    language = ctx.language
+    title = text("impact_levels_title", language)
+    frame = data.get(IMPACT_LEVELS, organization, cycle)
+    if frame is None:
+        return unavailable(title, "marts.calibration_moves_strata", language)
+    if frame.height == 0:
+        return (
+            f"<section class='table-block'><h3>{esc(title)}</h3>"
+            f"<p class='notice'>{esc(text('impact_levels_no_window', language))}</p></section>"
+        )
+    period = _level_period(frame)
+    groups = {
+        (r["direction"], r["attribute"], r["function_level"], r["group_value"]): r
+        for r in frame.iter_rows(named=True)
+    }
+    # Sentences for every comparison more or less often than chance explains (BH q below the policy's
+    # metrics.fdr) and every flagged one (also practically large, metrics.practical_effect).
+    policy = data.policies.get(organization)
+    fdr = policy.rule_value("metrics", "fdr") if policy is not None else None
+    significant = pl.col("flag").fill_null(False)
+    if fdr is not None:
+        significant = significant | (pl.col("q_value") < float(fdr)).fill_null(False)
+    sentences = []
+    for r in frame.filter(significant).sort("direction", "attribute", "function_level").iter_rows(named=True):
+        reference = groups.get((r["direction"], r["attribute"], r["function_level"], r["reference_group"]))
+        if reference is None or reference["rate"] is None or r["rate"] is None or r["odds_ratio"] is None:
+            continue
+        sentences.append(level_sentence(r, reference, period, language))
+    if sentences:
+        head = (
+            text("impact_levels_significant", language).format(fdr=fmt_number(float(fdr), language, 2))
+            if fdr is not None
+            else text("impact_findings", language)
+        )
+        listing = (
+            f"<p class='explain'>{esc(head)}</p>"
+            f"<ul class='findings'>{''.join(f'<li><strong>{esc(s)}</strong></li>' for s in sentences)}</ul>"
+        )
+    else:
+        listing = f"<p class='explain'>{esc(text('impact_levels_no_findings', language))}</p>"
+    moves = text("move_labels", language)
+    tables = []
+    for direction in ("down", "up"):
+        rows = _gender_level_rows(frame, direction, language)
+        if rows.height == 0:
+            continue
+        caption = text("impact_levels_caption", language).format(
+            direction=moves[direction].lower(), period=period
+        )
+        if direction == "down":
+            tables.append(_gender_level_table(rows, language, caption))
+        else:
+            table = _gender_level_table(rows, language, "")
+            tables.append(f"<details><summary>{esc(caption)}</summary>{table}</details>")
+    left_out = bool(frame["others_left_out"].any()) if "others_left_out" in frame.columns else False
+    extra = f"<p class='note'>{esc(text('impact_levels_left_out', language))}</p>" if left_out else ""
+    explain = text("impact_levels_explain", language).format(period=period)
+    return table_block(
+        title, explain, _source("marts.calibration_moves_strata", language), listing + "".join(tables),
+        language, extra=extra,
+    )  # fmt: skip
+
+
 def _spread_subject(row: dict, language: str) -> str:
     """What a spread row compares: the units of a dimension, or a group against its reference."""
     if row["measure"] == "unit_sd":
@@ -615,5 +810,6 @@ def _impact(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> 
     parts.append(_impact_departments(departments, ctx))
     parts.append(_impact_before_after(data, ctx, organization, cycle))
     parts.append(_impact_groups(data, ctx, organization, cycle))
+    parts.append(_impact_levels(data, ctx, organization, cycle))
     parts.append(_impact_spread(data, ctx, organization, cycle))
     return "\n".join(p for p in parts if p)

@@ -42,6 +42,7 @@ PUBLISHED_TABLES = (
     "marts.calibration_impact",
     "marts.calibration_distribution",
     "marts.calibration_moves",
+    "marts.calibration_moves_strata",
     "marts.calibration_spread",
     "marts.evaluator_report",
     "marts.evaluator_fair_ratings",  # row-level, pseudonymised: only its pay-step cases, for the worklist

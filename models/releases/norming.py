@@ -6,12 +6,17 @@ from __future__ import annotations
 import polars as pl
 
 from models.disclosure.engine import (
+    COMPLEMENT,
+    HOMOGENEOUS,
+    REASON,
+    SMALL,
     SUPPRESSED,
     ProtectedTable,
     TableRule,
     Thresholds,
     protect,
 )
+from models.disclosure.recode import leave_out_small_groups, mark_left_out, small_groups
 from models.releases.calibration import RATING_MEASURE
 from models.releases.common import _hide, _need
 from models.releases.fairness import _rates
@@ -317,3 +322,143 @@ def _calibration_spread(
         ["organization", "cycle", "measure", "dimension", "group_value"], nulls_last=True
     )
     return ProtectedTable(frame=frame, cells=frame.height, hidden=cs.height - frame.height)
+
+
+# ---------------------------------------------------------------------------------------------- within function level
+# Who was moved down (up) more often inside each function level (marts.calibration_moves_strata), for the
+# management audience (models.releases.management: entitled to group results, never a small group's). Only complete
+# windows (the last calibration_impact.window_cycles cycles pooled): one cycle's level × group is often too thin,
+# and a growing window minus the one before it would give a single cycle's level × group back.
+BY_LEVEL = "calibration_moves_by_level"
+BY_LEVEL_SOURCE = "marts.calibration_moves_strata"
+BY_LEVEL_PERIOD = "window"
+LEVEL_ATTRIBUTES = tuple(a for a in MOVE_ATTRIBUTES if a != "function_level")
+BY_LEVEL_KEYS = ["organization", "cycle", "direction", "attribute", "function_level", "group_value"]
+BY_LEVEL_STATS = ("reference_rate", "difference", "odds_ratio", "p_value", "q_value", "flag")
+
+
+def _complement_lines(frame: pl.DataFrame, flag: str) -> pl.DataFrame:
+    """`flag` set on more rows until no line of a table (organisation × cycle × direction × attribute) holds
+    exactly one flagged row: a function level's groups, or a group's levels, sum to a total that other tables
+    give, so a lone hidden row would follow from it. The smallest shown row of such a line is hidden too (reason
+    complement), until nothing changes."""
+    if frame.height == 0:
+        return frame
+    hidden = frame[flag].to_numpy().copy()
+    sizes = frame["group_n"].to_numpy()
+    reasons = frame[REASON].to_list()
+    tables = frame.select(BY_LEVEL_KEYS[:4]).with_row_index("_i").group_by(BY_LEVEL_KEYS[:4]).agg("_i")
+    levels, groups = frame["function_level"].to_list(), frame["group_value"].to_list()
+    for members in tables["_i"].to_list():
+        lines: dict[tuple[str, str], list[int]] = {}
+        for i in members:
+            lines.setdefault(("level", levels[i]), []).append(i)
+            lines.setdefault(("group", groups[i]), []).append(i)
+        changed = True
+        while changed:
+            changed = False
+            for line in lines.values():
+                flagged = [i for i in line if hidden[i]]
+                shown = [i for i in line if not hidden[i]]
+                if len(flagged) == 1 and shown:
+                    extra = min(shown, key=lambda i: (sizes[i], i))
+                    hidden[extra] = True
+                    reasons[extra] = reasons[extra] or COMPLEMENT
+                    changed = True
+    return frame.with_columns(
+        pl.Series(flag, hidden, dtype=pl.Boolean), pl.Series(REASON, reasons, dtype=pl.String)
+    )
+
+
+def _calibration_moves_by_level(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """Per complete window, direction, attribute, function level and group: the people moved that way (`count`)
+    of the group's people in the level (`group_n`) and the rate, for groups of at least the management
+    release's minimum group (`Thresholds.management_k`) in which not everyone sits on one side (all moved or
+    none: that would tell each member's outcome). Small gender categories other than the compared ones are left
+    out (recoded, not hidden). No totals are published (no level or group margins), so a hidden row cannot be
+    recomputed from the table. The comparison with the reference group in the same level (odds ratio, Fisher
+    p, BH q, flag) only where both rows are shown (models.releases.derived)."""
+    cols = ("organization", "period", "cycle", "window_complete", "direction", "attribute", "function_level",
+            "group_value", "reference_group", "n", "count")  # fmt: skip
+    strata = _need(sources, BY_LEVEL_SOURCE, cols)
+    k = limits.management_k
+    rows = strata.filter(
+        (pl.col("period") == BY_LEVEL_PERIOD)
+        & pl.col("window_complete").fill_null(False)
+        & pl.col("attribute").is_in(list(LEVEL_ATTRIBUTES))
+        & pl.col("group_value").is_not_null()
+        & pl.col("function_level").is_not_null()
+        & (pl.col("n") > 0)
+    ).with_columns(pl.col("cycle").cast(pl.Int64), pl.col("first_cycle").cast(pl.Int64))
+    within = ["organization", "cycle", "direction", "function_level"]
+    left_out = small_groups(rows, within, "gender", limits.compared_groups, k)
+    rows = leave_out_small_groups(rows, left_out, within)
+    small = pl.col("n") < k
+    alike = ~small & ((pl.col("count") == 0) | (pl.col("count") == pl.col("n")))
+    out = rows.select(
+        *BY_LEVEL_KEYS,
+        "first_cycle",
+        *[c for c in ("is_reference", "reference_group", *BY_LEVEL_STATS) if c in rows.columns],
+        pl.col("n").cast(pl.Int64).alias("group_n"),
+        pl.col("count").cast(pl.Int64),
+        (pl.col("count") / pl.col("n")).alias("rate"),
+        small.alias("_size_hidden"),
+        (small | alike).alias(SUPPRESSED),
+        pl.when(small).then(pl.lit(SMALL)).when(alike).then(pl.lit(HOMOGENEOUS)).alias(REASON),
+    )
+    # A group's size and count over all levels, and a level's over all groups, follow from the organisation
+    # release (the per-cycle rows of calibration_moves_by_group, summed over the window): no line of the table
+    # may hold a single small group, or its size and count would follow. Everyone-alike rows are large groups:
+    # they need no such complement.
+    out = _complement_lines(out, "_size_hidden").with_columns(pl.col(SUPPRESSED) | pl.col("_size_hidden"))
+    reference = out.select(
+        *BY_LEVEL_KEYS[:5],
+        pl.col("group_value").alias("reference_group"),
+        pl.col(SUPPRESSED).alias("_ref_hidden"),
+    )
+    out = out.join(reference, on=[*BY_LEVEL_KEYS[:5], "reference_group"], how="left", nulls_equal=True)
+    shown = (
+        ~pl.col(SUPPRESSED)
+        & ~pl.col("_ref_hidden").fill_null(True)
+        & (pl.col("group_value") != pl.col("reference_group"))
+    )
+    out = _hide(out, ~shown, BY_LEVEL_STATS)
+    out = _hide(out, pl.col(SUPPRESSED), ("count", "rate"))
+    out = _hide(out, pl.col("_size_hidden"), ("group_n",))
+    # Published rounded, as the other comparison tables: odds ratio 2 decimals, p and q 3.
+    out = out.with_columns(
+        pl.col("odds_ratio").round(2),
+        pl.col("p_value").round(3),
+        pl.col("q_value").round(3),
+        pl.col("flag").fill_null(False),
+    )
+    out = mark_left_out(out.drop("_ref_hidden", "_size_hidden"), left_out, within).sort(
+        BY_LEVEL_KEYS, nulls_last=True
+    )
+    counts = out.select(
+        pl.col(REASON).eq(SMALL).sum().alias(SMALL),
+        pl.col(REASON).eq(HOMOGENEOUS).sum().alias(HOMOGENEOUS),
+        pl.col(REASON).eq(COMPLEMENT).sum().alias(COMPLEMENT),
+    ).row(0, named=True)
+    large_complements = (
+        rows.join(
+            out.filter(pl.col(REASON) == COMPLEMENT).select(BY_LEVEL_KEYS), on=BY_LEVEL_KEYS, how="semi"
+        )
+        .filter(pl.col("n") >= 2 * k)
+        .height
+    )
+    return ProtectedTable(
+        frame=out,
+        cells=out.height,
+        hidden=int(out[SUPPRESSED].sum()),
+        recoded=left_out.height,
+        reasons={
+            SMALL: int(counts[SMALL]),
+            HOMOGENEOUS: int(counts[HOMOGENEOUS]),
+            COMPLEMENT: int(counts[COMPLEMENT]),
+        },
+        large_cells=int((rows["n"] >= 2 * k).sum()),
+        large_complements=int(large_complements),
+    )

@@ -52,11 +52,14 @@ from models.releases.management import (
 from models.releases.meeting import FAIR_SOURCE, FAIR_WORKLIST, _fair_worklist, _pack_ratings
 from models.releases.norming import (
     BEFORE_AFTER_RULE,
+    BY_LEVEL,
+    BY_LEVEL_SOURCE,
     MOVES_BY_DEPARTMENT_RULE,
     MOVES_BY_GROUP_RULE,
     _calibration_before_after,
     _calibration_moves_by_department,
     _calibration_moves_by_group,
+    _calibration_moves_by_level,
     _calibration_spread,
 )
 from models.releases.pay_gap import (
@@ -154,6 +157,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("calibration_moves_by_department", _calibration_moves_by_department),
     ("calibration_before_after", _calibration_before_after),
     ("calibration_moves_by_group", _moves_by_group_release),
+    (BY_LEVEL, _calibration_moves_by_level),
     ("calibration_spread", _calibration_spread),
     (EVALUATOR_REPORT, _evaluator_report),
 )
@@ -184,6 +188,7 @@ PUBLICATION_SOURCES: dict[str, tuple[str, ...]] = {
     "calibration_moves_by_department": ("marts.calibration_impact",),
     "calibration_before_after": ("marts.calibration_distribution",),
     "calibration_moves_by_group": ("marts.calibration_moves",),
+    BY_LEVEL: (BY_LEVEL_SOURCE,),
     "calibration_spread": ("marts.calibration_spread",),
     EVALUATOR_REPORT: (EVALUATOR_REPORT_SOURCE,),
 }
@@ -224,6 +229,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "calibration_moves_by_department": ("norming", ORGANISATION),
     "calibration_before_after": ("norming", MANAGEMENT),
     "calibration_moves_by_group": ("norming", ORGANISATION),
+    BY_LEVEL: ("norming", MANAGEMENT),
     "calibration_spread": ("norming", MANAGEMENT),
     "fairness": ("fairness", ORGANISATION),
     INTERSECTIONS: ("fairness", ORGANISATION),

@@ -1,0 +1,261 @@
+"""The sample's planted findings are visible on the page where they are described (issues 16 and 17).
+
+On the session's sample run (tests/conftest.py `sample_run`), the manifest names what the Zeeland sample
+plants (models/sample/_zeeland.py):
+
+* "women in function level S11 were moved down in calibration more often" — shown on the norming review
+  (management site) in the section "within the same function level": the table row for S11 (women and men:
+  people, moved down, share; odds ratio women against men, Fisher p, BH q, flagged) and the sentence above it,
+  for the complete window of cycles (the planted figures are pooled over the sample's cycles). Checked against
+  the manifest's observed figures, scipy's Fisher exact test, the mart, and the rendered HTML (Dutch, as the
+  site is built; English from the same page section).
+* "women in S08 get output/input bonuses about half as often as men" — per cycle, the S08 bonus counts of the
+  small sample are below the minimum group: the organisation release must hide them (and does), so the gap
+  cannot be shown on the fairness page of one cycle. The test proves the page withholds them for that reason
+  only (primary suppression, not an over-eager derived-statistics rule) and prints the figures.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+
+import duckdb
+import polars as pl
+from scipy import stats as sps
+
+from dashboards.components import PageContext
+from dashboards.i18n import fmt_int, fmt_number, fmt_pct
+from dashboards.pages import SiteData
+from dashboards.pages.norming import _impact_levels
+from models.disclosure.engine import Thresholds
+from models.policy import policy_for
+from models.releases.registry import organization_sources, protect_organization
+from pipelines.assets.publish import read_sources
+
+CALIBRATION_PLANT = "zeeland_calibration_gender"
+BONUS_PLANT = "zeeland_incidental_gender_gap"
+BONUS_OUTCOME = (
+    "performance_bonus"  # models.fairness: output, input or combined bonus (Z-4), the planted metric
+)
+ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.S)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
+TABLE = re.compile(r"<table[^>]*><caption>(.*?)</caption>(.*?)</table>", re.S)
+ITEM = re.compile(r"<li><strong>([^<]*)</strong></li>")
+
+
+def _planted(sample_run, plant_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return next(p for p in sample_run.manifest["planted"] if p["id"] == plant_id)
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def _level_table(page: str, caption_word: str) -> dict[str, list[str]]:
+    """The rows of the 'women and men per function level' table whose caption holds `caption_word`."""
+    for caption, body in TABLE.findall(page):
+        if caption_word in _text(caption):
+            rows = {}
+            for row in ROW.findall(body):
+                cells = [_text(c) for c in CELL.findall(row)]
+                if cells:
+                    rows[cells[0]] = cells[1:]
+            return rows
+    raise AssertionError(f"no table captioned with {caption_word!r} on the page")
+
+
+def _published_p(p: float) -> str:
+    """A p or q as the page writes it: 3 decimals, "< 0,001" below that."""
+    shown = round(p, 3)
+    return "< 0,001" if shown < 0.001 else fmt_number(shown, "nl", 3)
+
+
+def _mart_rows(sample_run, organization: str, cycle: int, level: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    rows = sample_run.query(
+        f"""SELECT * FROM marts.calibration_moves_strata
+            WHERE organization = '{organization}' AND period = 'window' AND window_complete
+              AND cycle = {cycle} AND attribute = 'gender' AND direction = 'down'
+              AND function_level = '{level}' AND group_value IN ('F', 'M')"""
+    )
+    return {r["group_value"]: r for r in rows.iter_rows(named=True)}
+
+
+def _published(sample_run, organization: str) -> dict[str, pl.DataFrame]:  # type: ignore[no-untyped-def]
+    """The organisation's protected tables, as the site asset builds them (without the worklist)."""
+    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
+    try:
+        sources = read_sources(con, False)
+    finally:
+        con.close()
+    limits = Thresholds.from_policy(policy_for(sample_run.settings, organization))
+    return protect_organization(organization_sources(sources, organization), limits, False).tables
+
+
+def test_women_in_s11_moved_down_more_often_is_on_the_norming_page(sample_run) -> None:  # type: ignore[no-untyped-def]
+    assert sample_run.success
+    planted = _planted(sample_run, CALIBRATION_PLANT)
+    organization, level = planted["organization"], planted["unit"]["function_level"]
+    cycle = max(planted["cycles"])
+    mart = _mart_rows(sample_run, organization, cycle, level)
+    women, men = mart["F"], mart["M"]
+    observed = planted["observed"]
+    # The complete window ending at the last cycle pools exactly the cycles the manifest describes.
+    assert women["first_cycle"] == min(planted["cycles"])
+    assert (women["n"], men["n"]) == (observed["n_women"], observed["n_men"])
+    assert round(women["count"] / women["n"], 4) == observed["down_share_women"]
+    assert round(men["count"] / men["n"], 4) == observed["down_share_men"]
+    # The mart's statistics against scipy (the comparison sits on the non-reference row).
+    compared, reference = (women, men) if women["reference_group"] == "M" else (men, women)
+    table = [
+        [compared["count"], compared["n"] - compared["count"]],
+        [reference["count"], reference["n"] - reference["count"]],
+    ]
+    odds, p = sps.fisher_exact(table)
+    assert math.isclose(compared["p_value"], p, rel_tol=1e-9)
+    assert math.isclose(compared["odds_ratio"], odds, rel_tol=1e-9)
+    assert compared["flag"], "the planted finding is flagged in the mart"
+    women_vs_men = (women["count"] * (men["n"] - men["count"])) / (
+        (women["n"] - women["count"]) * men["count"]
+    )
+
+    page = (sample_run.settings.site / "management" / organization / str(cycle) / "norming.html").read_text()
+    row = _level_table(page, "omlaag gezet")[level]
+    want = [
+        fmt_int(women["n"], "nl"), fmt_int(women["count"], "nl"), fmt_pct(women["count"] / women["n"], "nl", 1),
+        fmt_int(men["n"], "nl"), fmt_int(men["count"], "nl"), fmt_pct(men["count"] / men["n"], "nl", 1),
+        fmt_number(round(women_vs_men, 2), "nl", 2), _published_p(compared["p_value"]),
+        _published_p(compared["q_value"]), "ja",
+    ]  # fmt: skip
+    assert row == want, f"{level}: the page shows {row}, the mart gives {want}"
+    sentences = [_text(s) for s in ITEM.findall(page)]
+    finding = [s for s in sentences if s.startswith(f"Vrouwen in functieniveau {level} ")]
+    assert finding, f"no sentence about women in {level} on the page: {sentences}"
+    expected_bits = (
+        "vaker omlaag gezet dan mannen",
+        f"{women['count']} van de {women['n']} ({want[2]})",
+        f"{men['count']} van de {men['n']} ({want[5]})",
+        f"odds ratio {want[6]}",
+    )
+    assert all(bit in finding[0] for bit in expected_bits), finding[0]
+
+    # English on request: the same section rendered from the published tables.
+    tables = _published(sample_run, organization)
+    ctx = PageContext(language="en", depth=2, organization=organization, cycle=cycle)
+    english = _impact_levels(SiteData(tables, sample_run.settings), ctx, organization, cycle)
+    en_row = _level_table(english, "moved down")[level]
+    assert en_row[:3] == [
+        fmt_int(women["n"], "en"),
+        fmt_int(women["count"], "en"),
+        fmt_pct(women["count"] / women["n"], "en", 1),
+    ]
+    en_finding = [
+        s
+        for s in (_text(s) for s in ITEM.findall(english))
+        if s.startswith(f"Women in function level {level} ")
+    ]
+    assert en_finding and "moved down in calibration more often than men" in en_finding[0], en_finding
+
+    print(
+        f"\n{organization} {level}, cycles {women['first_cycle']}–{cycle} (norming page, management site):"
+        f"\n  women moved down {women['count']}/{women['n']} = {women['count'] / women['n']:.1%},"
+        f" men {men['count']}/{men['n']} = {men['count'] / men['n']:.1%}"
+        f"\n  odds ratio women/men {women_vs_men:.2f}, Fisher p {compared['p_value']:.5f} (scipy {p:.5f}),"
+        f" BH q {compared['q_value']:.4f}, flagged"
+        f"\n  nl: {finding[0]}\n  en: {en_finding[0]}"
+    )
+
+
+def test_s08_bonus_gap_is_withheld_only_where_its_counts_are_below_k(sample_run) -> None:  # type: ignore[no-untyped-def]
+    planted = _planted(sample_run, BONUS_PLANT)
+    organization, level = planted["organization"], planted["unit"]["function_level"]
+    k = Thresholds.from_policy(policy_for(sample_run.settings, organization)).k
+    mart = sample_run.query(
+        f"""SELECT cycle, group_value, n, count FROM marts.fairness_strata
+            WHERE organization = '{organization}' AND outcome = '{BONUS_OUTCOME}' AND attribute = 'gender'
+              AND stratum_type = 'function_level' AND stratum = '{level}' AND group_value IN ('F', 'M')
+            ORDER BY cycle, group_value"""
+    )
+    assert mart.height == 2 * len(planted["cycles"])
+    pooled = mart.group_by("group_value").agg(pl.col("n").sum(), pl.col("count").sum()).sort("group_value")
+    f, m = pooled.row(0, named=True), pooled.row(1, named=True)
+    # The mart counts the planted people (eligible and rated, one row per person and cycle).
+    assert math.isclose(f["count"] / f["n"], planted["observed"]["rate_women"], abs_tol=0.01)
+    assert math.isclose(m["count"] / m["n"], planted["observed"]["rate_men"], abs_tol=0.01)
+    fairness = _published(sample_run, organization)["fairness"]
+    shown = fairness.filter(
+        (pl.col("outcome") == BONUS_OUTCOME) & (pl.col("attribute") == "gender") & (pl.col("scope") == "function_level")
+        & (pl.col("stratum") == level) & pl.col("group_value").is_in(["F", "M"])
+    ).select("cycle", "group_value", "rate")  # fmt: skip
+    lines = []
+    for cycle in planted["cycles"]:
+        rows = {r["group_value"]: r for r in mart.filter(pl.col("cycle") == cycle).iter_rows(named=True)}
+        small = any(0 < r["count"] < k or 0 < r["n"] - r["count"] < k for r in rows.values())
+        rates = dict(shown.filter(pl.col("cycle") == cycle).select("group_value", "rate").iter_rows())
+        if small:
+            assert rates and all(v is None for v in rates.values()), f"{cycle}: a rate resting on < {k} shown"
+        lines.append(
+            f"  {cycle}: women {rows['F']['count']}/{rows['F']['n']}, men {rows['M']['count']}/{rows['M']['n']}"
+            f" -> {'hidden (a count below k = ' + str(k) + ')' if small else 'shown'}"
+        )
+    print(
+        f"\n{organization} {level} {BONUS_OUTCOME} per cycle (fairness page, organisation release):\n"
+        + "\n".join(lines)
+        + f"\n  pooled over the cycles: women {f['count']}/{f['n']} = {f['count'] / f['n']:.1%},"
+        f" men {m['count']}/{m['n']} = {m['count'] / m['n']:.1%}"
+        f" (Fisher p {sps.fisher_exact([[f['count'], f['n'] - f['count']], [m['count'], m['n'] - m['count']]])[1]:.3f})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- the rules, by hand
+def _strata(rows: list[tuple]) -> pl.DataFrame:
+    """marts.calibration_moves_strata rows: (cycle, first_cycle, complete, level, group, n, count)."""
+    return pl.DataFrame(
+        [
+            {
+                "organization": "o", "period": "window", "first_cycle": first, "cycle": cycle,
+                "window_complete": complete, "direction": "down", "attribute": "gender", "function_level": level,
+                "group_value": group, "is_reference": group == "M", "reference_group": "M", "n": n,
+                "count": count, "reference_rate": 0.1, "difference": 0.0, "odds_ratio": 1.234,
+                "p_value": 0.01234, "q_value": 0.04321, "flag": group == "F",
+            }
+            for cycle, first, complete, level, group, n, count in rows
+        ]
+    )  # fmt: skip
+
+
+def test_the_within_level_table_shows_large_groups_and_protects_small_ones() -> None:
+    from models.disclosure.engine import COMPLEMENT, HOMOGENEOUS, REASON, SMALL, SUPPRESSED
+    from models.releases.norming import BY_LEVEL_SOURCE, _calibration_moves_by_level
+
+    rows = [
+        (2023, 2022, False, "S01", "F", 40, 9),  # a growing window: never published
+        (2024, 2022, True, "S01", "F", 40, 9),
+        (2024, 2022, True, "S01", "M", 50, 2),  # 2 moved in a group of 50: shown (the group is large)
+        (2024, 2022, True, "S01", "X", 2, 1),  # small gender X: left out, not hidden
+        (2024, 2022, True, "S02", "F", 3, 1),  # a small group: hidden, and one more on each of its lines
+        (2024, 2022, True, "S02", "M", 30, 4),
+        (2024, 2022, True, "S03", "F", 20, 3),
+        (2024, 2022, True, "S03", "M", 25, 0),  # nobody moved: everyone alike
+    ]
+    result = _calibration_moves_by_level({BY_LEVEL_SOURCE: _strata(rows)}, Thresholds(), {})
+    out = {(r["function_level"], r["group_value"]): r for r in result.frame.iter_rows(named=True)}
+    assert set(out) == {("S01", "F"), ("S01", "M"), ("S02", "F"), ("S02", "M"), ("S03", "F"), ("S03", "M")}
+    assert all(r["cycle"] == 2024 for r in out.values()), "only complete windows"
+    assert result.recoded == 1 and all(r["others_left_out"] for k, r in out.items() if k[0] == "S01")
+    s01 = out["S01", "F"]
+    assert (s01["group_n"], s01["count"], s01["rate"]) == (40, 9, 9 / 40) and not s01[SUPPRESSED]
+    assert (s01["odds_ratio"], s01["p_value"], s01["q_value"], s01["flag"]) == (1.23, 0.012, 0.043, True)
+    assert out["S01", "M"]["count"] == 2 and out["S01", "M"]["odds_ratio"] is None, "the reference row"
+    small = out["S02", "F"]
+    assert small[REASON] == SMALL and small["group_n"] is None and small["count"] is None
+    # Its level line (S02) and its group line (women) each get a second hidden row: the smallest shown one.
+    assert out["S02", "M"][REASON] == COMPLEMENT and out["S02", "M"]["group_n"] is None
+    assert out["S03", "F"][REASON] == COMPLEMENT and out["S03", "F"]["rate"] is None
+    assert out["S03", "F"]["odds_ratio"] is None, "no comparison with a hidden row"
+    alike = out["S03", "M"]
+    assert alike[REASON] == HOMOGENEOUS and alike["count"] is None
+    # The men's line now holds one hidden size (S02, the complement): its smallest other size goes too.
+    assert alike["group_n"] is None and out["S01", "M"]["group_n"] == 50
+    assert result.hidden == 4 and result.reasons == {SMALL: 1, HOMOGENEOUS: 1, COMPLEMENT: 2}
