@@ -159,6 +159,7 @@ class Settings:
     site_dir: Path | None = None
     mappings_dirs: tuple[Path, ...] = (PROJECT_ROOT / "mappings",)
     schedules: dict[str, Any] = field(default_factory=lambda: Schedules().model_dump())  # the schema's
+    full_rebuild: bool = False  # every mart step rebuilds whole (CALIBRA_FULL_REBUILD=1 on the command line)
 
     @property
     def inbox(self) -> Path:

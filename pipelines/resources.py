@@ -7,6 +7,7 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 
 import dagster as dg
 import duckdb
@@ -27,9 +28,11 @@ class CalibraResource(dg.ConfigurableResource):
     site: str = ""  # where the site is published
     language: str = "nl"  # of the published site
     show_progress: bool = False  # progress lines on stderr (the CLI's)
+    full_rebuild: bool = False  # every mart step rebuilds whole instead of the changed cycles
 
     def settings(self) -> Settings:
-        return load_settings(self.config_path or None, self.home or None, self.site or None)
+        settings = load_settings(self.config_path or None, self.home or None, self.site or None)
+        return replace(settings, full_rebuild=self.full_rebuild) if self.full_rebuild else settings
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -2,7 +2,8 @@
 
 A command-line value wins over the user's environment variable, which wins over calibra.yaml (README,
 "Configuration"). This module is the only place calibra reads CALIBRA_CONFIG, CALIBRA_HOME and CALIBRA_SITE;
-nothing downstream reads the environment. The resolved settings reach a run as the configuration of the
+nothing downstream reads the environment. CALIBRA_FULL_REBUILD=1 is read here too and becomes the
+resource's `full_rebuild`. The resolved settings reach a run as the configuration of the
 `calibra` resource (`run_resource`); `calibra ui` hands them to `dagster dev` in the environment of that
 process only (`ui_environment`), where the code location reads them through Dagster's own `EnvVar`
 (`ui_resource`).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,11 @@ if TYPE_CHECKING:  # Dagster is imported when a run is launched, not when the co
 
 # resource field → the user's environment variable for it
 ENVIRONMENT = {"config_path": "CALIBRA_CONFIG", "home": "CALIBRA_HOME", "site": "CALIBRA_SITE"}
+FULL_REBUILD = "CALIBRA_FULL_REBUILD"  # "1": every mart step rebuilds whole
+
+
+def full_rebuild(environment: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if environment is None else environment).get(FULL_REBUILD, "").strip() == "1"
 
 
 def from_environment(name: str, environment: Mapping[str, str] | None = None) -> str | None:
@@ -36,11 +43,12 @@ def resolve(
     environment: Mapping[str, str] | None = None,
 ) -> Settings:
     """The settings of one command: its own options first, then the user's environment, then calibra.yaml."""
-    return load_settings(
+    settings = load_settings(
         config or from_environment("config_path", environment),
         home or from_environment("home", environment),
         site or from_environment("site", environment),
     )
+    return replace(settings, full_rebuild=True) if full_rebuild(environment) else settings
 
 
 def run_resource(settings: Settings, language: str = "nl", show_progress: bool = False) -> CalibraResource:
@@ -54,6 +62,7 @@ def run_resource(settings: Settings, language: str = "nl", show_progress: bool =
         site=str(settings.site),
         language=language,
         show_progress=show_progress,
+        full_rebuild=settings.full_rebuild,
     )
 
 
@@ -79,4 +88,6 @@ def ui_resource() -> CalibraResource:
         variable = dg.EnvVar(ENVIRONMENT[field])
         return variable if variable.get_value() else ""
 
-    return CalibraResource(config_path=path("config_path"), home=path("home"), site=path("site"))
+    return CalibraResource(
+        config_path=path("config_path"), home=path("home"), site=path("site"), full_rebuild=full_rebuild()
+    )

@@ -461,3 +461,27 @@ def test_two_runs_with_different_homes_in_one_process_share_no_setting(tmp_path:
     assert ledger(first) == [export.name]
     assert ledger(second) == []  # the second run read its own (empty) inbox, not the first's
     assert not (second / "inbox" / export.name).exists()
+
+
+def test_an_option_wins_over_the_environment_which_wins_over_calibra_yaml(tmp_path: Path) -> None:
+    from pipelines.resources import CalibraResource
+    from pipelines.settings import resolve, run_resource
+
+    config = PROJECT_ROOT / "calibra.yaml"
+    environment = {"CALIBRA_HOME": str(tmp_path / "from-env"), "CALIBRA_FULL_REBUILD": "1"}
+    assert resolve(config, environment={}).home == PROJECT_ROOT / "var"  # calibra.yaml's `home: var`
+    from_env = resolve(config, environment=environment)
+    assert from_env.home == tmp_path / "from-env" and from_env.site == tmp_path / "from-env" / "site"
+    assert from_env.full_rebuild and not resolve(config, environment={}).full_rebuild
+    assert resolve(config, tmp_path / "option", environment=environment).home == tmp_path / "option"
+    # what the run's resource carries is what it gives the assets, whatever the process's environment says
+    resource = run_resource(from_env, language="en")
+    assert resource.full_rebuild and resource.language == "en"
+    given = resource.settings()
+    assert (given.config_path, given.home, given.site, given.full_rebuild) == (
+        from_env.config_path,
+        from_env.home,
+        from_env.site,
+        True,
+    )
+    assert not CalibraResource(config_path=str(config), home=str(tmp_path)).settings().full_rebuild
