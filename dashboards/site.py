@@ -629,16 +629,21 @@ def policies_footer(
         policy = policies.get((organization, cycle))
         if policy is None:
             return ""
-        return f"<p class='policy'>{esc(policy_named(policy, language))}</p>"
+        line = str(text("policy_of_page", language)).format(policy=policy_named(policy, language))
+        return f"<p class='policy'>{esc(line)}</p>"
     grouped: dict[tuple[str, str, int], tuple[Policy, list[int]]] = {}
     for (org, found_cycle), policy in sorted(policies.items()):
         if organization is None or org == organization:
             grouped.setdefault((org, policy.id, policy.version), (policy, []))[1].append(found_cycle)
     if not grouped:
         return ""
+    line = str(text("policy_for_cycles", language))
     items = "".join(
-        f"<li>{esc(str(text('policy_for_cycles', language)).format(organization=org, cycles=_cycles_text(cycles)))}"
-        f" {esc(policy_named(policy, language))}</li>"
+        "<li>"
+        + esc(
+            line.format(organization=org, cycles=_cycles_text(cycles), policy=policy_named(policy, language))
+        )
+        + "</li>"
         for (org, _, _), (policy, cycles) in grouped.items()
     )
     return f"<details class='policy'><summary>{esc(text('policies_used', language))}</summary><ul>{items}</ul></details>"

@@ -274,7 +274,8 @@ def test_every_page_footer_names_the_policy_version_of_its_cycle(tmp_path: Path)
     assert "z_old" not in dutch["z/2018/budget.html"]
     assert "(policy z_new, version 3), in force from 2018-01-01." in english["z/2018/budget.html"]
     overview = str(dutch["data_quality.html"])
-    assert "z, cyclus 2016\u20132017:" in overview and "z, cyclus 2018:" in overview
+    assert "z, cyclus 2016\u20132017: " in overview and "z, cyclus 2018: " in overview
+    assert "Regels" not in overview  # the list names the policies, not "Rules:" on every line
     assert overview.index("z_old") < overview.index("z_new")
     assert "Rules used per cycle" in english["data_quality.html"]
     # without policies (a caller that has none) the footer is the build time and exports only
