@@ -1870,6 +1870,21 @@ TEXTS: dict[str, dict[str, Any]] = {
     "built_from_one": {"nl": "uit 1 exportbestand", "en": "from 1 export file"},
     "built_from_many": {"nl": "uit {count} exportbestanden", "en": "from {count} export files"},
     "built_from_none": {"nl": "zonder geladen exportbestanden", "en": "from no loaded export file"},
+    # ------------------------------------------------------------ the policy version a page used (#20)
+    "policy_used": {
+        "nl": "{name} (beleid {id}, versie {version}), {period}",
+        "en": "{name} (policy {id}, version {version}), {period}",
+    },
+    "policy_of_page": {"nl": "Regels: {policy}.", "en": "Rules: {policy}."},
+    "policy_valid_between": {"nl": "geldig van {start} tot {end}", "en": "in force from {start} until {end}"},
+    "policy_valid_from": {"nl": "geldig vanaf {start}", "en": "in force from {start}"},
+    "policy_valid_until": {"nl": "geldig tot {end}", "en": "in force until {end}"},
+    "policy_valid_always": {"nl": "zonder begin- of einddatum", "en": "without a start or end date"},
+    "policies_used": {"nl": "Gebruikte regels per cyclus", "en": "Rules used per cycle"},
+    "policy_for_cycles": {
+        "nl": "{organization}, cyclus {cycles}: {policy}.",
+        "en": "{organization}, cycle {cycles}: {policy}.",
+    },
     "page_glossary": {"nl": "Begrippen", "en": "Glossary"},
     "glossary_intro": {
         "nl": "Wat de statistische begrippen op deze site betekenen, in gewone woorden. Elk begrip op een "

@@ -33,7 +33,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -85,6 +85,21 @@ def path_part(value: object) -> str:
     if not _SAFE.match(candidate):
         raise ValueError("an organisation id or cycle is not safe as a folder name")
     return candidate
+
+
+def policies_of_cycles(
+    settings: Settings, cycles: Mapping[str, Iterable[int]]
+) -> dict[tuple[str, int], Policy]:
+    """The policy each organisation's cycle is judged by (calibra.yaml names it per cycle), for the footers;
+    a cycle calibra.yaml names no policy in force for is left out (the marts' run has said so already)."""
+    found = {}
+    for org, org_cycles in cycles.items():
+        for cycle in org_cycles:
+            try:
+                found[(org, int(cycle))] = policy_for(settings, org, int(cycle))
+            except ConfigError:
+                continue
+    return found
 
 
 def _policies(settings: Settings) -> dict[str, Policy]:
@@ -331,6 +346,8 @@ def cycle_digest(data: SiteData, org_id: str, cycle: int) -> str:
         digest.update(hashes.to_numpy().tobytes())
     digest.update(repr(data.settings.organizations[org_id]).encode())
     digest.update(repr(data.policy(org_id)).encode())
+    # the policy of this cycle (it may differ from the latest), which the pages' footers name
+    digest.update(repr(policies_of_cycles(data.settings, {org_id: [cycle]})).encode())
     return digest.hexdigest()[:24]
 
 
@@ -568,16 +585,88 @@ def _exports_of(
     return [(str(name), str(digest or "")[:12]) for name, digest in rows.iter_rows()]
 
 
-def footer(tables: dict[str, pl.DataFrame], path: str, built: datetime, language: str) -> str:
-    """The build time and the exports (file names and sha256 prefixes; no personal data) of one page."""
+# (organisation, cycle) → the policy that cycle was judged by (models.policy.policy_for with the cycle)
+CyclePolicies = Mapping[tuple[str, int], Policy]
+
+
+def _policy_period(policy: Policy, language: str) -> str:
+    start, end = policy.valid_from, policy.valid_until
+    if start and end:
+        return str(text("policy_valid_between", language)).format(
+            start=start.isoformat(), end=end.isoformat()
+        )
+    if start:
+        return str(text("policy_valid_from", language)).format(start=start.isoformat())
+    if end:
+        return str(text("policy_valid_until", language)).format(end=end.isoformat())
+    return str(text("policy_valid_always", language))
+
+
+def policy_named(policy: Policy, language: str) -> str:
+    """The policy a page used, as its footer names it: name, id, version and the period it is in force."""
+    return str(text("policy_used", language)).format(
+        name=policy.name.get(language) or policy.name.get("nl") or policy.id,
+        id=policy.id,
+        version=policy.version,
+        period=_policy_period(policy, language),
+    )
+
+
+def _cycles_text(cycles: list[int]) -> str:
+    """2022–2024 for consecutive cycles, else 2020, 2022."""
+    cycles = sorted(cycles)
+    if len(cycles) > 1 and cycles == list(range(cycles[0], cycles[-1] + 1)):
+        return f"{cycles[0]}\u2013{cycles[-1]}"
+    return ", ".join(str(c) for c in cycles)
+
+
+def policies_footer(
+    policies: CyclePolicies, organization: str | None, cycle: int | None, language: str
+) -> str:
+    """The policy version a page used: its cycle's, or for a page over several organisations or cycles (the
+    index, data quality) each policy with the cycles it judged."""
+    if organization is not None and cycle is not None:
+        policy = policies.get((organization, cycle))
+        if policy is None:
+            return ""
+        line = str(text("policy_of_page", language)).format(policy=policy_named(policy, language))
+        return f"<p class='policy'>{esc(line)}</p>"
+    grouped: dict[tuple[str, str, int], tuple[Policy, list[int]]] = {}
+    for (org, found_cycle), policy in sorted(policies.items()):
+        if organization is None or org == organization:
+            grouped.setdefault((org, policy.id, policy.version), (policy, []))[1].append(found_cycle)
+    if not grouped:
+        return ""
+    line = str(text("policy_for_cycles", language))
+    items = "".join(
+        "<li>"
+        + esc(
+            line.format(organization=org, cycles=_cycles_text(cycles), policy=policy_named(policy, language))
+        )
+        + "</li>"
+        for (org, _, _), (policy, cycles) in grouped.items()
+    )
+    return f"<details class='policy'><summary>{esc(text('policies_used', language))}</summary><ul>{items}</ul></details>"
+
+
+def footer(
+    tables: dict[str, pl.DataFrame],
+    path: str,
+    built: datetime,
+    language: str,
+    policies: CyclePolicies | None = None,
+) -> str:
+    """The build time, the exports (file names and sha256 prefixes; no personal data) and the policy version
+    (id, version, period in force) of one page."""
     parts = path.split("/")
     organization, cycle = None, None
     if len(parts) >= 3 and parts[1].isdigit():
         organization, cycle = parts[0], int(parts[1])
+    rules = policies_footer(policies or {}, organization, cycle, language)
     files = _exports_of(tables, organization, cycle)
     when = text("built_at", language).format(when=built.strftime("%Y-%m-%d %H:%M UTC"))
     if not files:
-        return f"<p class='built'>{esc(when)} {esc(text('built_from_none', language))}</p>"
+        return f"<p class='built'>{esc(when)} {esc(text('built_from_none', language))}</p>{rules}"
     count = (
         text("built_from_one", language)
         if len(files) == 1
@@ -586,7 +675,9 @@ def footer(tables: dict[str, pl.DataFrame], path: str, built: datetime, language
     items = "".join(
         f"<li>{esc(name)} <span class='meta'>sha256 {esc(digest)}</span></li>" for name, digest in files
     )
-    return f"<details class='built'><summary>{esc(when)} {esc(count)}</summary><ul>{items}</ul></details>"
+    return (
+        f"<details class='built'><summary>{esc(when)} {esc(count)}</summary><ul>{items}</ul></details>{rules}"
+    )
 
 
 def _download_bytes(export: TableExport, name: str, built: datetime, page_path: str) -> bytes:
@@ -601,16 +692,21 @@ def _download_bytes(export: TableExport, name: str, built: datetime, page_path: 
 
 
 def placed(
-    pages: dict[str, str], tables: dict[str, pl.DataFrame], built: datetime, language: str
+    pages: dict[str, str],
+    tables: dict[str, pl.DataFrame],
+    built: datetime,
+    language: str,
+    policies: CyclePolicies | None = None,
 ) -> dict[str, str | bytes]:
     """Every file of the site under its relative path: pages with their own file name and footer filled in,
-    and the CSV and XLSX of their tables next to them (named after the page: budget.<table>.csv)."""
+    and the CSV and XLSX of their tables next to them (named after the page: budget.<table>.csv).
+    `policies`: the policy of each organisation's cycle, named in the footers."""
     files: dict[str, str | bytes] = {}
     for path, content in pages.items():
         folder, _, name = path.rpartition("/")
         stem = name.removesuffix(".html")
         prefix = folder + "/" if folder else ""
-        page_footer = footer(tables, path, built, language)
+        page_footer = footer(tables, path, built, language, policies)
         files[path] = str(content).replace(PAGE_TOKEN, stem).replace(FOOTER_TOKEN, page_footer)
         for download, export in getattr(content, "downloads", {}).items():
             target = prefix + download.replace(PAGE_TOKEN, stem)
@@ -680,7 +776,10 @@ def build_site(
             (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             (root / MANIFEST_SCRIPT).write_text(_manifest_script(manifest), encoding="utf-8")
             pages_written += len(pages)
-            for name, content in placed(pages, scoped.tables, built, language).items():
+            cycle_policies = policies_of_cycles(
+                settings, {o: scoped.cycles(o) for o in settings.organizations}
+            )
+            for name, content in placed(pages, scoped.tables, built, language, cycle_policies).items():
                 target = root / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if isinstance(content, bytes):

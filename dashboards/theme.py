@@ -122,8 +122,8 @@ ul.links{columns:2;max-width:60rem}
 .downloads a{color:#0b3d5c}
 a.term{color:inherit;text-decoration:underline dotted;text-underline-offset:2px}
 header.top .glossary-link{margin-left:auto;font-size:.9rem}
-footer details.built summary{cursor:pointer}
-footer details.built ul{margin:.3rem 0;padding-left:1.1rem}
+footer details.built summary,footer details.policy summary{cursor:pointer}
+footer details.built ul,footer details.policy ul{margin:.3rem 0;padding-left:1.1rem}
 dl.glossary dt{font-weight:700;margin-top:1rem}
 dl.glossary dd{margin:.2rem 0 0 0;max-width:62rem}
 .department-filter{margin:.6rem 0;font-size:.9rem}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -160,6 +159,7 @@ class Settings:
     site_dir: Path | None = None
     mappings_dirs: tuple[Path, ...] = (PROJECT_ROOT / "mappings",)
     schedules: dict[str, Any] = field(default_factory=lambda: Schedules().model_dump())  # the schema's
+    full_rebuild: bool = False  # every mart step rebuilds whole (CALIBRA_FULL_REBUILD=1 on the command line)
 
     @property
     def inbox(self) -> Path:
@@ -182,12 +182,14 @@ class Settings:
 def load_settings(
     config_path: Path | str | None = None, home: Path | str | None = None, site: Path | str | None = None
 ) -> Settings:
-    """Read calibra.yaml; CALIBRA_CONFIG, CALIBRA_HOME and CALIBRA_SITE override the file."""
-    path = Path(config_path or os.environ.get("CALIBRA_CONFIG") or PROJECT_ROOT / "calibra.yaml").resolve()
+    """Read calibra.yaml (the project's when no path is given); `home` and `site`, when given, win over the
+    file's. Nothing here reads the environment: the command line resolves CALIBRA_CONFIG, CALIBRA_HOME and
+    CALIBRA_SITE (pipelines.settings) and hands the result to Dagster as resource configuration."""
+    path = Path(config_path or PROJECT_ROOT / "calibra.yaml").resolve()
     config = read_config(path)
     base = path.parent
-    home_value = home or os.environ.get("CALIBRA_HOME") or config.home
-    site_value = site or os.environ.get("CALIBRA_SITE") or config.site
+    home_value = home or config.home
+    site_value = site or config.site
     organizations = {}
     for org_id, spec in config.organizations.items():
         periods = tuple(

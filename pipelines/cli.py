@@ -12,42 +12,43 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from models.config import Settings, load_settings
+from models.config import Settings
 from models.errors import CalibraError, os_error_advice, os_error_sentence
 from pipelines.letter_cli import add_letter_parser
 from pipelines.serve import add_serve_parser, port_number
 from pipelines.whatif_cli import add_whatif_parser
 
 
-def _settings_env(args: argparse.Namespace) -> None:
-    """Command-line paths win over the environment; everything downstream reads the environment.
+def _settings(args: argparse.Namespace) -> Settings:
+    """The command's settings: its --config/--home/--site, else CALIBRA_CONFIG/CALIBRA_HOME/CALIBRA_SITE, else
+    calibra.yaml (pipelines.settings.resolve). They reach Dagster as the run's resource configuration; the
+    process's environment is never written.
 
     A `--home` given here must exist (or `--create` asks for it) and be empty or a calibra home; a `--site`
     must be new, empty or a calibra site — checked before any work, so a mistyped path costs nothing."""
     from models.warehouse import check_home
+    from pipelines.settings import resolve
 
-    if getattr(args, "config", None):
-        os.environ["CALIBRA_CONFIG"] = str(Path(args.config).resolve())
-    if getattr(args, "home", None):
-        home = Path(args.home).resolve()
+    home = Path(args.home).resolve() if getattr(args, "home", None) else None
+    if home is not None:
         check_home(home, create=bool(getattr(args, "create", False) or getattr(args, "sample", False)))
-        os.environ["CALIBRA_HOME"] = str(home)
-    if getattr(args, "site", None):
+    site = Path(args.site).resolve() if getattr(args, "site", None) else None
+    settings = resolve(getattr(args, "config", None), home, site)
+    if site is not None:
         from dashboards.site import check_site_folder
 
-        site = Path(args.site).resolve()
         check_site_folder(site)
-        home_value = os.environ.get("CALIBRA_HOME")
-        if home_value and site in (Path(home_value), *Path(home_value).parents):
+        if site in (settings.home, *settings.home.parents):
             raise CalibraError(
-                f"the site folder {site} holds the home {home_value}; give the site a folder of its own"
+                f"the site folder {site} holds the home {settings.home}; give the site a folder of its own"
             )
-        os.environ["CALIBRA_SITE"] = str(site)
+    return settings
 
 
 def _dagster_home(home: Path) -> Path:
-    """A persistent Dagster instance beside the database, so `calibra ui` shows the runs of `calibra run`.
-    Its run and event storage keeps step logs: owner-only, like the rest of the home."""
+    """A persistent Dagster instance beside the database, so `calibra ui` shows the runs of `calibra run`
+    (DAGSTER_HOME, Dagster's own variable, overrides it). Its run and event storage keeps step logs:
+    owner-only, like the rest of the home."""
     from models.warehouse import owner_only
 
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster")
@@ -59,7 +60,6 @@ def _dagster_home(home: Path) -> Path:
         owner_only(dagster_home)
     except OSError as error:
         raise CalibraError(os_error_sentence(error, dagster_home)) from None
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
 
 
@@ -85,27 +85,27 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _materialize(selection: str | None, language: str, show_progress: bool) -> tuple[bool, list[str]]:
+def _materialize(
+    settings: Settings, selection: str | None, language: str, show_progress: bool
+) -> tuple[bool, list[str]]:
     import dagster as dg
 
     from pipelines.definitions import all_assets
-    from pipelines.resources import CalibraResource
+    from pipelines.settings import run_resource
 
-    settings = load_settings()
     dagster_home = _dagster_home(settings.home)
-    resource = CalibraResource(language=language, show_progress=show_progress)
     try:
-        instance = dg.DagsterInstance.get()
-        result = dg.materialize(
-            all_assets,
-            instance=instance,
-            resources={"calibra": resource},
-            selection=selection,
-            raise_on_error=False,
-            tags={"calibra/command": "cli"},
-            # The CLI prints its own progress; Dagster's step log stays in the instance for `calibra ui`.
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            result = dg.materialize(
+                all_assets,
+                instance=instance,
+                resources={"calibra": run_resource(settings, language, show_progress)},
+                selection=selection,
+                raise_on_error=False,
+                tags={"calibra/command": "cli"},
+                # The CLI prints its own progress; Dagster's step log stays in the instance for `calibra ui`.
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
     except CalibraError:
         raise
     except Exception as error:  # Dagster's run or event storage (SQLite) could not be written
@@ -174,10 +174,9 @@ def _path_in(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _summary(published: bool, since: datetime | None = None) -> str:
+def _summary(settings: Settings, published: bool, since: datetime | None = None) -> str:
     from models.warehouse import connect
 
-    settings = load_settings()
     if not settings.database.exists():
         return f"database: {settings.database} (not created: the run stopped before loading)"
     with connect(settings.database, read_only=True) as con:
@@ -208,8 +207,7 @@ def _summary(published: bool, since: datetime | None = None) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from models.warehouse import run_lock
 
-    _settings_env(args)
-    settings = load_settings()
+    settings = _settings(args)
     with run_lock(settings.home):  # a second run at the same time stops here with one sentence
         return _run(args, settings)
 
@@ -228,11 +226,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"calibra run: ingest → marts → site, through Dagster ({settings.home})", file=sys.stderr)
     started = time.perf_counter()
     started_at = datetime.now()
-    ok, failed = _materialize(None, args.lang, show_progress=not args.quiet)
-    failed += _files_that_loaded_nothing(started_at)
+    ok, failed = _materialize(settings, None, args.lang, show_progress=not args.quiet)
+    failed += _files_that_loaded_nothing(settings, started_at)
     ok = ok and not failed
     elapsed = time.perf_counter() - started
-    print(_summary(published=ok, since=started_at))
+    print(_summary(settings, published=ok, since=started_at))
     if not ok:
         reason = "; ".join(failed) if failed else "a step failed (see `calibra ui` for the run's log)"
         print(
@@ -249,8 +247,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from models.warehouse import run_lock
 
-    _settings_env(args)
-    settings = load_settings()
+    settings = _settings(args)
     with run_lock(settings.home):
         return _ingest(args, settings)
 
@@ -275,9 +272,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             os.umask(old_umask)
     started_at = datetime.now()
-    ok, failed = _materialize("group:ingest", "nl", show_progress=not args.quiet)
-    failed += _files_that_loaded_nothing(started_at)
-    print(_summary(published=False, since=started_at))
+    ok, failed = _materialize(settings, "group:ingest", "nl", show_progress=not args.quiet)
+    failed += _files_that_loaded_nothing(settings, started_at)
+    print(_summary(settings, published=False, since=started_at))
     if not ok or failed:
         reason = "; ".join(failed) or "a step failed (see `calibra ui` for the run's log)"
         print(f"calibra ingest: not everything was loaded — {reason}", file=sys.stderr)
@@ -285,12 +282,11 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _files_that_loaded_nothing(since: datetime) -> list[str]:
+def _files_that_loaded_nothing(settings: Settings, since: datetime) -> list[str]:
     """Files of this run that had rows but loaded none: every row held back. The run must not end in
     'done' with 'rows loaded: 0'; the most frequent reason is named (column and rule, never a value)."""
     from models.warehouse import connect
 
-    settings = load_settings()
     if not settings.database.exists():
         return []
     with connect(settings.database, read_only=True) as con:
@@ -317,12 +313,12 @@ def _files_that_loaded_nothing(since: datetime) -> list[str]:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from models.warehouse import prepare_home
+    from pipelines.settings import ui_environment
 
-    _settings_env(args)
-    settings = load_settings()
+    settings = _settings(args)
     prepare_home(settings.home)
     settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _dagster_home(settings.home)
+    dagster_home = _dagster_home(settings.home)
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
@@ -334,7 +330,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         str(args.port),
     ]
     print(f"calibra ui: Dagster UI on http://127.0.0.1:{args.port} (Ctrl+C stops it)", file=sys.stderr)
-    return subprocess.call(command)
+    # The settings reach the code location through the environment of `dagster dev` only (Dagster's EnvVar).
+    return subprocess.call(command, env=ui_environment(settings, dagster_home))
 
 
 class _Parser(argparse.ArgumentParser):

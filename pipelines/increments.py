@@ -8,13 +8,12 @@ such as salary scales), the policy file, calibra.yaml and calibra's version. The
 the slices whose fingerprint changed (a new cycle, a corrected export, a new policy), plus the later
 cycles whose window reaches back to one of them, and replaces exactly those rows; the rest stay as built.
 A step runs whole when one of its tables is missing, when it has no fingerprints yet, when a table's
-columns no longer match, or when CALIBRA_FULL_REBUILD=1.
+columns no longer match, or when the run is configured to (`CALIBRA_FULL_REBUILD=1`, read by the command line).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -165,7 +164,7 @@ def plan(
         ).fetchall()
     }
     whole_reason = ""
-    if os.environ.get(FULL_REBUILD_VARIABLE) == "1":
+    if settings.full_rebuild:  # the run's resource configuration (CALIBRA_FULL_REBUILD=1 on the command line)
         whole_reason = f"{FULL_REBUILD_VARIABLE}=1"
     elif not stored:
         whole_reason = "first build"

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.i18n import fmt_money, fmt_number, text
-from models.config import load_settings
 from models.errors import CalibraError
 from models.pay_gap_letter import EmployeeNotFound, LetterFigures, letter_figures
 from models.pay_gap_projection import AWARD_COLUMNS, EVALUATION_COLUMNS, PAYROLL_COLUMNS
@@ -96,7 +95,9 @@ def write_private(path: Path, content: str) -> None:
 
 
 def cmd_letter(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config or None, args.home or None)
+    from pipelines.settings import resolve
+
+    settings = resolve(args.config, args.home)  # options, else CALIBRA_CONFIG/HOME, else calibra.yaml
     organization = args.organization
     if organization is None:
         if len(settings.organizations) != 1:

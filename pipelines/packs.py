@@ -16,7 +16,7 @@ import polars as pl
 
 from dashboards.components import esc
 from dashboards.i18n import text
-from dashboards.site import SITES, build_time, placed
+from dashboards.site import SITES, build_time, placed, policies_of_cycles
 from models.config import Settings
 from models.mapping import load_mappings
 from models.reidentify import mark_confidential, pseudonym_map, reidentify_file, write_private
@@ -78,7 +78,11 @@ def write_meeting_packs(
     built = build_time(built_at)
     for pages in rendered.values():
         packs = {path: html for path, html in pages.items() if is_pack_page(path)}
-        for path, content in placed(packs, tables, built, language).items():
+        cycles: dict[str, set[int]] = {}
+        for path in packs:  # <org>/<cycle>/calibration/<department>.html
+            cycles.setdefault(path.split("/")[0], set()).add(int(path.split("/")[1]))
+        policies = policies_of_cycles(settings, cycles)  # named in the footers, as on the site
+        for path, content in placed(packs, tables, built, language, policies).items():
             found = reidentify_file(path, content, known)
             if path in packs and isinstance(found, str):
                 found = mark_confidential(pack_words(found, language), banner)

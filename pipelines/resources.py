@@ -7,6 +7,7 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 
 import dagster as dg
 import duckdb
@@ -17,16 +18,21 @@ from models.warehouse import connect, initialise
 
 
 class CalibraResource(dg.ConfigurableResource):
-    """Paths default to calibra.yaml, overridden by CALIBRA_CONFIG / CALIBRA_HOME / CALIBRA_SITE."""
+    """The settings of one run, as Dagster resource configuration: the CLI configures it when it launches a
+    run (pipelines.settings.run_resource), the UI's code location from environment variables through
+    Dagster's EnvVar (pipelines.settings.ui_resource). An empty path means calibra.yaml's (the project's
+    calibra.yaml when `config_path` is empty); nothing here reads the environment."""
 
-    config_path: str = ""
-    home: str = ""
-    site: str = ""
-    language: str = "nl"
-    show_progress: bool = False
+    config_path: str = ""  # calibra.yaml: organisations, their policies per cycle, mappings, schedules
+    home: str = ""  # inbox, database, exports
+    site: str = ""  # where the site is published
+    language: str = "nl"  # of the published site
+    show_progress: bool = False  # progress lines on stderr (the CLI's)
+    full_rebuild: bool = False  # every mart step rebuilds whole instead of the changed cycles
 
     def settings(self) -> Settings:
-        return load_settings(self.config_path or None, self.home or None, self.site or None)
+        settings = load_settings(self.config_path or None, self.home or None, self.site or None)
+        return replace(settings, full_rebuild=self.full_rebuild) if self.full_rebuild else settings
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:

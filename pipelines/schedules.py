@@ -9,7 +9,7 @@ from datetime import date
 import dagster as dg
 
 from models.calendar import budget_run_date, calibration_run_date, cron_for, cycle_closed_on, cycle_paid_on
-from models.config import Settings, load_settings
+from models.config import Settings
 from models.policy import load_policy
 
 # Any non-leap year: schedules repeat yearly on the same month and day.
@@ -64,8 +64,9 @@ def _schedules_for(
     return schedules
 
 
-def cycle_calendar(settings: Settings | None = None) -> list[dg.ScheduleDefinition]:
-    settings = settings or load_settings()
+def cycle_calendar(settings: Settings) -> list[dg.ScheduleDefinition]:
+    """The schedules of the configured organisations (reads their policies: call it when the code location
+    loads, never at import)."""
     # The defaults (06:00, 14 days) live in the schema of calibra.yaml (models.config.Schedules) only.
     hour = int(settings.schedules["hour"])
     days_before_payout = int(settings.schedules["budget_days_before_payout"])

@@ -56,12 +56,12 @@ def make_server(site: Path, port: int = 8000) -> http.server.ThreadingHTTPServer
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from models.config import load_settings
+    from pipelines.settings import resolve
 
     if args.site:
         site = Path(args.site)
     else:
-        site = load_settings(getattr(args, "config", None), getattr(args, "home", None)).site
+        site = resolve(getattr(args, "config", None), getattr(args, "home", None)).site
     # One audience's site at a time (dashboards.site.SITES): never both behind one address.
     site = site / args.audience if (site / args.audience / "index.html").is_file() else site
     try:

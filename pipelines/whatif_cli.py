@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from models.budget import cost_rules, load_inputs, organisation_costs
-from models.config import load_settings
 from models.errors import CalibraError
 from models.forecast import Move, load_scenario_file, parse_moves
 from models.policy import Policy, policy_for
@@ -110,7 +109,9 @@ def _moves(args: argparse.Namespace) -> tuple[str | None, list[Move]]:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config or None, args.home or None)
+    from pipelines.settings import resolve
+
+    settings = resolve(args.config, args.home)  # options, else CALIBRA_CONFIG/HOME, else calibra.yaml
     organization, moves = _moves(args)
     if organization is None:
         if len(settings.organizations) != 1:

@@ -37,7 +37,9 @@ def _isolated_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     old = {k: os.environ.get(k) for k in ("CALIBRA_KEY_FILE", "CALIBRA_PSEUDONYM_KEY", "DAGSTER_HOME")}
     os.environ["CALIBRA_KEY_FILE"] = str(key_dir / "pseudonym.key")
     os.environ.pop("CALIBRA_PSEUDONYM_KEY", None)
-    for name in ("CALIBRA_HOME", "CALIBRA_CONFIG", "CALIBRA_SITE"):  # tests never use the caller's home
+    # Tests never use the caller's home: the command line reads these (pipelines.settings) and never writes
+    # them, so clearing them once for the session is enough.
+    for name in ("CALIBRA_HOME", "CALIBRA_CONFIG", "CALIBRA_SITE"):
         os.environ.pop(name, None)
     os.environ["DAGSTER_HOME"] = str(tmp_path_factory.mktemp("dagster"))
     (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -47,31 +49,6 @@ def _isolated_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-
-
-@pytest.fixture(autouse=True)
-def _restore_calibra_environment() -> Iterator[None]:
-    """The CLI writes its --home/--config/--site into the environment of its process; in-process CLI tests
-    must not leak them into the next test."""
-    names = ("CALIBRA_HOME", "CALIBRA_CONFIG", "CALIBRA_SITE", "DAGSTER_HOME")
-    saved = {name: os.environ.get(name) for name in names}
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """An empty calibra home in a temporary folder, with the project's calibra.yaml."""
-    monkeypatch.setenv("CALIBRA_CONFIG", str(PROJECT_ROOT / "calibra.yaml"))
-    monkeypatch.setenv("CALIBRA_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CALIBRA_SITE", str(tmp_path / "site"))
-    settings = load_settings()
-    settings.inbox.mkdir(parents=True)
-    return settings
 
 
 @dataclass

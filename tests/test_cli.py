@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
+import dagster as dg
 import duckdb
 import pytest
 
 from dashboards.site import SITE_MARKER, SiteFolderRefused, check_site_folder, swap_in_site
-from models.config import PROJECT_ROOT
+from models.config import PROJECT_ROOT, load_settings
 from models.errors import CalibraError, FileRejected, os_error_sentence
 from models.ingest import FileOutcome, entry_problem, file_sha256, inbox_files, set_aside
 from models.warehouse import HOME_MARKER, check_home, connect, prepare_home
@@ -328,7 +329,7 @@ def test_the_inbox_sensor_and_the_cycle_schedules_start_running() -> None:
     from pipelines.sensors import inbox_sensor
 
     assert inbox_sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    schedules = cycle_calendar()
+    schedules = cycle_calendar(load_settings())
     assert schedules and {s.default_status for s in schedules} == {dg.DefaultScheduleStatus.RUNNING}
     assert "dagster sensor stop inbox_sensor" in (PROJECT_ROOT / "docs" / "operations.md").read_text()
 
@@ -353,3 +354,134 @@ def test_whatif_moves_whole_people(n: str, tmp_path: Path, capsys: pytest.Captur
     )
     assert code == 2
     assert "give a whole number of 1 or more" in one_sentence(capsys.readouterr().err)
+
+
+# ------------------------------------------------------------- settings reach Dagster as resource configuration
+SETTING_VARIABLES = ("CALIBRA_CONFIG", "CALIBRA_HOME", "CALIBRA_SITE", "DAGSTER_HOME")
+
+
+def setting_variables() -> dict[str, str | None]:
+    """The variables through which the command line used to hand its settings on (Great Expectations sets
+    one of its own, SF_PARTNER, which is not calibra's)."""
+    return {name: os.environ.get(name) for name in SETTING_VARIABLES}
+
+
+# Run in a fresh interpreter: an audit hook lists every file opened while pipelines.definitions is imported
+# (its dependencies are imported first, so that only calibra's own import-time work is seen).
+IMPORT_PROBE = """
+import os, sys
+import dagster, duckdb, polars, yaml  # noqa: F401
+import models.config, models.policy  # noqa: F401
+opened = []
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        opened.append(os.fsdecode(args[0]))
+sys.addaudithook(hook)
+import pipelines.definitions  # noqa: F401
+print("\\n".join(path for path in opened if not path.endswith((".py", ".pyc", ".so"))))
+"""
+
+
+def test_importing_the_code_location_reads_no_configuration_or_policy(tmp_path: Path) -> None:
+    """Nothing is read at import time: not calibra.yaml (here: one that does not exist), not a policy. The
+    contracts are the product's own schema, from which the ingest assets take their descriptions."""
+    missing = tmp_path / "nowhere" / "calibra.yaml"
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_VARIABLES} | {
+        "CALIBRA_CONFIG": str(missing)
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    opened = [Path(line) for line in result.stdout.splitlines() if line.strip()]
+    in_project = [p for p in opened if p.is_relative_to(PROJECT_ROOT) and ".venv" not in p.parts]
+    assert in_project, "the probe saw no file of the project: it does not see what it should"
+    assert all(p.parent == PROJECT_ROOT / "data-contracts" for p in in_project), in_project
+    assert not any(p.suffix in {".yaml", ".yml"} and p.parent.name == "policies" for p in opened)
+    assert str(missing) not in result.stdout
+
+
+def test_the_code_location_reads_the_configuration_when_dagster_loads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`calibra ui` hands its settings to `dagster dev` as environment variables; the code location reads them
+    when it loads (Dagster's EnvVar for the resource), and a missing calibra.yaml is told then."""
+    from models.errors import ConfigError
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("CALIBRA_CONFIG", str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml does not exist"):
+        defs()
+    monkeypatch.setenv("CALIBRA_CONFIG", str(PROJECT_ROOT / "calibra.yaml"))
+    home = tmp_path / "home"
+    (home / "inbox").mkdir(parents=True)
+    (home / "inbox" / "zeeland_salarisschalen.csv").write_text("any bytes: the sensor only hashes\n")
+    monkeypatch.setenv("CALIBRA_HOME", str(home))
+    definitions = defs()
+    assert {s.name for s in definitions.schedules or []} >= {"calibration_vo_demo", "budget_zeeland_demo"}
+    sensor = definitions.get_sensor_def("inbox_sensor")
+    result = sensor(dg.build_sensor_context(resources=definitions.resources))
+    assert isinstance(result, dg.SensorResult) and len(result.run_requests or []) == 1
+    monkeypatch.setenv("CALIBRA_HOME", str(tmp_path / "other"))  # another home: nothing new there
+    assert isinstance(sensor(dg.build_sensor_context(resources=defs().resources)), dg.SkipReason)
+
+
+def test_calibra_ui_passes_its_settings_to_dagster_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr(subprocess, "call", lambda command, env: started.append((command, env)) or 0)
+    before = setting_variables()
+    home, site = tmp_path / "home", tmp_path / "site"
+    assert main(["ui", "--home", str(home), "--create", "--site", str(site), "--port", "3999"]) == 0
+    assert setting_variables() == before
+    [(command, env)] = started
+    assert command[-1] == "3999"
+    assert env["CALIBRA_HOME"] == str(home) and env["CALIBRA_SITE"] == str(site)
+    assert env["CALIBRA_CONFIG"] == str(PROJECT_ROOT / "calibra.yaml")
+
+
+@pytest.mark.pipeline
+def test_two_runs_with_different_homes_in_one_process_share_no_setting(tmp_path: Path) -> None:
+    from models.sample import write_sample
+
+    write_sample(tmp_path / "sample", seed=3, employees=60, cycles=1)
+    export = tmp_path / "sample" / "inbox" / "zeeland_salarisschalen.csv"
+    first, second = tmp_path / "first", tmp_path / "second"
+    before = setting_variables()
+    assert main(["ingest", "--home", str(first), "--create", "--quiet", str(export)]) == 0
+    assert setting_variables() == before  # the command wrote nothing into its process's environment
+    assert main(["ingest", "--home", str(second), "--create", "--quiet"]) == 0
+    assert setting_variables() == before
+
+    def ledger(home: Path) -> list[str]:
+        with connect(home / "calibra.duckdb", read_only=True) as con:
+            return [name for (name,) in con.execute("SELECT file_name FROM audit.load_ledger").fetchall()]
+
+    assert ledger(first) == [export.name]
+    assert ledger(second) == []  # the second run read its own (empty) inbox, not the first's
+    assert not (second / "inbox" / export.name).exists()
+
+
+def test_an_option_wins_over_the_environment_which_wins_over_calibra_yaml(tmp_path: Path) -> None:
+    from pipelines.resources import CalibraResource
+    from pipelines.settings import resolve, run_resource
+
+    config = PROJECT_ROOT / "calibra.yaml"
+    environment = {"CALIBRA_HOME": str(tmp_path / "from-env"), "CALIBRA_FULL_REBUILD": "1"}
+    assert resolve(config, environment={}).home == PROJECT_ROOT / "var"  # calibra.yaml's `home: var`
+    from_env = resolve(config, environment=environment)
+    assert from_env.home == tmp_path / "from-env" and from_env.site == tmp_path / "from-env" / "site"
+    assert from_env.full_rebuild and not resolve(config, environment={}).full_rebuild
+    assert resolve(config, tmp_path / "option", environment=environment).home == tmp_path / "option"
+    # what the run's resource carries is what it gives the assets, whatever the process's environment says
+    resource = run_resource(from_env, language="en")
+    assert resource.full_rebuild and resource.language == "en"
+    given = resource.settings()
+    assert (given.config_path, given.home, given.site, given.full_rebuild) == (
+        from_env.config_path,
+        from_env.home,
+        from_env.site,
+        True,
+    )
+    assert not CalibraResource(config_path=str(config), home=str(tmp_path)).settings().full_rebuild

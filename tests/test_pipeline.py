@@ -63,7 +63,7 @@ def test_pii_columns_of_the_exports_never_reach_the_database(sample_run: SampleR
 
 
 def test_every_asset_is_in_a_stage_group_with_a_description() -> None:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name in {"ingest", "marts", "publish"}, key

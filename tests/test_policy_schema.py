@@ -234,3 +234,94 @@ def test_findings_of_each_cycle_follow_the_policy_in_force_for_that_cycle(tmp_pa
     late_conversations = both.filter(pl.col("rule") == "Z-12")
     assert late_conversations.select("cycle", "policy_id").rows() == [(2024, "z_new")]
     assert set(both.filter(pl.col("cycle") == 2023).get_column("policy_id")) <= {"z_old"}
+
+
+def test_every_page_footer_names_the_policy_version_of_its_cycle(tmp_path: Path) -> None:
+    """A cycle page names the policy that judged that cycle (id, version, period in force), in Dutch and in
+    English from the catalogue; a page over several cycles lists each policy with the cycles it judged."""
+    from datetime import UTC, datetime
+
+    from dashboards.components import FOOTER_TOKEN
+    from dashboards.site import placed, policies_of_cycles
+
+    zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+    _write(
+        tmp_path / "old.yaml",
+        zeeland | {"id": "z_old", "valid_from": "2011-01-01", "valid_until": "2018-01-01"},
+    )
+    _write(tmp_path / "new.yaml", zeeland | {"id": "z_new", "version": 3, "valid_from": "2018-01-01"})
+    periods = [{"policy": "old.yaml", "to_cycle": 2017}, {"policy": "new.yaml", "from_cycle": 2018}]
+    config = _write(tmp_path / "calibra.yaml", {"organizations": {"z": {"policies": periods}}})
+    settings = load_settings(config, tmp_path / "home")
+    policies = policies_of_cycles(settings, {"z": [2016, 2017, 2018]})
+    assert {cycle: p.id for (_, cycle), p in policies.items()} == {
+        2016: "z_old",
+        2017: "z_old",
+        2018: "z_new",
+    }
+
+    page = f"<html><footer>{FOOTER_TOKEN}</footer></html>"
+    pages = {"z/2017/budget.html": page, "z/2018/budget.html": page, "data_quality.html": page}
+    built = datetime(2026, 1, 2, tzinfo=UTC)
+    dutch = placed(pages, {}, built, "nl", policies)
+    english = placed(pages, {}, built, "en", policies)
+    name = zeeland["name"]["nl"]
+    assert (
+        f"Regels: {name} (beleid z_old, versie 1), geldig van 2011-01-01 tot 2018-01-01."
+        in dutch["z/2017/budget.html"]
+    )
+    assert "(beleid z_new, versie 3), geldig vanaf 2018-01-01." in dutch["z/2018/budget.html"]
+    assert "z_old" not in dutch["z/2018/budget.html"]
+    assert "(policy z_new, version 3), in force from 2018-01-01." in english["z/2018/budget.html"]
+    overview = str(dutch["data_quality.html"])
+    assert "z, cyclus 2016\u20132017: " in overview and "z, cyclus 2018: " in overview
+    assert "Regels" not in overview  # the list names the policies, not "Rules:" on every line
+    assert overview.index("z_old") < overview.index("z_new")
+    assert "Rules used per cycle" in english["data_quality.html"]
+    # without policies (a caller that has none) the footer is the build time and exports only
+    assert "Regels" not in placed(pages, {}, built, "nl")["z/2017/budget.html"]
+
+
+def test_the_budget_prices_each_cycle_on_the_policy_in_force_for_it(tmp_path: Path) -> None:
+    """Two cycles under two regimes that differ in the structural budget (Z-14: 5% of the payroll before
+    2024, 2.8% from 2024): marts.budget names each cycle's policy and applies its percentage."""
+    import dagster as dg
+    import duckdb
+    import polars as pl
+
+    from pipelines.assets.marts import budget as assets
+    from pipelines.resources import CalibraResource
+    from tests.test_budget import CYCLE, write_staging, zeeland_inputs
+
+    zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+    old_budget = zeeland["budget"] | {"structural_budget_pct": {"value": 5.0, "rule": "Z-14"}}
+    old = zeeland | {"id": "z_old", "valid_until": f"{CYCLE}-01-01", "budget": old_budget}
+    _write(tmp_path / "old.yaml", old)
+    _write(tmp_path / "new.yaml", zeeland | {"id": "z_new", "version": 2, "valid_from": f"{CYCLE}-01-01"})
+    periods = [{"policy": "old.yaml", "to_cycle": CYCLE - 1}, {"policy": "new.yaml", "from_cycle": CYCLE}]
+    organisation = "zeeland-demo"
+    config = _write(tmp_path / "calibra.yaml", {"organizations": {organisation: {"policies": periods}}})
+
+    inputs = zeeland_inputs()
+    assert set(inputs.evaluations["organization"]) == {organisation}
+
+    def both_cycles(frame: pl.DataFrame) -> pl.DataFrame:
+        earlier = frame.with_columns(pl.lit(CYCLE - 1).cast(frame.schema["cycle"]).alias("cycle"))
+        return pl.concat([earlier, frame])
+
+    two_cycles = type(inputs)(
+        both_cycles(inputs.evaluations),
+        both_cycles(inputs.payroll),
+        both_cycles(inputs.awards),
+        inputs.scales,
+    )
+    write_staging(tmp_path / "home" / "calibra.duckdb", two_cycles)
+    resource = CalibraResource(config_path=str(config), home=str(tmp_path / "home"))
+    assert dg.materialize([assets.budget], resources={"calibra": resource}).success
+    with duckdb.connect(str(tmp_path / "home" / "calibra.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            """SELECT cycle, policy_id, structural_budget / payroll FROM marts.budget
+               WHERE level = 'organisatie' ORDER BY cycle"""
+        ).fetchall()
+    assert [(cycle, policy) for cycle, policy, _ in rows] == [(CYCLE - 1, "z_old"), (CYCLE, "z_new")]
+    assert rows[0][2] / rows[1][2] == pytest.approx(5.0 / 2.8)

@@ -10,9 +10,9 @@ import polars as pl
 from models.budget import BUDGET_SUMS, LEVEL_DEPARTMENT, LEVEL_ORGANISATION, compute_budget, load_inputs
 from models.forecast import compute_forecast, load_scenarios
 from models.whatif import RESULT_SCHEMA, WhatIfError, whatif
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import STAGING, organisation_policies, staged_slices
 from pipelines.assets.person_cycle import ensure_person_cycle
-from pipelines.increments import SliceWork, build_step
+from pipelines.increments import SliceWork, build_step, slices_condition
 from pipelines.resources import CalibraResource, write_table
 
 BUDGET = dg.AssetKey(["marts", "budget"])
@@ -93,9 +93,25 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
     policies = organisation_policies(calibra)
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        inputs = load_inputs(con, cycle_condition=work.staging_filter(), layer=True)
-        result = compute_budget(inputs, policies)
-        return {"budget": result.budget, "budget_by_type": result.by_type}
+        # A cycle is priced by the policy in force for it (calibra.yaml names it per cycle): one pass per
+        # regime, a single pass over every slice when no organisation changed its regime.
+        regimes = policies.by_regime(
+            work.read | (staged_slices(con, "person_cycle") if work.whole else set())
+        )
+        if len(regimes) <= 1:
+            regime = regimes[0][0] if regimes else dict(policies)
+            result = compute_budget(
+                load_inputs(con, cycle_condition=work.staging_filter(), layer=True), regime
+            )
+            return {"budget": result.budget, "budget_by_type": result.by_type}
+        results = [
+            compute_budget(load_inputs(con, cycle_condition=slices_condition(slices), layer=True), regime)
+            for regime, slices in regimes
+        ]
+        return {
+            "budget": pl.concat([r.budget for r in results], how="vertical_relaxed"),
+            "budget_by_type": pl.concat([r.by_type for r in results], how="vertical_relaxed"),
+        }
 
     with calibra.writer() as con:
         ensure_person_cycle(con, calibra.settings(), policies)  # the people: the person-cycle layer
