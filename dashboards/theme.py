@@ -181,8 +181,10 @@ tr.filtered-out{display:none}
   code{font-size:7pt}
   .print-break{break-before:page;page-break-before:always}
   a{color:inherit;text-decoration:none}
-  footer{padding:.4rem 0;font-size:7.5pt}
-  footer p{margin:.1rem 0}
+  /* printed, the footer's notice, build line and rules line share lines instead of one line each */
+  footer{padding:.4rem 0;font-size:7.5pt;display:flex;flex-wrap:wrap;gap:0 1em}
+  footer p{margin:0}
+  footer details summary{list-style:none}
   @page{size:A4;margin:12mm}
 }
 """
