@@ -545,6 +545,14 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "CONFIDENTIAL — calibration pack with employee numbers as in the HR system. For the participants "
         "of this department's calibration meeting only; do not forward, do not put on a shared drive.",
     },
+    "fair_others_left_out": {
+        "nl": "Excl. n < k anderen: een geslachtscategorie naast vrouwen en mannen met minder mensen dan de "
+        "minimale groepsgrootte telt in deze cyclus in geen enkele groep en geen enkel totaal mee, zodat ze niet "
+        "uit de verschillen af te leiden is.",
+        "en": "Excluding n < k others: a gender category besides women and men with fewer people than the minimum "
+        "group size counts in no group and no total in this cycle, so that it cannot be derived from the "
+        "differences.",
+    },
     "worklist_left_out": {
         "nl": "De werklijst is bij het bouwen van deze site weggelaten.",
         "en": "The worklist was left out when this site was built.",

@@ -666,6 +666,63 @@ def person_frame(
     )
 
 
+GENDER = "gender"
+
+
+def small_other_categories(
+    persons: pl.DataFrame, outcomes: Sequence[Outcome], compared: Sequence[str], k: int
+) -> pl.DataFrame:
+    """(cycle, category) of the gender categories outside ``compared`` (women and men) that the organisation
+    release leaves out of a cycle (models.disclosure.recode.small_groups, decided per cycle): fewer than k
+    people in some outcome's population, or for a binary outcome fewer than k with or without it."""
+    column = f"a:{GENDER}"
+    if column not in persons.columns:
+        return pl.DataFrame(schema={"cycle": pl.Int64, "category": pl.String})
+    others = persons.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in(list(compared)))
+    small: list[pl.Expr] = []
+    for o in outcomes:
+        value = pl.col(_outcome_column(o.code))
+        n = value.is_not_null().sum()
+        if o.kind == "binary":
+            yes = value.cast(pl.Int64).sum()
+            small.append((n > 0) & ((n < k) | (yes < k) | (n - yes < k)))
+        else:
+            small.append((n > 0) & (n < k))
+    if not small:
+        return pl.DataFrame(schema={"cycle": pl.Int64, "category": pl.String})
+    return (
+        others.group_by("cycle", pl.col(column).alias("category"))
+        .agg(pl.any_horizontal(small).alias("_small"))
+        .filter(pl.col("_small"))
+        .select(pl.col("cycle").cast(pl.Int64), "category")
+    )
+
+
+def without_small_others(
+    persons: pl.DataFrame, outcomes: Sequence[Outcome], compared: Sequence[str], k: int
+) -> pl.DataFrame:
+    """``persons`` with the people of a small gender category outside ``compared`` (:func:`small_other_categories`)
+    taken out of every attribute but gender, in the cycles where it is small: the organisation release leaves
+    that category out of the women-versus-men comparison, and a total of another attribute that still held
+    them would give it back by subtraction (total − women − men; docs/privacy.md). Their gender rows stay so
+    that the release can see and say what it leaves out ("excluding n < k others")."""
+    left_out = small_other_categories(persons, outcomes, compared, k)
+    if left_out.height == 0:
+        return persons
+    column = f"a:{GENDER}"
+    flagged = persons.join(
+        left_out.with_columns(pl.lit(True).alias("_left_out")),
+        left_on=[pl.col("cycle").cast(pl.Int64), column],
+        right_on=["cycle", "category"],
+        how="left",
+    )
+    out = pl.col("_left_out").fill_null(False)
+    attributes = [c for c in persons.columns if c.startswith("a:") and c != column]
+    return flagged.with_columns(
+        [pl.when(out).then(None).otherwise(pl.col(c)).alias(c) for c in attributes]
+    ).select(persons.columns)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Count cubes and reference groups
 # --------------------------------------------------------------------------------------------------------------
@@ -1723,6 +1780,8 @@ def fairness_marts(
             ignored[org] = config.ignored_attributes
         outcomes = outcomes_for(policy)
         persons = person_frame(frame, policy, config, outcomes)
+        compared = [str(g) for g in policy.rule_value("disclosure", "compared_groups", default=["F", "M"])]
+        persons = without_small_others(persons, outcomes, compared, config.min_group_size)
         rows, strata, k = _organisation_marts(org, persons, config, outcomes)
         overall_parts.append(rows)
         strata_parts.append(strata)

@@ -416,7 +416,12 @@ def test_rates_intervals_q_values_and_publishability_against_statsmodels() -> No
     # Age bands from the policy: everyone is in exactly one band.
     bands = marts.overall.filter(pl.col("attribute") == "age_band", pl.col("outcome") == "incidental_reward")
     assert set(bands["group_value"]) <= set(mf.age_band_labels([30, 40, 50, 60]))
-    assert bands["n"].sum() == n
+    # Everyone is in exactly one band, except a gender category outside women and men that has fewer than k
+    # people with or without some outcome: it is taken out of every other attribute (mf.without_small_others).
+    x = marts.overall.filter(pl.col("attribute") == "gender", pl.col("group_value") == "X")
+    small = (x["n"] < k) | (x["count"] < k) | (x["n"] - x["count"] < k)
+    x_n = int((genders == "X").sum())
+    assert bands["n"].sum() == (n - x_n if small.any() else n)
 
 
 def test_exact_four_fifths_is_not_adverse_in_the_mart_and_unfavourable_outcomes_use_the_complement() -> None:
@@ -868,18 +873,29 @@ def test_sample_run_fairness_marts_are_consistent_and_find_the_planted_gap(sampl
     )
     assert fair.height > 0 and strata.height > 0 and pay.height > 0
     assert set(fair["organization"]) == set(evaluations_n["organization"]) == set(pay["organization"])
-    # Everyone rated is in exactly one gender group and one function level.
+    # Everyone rated is in exactly one gender group and one function level, except that people of a gender
+    # category outside women and men that is small in a cycle (under k, or under k with or without some
+    # outcome) are taken out of every attribute but gender (models.fairness.without_small_others).
+    k = ZEELAND.min_group_size
+    x = fair.filter(
+        pl.col("organization") == ORG, pl.col("attribute") == "gender", pl.col("group_value") == "X"
+    )
+    small = (pl.col("n") < k) | ((pl.col("outcome_kind") == "binary") & ((pl.col("count") < k) | (pl.col("n") - pl.col("count") < k)))  # fmt: skip
+    left_out = x.filter(small)["cycle"].unique().to_list()
+    x_rated = dict(x.filter(pl.col("outcome") == "rating_at_least_normaal").select("cycle", "n").iter_rows())
+    zeeland = evaluations_n.filter(pl.col("organization") == ORG).sort("cycle")
     for attribute in ("gender", "function_level"):
         sums = (
             fair.filter(pl.col("outcome") == "rating_at_least_normaal", pl.col("attribute") == attribute)
             .group_by("organization", "cycle")
             .agg(pl.col("n").sum().alias("rated"))
         )
-        zeeland = evaluations_n.filter(pl.col("organization") == ORG).sort("cycle")
-        assert (
-            sums.filter(pl.col("organization") == ORG).sort("cycle")["rated"].to_list()
-            == zeeland["rated"].to_list()
-        )
+        expected = [
+            rated - (x_rated.get(cycle, 0) if attribute != "gender" and cycle in left_out else 0)
+            for cycle, rated in zeeland.select("cycle", "rated").iter_rows()
+        ]
+        assert sums.filter(pl.col("organization") == ORG).sort("cycle")["rated"].to_list() == expected
+    assert left_out, "the sample's 2 people with gender X are left out"
     # Per-stratum rows add up to the overall rows.
     keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
     summed = (

@@ -1278,6 +1278,52 @@ def joint_model(
                         model.select(attribute, a1=lev, a2=p, a3=f), model.select("core", a1=lev, a2=p, a3=f)
                     )
 
+    # In a cycle whose fairness rows say `others_left_out`, the fairness mart counts a small gender category in
+    # no attribute but gender (models.fairness.without_small_others), while the calibration-moves mart counts
+    # everyone. Each attribute's people are then split exactly: `f:A` (the shown genders: what the fairness
+    # rows count) plus `x:A` (the left-out people), each with its (level, proposed, final) margin equal to the
+    # gender block's for those genders; the function-level rows of the fairness table count the shown genders.
+    shown_genders: list[str] | None = None
+    if (
+        fairness is not None
+        and "others_left_out" in fairness.columns
+        and fairness["others_left_out"].fill_null(False).any()
+    ):
+        assert "gender" in attribute_values, "a category is left out of the gender rows"
+        shown_genders = sorted(
+            fairness.filter(pl.col("attribute") == "gender")["group_value"].drop_nulls().unique()
+        )
+        others = [v for v in attribute_values["gender"] if v not in shown_genders]
+        for attribute, values in attribute_values.items():
+            if attribute == "gender":
+                continue
+            for part, genders in (("f", shown_genders), ("x", others)):
+                model.block(f"{part}:{attribute}", values, levels_sorted, proposals, codes)
+                for lev in levels_sorted:
+                    for p in proposals:
+                        for f in codes:
+                            model.equal(
+                                model.select(f"{part}:{attribute}", a1=lev, a2=p, a3=f),
+                                model.select("gender", a0=genders, a1=lev, a2=p, a3=f),
+                            )
+            for v in values:
+                for lev in levels_sorted:
+                    for p in proposals:
+                        for f in codes:
+                            model.equal(
+                                model.select(attribute, a0=v, a1=lev, a2=p, a3=f),
+                                np.concatenate(
+                                    [
+                                        model.select(f"{part}:{attribute}", a0=v, a1=lev, a2=p, a3=f)
+                                        for part in "fx"
+                                    ]
+                                ),
+                            )
+
+    def fair_block(attribute: str) -> str:
+        """The block a fairness row of `attribute` counts (the shown genders' part when others are left out)."""
+        return f"f:{attribute}" if shown_genders is not None and attribute != "gender" else attribute
+
     def group(attribute: str, value: str | None) -> tuple[str, dict[str, object]]:
         """Block and selection of a group of an attribute (None: every group with a value)."""
         if attribute == "function_level":
@@ -1344,13 +1390,18 @@ def joint_model(
                         for lev in levels_sorted:
                             model.equal(
                                 model.select(f"o:{outcome}:{attribute}", a0=v, a1=lev),
-                                model.select(attribute, a0=v, a1=lev),
+                                model.select(fair_block(attribute), a0=v, a1=lev),
                             )
+                # every attribute's outcome block holds the same people per (level, state): everyone for gender,
+                # the shown genders for the others when a category is left out
+                for attribute in sorted(attribute_values, key=lambda a: a != "gender"):
                     for lev in levels_sorted:
                         for s in states:
                             model.equal(
                                 model.select(f"o:{outcome}:{attribute}", a1=lev, a2=s),
-                                model.select(f"o:{outcome}", a0=lev, a1=s),
+                                model.select(f"o:{outcome}", a0=lev, a1=s)
+                                if fair_block(attribute) == attribute
+                                else model.select(f"o:{outcome}:gender", a0=shown_genders, a1=lev, a2=s),
                             )
             for attribute, stratum, value, group_n, count in rows.select(
                 "attribute", "stratum", "group_value", "group_n", "count"
@@ -1368,10 +1419,18 @@ def joint_model(
                 true = (float(src["n"].sum()), float(src["count"].sum())) if src.height else (0.0, 0.0)
                 if yes_codes is not None:
                     name, where = group(attribute, value)
+                    if attribute != "function_level":
+                        name = fair_block(attribute)
+                    if attribute == "function_level" and shown_genders is not None:
+                        name, where = "gender", {"a0": shown_genders, "a1": value}
                     if stratum is not None:
                         where = {**where, "a1": stratum}
                     total = model.select(name, **where)
                     yes = model.select(name, **where, a3=yes_codes)
+                elif attribute == "function_level" and shown_genders is not None:
+                    where = {"a0": shown_genders, "a1": value}
+                    total = model.select(f"o:{outcome}:gender", **where, a2=["yes", "no"])
+                    yes = model.select(f"o:{outcome}:gender", **where, a2="yes")
                 elif attribute == "function_level":
                     total = model.select(f"o:{outcome}", a0=value, a1=["yes", "no"])
                     yes = model.select(f"o:{outcome}", a0=value, a1="yes")

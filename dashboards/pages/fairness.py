@@ -796,6 +796,11 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
         )
         for attribute in attributes:
             parts.append(f"<h2>{esc(attribute_label(attribute, language))}</h2>")
+            left_out = (
+                pl.col("others_left_out").fill_null(False) if "others_left_out" in overall.columns else False
+            )
+            if overall.filter((pl.col("attribute") == attribute) & left_out).height:
+                parts.append(f"<p class='explain'>{esc(text('fair_others_left_out', language))}</p>")
             if attribute == "function_level":
                 parts.append(_level_rates(overall, ctx, labels))
                 continue

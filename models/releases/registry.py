@@ -92,6 +92,35 @@ def _recoded(
     return recoded, left_out
 
 
+def _left_out_per_cycle(first: pl.DataFrame | None, keys: list[str], limits: Thresholds) -> pl.DataFrame:
+    """The small gender categories outside the compared ones, left out of every outcome of a cycle when small in
+    one of them (the rule the fairness mart applies: models.fairness.small_other_categories), as (keys,
+    attribute, group_value) rows of `first` (marts.fairness)."""
+    if first is None or not {*keys, "attribute", "group_value", "n"} <= set(first.columns):
+        return pl.DataFrame()
+    small = small_groups(first, keys, GENDER, limits.compared_groups, limits.k)
+    if small.height == 0:
+        return small
+    per_cycle = small.select("organization", "cycle", "attribute", "group_value").unique()
+    return (
+        first.select(*keys, "attribute", "group_value")
+        .unique()
+        .join(per_cycle, on=["organization", "cycle", "attribute", "group_value"], how="semi")
+    )
+
+
+def _every_attribute(left_out: pl.DataFrame, first: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """`left_out` widened to every attribute of its (keys): the rows whose totals exclude the left-out people."""
+    if left_out.height == 0:
+        return left_out
+    return (
+        left_out.select(keys)
+        .unique()
+        .join(first.select(*keys, "attribute").unique(), on=keys)
+        .with_columns(pl.lit(None, dtype=pl.String).alias("group_value"))
+    )
+
+
 def _fairness_release(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
@@ -99,9 +128,16 @@ def _fairness_release(
     (recoded, not hidden), `_fairness`, then comparisons only where their counts are published
     (models.releases.derived)."""
     keys = ["organization", "cycle", "outcome"]
-    sources, left_out = _recoded(sources, ("marts.fairness", "marts.fairness_strata"), keys, limits)
-    result = _fairness(sources, limits, done)
-    result.frame = mark_left_out(result.frame, left_out, keys)
+    names = ("marts.fairness", "marts.fairness_strata")
+    left_out = _left_out_per_cycle(sources.get(names[0]), keys, limits)
+    recoded = dict(sources)
+    for name in names:
+        if name in recoded and {*keys, "attribute", "group_value"} <= set(recoded[name].columns):
+            recoded[name] = leave_out_small_groups(recoded[name], left_out, keys)
+    result = _fairness(recoded, limits, done)
+    # The mart computes every other attribute without the left-out people (models.fairness.without_small_others):
+    # each attribute's totals in those cycles exclude them, and its rows say so.
+    result.frame = mark_left_out(result.frame, _every_attribute(left_out, sources[names[0]], keys), keys)
     result.recoded = left_out.height
     overall = (pl.col("scope") == "overall") & (pl.col("outcome_kind").fill_null("binary") == "binary")
     result.frame = comparisons_need_counts(

@@ -1,0 +1,95 @@
+"""The disclosure report's price of protection (issue 16, "A report per page and audience"): among the cells of at
+least 2k people, how many each release hides as complements, on the bundled sample.
+
+Aim (issue 16): at most 5% in the organisation release, none in the meeting and management releases. The figures
+are printed; the organisation release does not meet the aim yet (docs/privacy.md, "Known limits"), which the
+strict xfail below records: it turns red (XPASS) the day it does, and then the marker must go.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from models.disclosure.report import REPORT_SCHEMA, summary
+from models.privacy import Thresholds, publish_tables
+
+K = 5
+AIM = 0.05  # issue 16: at most 5% of the cells with n >= 2k hidden as complements in the organisation release
+
+
+@pytest.fixture(scope="module")
+def sample_report(sample_run):  # type: ignore[no-untyped-def]
+    import duckdb
+
+    from pipelines.assets.publish import read_sources
+
+    assert sample_run.success, "the sample run must succeed"
+    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
+    try:
+        sources = read_sources(con, include_worklist=True)
+    finally:
+        con.close()
+    limits = {org: Thresholds(k=K) for org in sample_run.settings.organizations}
+    return publish_tables(sources, limits).report_frame()
+
+
+def complement_share(report: pl.DataFrame) -> pl.DataFrame:
+    """Per audience and table: cells of at least 2k people, how many of them are hidden as complements, and
+    that share (0 where a table has no such cell)."""
+    return (
+        report.group_by("audience", "table")
+        .agg(pl.col("cells_2k").sum(), pl.col("complement_2k").sum())
+        .with_columns(
+            pl.when(pl.col("cells_2k") > 0)
+            .then(pl.col("complement_2k") / pl.col("cells_2k"))
+            .otherwise(0.0)
+            .alias("share")
+        )
+        .sort("audience", "table")
+    )
+
+
+def test_the_share_is_what_the_report_adds_up_to() -> None:
+    """summary() divides the complements of at least 2k people by the cells of at least 2k people, per audience."""
+    rows = [
+        {"organization": "o", "table": "a", "page": "p", "audience": "organisation", "cells_2k": 30, "complement_2k": 3},
+        {"organization": "o", "table": "b", "page": "p", "audience": "organisation", "cells_2k": 10, "complement_2k": 1},
+        {"organization": "o", "table": "c", "page": "p", "audience": "meeting", "cells_2k": 0, "complement_2k": 0},
+    ]  # fmt: skip
+    report = pl.DataFrame([{c: r.get(c, 0) for c in REPORT_SCHEMA} for r in rows], schema=REPORT_SCHEMA)
+    shares = dict(summary(report).select("audience", "complement_2k_share").iter_rows())
+    assert shares == {"meeting": 0.0, "organisation": 0.1}
+    per_table = complement_share(report).filter(pl.col("table") == "a")
+    assert per_table["share"].item() == 0.1
+
+
+def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame) -> None:
+    """Before this work (issue 16, fairness cube per function level): organisation 3,984 of 13,836 (28.8%),
+    fairness 2,868 of 9,433; after leaving small gender categories out of every attribute: 3,936 of 13,827
+    (28.5%), fairness 2,820 of 9,424. Meeting 0; management 41 of 8,375 (norming heat map, transitions,
+    before/after)."""
+    per_audience = summary(sample_report)
+    per_table = complement_share(sample_report)
+    with pl.Config(tbl_rows=40, tbl_cols=8, tbl_width_chars=160):
+        print("\ncells of at least 2k people hidden as complements, per audience:\n", per_audience.select(
+            "audience", "cells_2k", "complement_2k", "complement_2k_share"))  # fmt: skip
+        print("per table:\n", per_table.filter(pl.col("cells_2k") > 0))
+    shares = dict(per_audience.select("audience", "complement_2k_share").iter_rows())
+    assert set(shares) == {"meeting", "management", "organisation"}
+    assert shares["meeting"] == 0.0, "the meeting release hides nothing of the department's own counts"
+    assert shares["management"] < 0.01
+    organisation = per_table.filter(pl.col("audience") == "organisation")
+    fairness = organisation.filter(pl.col("table") == "fairness")
+    assert fairness["cells_2k"].item() > 1000, "the fairness table has many cells of at least 2k people"
+    # Not worse than measured when this test was written (the aim is the xfail below).
+    assert shares["organisation"] <= 0.29, shares
+    assert fairness["share"].item() <= 0.30, fairness
+
+
+@pytest.mark.xfail(
+    strict=True, reason="open: the fairness cube still hides ~30% of its large cells as complements"
+)
+def test_the_organisation_release_meets_the_aim_on_the_sample(sample_report: pl.DataFrame) -> None:
+    shares = dict(summary(sample_report).select("audience", "complement_2k_share").iter_rows())
+    assert shares["organisation"] <= AIM
