@@ -174,6 +174,8 @@ tr.filtered-out{display:none}
      tighter, so its longest words still fit the page */
   table:has(th:nth-child(12)){font-size:6.5pt}
   table:has(th:nth-child(12)) th,table:has(th:nth-child(12)) td{padding:.1rem .12rem}
+  /* sixteen columns (both stratifications side by side with their q and signal) need one step smaller */
+  table:has(th:nth-child(16)){font-size:6pt}
   td.num{overflow-wrap:normal}
   /* the worklist's reason gets the room its sentence needs: rows of two lines, not four */
   .worklist th:last-child{width:48%}
