@@ -216,13 +216,31 @@ def _shrink(cells: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def fairness_intersections(evaluations: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
+def fairness_intersections(
+    evaluations: pl.DataFrame, policies: Mapping[str, Policy], left_out: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """marts.fairness_intersections from canonical evaluations (organization, cycle, function_level, gender,
-    fte, rating and, where the policy has one, salary_decision with salary_system) and the policies."""
+    fte, rating and, where the policy has one, salary_decision with salary_system) and the policies.
+
+    ``left_out`` (organization, cycle, gender): the small gender categories the fairness mart leaves out of a
+    cycle (:func:`left_out_categories`). Their people are left out here entirely, level totals included: the
+    fairness page publishes each level's women and men, so a level total that still counted them would give
+    them back by subtraction (measured on the sample: one person's count and outcome)."""
     parts: list[pl.DataFrame] = []
     needed = {"organization", "cycle", "function_level", "gender", "fte"}
     if not needed <= set(evaluations.columns):
         return pl.DataFrame(schema=SCHEMA)
+    if left_out is not None and left_out.height:
+        evaluations = evaluations.join(
+            left_out.select(
+                pl.col("organization").cast(pl.String),
+                pl.col("cycle").cast(pl.Int64),
+                pl.col("gender").cast(pl.String),
+            ),
+            left_on=["organization", pl.col("cycle").cast(pl.Int64), pl.col("gender").cast(pl.String)],
+            right_on=["organization", "cycle", "gender"],
+            how="anti",
+        )
     for organization, policy in sorted(policies.items()):
         people = _people(evaluations.filter(pl.col("organization") == organization), policy)
         if people.height == 0:
@@ -253,3 +271,28 @@ def fairness_intersections(evaluations: pl.DataFrame, policies: Mapping[str, Pol
     return out.select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort(
         ["organization", "cycle", "measure", "outcome_position", *DIMENSIONS]
     )
+
+
+def left_out_categories(fairness: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.DataFrame:
+    """(organization, cycle, gender) of the small gender categories outside the policy's compared groups that
+    marts.fairness leaves out of a cycle: the release's rule (models.disclosure.recode.small_groups on the
+    mart's gender rows, which the mart itself applies through models.fairness.small_other_categories)."""
+    from models.disclosure.engine import Thresholds
+    from models.disclosure.recode import small_groups
+
+    parts = []
+    for organization, policy in policies.items():
+        rows = fairness.filter(pl.col("organization") == organization)
+        if rows.height == 0:
+            continue
+        limits = Thresholds.from_policy(policy)
+        small = small_groups(
+            rows, ["organization", "cycle", "outcome"], "gender", limits.compared_groups, limits.k
+        )
+        parts.append(
+            small.select(
+                "organization", pl.col("cycle").cast(pl.Int64), pl.col("group_value").alias("gender")
+            )
+        )
+    schema = {"organization": pl.String, "cycle": pl.Int64, "gender": pl.String}
+    return pl.concat(parts).unique() if parts else pl.DataFrame(schema=schema)

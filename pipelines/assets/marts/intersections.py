@@ -1,4 +1,4 @@
-"""Mart: pay-relevant outcomes per intersection of gender × part-time × function level, with empirical-Bayes
+"""Mart: pay-relevant outcomes per intersection of gender × part-time × function level, with hierarchical-Bayes
 shrinkage for small groups (issue 23; docs/marts/fairness_intersections.md).
 
 One thin asset: reads the staging.evaluations columns it needs, calls models.fairness_intersections and writes
@@ -9,8 +9,9 @@ counts only.
 import dagster as dg
 import polars as pl
 
-from models.fairness_intersections import fairness_intersections
+from models.fairness_intersections import fairness_intersections, left_out_categories
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.marts.fairness import FAIRNESS
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -23,15 +24,21 @@ SELECT organization, cycle, function_level, gender, fte, rating, salary_decision
 FROM staging.evaluations
 WHERE list_contains(?, organization)
 """
+# The gender rows of marts.fairness: which small categories the fairness mart leaves out of a cycle.
+FAIRNESS_GENDER_SQL = """
+SELECT organization, cycle, outcome, attribute, group_value, n, count
+FROM marts.fairness
+WHERE attribute = 'gender' AND list_contains(?, organization)
+"""
 
 
 @dg.asset(
     key=INTERSECTIONS,
-    deps=STAGING,
+    deps=[*STAGING, FAIRNESS],
     group_name="marts",
     kinds={"duckdb", "polars"},
     description="Per organisation × cycle × pay-relevant outcome × gender × part-time × function level: the "
-    "raw rate and a beta-binomial empirical-Bayes rate shrunk toward the function level's rate, with a 95% "
+    "raw rate and a beta-binomial hierarchical-Bayes rate shrunk toward the function level's rate, with a 95% "
     "interval (docs/marts/fairness_intersections.md).",
 )
 def fairness_intersections_asset(
@@ -44,7 +51,9 @@ def fairness_intersections_asset(
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         condition, params = work.staging_filter()
         evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
-        return {"fairness_intersections": fairness_intersections(evaluations, policies)}
+        gender_rows = read_frame(con, f"{FAIRNESS_GENDER_SQL} AND {condition}", [sorted(policies), *params])
+        left_out = left_out_categories(gender_rows, policies)
+        return {"fairness_intersections": fairness_intersections(evaluations, policies, left_out)}
 
     with calibra.writer() as con:
         slices, marts = build_step(
@@ -52,7 +61,7 @@ def fairness_intersections_asset(
             settings,
             "fairness_intersections",
             organizations=sorted(policies),
-            kinds=["evaluations"],
+            kinds=["evaluations", "awards", "payroll"],  # what marts.fairness reads: its left-out categories
             lookback=dict.fromkeys(policies, 1),
             tables=CYCLE_COLUMNS,
             compute=compute,
