@@ -19,7 +19,7 @@ AIM = 0.05  # issue 16: at most 5% of the cells with n >= 2k hidden as complemen
 
 
 @pytest.fixture(scope="module")
-def sample_report(sample_run):  # type: ignore[no-untyped-def]
+def sample_publication(sample_run):  # type: ignore[no-untyped-def]
     import duckdb
 
     from pipelines.assets.publish import read_sources
@@ -31,7 +31,12 @@ def sample_report(sample_run):  # type: ignore[no-untyped-def]
     finally:
         con.close()
     limits = {org: Thresholds(k=K) for org in sample_run.settings.organizations}
-    return publish_tables(sources, limits).report_frame()
+    return sources, publish_tables(sources, limits)
+
+
+@pytest.fixture(scope="module")
+def sample_report(sample_publication):  # type: ignore[no-untyped-def]
+    return sample_publication[1].report_frame()
 
 
 def complement_share(report: pl.DataFrame) -> pl.DataFrame:
@@ -67,8 +72,12 @@ def test_the_share_is_what_the_report_adds_up_to() -> None:
 def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame) -> None:
     """Before this work (issue 16, fairness cube per function level): organisation 3,984 of 13,836 (28.8%),
     fairness 2,868 of 9,433; after leaving small gender categories out of every attribute: 3,936 of 13,827
-    (28.5%), fairness 2,820 of 9,424. Meeting 0; management 41 of 8,375 (norming heat map, transitions,
-    before/after)."""
+    (28.5%), fairness 2,820 of 9,424; management 51 of 8,583 (0.6%). After the protection followed the site
+    (`ratings` and the calibration-moves tables on the management site, protected within themselves; the
+    organisation release no longer forced by `ratings`): organisation 2,743 of 12,837 (21.4%), fairness
+    1,920 of 9,424 (20.4%), intersections 589 of 1,647, process 230 of 1,317; management 207 of 9,573 (2.2%:
+    `ratings` 65, calibration moves by group 78 and by department 13 are complements inside those tables
+    now). Meeting 0."""
     per_audience = summary(sample_report)
     per_table = complement_share(sample_report)
     with pl.Config(tbl_rows=40, tbl_cols=8, tbl_width_chars=160):
@@ -78,18 +87,52 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     shares = dict(per_audience.select("audience", "complement_2k_share").iter_rows())
     assert set(shares) == {"meeting", "management", "organisation"}
     assert shares["meeting"] == 0.0, "the meeting release hides nothing of the department's own counts"
-    assert shares["management"] < 0.01
+    # Complements inside each management table only (its own margins), none forced from another table.
+    assert shares["management"] <= 0.022, shares
     organisation = per_table.filter(pl.col("audience") == "organisation")
     fairness = organisation.filter(pl.col("table") == "fairness")
     assert fairness["cells_2k"].item() > 1000, "the fairness table has many cells of at least 2k people"
     # Not worse than measured when this test was written (the aim is the xfail below).
-    assert shares["organisation"] <= 0.29, shares
-    assert fairness["share"].item() <= 0.30, fairness
+    assert shares["organisation"] <= 0.215, shares
+    assert fairness["share"].item() <= 0.205, fairness
+    assert "ratings" not in organisation["table"].to_list(), "`ratings` is on the management site only"
 
 
 @pytest.mark.xfail(
-    strict=True, reason="open: the fairness cube still hides ~30% of its large cells as complements"
+    strict=True,
+    reason="open: the organisation release still hides 21.4% of its large cells as complements (fairness 20.4%)",
 )
 def test_the_organisation_release_meets_the_aim_on_the_sample(sample_report: pl.DataFrame) -> None:
     shares = dict(summary(sample_report).select("audience", "complement_2k_share").iter_rows())
     assert shares["organisation"] <= AIM
+
+
+def test_women_and_men_are_shown_in_the_calibration_moves_by_group(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: "women hidden in the calibration-moves chart in every Zeeland cycle". Every organisation,
+    cycle and direction whose women and men each have at least k people moved that way and k not: both rows
+    are shown (size, count and rate) and equal the mart. The printed table has every cycle and direction
+    (a direction with fewer than k people of one group moved that way hides that count as small, and the other
+    group's as its complement: the gender total is over women and men only)."""
+    sources, published = sample_publication
+    mart = sources["marts.calibration_moves"].filter(
+        (pl.col("period") == "cycle")
+        & (pl.col("attribute") == "gender")
+        & pl.col("group_value").is_in(["F", "M"])
+    )
+    table = published.tables["calibration_moves_by_group"].filter(pl.col("attribute") == "gender")
+    keys = ["organization", "cycle", "direction", "group_value"]
+    rows = mart.select(*keys, pl.col("n").alias("mart_n"), pl.col("count").alias("mart_count")).join(
+        table.select(*keys, "group_n", "count", "rate"), on=keys, how="left"
+    )
+    with pl.Config(tbl_rows=60, tbl_width_chars=160, tbl_cols=9):
+        print("\nwomen and men in calibration_moves_by_group (mart against published):\n", rows.sort(keys))
+    assert rows.filter(pl.col("organization") == "zeeland-demo").height > 0
+    by = ["organization", "cycle", "direction"]
+    large = rows.filter(
+        ((pl.col("mart_count") >= K) & (pl.col("mart_n") - pl.col("mart_count") >= K)).all().over(by)
+        & (pl.len().over(by) == 2)
+    )
+    assert large.height >= 6, "women and men moved down are large in every Zeeland cycle"
+    hidden = large.filter(pl.col("rate").is_null() | pl.col("count").is_null() | pl.col("group_n").is_null())
+    assert hidden.height == 0, hidden
+    assert (large["group_n"] == large["mart_n"]).all() and (large["count"] == large["mart_count"]).all()

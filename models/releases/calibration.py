@@ -1,5 +1,6 @@
 """The calibration pack (page 1, audience: the meeting of one department) and the organisation-wide rating
-distribution the norming and fairness pages build on: `ratings`, `rating_scale`, `leniency`, `worklist`."""
+distribution of the management site: `ratings` (management, protected within itself), `rating_scale` (policy
+facts, also read by the fairness page), `leniency`, `worklist`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import polars as pl
 
 from models.disclosure.engine import (
     SUPPRESSED,
-    CutPoints,
     ProtectedTable,
     TableRule,
     Thresholds,
@@ -24,34 +24,15 @@ RATINGS_RULE = TableRule(
     totals=("department", "function_level", "rating"),
     category="rating",
     complete=True,
-    # The fairness page's "rated at least ..." rates per function level and for the organisation.
-    cut_points=CutPoints(
-        order="position", rows=pl.col("department").is_null() & (pl.col("measure") == RATING_MEASURE)
-    ),
 )
 UNRATED_METRIC = "ratings_missing"  # marts.process_status: people of a department without a rating
-
-
-def _unrated_departments(sources: dict[str, pl.DataFrame], limits: Thresholds) -> pl.DataFrame:
-    """Departments whose people without a rating number 1 to k−1: the process page hides that count, and its
-    department size minus the rated total of `ratings` would give it back, so `ratings` hides that total."""
-    ps = sources.get("marts.process_status")
-    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String}
-    if ps is None or not {*schema, UNRATED_METRIC} <= set(ps.columns):
-        return pl.DataFrame(schema=schema)
-    unrated = pl.col(UNRATED_METRIC).fill_null(0)
-    return (
-        ps.filter((unrated > 0) & (unrated < limits.k) & pl.col("department").is_not_null())
-        .select(list(schema))
-        .cast(schema)  # type: ignore[arg-type]
-    )
 
 
 def _unrated_organization_sizes(sources: dict[str, pl.DataFrame], limits: Thresholds) -> pl.DataFrame:
     """Sizes to hide where an organisation × cycle's people without a rating number 1 to k−1 (the sum of the
     departments' counts): its size (department null) on the process page and in the budget's headcount minus
-    its rated total in `ratings` (kept: it carries the calibration and fairness pages) would give that count
-    back. The organisation size is also the sum of the department sizes, so one department size is hidden with
+    its rated total (the population of the fairness table's rating outcomes, kept: it carries the fairness
+    page) would give that count back. The organisation size is also the sum of the department sizes, so one department size is hidden with
     it, chosen here so that the process page and the budget hide the same one (each table's own complement
     goes by size and row position, which need not agree, and a size shown in one table gives the other's
     back): the smallest department (then by name) whose own unrated count is 1 to k−1, whose rated total
@@ -109,15 +90,9 @@ def _ratings(
     cells = department_level_cells(sources).select(
         "organization", "cycle", "measure", "department", "function_level", "rating", "n", "position"
     )
-    force = (
-        _unrated_departments(sources, limits)
-        .with_columns(pl.lit(RATING_MEASURE).alias("measure"))
-        .with_columns(
-            pl.lit(None, dtype=pl.String).alias("function_level"),
-            pl.lit(None, dtype=pl.String).alias("rating"),
-        )
-    )
-    protected = protect(cells, RATINGS_RULE, limits, force=force)
+    # Management audience: protected within itself. Nothing of the organisation release (the process page's
+    # unrated counts, the fairness rates) is forced here any more (docs/privacy.md, "Audiences").
+    protected = protect(cells, RATINGS_RULE, limits)
     frame = protected.frame.drop("position")
     units = frame.filter(pl.col("rating").is_null()).select(
         "organization", "cycle", "measure", "department", "function_level", pl.col("n").alias("unit_n")

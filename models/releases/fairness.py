@@ -17,7 +17,6 @@ from models.disclosure.engine import (
     amount_flag,
     protect,
 )
-from models.releases.calibration import RATING_MEASURE
 from models.releases.common import _hide, _need
 from models.releases.derived import REST as REST_OF_ORGANISATION
 
@@ -227,59 +226,6 @@ def _fairness_cube(
     return result
 
 
-def _hidden_in_ratings_cut_points(done: dict[str, pl.DataFrame], cells: pl.DataFrame) -> pl.DataFrame:
-    """Cells of the function-level cube (CUBE_KEYS) whose number `ratings` hides: a level's (or the
-    organisation's) size and its counts at or above / below a code, for the outcomes "rated at least <code>".
-    A rating outcome that is no cut point and no alias of one (see `_outcome_aliases`) is hidden for every level
-    whose distribution `ratings` does not show whole."""
-    ratings = done.get("ratings")
-    cut_points = done.get("ratings_cut_points")
-    if ratings is None or cut_points is None:
-        return cells.head(0).select(CUBE_KEYS)
-    ratings, cut_points = (t.cast({"cycle": cells.schema["cycle"]}) for t in (ratings, cut_points))
-    mine = (pl.col("measure") == RATING_MEASURE) & pl.col("department").is_null()
-    outcomes = cells.select("organization", "cycle", "outcome").unique()
-    cuts = cut_points.filter(mine & pl.col(SUPPRESSED)).select(
-        "organization",
-        "cycle",
-        (pl.lit(AT_LEAST) + pl.col("rating")).alias("outcome"),
-        pl.col("function_level").alias("group_value"),
-        "has",
-    )
-    rows = ratings.filter(mine & pl.col("rating").is_null())
-    rating_outcomes = outcomes.filter(
-        pl.col("outcome").str.starts_with(AT_LEAST) | (pl.col("outcome") == LOWEST)
-    )
-    sizes = (
-        rows.filter(pl.col(SUPPRESSED))
-        .select(
-            "organization",
-            "cycle",
-            pl.col("function_level").alias("group_value"),
-            pl.lit(None, dtype=pl.String).alias("has"),
-        )
-        .join(rating_outcomes, on=["organization", "cycle"])
-    )
-    aliases = _outcome_aliases(cells)
-    uncut = rating_outcomes.filter(~pl.col("outcome").str.starts_with(AT_LEAST)).join(
-        aliases.filter(pl.col("alias").str.starts_with(AT_LEAST)).select("organization", "cycle", "outcome"),
-        on=["organization", "cycle", "outcome"],
-        how="anti",
-    )
-    blurred = (
-        rows.filter(~pl.col("unit_visible"))
-        .select("organization", "cycle", pl.col("function_level").alias("group_value"))
-        .join(uncut, on=["organization", "cycle"])
-        .join(pl.DataFrame({"has": ["yes", "no"]}), how="cross")
-    )
-    wanted = pl.concat([cuts, sizes, blurred], how="diagonal_relaxed").join(
-        outcomes, on=["organization", "cycle", "outcome"], how="semi"
-    )
-    return wanted.with_columns(
-        pl.lit(LEVEL).alias("attribute"), pl.lit(None, dtype=pl.String).alias("stratum")
-    ).select(CUBE_KEYS)
-
-
 def _rates(groups: pl.DataFrame, yes: pl.DataFrame, no_hidden: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """A group's size (`group_n`), its "yes" count and whether its "no" cell is hidden, as one row per group
     with the rate; the rate is hidden when any of the three is (a visible rate would give the others back)."""
@@ -342,7 +288,9 @@ def _fairness_cubes(
     cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
     cells = {s: _fairness_cells(binary, strata, s, cols) for s in STRATIFICATIONS}
     first = cells[STRATIFICATIONS[0]]
-    force = _hidden_in_ratings_cut_points(done, first)
+    # Nothing is forced from other tables: the rating distribution (`ratings`) is on the management site only
+    # and protected there within itself (docs/privacy.md, "Audiences").
+    force = first.head(0).select(CUBE_KEYS)
     results: dict[str, ProtectedTable] = {}
     # A cube is (re)protected while the other hides an overall cell it shows. `force` only grows and is bounded
     # by the overall cells, so this ends (in practice after one or two rounds); a cube that already hides every

@@ -8,9 +8,10 @@ total that another table publishes, such as a gender's count within a function l
 
 * a count from 1 to k−1 is hidden, and so is every count of a group whose members all had the same result
   (everyone alike) — with complementary suppression until no hidden cell follows from the totals;
-* a function level's at-or-above count that the organisation-wide ``ratings`` table hides (its cut points,
-  ``done["ratings_cut_points"]``) is hidden here too (forced), so the intersections of that level cannot add
-  up to it;
+* a function level's, gender's or part-time group's size and at-or-above count that the fairness table of
+  the same release hides (``done["fairness"]``, built first) is hidden here too (forced), so the
+  intersections cannot add up to it (the management-only ``ratings`` table no longer forces anything here:
+  it is protected for management, within itself);
 * derived statistics only where their counts are published: the raw rate where both the group's yes and no
   counts are shown; the shrunken rate and its interval where, in addition, the function level's counts (the
   prior mean) are shown. A hidden group keeps its existence and, where shown, its size.
@@ -44,26 +45,63 @@ INTERSECTIONS_RULE = TableRule(
 )
 
 
+FAIRNESS_AT_LEAST = "rating_at_least_"  # models.releases.fairness.AT_LEAST: the fairness outcome of a code
+# The fairness table's attributes that are a margin of this cube (its other margins are set to null).
+FAIRNESS_MARGINS = ("function_level", "gender", "part_time")
+
+
 def _forced(done: dict[str, pl.DataFrame], cells: pl.DataFrame) -> pl.DataFrame | None:
-    """Cube keys of the level (and organisation) totals whose at-or-above / below counts `ratings` hides."""
-    cuts = done.get("ratings_cut_points")
+    """Cube keys of the margins the fairness table (the same organisation release, built before) hides: a
+    function level's, a gender's or a part-time group's size, and its at-or-above / below counts, for the
+    outcome "rated at least <code>". Those numbers are the same people here (a level's, gender's or part-time
+    group's total over the other two), so a number hidden there is hidden here too."""
+    fairness = done.get("fairness")
     if (
-        cuts is None
-        or cuts.height == 0
-        or not {"department", "rating", "has", SUPPRESSED} <= set(cuts.columns)
+        fairness is None
+        or fairness.height == 0
+        or not {"scope", "group_n", SUPPRESSED} <= set(fairness.columns)
     ):
         return None
-    hidden = cuts.filter(pl.col("department").is_null() & pl.col(SUPPRESSED)).select(
+    rows = fairness.filter(
+        (pl.col("scope") == "overall")
+        & pl.col("attribute").is_in(list(FAIRNESS_MARGINS))
+        & pl.col("outcome").str.starts_with(FAIRNESS_AT_LEAST)
+        & pl.col(SUPPRESSED)
+    ).select(
         "organization",
-        "cycle",
-        "measure",
-        pl.col("rating").alias("outcome"),
-        "function_level",
-        pl.col("has").alias(RESULT),
+        pl.col("cycle").cast(pl.Int64),
+        pl.col("outcome").str.strip_prefix(FAIRNESS_AT_LEAST).alias("outcome"),
+        "attribute",
+        "group_value",
+        pl.col("group_n").is_null().alias("_size"),
     )
-    keys = cells.select(*BY).unique()
-    return hidden.join(keys, on=list(BY), how="semi").with_columns(
-        pl.lit(None, dtype=pl.String).alias("gender"), pl.lit(None, dtype=pl.String).alias("part_time")
+    if rows.height == 0:
+        return None
+    margins = [
+        rows.filter(pl.col("attribute") == attribute).select(
+            "organization",
+            "cycle",
+            "outcome",
+            *(
+                (pl.col("group_value") if c == attribute else pl.lit(None, dtype=pl.String)).alias(c)
+                for c in CELL
+            ),
+            "_size",
+        )
+        for attribute in FAIRNESS_MARGINS
+    ]
+    hidden = pl.concat(margins)
+    # A suppressed row hides its yes and no counts (a shown size and count would give the other back); a null
+    # size hides the group's total as well.
+    counts = hidden.join(pl.DataFrame({RESULT: ["yes", "no"]}), how="cross")
+    sizes = hidden.filter(pl.col("_size")).with_columns(pl.lit(None, dtype=pl.String).alias(RESULT))
+    keys = cells.select(*BY).unique().with_columns(pl.col("cycle").cast(pl.Int64))
+    return (
+        pl.concat([counts, sizes.select(counts.columns)])
+        .drop("_size")
+        .join(keys, on=["organization", "cycle", "outcome"], how="inner")
+        .select(*BY, *CELL, RESULT)
+        .unique()
     )
 
 

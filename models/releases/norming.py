@@ -69,28 +69,6 @@ def _impact_period(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("period") == IMPACT_PERIOD) if "period" in frame.columns else frame
 
 
-def _hidden_in_ratings(
-    done: dict[str, pl.DataFrame], department: bool, level: bool, rating: bool
-) -> pl.DataFrame:
-    """Cells of the published `ratings` table (measure rating) that are hidden, at one margin: with or without
-    department, function level and rating (null = total). The calibration tables count the same people when
-    every rated person has a proposal, so a cell hidden there is hidden here too (cross-table consistency)."""
-    ratings = done.get("ratings")
-    schema = {"organization": pl.String, "cycle": pl.Int64, "department": pl.String,
-              "function_level": pl.String, "rating": pl.String}  # fmt: skip
-    if ratings is None or ratings.height == 0 or "measure" not in ratings.columns:
-        return pl.DataFrame(schema=schema)
-    margin = [
-        pl.col(c).is_not_null() if keep else pl.col(c).is_null()
-        for c, keep in (("department", department), ("function_level", level), ("rating", rating))
-    ]
-    return (
-        ratings.filter((pl.col("measure") == IMPACT_MEASURE) & pl.col(SUPPRESSED) & pl.all_horizontal(margin))
-        .select(list(schema))
-        .cast(schema)  # type: ignore[arg-type]
-    )
-
-
 def _with_share(frame: pl.DataFrame, keys: list[str], dim: str) -> pl.DataFrame:
     """`group_n` (the row's total: null in `dim`) and `share` = n / group_n where both are shown."""
     totals = frame.filter(pl.col(dim).is_null()).select(*keys, pl.col("n").alias("group_n"))
@@ -105,8 +83,7 @@ def _calibration_moves_by_department(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
     """People whose proposal was moved down, left unchanged or moved up, per department, with the
-    organisation as the department total (null department). Department totals hidden in `ratings` are
-    hidden here too (the same people)."""
+    organisation as the department total (null department). Management audience: protected within itself."""
     ci = _need(
         sources,
         "marts.calibration_impact",
@@ -127,12 +104,7 @@ def _calibration_moves_by_department(
             for direction, column in MOVE_COUNTS
         ]
     )
-    force = (
-        _hidden_in_ratings(done, department=True, level=False, rating=False)
-        .select("organization", "cycle", "department")
-        .with_columns(pl.lit(None, dtype=pl.String).alias("direction"))
-    )
-    protected = protect(cells, MOVES_BY_DEPARTMENT_RULE, limits, force=force)
+    protected = protect(cells, MOVES_BY_DEPARTMENT_RULE, limits)
     protected.frame = _with_share(protected.frame, ["organization", "cycle", "department"], "direction").sort(
         ["organization", "cycle", "department", "direction"], nulls_last=True
     )
@@ -143,8 +115,7 @@ def _calibration_before_after(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
     """The organisation's distribution of proposals (stage `proposed`) and final ratings (`final`), each
-    protected as counts over the rating; final cells hidden in `ratings` (the same counts when every rated
-    person has a proposal) are hidden here too."""
+    protected as counts over the rating (management audience: within itself)."""
     cd = _need(
         sources,
         "marts.calibration_distribution",
@@ -164,10 +135,7 @@ def _calibration_before_after(
             for stage, column in (("proposed", "n_proposed"), ("final", "n_final"))
         ]
     )
-    force = _hidden_in_ratings(done, department=False, level=False, rating=True).select(
-        "organization", "cycle", pl.lit("final").alias("stage"), "rating"
-    )
-    protected = protect(cells, BEFORE_AFTER_RULE, limits, force=force)
+    protected = protect(cells, BEFORE_AFTER_RULE, limits)
     protected.frame = _with_share(protected.frame, ["organization", "cycle", "stage"], "rating").sort(
         ["organization", "cycle", "stage", "rating_position"], nulls_last=True
     )
@@ -179,7 +147,7 @@ def _calibration_moves_by_group(
 ) -> ProtectedTable:
     """Per attribute group and direction: the people moved that way and not (cells), protected like the
     fairness cube; a group's size is the same in both directions, so a size hidden in one is hidden in both
-    (and function-level sizes hidden in `ratings` are hidden here). Rates with their interval for visible
+    (management audience: nothing forced from `ratings`). Rates with their interval for visible
     groups; the comparison with the reference group only where both are visible and both hold k people."""
     cols = ("organization", "cycle", "direction", "attribute", "group_value", "n", "count")
     cm = _need(sources, "marts.calibration_moves", (*cols, "reference_group"))
@@ -203,18 +171,7 @@ def _calibration_moves_by_group(
         ]
     )
     directions = cells.select("organization", "cycle", "direction").unique()
-    levels = _hidden_in_ratings(done, department=False, level=True, rating=False)
-    force = (
-        levels.select(
-            "organization",
-            "cycle",
-            pl.lit("function_level").alias("attribute"),
-            pl.col("function_level").alias("group_value"),
-            pl.lit(None, dtype=pl.String).alias("has"),
-        )
-        .join(directions, on=["organization", "cycle"])
-        .select(*keys, "has")
-    )
+    force = cells.head(0).select(*keys, "has")
     for _ in range(20):
         result = protect(cells, MOVES_BY_GROUP_RULE, limits, force=force if force.height else None)
         sizes = result.frame.filter(pl.col("has").is_null() & pl.col(SUPPRESSED)).select(

@@ -11,9 +11,8 @@ from models.disclosure.engine import (
     Thresholds,
     protect,
 )
-from models.releases.calibration import UNRATED_METRIC, _unrated_organization_sizes
+from models.releases.calibration import _unrated_organization_sizes
 from models.releases.common import Missing, _need
-from models.releases.norming import _hidden_in_ratings
 
 # ---------------------------------------------------------------------------------------------- process
 PROCESS_RULE = TableRule(
@@ -67,20 +66,6 @@ def _process(
             ),
         ]
     )
-    # The people with a rating ("ratings missing": no) are the department's total in `ratings`: hidden alike.
-    rated = pl.concat(
-        [
-            _hidden_in_ratings(done, department=True, level=False, rating=False),
-            _hidden_in_ratings(done, department=False, level=False, rating=False),
-        ]
-    )
-    force = rated.select(
-        "organization",
-        "cycle",
-        pl.lit(UNRATED_METRIC).alias("metric"),
-        "department",
-        pl.lit("no").alias("has"),
-    ).cast({"cycle": cells.schema["cycle"]})
     # The organisation's size where its unrated count is small (and one department's with it, see
     # `_unrated_organization_sizes`): the same n in every metric, hidden in all of them (and in `budget`).
     sizes = (
@@ -88,9 +73,9 @@ def _process(
         .cast({"cycle": cells.schema["cycle"]})
         .join(cells.select("organization", "cycle", "metric").unique(), on=["organization", "cycle"])
         .with_columns(pl.lit(None, dtype=pl.String).alias("has"))
-        .select(force.columns)
+        .select("organization", "cycle", "metric", "department", "has")
     )
-    force = pl.concat([force, sizes]).unique()
+    force = sizes.unique()
     for _ in range(20):
         result = protect(cells, PROCESS_RULE, limits, force=force)
         totals = (

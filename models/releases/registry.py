@@ -179,7 +179,7 @@ PUBLICATIONS: tuple[tuple[str, Builder], ...] = (
     ("worklist", _worklist),
     (FAIR_WORKLIST, _fair_worklist),
     ("fairness", _fairness_release),
-    (INTERSECTIONS, _intersections),  # after ratings: its level cut points hidden there are hidden here
+    (INTERSECTIONS, _intersections),  # after fairness: its margins hidden there are hidden here
     ("pay_transparency", _pay_transparency),
     ("pay_gap_projection", pay_gap_projection),  # after pay_transparency: year 0 is its figure
     ("pay_gap_cost", pay_gap_cost),
@@ -247,24 +247,26 @@ RULES: dict[str, TableRule] = {
 
 MEETING, MANAGEMENT, ORGANISATION = "meeting", "management", "organisation"
 AUDIENCES = (MEETING, MANAGEMENT, ORGANISATION)
-# Each table's page and audience (docs/privacy.md). A table read by several pages carries the audience whose
-# protection it gets: `ratings` is protected for the organisation because the fairness page's rates rest on
-# its organisation-wide rows.
+# Each table's page and audience (docs/privacy.md): the protection follows the site. A table shown only on
+# management-site pages (calibration, norming) is protected for management, within itself, and neither forces
+# nor is forced by the organisation release; the organisation release is exactly the tables of the
+# organisation-site pages (fairness, budget, process), protected jointly among themselves.
 PAGES: dict[str, tuple[str, str]] = {
-    "ratings": ("calibration", ORGANISATION),
+    "ratings": ("calibration", MANAGEMENT),
     "pack_ratings": ("calibration", MEETING),
     "worklist": ("calibration", MEETING),
     FAIR_WORKLIST: ("calibration", MEETING),
     "norming_ratings": ("norming", MANAGEMENT),
-    "rating_scale": ("calibration", ORGANISATION),
+    # Policy facts (codes, order, labels; no counts), read by the fairness page (the scale's top code) and by
+    # the calibration pages (the management site gets every table).
+    "rating_scale": ("fairness", ORGANISATION),
     "units": ("norming", MANAGEMENT),
     "leniency": ("norming", MANAGEMENT),
     "transitions": ("norming", MANAGEMENT),
     "drift": ("norming", MANAGEMENT),
-    # Linked to `ratings` (the same people's department totals): protected with it, for the organisation.
-    "calibration_moves_by_department": ("norming", ORGANISATION),
+    "calibration_moves_by_department": ("norming", MANAGEMENT),
     "calibration_before_after": ("norming", MANAGEMENT),
-    "calibration_moves_by_group": ("norming", ORGANISATION),
+    "calibration_moves_by_group": ("norming", MANAGEMENT),
     BY_LEVEL: ("norming", MANAGEMENT),
     "calibration_spread": ("norming", MANAGEMENT),
     "fairness": ("fairness", ORGANISATION),
