@@ -220,6 +220,19 @@ def _filter_menu(data: SiteData, organization: str, cycle: int, body: str, langu
     """The department filter: it narrows the page's tables to one department's rows and fades the other
     departments in its charts (site.js)."""
     names = [name for name, _ in calibration.departments(data, organization, cycle)]
+    # The organisation site has no ratings table: its department names come from its own tables (budget and
+    # process by department, fairness within departments), those the page shows.
+    candidates: list[str] = []
+    for table in data.tables:
+        frame = data.get(table, organization, cycle)
+        if frame is None or frame.height == 0:
+            continue
+        if "department" in frame.columns:
+            candidates += [str(n) for n in frame["department"].drop_nulls().unique().to_list()]
+        if {"scope", "stratum"} <= set(frame.columns):
+            within = frame.filter(pl.col("scope") == "department")["stratum"].drop_nulls().unique()
+            candidates += [str(n) for n in within.to_list()]
+    names += [n for n in set(candidates) if esc(n) in body or script_json(plot_text(n))[1:-1] in body]
     found = re.findall(r"<tr data-department='([^']+)'>", body)
     names = sorted(set(names) | {html.unescape(n) for n in found})
     # Only where the page shows departments (a page of organisation-wide figures has nothing to narrow).
