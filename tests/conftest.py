@@ -87,6 +87,23 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     return SampleRun(settings=settings, manifest=manifest, success=result.success)
 
 
+@pytest.fixture(scope="session")
+def sample_publication(sample_run: SampleRun):  # type: ignore[no-untyped-def]
+    """The sample's marts as the publish step reads them, and their publication at the policy defaults (k = 5,
+    amounts 10, dominance 30%): computed once for every test that attacks or counts the published tables."""
+    from models.privacy import Thresholds, publish_tables
+    from pipelines.assets.publish import read_sources
+
+    assert sample_run.success, "the sample run must succeed"
+    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
+    try:
+        sources = read_sources(con, include_worklist=True)
+    finally:
+        con.close()
+    limits = {org: Thresholds(k=5, k_amounts=10, dominance=0.30) for org in sample_run.settings.organizations}
+    return sources, publish_tables(sources, limits)
+
+
 # ------------------------------------------------------------------------------------------------ test tiers
 # The slow tier, by node id (module::test or module::*). What `make test` keeps instead: test_faults' quick
 # study (one kill -9 and its recovery), test_browser's one page of every kind (hand-built and sample),

@@ -12,26 +12,9 @@ import polars as pl
 import pytest
 
 from models.disclosure.report import REPORT_SCHEMA, summary
-from models.privacy import Thresholds, publish_tables
 
 K = 5
 AIM = 0.05  # issue 16: at most 5% of the cells with n >= 2k hidden as complements in the organisation release
-
-
-@pytest.fixture(scope="module")
-def sample_publication(sample_run):  # type: ignore[no-untyped-def]
-    import duckdb
-
-    from pipelines.assets.publish import read_sources
-
-    assert sample_run.success, "the sample run must succeed"
-    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
-    try:
-        sources = read_sources(con, include_worklist=True)
-    finally:
-        con.close()
-    limits = {org: Thresholds(k=K) for org in sample_run.settings.organizations}
-    return sources, publish_tables(sources, limits)
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,8 @@ out of the fairness comparison but still counted in the intersections' level tot
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 from attacker import Model
-
-from models.disclosure.engine import Thresholds
-from models.privacy import publish_tables
 
 K = 5
 CELL = ("function_level", "gender", "part_time")
@@ -86,15 +82,8 @@ def joint_model(published: dict[str, pl.DataFrame], sources: dict[str, pl.DataFr
     return model, tied
 
 
-def test_intersections_and_fairness_together_give_back_no_hidden_count(sample_run) -> None:  # type: ignore[no-untyped-def]
-    from pipelines.assets.publish import read_sources
-
-    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
-    try:
-        sources = read_sources(con, include_worklist=True)
-    finally:
-        con.close()
-    published = publish_tables(sources, {org: Thresholds(k=K) for org in sample_run.settings.organizations})
+def test_intersections_and_fairness_together_give_back_no_hidden_count(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    sources, published = sample_publication
     model, tied = joint_model(published.tables, sources)
     # The model is exact: the two tables count the same people (a left-out category is out of both).
     assert model.check_truth() == []

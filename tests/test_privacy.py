@@ -552,22 +552,6 @@ def test_attacker_fails_on_the_hand_built_publication() -> None:
 
 
 # ------------------------------------------------------------------------------------------------- the sample run
-@pytest.fixture(scope="module")
-def sample_publication(sample_run):  # type: ignore[no-untyped-def]
-    import duckdb
-
-    from pipelines.assets.publish import read_sources
-
-    assert sample_run.success, "the sample run must succeed"
-    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
-    try:
-        sources = read_sources(con, include_worklist=True)
-    finally:
-        con.close()
-    limits = {org: K5 for org in sample_run.settings.organizations}
-    return sources, publish_tables(sources, limits)
-
-
 def test_sample_publication_has_every_table(sample_publication) -> None:  # type: ignore[no-untyped-def]
     sources, published = sample_publication
     for name, needed in privacy.PUBLICATION_SOURCES.items():
