@@ -10,6 +10,7 @@ import polars as pl
 
 from dashboards import theme
 from dashboards.components import HIDDEN_MARK, FigureSpec, plot_text
+from dashboards.figures import interval_bars
 from dashboards.i18n import fmt_int, fmt_pct, text
 
 
@@ -49,16 +50,7 @@ def cut_point_shares(
             y=labels,
             mode="markers",
             marker={"color": [theme.ALERT if f else theme.HIGHLIGHT for f in flagged], "size": 10},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [None if s is None or b is None else b - s for s, b in zip(share, hi, strict=True)],
-                "arrayminus": [
-                    None if s is None or a is None else s - a for s, a in zip(share, lo, strict=True)
-                ],
-                "color": theme.MUTED,
-                "thickness": 1.5,
-            },
+            error_x=interval_bars(share, lo, hi, color=theme.MUTED, thickness=1.5),
             hovertext=hover,
             hoverinfo="text",
         )
@@ -144,16 +136,7 @@ def intersection_rates(
             y=labels,
             mode="markers",
             marker={"color": theme.HIGHLIGHT, "size": 10},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [None if s is None or b is None else b - s for s, b in zip(shrunk, hi, strict=True)],
-                "arrayminus": [
-                    None if s is None or a is None else s - a for s, a in zip(shrunk, lo, strict=True)
-                ],
-                "color": theme.MUTED,
-                "thickness": 1.5,
-            },
+            error_x=interval_bars(shrunk, lo, hi, color=theme.MUTED, thickness=1.5),
             hovertext=hover,
             hoverinfo="text",
         )

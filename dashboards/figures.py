@@ -36,6 +36,22 @@ def _pct_text(values: Sequence[float | None], language: str) -> list[str]:
     return [HIDDEN_MARK if v is None else fmt_pct(v, language) for v in values]
 
 
+def interval_bars(
+    centre: Sequence[float | None],
+    low: Sequence[float | None],
+    high: Sequence[float | None],
+    **style: object,
+) -> dict[str, object]:
+    """plotly's `error_x` for intervals around `centre` (no bar where a bound or the centre is missing)."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [None if h is None or c is None else h - c for h, c in zip(high, centre, strict=True)],
+        "arrayminus": [None if a is None or c is None else c - a for a, c in zip(low, centre, strict=True)],
+        **style,
+    }
+
+
 def distribution_bars(
     frame: pl.DataFrame,
     categories: Sequence[str],
@@ -173,18 +189,7 @@ def caterpillar(
             y=labels,
             mode="markers",
             marker={"color": colours, "size": 9},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [
-                    None if (b is None or e is None) else b - e for b, e in zip(hi, estimate, strict=True)
-                ],
-                "arrayminus": [
-                    None if (a is None or e is None) else e - a for a, e in zip(lo, estimate, strict=True)
-                ],
-                "color": theme.MUTED,
-                "thickness": 1.5,
-            },
+            error_x=interval_bars(estimate, lo, hi, color=theme.MUTED, thickness=1.5),
             hovertext=hover,
             hoverinfo="text",
             showlegend=False,
@@ -542,13 +547,7 @@ def effect_dots(
                 orientation="h",
                 offsetgroup=series,
                 marker={"size": 10, "symbol": symbols[i % len(symbols)], "color": theme.SCENARIOS[i % 6]},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [None if h is None else h - e for h, e in zip(hi, est, strict=True)],
-                    "arrayminus": [None if a is None else e - a for a, e in zip(lo, est, strict=True)],
-                    "thickness": 1.5,
-                },
+                error_x=interval_bars(est, lo, hi, thickness=1.5),
                 hovertext=[
                     f"{plot_text(series)} · {plot_text(lab)}: {fmt_number(e, language, decimals)}"
                     + (
@@ -658,15 +657,7 @@ def forest_plot(
                 name=plot_text(name) if name else None,
                 showlegend=False,
                 marker={"size": size, "symbol": symbol, "color": colour},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [None if h is None else h - e for h, e in zip(hi, est, strict=True)],
-                    "arrayminus": [None if a is None else e - a for a, e in zip(lo, est, strict=True)],
-                    "color": colour,
-                    "thickness": 1.5,
-                    "width": 4,
-                },
+                error_x=interval_bars(est, lo, hi, color=colour, thickness=1.5, width=4),
                 hovertext=[
                     f"{plot_text(lab)}: {fmt_number(e, language, decimals)}"
                     + (
@@ -869,15 +860,7 @@ def group_rates(
                     "size": [15 if f else 9 for f in flagged],
                     "line": {"color": theme.ALERT, "width": [3.5 if f else 0 for f in flagged]},
                 },
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [None if b is None else b - v for b, v in zip(hi, rate, strict=True)],
-                    "arrayminus": [None if a is None else v - a for a, v in zip(lo, rate, strict=True)],
-                    "color": colour,
-                    "thickness": 1.5,
-                    "width": 3,
-                },
+                error_x=interval_bars(rate, lo, hi, color=colour, thickness=1.5, width=3),
                 hovertext=hover,
                 hoverinfo="text",
             )
