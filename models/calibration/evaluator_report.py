@@ -592,12 +592,29 @@ def _agreement_rows(org: OrgData, sub: Subset) -> pl.DataFrame | None:
         p_o, p_e, kappa, se = _kappa(prev_k[mask], now_k[mask], k_cat)
         out.append({"_ev": -1, "item": item, "n": int(mask.sum()), "observed": p_o, "expected": p_e,
                     "estimate": kappa, "ci_lo": kappa - Z * se, "ci_hi": kappa + Z * se})  # fmt: skip
-    for evaluator in np.unique(np.concatenate([prev_e[changed], now_e[changed]])):
-        mask = changed & ((prev_e == evaluator) | (now_e == evaluator))
-        p_o, p_e, kappa, se = _kappa(prev_k[mask], now_k[mask], k_cat)
-        out.append({"_ev": int(evaluator), "item": "changed_evaluator", "n": int(mask.sum()), "observed": p_o,
-                    "expected": p_e, "estimate": kappa, "ci_lo": kappa - Z * se, "ci_hi": kappa + Z * se})  # fmt: skip
-    frame = pl.DataFrame(out).with_columns(
+    # Per evaluator: the changed pairs they are one side of (never both: the evaluator changed), counted with
+    # bincounts over evaluator × category instead of a mask over all pairs per evaluator; the same integer
+    # counts and the same divisions as _kappa, so the same numbers.
+    who = np.concatenate([prev_e[changed], now_e[changed]])
+    first_k = np.concatenate([prev_k[changed], prev_k[changed]])
+    second_k = np.concatenate([now_k[changed], now_k[changed]])
+    size = sub.n_eval
+    n_e = od.bincount(who, minlength=size)
+    agree = od.bincount(who, weights=(first_k == second_k).astype(np.float64), minlength=size)
+    table_1 = od.bincount(who * k_cat + first_k, minlength=size * k_cat).reshape(size, k_cat)
+    table_2 = od.bincount(who * k_cat + second_k, minlength=size * k_cat).reshape(size, k_cat)
+    ids = np.flatnonzero(n_e > 0)
+    n_i = n_e[ids]
+    p_o = agree[ids] / n_i
+    p_e = np.einsum("ij,ij->i", table_1[ids], table_2[ids]) / n_i**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(p_e >= 1, np.nan, (p_o - p_e) / (1 - p_e))
+        se = np.where(p_e >= 1, np.nan, np.sqrt(np.maximum(p_o * (1 - p_o), 1e-12) / n_i) / (1 - p_e))
+    per_evaluator = pl.DataFrame(
+        {"_ev": ids.astype(np.int64), "item": "changed_evaluator", "n": n_i.astype(np.int64), "observed": p_o,
+         "expected": p_e, "estimate": kappa, "ci_lo": kappa - Z * se, "ci_hi": kappa + Z * se}
+    )  # fmt: skip
+    frame = pl.concat([pl.DataFrame(out), per_evaluator], how="vertical_relaxed").with_columns(
         pl.when(pl.col("n") < org.settings.min_n_flag).then(pl.lit("too_small")).otherwise(pl.lit("info")).alias("status"),
         pl.lit("agreement").alias("aspect"),
         pl.lit(False).alias("flag"),
@@ -770,19 +787,41 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
             tx.cat("Agreement ", pct("observed"), "% against ", pct("expected"), "% by chance; kappa ", num("estimate"),
                    " (n = ", n, " pairs).")
         )  # fmt: skip
-        aspect, item, status = pl.col("aspect"), pl.col("item"), pl.col("status")
-        out[lang] = (
-            pl.when(status == "too_small").then(pl.lit(small))
-            .when(status == "untestable").then(pl.lit(untestable))
-            .when(aspect == "cut_point").then(cut)
-            .when(aspect == "mean_shift").then(shift)
-            .when((aspect == "scale_use") & item.is_in(["central", "extreme"])).then(share_row)
-            .when((aspect == "scale_use") & (item == "differentiation")).then(differentiation)
-            .when((aspect == "scale_use") & (item == "fit")).then(fit)
-            .when(aspect == "bias").then(bias)
-            .when(aspect == "agreement").then(agreement)
-        )  # fmt: skip
-    return frame.with_columns(out["nl"].alias("reason_nl"), out["en"].alias("reason_en"))
+        out[lang] = [pl.lit(small), pl.lit(untestable), cut, shift, share_row, differentiation, fit, bias,
+                     agreement]  # fmt: skip
+    aspect, item, status = pl.col("aspect"), pl.col("item"), pl.col("status")
+    # which sentence each row gets, first match wins (in the order of the sentences above)
+    conditions = [
+        status == "too_small",
+        status == "untestable",
+        aspect == "cut_point",
+        aspect == "mean_shift",
+        (aspect == "scale_use") & item.is_in(["central", "extreme"]),
+        (aspect == "scale_use") & (item == "differentiation"),
+        (aspect == "scale_use") & (item == "fit"),
+        aspect == "bias",
+        aspect == "agreement",
+    ]
+    branch: pl.Expr = pl.lit(None, dtype=pl.Int64)
+    for index, condition in reversed(list(enumerate(conditions))):
+        branch = pl.when(condition).then(pl.lit(index, dtype=pl.Int64)).otherwise(branch)
+    # Each sentence is built on its own rows only: a when/then chain builds every branch's strings for every
+    # row (millions at scale), which was most of the report's time. Rows that match no branch stay null.
+    rows = frame.lazy().with_row_index("_row").with_columns(branch.alias("_branch"))
+    pieces = [
+        rows.filter(pl.col("_branch") == index).select(
+            "_row", out["nl"][index].alias("reason_nl"), out["en"][index].alias("reason_en")
+        )
+        for index in range(len(conditions))
+    ]
+    none = pl.lit(None, dtype=pl.String)
+    pieces.append(
+        rows.filter(pl.col("_branch").is_null()).select(
+            "_row", none.alias("reason_nl"), none.alias("reason_en")
+        )
+    )
+    reasons = pl.concat(pieces).sort("_row").collect()
+    return frame.with_columns(reasons["reason_nl"], reasons["reason_en"])
 
 
 def report_frames(org: OrgData) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
