@@ -605,14 +605,14 @@ def _agreement_rows(org: OrgData, sub: Subset) -> pl.DataFrame | None:
     table_2 = od.bincount(who * k_cat + second_k, minlength=size * k_cat).reshape(size, k_cat)
     ids = np.flatnonzero(n_e > 0)
     n_i = n_e[ids]
-    p_o = agree[ids] / n_i
-    p_e = np.einsum("ij,ij->i", table_1[ids], table_2[ids]) / n_i**2
+    po_e = agree[ids] / n_i
+    pe_e = np.einsum("ij,ij->i", table_1[ids], table_2[ids]) / n_i**2
     with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(p_e >= 1, np.nan, (p_o - p_e) / (1 - p_e))
-        se = np.where(p_e >= 1, np.nan, np.sqrt(np.maximum(p_o * (1 - p_o), 1e-12) / n_i) / (1 - p_e))
+        kappa_e = np.where(pe_e >= 1, np.nan, (po_e - pe_e) / (1 - pe_e))
+        se_e = np.where(pe_e >= 1, np.nan, np.sqrt(np.maximum(po_e * (1 - po_e), 1e-12) / n_i) / (1 - pe_e))
     per_evaluator = pl.DataFrame(
-        {"_ev": ids.astype(np.int64), "item": "changed_evaluator", "n": n_i.astype(np.int64), "observed": p_o,
-         "expected": p_e, "estimate": kappa, "ci_lo": kappa - Z * se, "ci_hi": kappa + Z * se}
+        {"_ev": ids.astype(np.int64), "item": "changed_evaluator", "n": n_i.astype(np.int64), "observed": po_e,
+         "expected": pe_e, "estimate": kappa_e, "ci_lo": kappa_e - Z * se_e, "ci_hi": kappa_e + Z * se_e}
     )  # fmt: skip
     frame = pl.concat([pl.DataFrame(out), per_evaluator], how="vertical_relaxed").with_columns(
         pl.when(pl.col("n") < org.settings.min_n_flag).then(pl.lit("too_small")).otherwise(pl.lit("info")).alias("status"),
