@@ -208,8 +208,10 @@ def _fit_at(
     n_eval: int,
     tau: float,
     start: tuple[FloatArray, FloatArray] | None = None,
+    layout: tuple[IntArray, sparse.csr_matrix] | None = None,
 ) -> GlmmFit:
-    """Penalised Newton for one tau (tau = 0: no evaluator effects, a plain logistic regression)."""
+    """Penalised Newton for one tau (tau = 0: no evaluator effects, a plain logistic regression).
+    ``layout`` is _evaluator_cells of the pairs (built here when not given)."""
     p = x.shape[1]
     beta = np.zeros(p) if start is None else start[0].copy()
     b = np.zeros(n_eval) if start is None or tau == 0 else start[1].copy()
@@ -218,28 +220,22 @@ def _fit_at(
         beta[0] = special.logit(rate)
     prec = 0.0 if tau == 0 else 1.0 / tau**2
     n_cells = x.shape[0]
-    # X'WZ (p × evaluators) is Z'WC X with C the pairs' cell one-hot: an evaluators × cells sparse matrix of
-    # the pairs' weights times the cells' design. Its pattern is fixed, so it is built once (pairs in stable
-    # evaluator order, as CSR rows) and each step only refills its data: no pairs × p array is materialised
-    # (that dense intermediate was most of the step's time and memory at scale). X'WX and X'r are sums over
-    # the covariate cells (few) rather than over the pairs (many).
-    by_eval = np.argsort(pair_eval, kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(pair_eval, minlength=n_eval))])
-    zwc = sparse.csr_matrix((np.zeros(by_eval.size), pair_cell[by_eval], indptr), shape=(n_eval, n_cells))
+    by_eval, zwc = layout if layout is not None else _evaluator_cells(pair_cell, pair_eval, n_eval, n_cells)
     ridge = 1e-8 * np.eye(p)
 
     def linear(beta_: FloatArray, b_: FloatArray) -> FloatArray:
         return np.asarray((x @ beta_)[pair_cell] + b_[pair_eval], dtype=np.float64)
 
-    def objective(beta_: FloatArray, b_: FloatArray) -> float:
+    def objective(beta_: FloatArray, b_: FloatArray) -> tuple[float, FloatArray]:
+        """The penalised log-likelihood, and the linear predictor it was computed at (the next step's)."""
         lin = linear(beta_, b_)
         ll = float(np.sum(y * lin - n * np.logaddexp(0.0, lin)))
-        return ll - 0.5 * prec * float(b_ @ b_)
+        return ll - 0.5 * prec * float(b_ @ b_), lin
 
-    current = objective(beta, b)
+    current, lin = objective(beta, b)
     h = np.zeros(n_eval)
     for _ in range(40):
-        mu = special.expit(linear(beta, b))
+        mu = special.expit(lin)
         w = n * mu * (1 - mu)
         resid = y - n * mu
         w_cell = bincount(pair_cell, weights=w, minlength=n_cells)
@@ -252,7 +248,7 @@ def _fit_at(
         else:
             g_b = bincount(pair_eval, weights=resid, minlength=n_eval) - prec * b
             d = h + prec
-            # M = X'W Z  (p × evaluators), accumulated over pairs
+            # M = X'W Z (p × evaluators) = (Z'W C) X: the evaluators × cells matrix of the pairs' weights
             zwc.data = w[by_eval]
             m = np.ascontiguousarray(np.asarray(zwc @ x).T)
             schur = i_bb - (m / d[None, :]) @ m.T
@@ -263,17 +259,17 @@ def _fit_at(
         scale = 1.0
         for _half in range(30):
             cand_beta, cand_b = beta + scale * step_beta, b + scale * step_b
-            value = objective(cand_beta, cand_b)
+            value, cand_lin = objective(cand_beta, cand_b)
             if value >= current - 1e-12:
                 break
             scale /= 2
-        beta, b = cand_beta, cand_b
+        beta, b, lin = cand_beta, cand_b, cand_lin
         gain = value - current
         current = value
         # relative gain: under separation a coefficient drifts off for ever while the fit no longer changes
         if abs(gain) < 1e-10 * (1.0 + abs(current)):
             break
-    mu = special.expit(linear(beta, b))
+    mu = special.expit(lin)
     h = bincount(pair_eval, weights=n * mu * (1 - mu), minlength=n_eval)
     if tau == 0:
         laplace = current
@@ -284,6 +280,22 @@ def _fit_at(
     return GlmmFit(beta, b, se_b, h, tau, laplace, x @ beta)
 
 
+def _evaluator_cells(
+    pair_cell: IntArray, pair_eval: IntArray, n_eval: int, n_cells: int
+) -> tuple[IntArray, sparse.csr_matrix]:
+    """The evaluators × cells sparse pattern of the pairs (CSR rows in stable evaluator order) and that order.
+
+    X'WZ (p × evaluators) is Z'WC X with C the pairs' cell one-hot: this matrix, filled with the pairs'
+    weights, times the cells' design. Its pattern is fixed, so it is built once per cut point and each Newton
+    step only refills its data: no pairs × p array is materialised (that dense intermediate, summed per
+    evaluator, was most of the report's time and memory at scale). X'WX and X'r are sums over the covariate
+    cells (few) rather than over the pairs (many)."""
+    by_eval = np.argsort(pair_eval, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(pair_eval, minlength=n_eval))])
+    pattern = sparse.csr_matrix((np.zeros(by_eval.size), pair_cell[by_eval], indptr), shape=(n_eval, n_cells))
+    return by_eval, pattern
+
+
 def binomial_glmm(
     x: FloatArray, pair_cell: IntArray, pair_eval: IntArray, n: FloatArray, y: FloatArray, n_eval: int
 ) -> tuple[GlmmFit, GlmmFit, float]:
@@ -292,12 +304,13 @@ def binomial_glmm(
     Pairs are (covariate cell, evaluator) with n ratings of which y at or above the cut. The likelihood-ratio
     test of a variance on the boundary uses the 50:50 mixture of chi²(0) and chi²(1) (Self & Liang 1987).
     """
-    null = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, 0.0)
+    layout = _evaluator_cells(pair_cell, pair_eval, n_eval, x.shape[0])
+    null = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, 0.0, layout=layout)
     cache: dict[float, GlmmFit] = {}
 
     def neg(log_tau: float) -> float:
         tau = float(math.exp(log_tau))
-        fit = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, tau, (null.beta, np.zeros(n_eval)))
+        fit = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, tau, (null.beta, np.zeros(n_eval)), layout)
         cache[log_tau] = fit
         return -fit.loglik_laplace
 
@@ -305,7 +318,7 @@ def binomial_glmm(
         neg, bounds=(math.log(TAU_MIN / 2), math.log(TAU_MAX)), method="bounded", options={"xatol": 0.1}
     )
     best = cache.get(float(res.x)) or _fit_at(
-        x, pair_cell, pair_eval, n, y, n_eval, float(math.exp(res.x)), (null.beta, np.zeros(n_eval))
+        x, pair_cell, pair_eval, n, y, n_eval, float(math.exp(res.x)), (null.beta, np.zeros(n_eval)), layout
     )
     lr = max(0.0, 2.0 * (best.loglik_laplace - null.loglik_laplace))
     p_tau = 0.5 * float(sps.chi2.sf(lr, 1)) if lr > 0 else 1.0
@@ -325,14 +338,29 @@ def conditional_effects(
     variance = bincount(pair_eval, weights=n * p0 * (1 - p0), minlength=n_eval)
     target = np.clip(obs, 0.5, np.maximum(tot - 0.5, 0.5))
     b = np.zeros(n_eval)
+    step = np.zeros(n_eval)
+    # Separable per evaluator: as in location_shifts, an evaluator whose effect no longer changes keeps its
+    # step, so only the moving evaluators' pairs are recomputed; same stopping point, same numbers.
+    active = np.arange(n_eval)
+    eta_a, ev_a, n_a = eta_pair, pair_eval, n
     for _ in range(60):
-        mu = special.expit(eta_pair + b[pair_eval])
-        got = bincount(pair_eval, weights=n * mu, minlength=n_eval)
-        info = bincount(pair_eval, weights=n * mu * (1 - mu), minlength=n_eval)
-        step = np.where(info > 0, (target - got) / np.maximum(info, 1e-12), 0.0)
-        step = np.clip(step, -2.0, 2.0)
-        b = np.clip(b + step, -MAX_EFFECT, MAX_EFFECT)
+        mu = special.expit(eta_a + b[ev_a])
+        got = bincount(ev_a, weights=n_a * mu, minlength=n_eval)[active]
+        info = bincount(ev_a, weights=n_a * mu * (1 - mu), minlength=n_eval)[active]
+        step_a = np.where(info > 0, (target[active] - got) / np.maximum(info, 1e-12), 0.0)
+        step[active] = np.clip(step_a, -2.0, 2.0)
+        before = b[active]
+        b[active] = np.clip(before + step[active], -MAX_EFFECT, MAX_EFFECT)
         if np.max(np.abs(step), initial=0.0) < 1e-9:
+            break
+        moving = b[active] != before
+        if not moving.all():
+            active = active[moving]
+            keep = np.zeros(n_eval, dtype=bool)
+            keep[active] = True
+            keep = keep[ev_a]
+            eta_a, ev_a, n_a = eta_a[keep], ev_a[keep], n_a[keep]
+        if active.size == 0:
             break
     mu = special.expit(eta_pair + b[pair_eval])
     info = bincount(pair_eval, weights=n * mu * (1 - mu), minlength=n_eval)
