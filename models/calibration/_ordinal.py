@@ -135,26 +135,38 @@ def location_shifts(
     sit in the lowest or highest category has no finite estimate: it is held at ±MAX_EFFECT.
     """
     theta = model.thresholds
-    delta = np.zeros(n_eval)
+    n_cat = theta.size + 1
     n = bincount(evaluator, minlength=n_eval).astype(np.float64)
+    # The ratings collapse to (cell, evaluator) pairs with a count per category: the shift is per evaluator
+    # and the linear predictor per cell, so the score and information of a pair are its counts times those
+    # of one rating (far fewer rows than ratings).
+    pairs, pair = np.unique(cell.astype(np.int64) * n_eval + evaluator, return_inverse=True)
+    counts = bincount(pair * n_cat + k, minlength=pairs.size * n_cat).reshape(pairs.size, n_cat)
+    delta = np.zeros(n_eval)
     info = np.zeros(n_eval)
     step = np.zeros(n_eval)
     # The scoring step of an evaluator depends on that evaluator's ratings and shift alone, so an evaluator
     # whose shift no longer changes (converged to the last bit, or held at ±MAX_EFFECT) keeps the same step
-    # and information for ever: only the others' ratings are recomputed. The loop stops where iterating
-    # everyone would (every step below 1e-8, or 50 rounds), with the same numbers: a held evaluator's step
-    # stays above 1e-8 and, as before, keeps the loop going, but without any work.
+    # and information for ever: only the others' pairs are recomputed. The loop stops where iterating
+    # everyone would (every step below 1e-8, or 50 rounds): a held evaluator's step stays above 1e-8 and, as
+    # before, keeps the loop going, but without any work.
     active = np.arange(n_eval)
-    eta, ev, kk = model.eta[cell], evaluator, k
+    eta, ev, cnt = model.eta[pairs // n_eval], pairs % n_eval, counts
     for _ in range(50):
         f = special.expit((eta + delta[ev])[:, None] - theta[None, :])
-        full = np.hstack([np.ones((f.shape[0], 1)), f, np.zeros((f.shape[0], 1))])
-        dens = np.hstack([np.zeros((f.shape[0], 1)), f * (1 - f), np.zeros((f.shape[0], 1))])
-        prob = np.maximum(full[:, :-1] - full[:, 1:], 1e-300)
-        dprob = dens[:, :-1] - dens[:, 1:]
-        rows = np.arange(kk.size)
-        score = dprob[rows, kk] / prob[rows, kk]
-        fisher = np.sum(dprob**2 / prob, axis=1)
+        prob = np.empty((f.shape[0], n_cat))
+        prob[:, 0] = 1.0 - f[:, 0]
+        prob[:, 1:-1] = f[:, :-1] - f[:, 1:]
+        prob[:, -1] = f[:, -1]
+        np.maximum(prob, 1e-300, out=prob)
+        dens = f * (1 - f)
+        dprob = np.empty_like(prob)
+        dprob[:, 0] = -dens[:, 0]
+        dprob[:, 1:-1] = dens[:, :-1] - dens[:, 1:]
+        dprob[:, -1] = dens[:, -1]
+        ratio = dprob / prob
+        score = np.sum(cnt * ratio, axis=1)
+        fisher = cnt.sum(axis=1) * np.sum(dprob * ratio, axis=1)
         grad = bincount(ev, weights=score, minlength=n_eval)[active]
         info[active] = bincount(ev, weights=fisher, minlength=n_eval)[active]
         step_a = np.where(info[active] > 0, grad / np.maximum(info[active], 1e-12), 0.0)
@@ -169,7 +181,7 @@ def location_shifts(
             keep = np.zeros(n_eval, dtype=bool)
             keep[active] = True
             keep = keep[ev]
-            eta, ev, kk = eta[keep], ev[keep], kk[keep]
+            eta, ev, cnt = eta[keep], ev[keep], cnt[keep]
         if active.size == 0:
             break
     se = np.where(info > 0, 1.0 / np.sqrt(np.maximum(info, 1e-12)), np.nan)
@@ -308,9 +320,17 @@ def binomial_glmm(
     null = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, 0.0, layout=layout)
     cache: dict[float, GlmmFit] = {}
 
+    def start(log_tau: float) -> tuple[FloatArray, FloatArray]:
+        """Newton starts from the fit at the nearest tau tried so far (the optimum is unique for each tau,
+        so the start changes only how many steps it takes to get there), else from the null fit."""
+        if not cache:
+            return null.beta, np.zeros(n_eval)
+        nearest = cache[min(cache, key=lambda tried: abs(tried - log_tau))]
+        return nearest.beta, nearest.b
+
     def neg(log_tau: float) -> float:
         tau = float(math.exp(log_tau))
-        fit = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, tau, (null.beta, np.zeros(n_eval)), layout)
+        fit = _fit_at(x, pair_cell, pair_eval, n, y, n_eval, tau, start(log_tau), layout)
         cache[log_tau] = fit
         return -fit.loglik_laplace
 
