@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from scipy import optimize, special
 from scipy import stats as sps
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.miscmodels.ordinal_model import OrderedModel
@@ -309,6 +310,68 @@ def test_agreement_matches_statsmodels_cohens_kappa(
     assert row["observed"] == pytest.approx(np.trace(table) / table.sum())
 
 
+def test_agreement_per_evaluator_matches_statsmodels_cohens_kappa(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
+) -> None:
+    """Each evaluator's agreement row (counted with bincounts over all evaluators at once) against statsmodels'
+    kappa on the changed pairs that evaluator is one side of."""
+    frame, out = motivating
+    k = {c: i for i, c in enumerate(CODES)}
+
+    def cycle(year: int, e: str, r: str) -> pl.DataFrame:
+        return frame.filter(pl.col("cycle") == year).select(
+            "employee_id", pl.col("evaluator_id").alias(e), pl.col("rating").replace_strict(k).alias(r)
+        )
+
+    pairs = pl.concat(
+        [
+            cycle(2020, "e0", "k0").join(cycle(2021, "e1", "k1"), on="employee_id"),
+            cycle(2021, "e0", "k0").join(cycle(2022, "e1", "k1"), on="employee_id"),
+        ]
+    ).filter(pl.col("e0") != pl.col("e1"))
+    rows = out["evaluator_report"].filter(
+        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("aspect") == "agreement")
+        & pl.col("evaluator_id").is_not_null()
+    )  # fmt: skip
+    assert rows.height == len(set(pairs["e0"]) | set(pairs["e1"])) > 5
+    checked = 0
+    for row in rows.iter_rows(named=True):
+        mine = pairs.filter((pl.col("e0") == row["evaluator_id"]) | (pl.col("e1") == row["evaluator_id"]))
+        table = np.zeros((4, 4))
+        np.add.at(table, (mine["k0"].to_numpy(), mine["k1"].to_numpy()), 1)
+        assert row["n"] == mine.height
+        assert row["observed"] == pytest.approx(np.trace(table) / table.sum(), abs=1e-12)
+        if row["estimate"] is not None:
+            assert row["estimate"] == pytest.approx(cohens_kappa(table).kappa, abs=1e-9)
+            checked += 1
+    assert checked > 5
+
+
+def test_location_shift_is_each_evaluators_own_maximum_likelihood() -> None:
+    """location_shifts (Fisher scoring on (cell, evaluator) pairs, only moving evaluators recomputed) against
+    scipy's bounded scalar maximisation of each evaluator's own ordinal log-likelihood over the shift."""
+    frame = organisation(np.random.default_rng(5), cycles=1, special={3: [0.05, 0.15, 0.45, 0.35]})
+    _, keys, cell, k = _cells(frame)
+    evaluator = np.unique(frame["evaluator_id"].to_numpy(), return_inverse=True)[1].ravel()
+    counts = np.zeros((keys.shape[0], 4))
+    np.add.at(counts, (cell, k), 1.0)
+    model = od.cumulative_logit(keys, counts)
+    n_eval = int(evaluator.max()) + 1
+    shifts = od.location_shifts(model, cell, evaluator, k, n_eval)
+    for e in range(n_eval):
+        mine = evaluator == e
+
+        def negloglik(delta: float, mine: np.ndarray = mine) -> float:
+            eta = model.eta[cell[mine]] + delta
+            prob = od.category_probabilities(special.expit(eta[:, None] - model.thresholds[None, :]))
+            return -float(np.sum(np.log(prob[np.arange(mine.sum()), k[mine]])))
+
+        best = optimize.minimize_scalar(negloglik, bounds=(-6, 6), method="bounded", options={"xatol": 1e-10})
+        assert shifts.shift[e] == pytest.approx(best.x, abs=1e-6)
+        assert shifts.n[e] == mine.sum()
+    assert np.abs(shifts.shift).max() > 0.3  # the planted evaluator moves
+
+
 def test_bias_finds_a_planted_interaction_and_respects_the_minimum_group(four_point: Policy) -> None:
     frame = organisation(np.random.default_rng(77), teams=10, team_size=40, women_shift={3: -1})
     report = evaluator_report(frame, {ORG: four_point})["evaluator_report"]
@@ -450,3 +513,24 @@ def test_section_labels_every_evaluator_and_names_the_flagged_one(
     assert "nog niet gebouwd" in evaluators_section.section(
         None, PageContext(language="nl", depth=2), "rating", labels
     )
+
+
+def test_asset_metadata_counts_in_duckdb_what_the_report_holds(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """The asset counts its metadata and check in DuckDB instead of reading the report back: the same counts
+    as polars on the whole tables."""
+    from pipelines.assets.marts.evaluators import FAIR_COUNTS_SQL, REPORT_COUNTS_SQL
+
+    assert sample_run.success
+    report = sample_run.query("SELECT * FROM marts.evaluator_report")
+    fair = sample_run.query("SELECT * FROM marts.evaluator_fair_ratings")
+    flagged = report.filter(
+        pl.col("flag") & (pl.col("aspect") == "cut_point") & (pl.col("period") == "window")
+    )
+    not_separable = (
+        report.filter(pl.col("tau2_status") == "not_separable")
+        .select("organization", "cycle", "period", "measure", "item")
+        .n_unique()
+    )
+    assert report.height > 0 and not_separable > 0
+    assert sample_run.query(REPORT_COUNTS_SQL).row(0) == (report.height, flagged.height, not_separable)
+    assert sample_run.query(FAIR_COUNTS_SQL).row(0) == (fair.height, int(fair["pay_step"].sum()))

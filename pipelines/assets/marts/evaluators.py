@@ -13,7 +13,7 @@ import polars as pl
 from models.calibration.evaluator_report import evaluator_report
 from pipelines.assets.common import STAGING, organisation_policies
 from pipelines.assets.marts.calibration import evaluation_lookback
-from pipelines.increments import SliceWork, build_step
+from pipelines.increments import SliceWork, plan, rebuild
 from pipelines.resources import CalibraResource, read_frame
 
 REPORT = dg.AssetKey(["marts", "evaluator_report"])
@@ -26,6 +26,20 @@ SELECT organization, cycle, employee_id, department, function_level, evaluator_i
        rating, salary_decision, salary_system, gender, fte, birth_year
 FROM staging.evaluations
 WHERE list_contains(?, organization)
+"""
+
+
+# The asset's metadata and check: rows, flagged pay-relevant cut points over the window, and the cut points
+# (organisation, cycle, period, measure, item) whose data do not separate evaluators.
+REPORT_COUNTS_SQL = """
+SELECT count(*),
+       count(*) FILTER (WHERE flag AND aspect = 'cut_point' AND period = 'window'),
+       (SELECT count(*) FROM (SELECT DISTINCT organization, cycle, period, measure, item
+                              FROM marts.evaluator_report WHERE tau2_status = 'not_separable'))
+FROM marts.evaluator_report
+"""
+FAIR_COUNTS_SQL = """
+SELECT count(*), coalesce(sum(CASE WHEN pay_step THEN 1 ELSE 0 END), 0) FROM marts.evaluator_fair_ratings
 """
 
 
@@ -75,7 +89,9 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
         return evaluator_report(evaluations, policies)
 
     with calibra.writer() as con:
-        slices, marts = build_step(
+        # plan + rebuild rather than build_step: the metadata and the check need counts only, so they are
+        # counted in DuckDB instead of reading the whole report (millions of rows at scale) back into memory.
+        slices = plan(
             con,
             settings,
             "evaluator_report",
@@ -83,39 +99,33 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
             kinds=["evaluations"],
             lookback=lookback,
             tables=CYCLE_COLUMNS,
-            compute=compute,
         )
+        slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
+        rows, flagged, not_separable = con.execute(REPORT_COUNTS_SQL).fetchone() or (0, 0, 0)
+        fair_rows, pay_steps = con.execute(FAIR_COUNTS_SQL).fetchone() or (0, 0)
     calibra.progress(
-        f"evaluator report: {slices.reason}; " + ", ".join(f"{n} {f.height}" for n, f in marts.items())
+        f"evaluator report: {slices.reason}; evaluator_report {rows}, evaluator_fair_ratings {fair_rows}"
     )
     context.log.info(f"evaluator report: {'whole' if slices.whole else 'per cycle'} ({slices.reason})")
-    report, fair = marts["evaluator_report"], marts["evaluator_fair_ratings"]
-    flagged = report.filter(
-        pl.col("flag") & (pl.col("aspect") == "cut_point") & (pl.col("period") == "window")
-    )
     yield dg.MaterializeResult(
         asset_key=REPORT,
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(report.height),
-            "flagged_pay_cut_points": dg.MetadataValue.int(flagged.height),
-            "not_separable_cut_points": dg.MetadataValue.int(
-                report.filter(pl.col("tau2_status") == "not_separable")
-                .select("organization", "cycle", "period", "measure", "item")
-                .n_unique()
-            ),
+            "dagster/row_count": dg.MetadataValue.int(int(rows)),
+            "flagged_pay_cut_points": dg.MetadataValue.int(int(flagged)),
+            "not_separable_cut_points": dg.MetadataValue.int(int(not_separable)),
         },
     )
     yield dg.MaterializeResult(
         asset_key=FAIR,
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(fair.height),
-            "pay_step_cases": dg.MetadataValue.int(int(fair["pay_step"].sum()) if fair.height else 0),
+            "dagster/row_count": dg.MetadataValue.int(int(fair_rows)),
+            "pay_step_cases": dg.MetadataValue.int(int(pay_steps)),
         },
     )
     yield dg.AssetCheckResult(
         asset_key=REPORT,
         check_name="no_flagged_pay_cut_points",
-        passed=flagged.height == 0,
+        passed=int(flagged) == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"flagged_evaluator_cut_points": dg.MetadataValue.int(flagged.height)},
+        metadata={"flagged_evaluator_cut_points": dg.MetadataValue.int(int(flagged))},
     )
