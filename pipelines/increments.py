@@ -250,7 +250,11 @@ def replace_slices(
     con.execute("BEGIN TRANSACTION")
     try:
         for name, frame in marts.items():
-            con.register("_slices", work.keep(frame, tables[name]).to_arrow())
+            # Arrow with string views (polars' own layout), so the hand-over to DuckDB copies no strings: with
+            # the default (large_string) a report of millions of rows was copied once more (issue 21).
+            con.register(
+                "_slices", work.keep(frame, tables[name]).to_arrow(compat_level=pl.CompatLevel.newest())
+            )
             if work.whole:
                 con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _slices")
             else:
