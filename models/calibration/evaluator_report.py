@@ -832,7 +832,8 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def report_frames(org: OrgData) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
-    """The evaluator_report and evaluator_fair_ratings rows of one organisation."""
+    """The evaluator_report rows of one organisation, one finished part (_finish_part) per cycle, period and
+    measure, and its evaluator_fair_ratings rows."""
     settings = org.settings
     pays = pay_relevant_cut_points(org.policy)
     window_len = max(int(settings.leniency_window_cycles), 1)
@@ -880,7 +881,8 @@ def report_frames(org: OrgData) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]
                         .agg(pl.len().cast(pl.Int64).alias("fair_cases"))
                     )
                     frame = frame.join(crossing, on=["evaluator_id", "item"], how="left")
-                report.append(frame)
+                # finished at once, so that only finished parts are held (see evaluator_report)
+                report.append(_finish_part(frame))
     return report, fair
 
 
@@ -924,10 +926,11 @@ def evaluator_report(
         for part in r:
             key = (str(part["organization"][0]), int(part["cycle"][0]), str(part["period"][0]),
                    str(part["measure"][0]))  # fmt: skip
-            report.append((key, _finish_part(part)))
+            report.append((key, part))
         fair += f
     report.sort(key=lambda item: item[0])
-    out = pl.concat([part for _, part in report]) if report else pl.DataFrame(schema=SCHEMA)
+    # rechunk=False: the parts are kept as chunks, not copied into one buffer (DuckDB reads chunked Arrow)
+    out = pl.concat([part for _, part in report], rechunk=False) if report else pl.DataFrame(schema=SCHEMA)
     fair_frame = (
         finish(pl.concat(fair, how="diagonal_relaxed"), FAIR_SCHEMA).sort(
             ["organization", "cycle", "measure", "department", "evaluator_id", "employee_id"]
