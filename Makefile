@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.lock-installed
 SAMPLE := var/sample
 ENV_LOCK := $(VENV).lock
 PYTEST := $(BIN)/python -m pytest
+# Tests run in TEST_WORKERS processes (pytest-xdist), whole modules per process so a module's fixtures are built
+# once; each process runs its own sample pipeline. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-fast soak lint typecheck ui bench sample clean env browser screenshots
 
@@ -37,16 +41,16 @@ run: $(STAMP)
 	$(BIN)/calibra run --sample
 
 # Test tiers (pytest markers applied in tests/conftest.py): `make test` is everything but the soak tier,
-# within 8 minutes on two cores; `make test-fast` needs neither a pipeline run nor a browser; `make soak` is
+# within 8 minutes on two cores; `make test-fast` needs no pipeline run, browser or child process; `make soak` is
 # the slow rest (the full fault study, every sample page in Chromium, the tiny benchmark).
 test: $(STAMP) lint typecheck browser
-	$(PYTEST) -m "not soak"
+	$(PYTEST) $(PARALLEL) -m "not soak"
 
 test-fast: $(STAMP)
-	$(PYTEST) -m "not pipeline and not browser and not soak"
+	$(PYTEST) $(PARALLEL) -m "not pipeline and not browser and not process and not soak"
 
 soak: $(STAMP) browser
-	$(PYTEST) -m soak
+	$(PYTEST) $(PARALLEL) -m soak
 
 # The site is tested in a real browser: Debian's chromium (root installs it; otherwise say what to run). apt
 # waits for the package manager's lock (another install) instead of failing on it.

@@ -2,12 +2,14 @@
 and the test tiers.
 
 Tiers are pytest markers, applied here from what a test uses so that a new test lands in its tier without a
-decorator (`make test` = not soak, `make test-fast` = none of the three, `make soak` = soak):
+decorator (`make test` = not soak, `make test-fast` = none of the four, `make soak` = soak):
 
 - `pipeline`: the test runs the pipeline — it uses the session's `sample_run` (directly or through a fixture),
   or its code, a fixture's code or a helper of its module calls `materialize(` or starts `calibra run`;
 - `browser`: the test drives headless Chromium (the `chromium` fixture, or a module that imports the browser
   helper);
+- `process`: the test starts a child process (calibra's command line, Python under a memory limit, git) —
+  directly, through a fixture or through a helper of its module; each costs an interpreter start and imports;
 - `soak`: the slow tests named in SOAK below, which `make test` leaves to `make soak`.
 """
 
@@ -128,6 +130,8 @@ SOAK = (
 )
 # Code that runs the pipeline: a Dagster materialisation, or `calibra run` (in process or as a subprocess).
 RUNS_PIPELINE = re.compile(r"\bmaterialize\(|[\"']pipelines\.cli[\"'],\s*[\"']run[\"']|\bcmd_run\(")
+# Code that starts a child process.
+STARTS_PROCESS = re.compile(r"\bsubprocess\.(?:run|Popen|check_output|check_call)\(")
 BROWSER_FIXTURES = {"chromium"}
 
 
@@ -139,8 +143,8 @@ def _source(function: Callable[..., object]) -> str:
 
 
 @cache
-def _pipeline_helpers(module: ModuleType) -> frozenset[str]:
-    """Names of the module's own functions whose code runs the pipeline (one level of helpers)."""
+def _helpers(module: ModuleType, pattern: re.Pattern[str]) -> frozenset[str]:
+    """Names of the module's own functions whose code matches `pattern` (one level of helpers)."""
     try:
         tree = ast.parse(inspect.getsource(module))
     except (OSError, TypeError, SyntaxError):
@@ -150,29 +154,33 @@ def _pipeline_helpers(module: ModuleType) -> frozenset[str]:
         node.name
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and RUNS_PIPELINE.search(ast.get_source_segment(text, node) or "")
+        and pattern.search(ast.get_source_segment(text, node) or "")
     )
 
 
-def _runs_pipeline(item: pytest.Function) -> bool:
-    fixture_names = set(item.fixturenames)
-    if "sample_run" in fixture_names:  # also when a fixture the test uses depends on it
-        return True
+def _code_does(item: pytest.Function, pattern: re.Pattern[str]) -> bool:
+    """The test's code, a fixture's code (not pytest's or conftest's) or a helper of its module they call
+    matches `pattern`."""
     functions: list[Callable[..., object]] = [item.function]
-    for name in fixture_names:
+    for name in set(item.fixturenames):
         for definition in item._fixtureinfo.name2fixturedefs.get(name, ()):
             origin = getattr(definition.func, "__module__", "") or ""
-            # pytest's own fixtures never run the pipeline; this file's are judged by name (sample_run)
+            # pytest's own fixtures do neither; this file's are judged by name (sample_run)
             if not origin.startswith(("_pytest", "pytest")) and not origin.endswith("conftest"):
                 functions.append(definition.func)
-    helpers = _pipeline_helpers(item.module) if item.module is not None else frozenset()
+    helpers = _helpers(item.module, pattern) if item.module is not None else frozenset()
     for function in functions:
         code = _source(function)
-        if RUNS_PIPELINE.search(code):
+        if pattern.search(code):
             return True
         if helpers and any(re.search(rf"\b{re.escape(name)}\(", code) for name in helpers):
             return True
     return False
+
+
+def _runs_pipeline(item: pytest.Function) -> bool:
+    # also when a fixture the test uses depends on the session's sample run
+    return "sample_run" in item.fixturenames or _code_does(item, RUNS_PIPELINE)
 
 
 @cache
@@ -198,5 +206,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.pipeline)
         if BROWSER_FIXTURES & set(item.fixturenames) or _uses_the_browser_helper(item.module):
             item.add_marker(pytest.mark.browser)
+        if _code_does(item, STARTS_PROCESS):
+            item.add_marker(pytest.mark.process)
         if _in_soak(item.nodeid):
             item.add_marker(pytest.mark.soak)

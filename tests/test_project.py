@@ -182,9 +182,12 @@ def test_every_soak_test_named_in_conftest_exists() -> None:
 
 def test_the_tiers_are_registered_and_the_makefile_selects_them() -> None:
     pyproject = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    for marker in ("pipeline", "browser", "soak"):
+    for marker in ("pipeline", "browser", "process", "soak"):
         assert re.search(rf'^\s*"{marker}: ', pyproject, flags=re.M), marker
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     assert '-m "not soak"' in makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert '-m "not pipeline and not browser and not soak"' in makefile.split("\ntest-fast:", 1)[1]
+    assert (
+        '-m "not pipeline and not browser and not process and not soak"'
+        in makefile.split("\ntest-fast:", 1)[1]
+    )
     assert "-m soak" in makefile.split("\nsoak:", 1)[1].split("\n\n", 1)[0]
