@@ -158,6 +158,60 @@ def test_the_mart_takes_a_small_other_category_out_of_every_other_attribute() ->
     assert without_small_others(ten, [INCIDENTAL], ["F", "M"], K)["a:age_band"].null_count() == 0
 
 
+def test_the_organisation_site_totals_count_the_shown_categories() -> None:
+    """The process status and the budget headcount leave out, in a cycle, the people of the categories the
+    fairness mart leaves out (models.disclosure.recode.mark_left_out_people on the rule's output): every count
+    is then women and men (and whoever is not left out), the organisation is the sum of its departments, and
+    every row of that cycle says so; another cycle keeps everyone."""
+    from models.budget import TOTAL, with_shown_headcount
+    from models.config import PROJECT_ROOT, load_settings
+    from models.policy import policy_for
+    from models.process_status import process_status
+
+    settings = load_settings(PROJECT_ROOT / "calibra.yaml")
+    policies = {"zeeland-demo": policy_for(settings, "zeeland-demo")}
+    people = [
+        ("A", "F", "normaal"),
+        ("A", "M", None),
+        ("A", "X", "goed"),
+        ("B", "F", "goed"),
+        ("B", "X", None),
+    ]
+    evaluations = pl.DataFrame(
+        [
+            {"organization": "zeeland-demo", "cycle": cycle, "department": d, "gender": g, "rating": r}
+            for cycle in (2023, 2024)
+            for d, g, r in people
+        ]
+    )
+    left_out = pl.DataFrame({"organization": ["zeeland-demo"], "cycle": [2024], "gender": ["X"]})
+    status = process_status(policies, evaluations, left_out).sort("cycle", "department")
+    rows = status.select("cycle", "department", "n", "ratings_missing", "others_left_out").rows()
+    assert rows == [
+        (2023, "A", 3, 1, False),
+        (2023, "B", 2, 1, False),
+        (2024, "A", 2, 1, True),
+        (2024, "B", 1, 0, True),
+    ]
+    budget = pl.DataFrame(
+        {
+            "organization": "zeeland-demo",
+            "cycle": [2023, 2023, 2023, 2024, 2024, 2024],
+            "department": ["A", "B", TOTAL] * 2,
+            "headcount": [3, 2, 5, 3, 2, 5],
+        }
+    )
+    shown = with_shown_headcount(budget, evaluations, left_out).sort("cycle", "department")
+    assert shown.select("cycle", "department", "shown_headcount", "others_left_out").rows() == [
+        (2023, TOTAL, 5, False),
+        (2023, "A", 3, False),
+        (2023, "B", 2, False),
+        (2024, TOTAL, 3, True),
+        (2024, "A", 2, True),
+        (2024, "B", 1, True),
+    ]
+
+
 def test_the_attacker_is_not_blind() -> None:
     """A small cell hidden alone next to its published margins is recovered; with a second hidden cell in each
     equation it is not; an odds ratio pins what the margins leave open."""
