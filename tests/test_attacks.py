@@ -4,9 +4,11 @@ A small gender category left out of the women-versus-men comparison (recoded) wo
 subtraction while any other attribute's total is the whole organisation: X = total − women − men, per outcome.
 The fairness mart takes those people out of every other attribute (models.fairness.without_small_others) and the
 rows say so (`others_left_out`); the tests below attack that on a hand-built table and on the sample (93 facts
-recovered before, none now). The organisation site alone (process page's rated people, budget headcount,
-fairness) must not give it back either; through the organisation-wide `ratings` rows, which are on the
-management site only, it does: the accepted case of a management reader who reads both sites (docs/privacy.md).
+recovered before, none now). The organisation site alone (process page's rated people, budget and forecast
+headcount, fairness) must not give it back either: those totals count the shown categories in such a cycle
+(126 of 166 facts recovered while they counted everyone, none now; the test prints both). Through the
+organisation-wide `ratings` rows, which are on the management site only, it does: the accepted case of a
+management reader who reads both sites (docs/privacy.md).
 """
 
 from __future__ import annotations
