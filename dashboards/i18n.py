@@ -553,6 +553,29 @@ TEXTS: dict[str, dict[str, Any]] = {
         "group size counts in no group and no total in this cycle, so that it cannot be derived from the "
         "differences.",
     },
+    "process_others_left_out": {
+        "nl": "Excl. n < k anderen: in deze cyclus laat de pagina Eerlijkheid en loontransparantie een geslachtscategorie naast vrouwen "
+        "en mannen weg omdat ze minder mensen telt dan de minimale groepsgrootte k. Die mensen tellen ook hier niet "
+        "mee: n en elk aandeel, per afdeling en voor de organisatie, gaan over de getoonde categorieën, en de "
+        "organisatie is de som van haar afdelingen.",
+        "en": "Excluding n < k others: in this cycle the Fairness and pay transparency page leaves out a gender category besides women "
+        "and men because it has fewer people than the minimum group size k. Those people are not counted here "
+        "either: n and every share, per department and for the organisation, are over the categories shown, and "
+        "the organisation is the sum of its departments.",
+    },
+    "budget_others_left_out": {
+        "nl": "Excl. n < k anderen: het aantal medewerkers, per afdeling en voor de organisatie (ook in de "
+        "prognose), telt in deze cyclus een geslachtscategorie naast vrouwen en mannen met minder mensen dan de "
+        "minimale groepsgrootte k niet mee, net als de pagina's Eerlijkheid en loontransparantie en Proces en regels. De bedragen gaan over "
+        "iedereen.",
+        "en": "Excluding n < k others: the number of employees, per department and for the organisation (also in "
+        "the forecast), does not count a gender category besides women and men with fewer people than the "
+        "minimum group size k in this cycle, as on the Fairness and pay transparency and the Process and rules pages. The amounts are over everyone.",
+    },
+    "organisation_total_left_out": {
+        "nl": "Organisatie (totaal, excl. n < k anderen)",
+        "en": "Organisation (total, excluding n < k others)",
+    },
     "worklist_left_out": {
         "nl": "De werklijst is bij het bouwen van deze site weggelaten.",
         "en": "The worklist was left out when this site was built.",

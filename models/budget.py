@@ -37,6 +37,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from models.disclosure.recode import LEFT_OUT_PERSON, OTHERS_LEFT_OUT, mark_left_out_people
 from models.errors import ConfigError
 from models.person_cycle import TABLE as PERSON_CYCLE
 from models.person_cycle import person_cycle_frame
@@ -708,6 +709,53 @@ def incidental_costs(
 
 
 # ------------------------------------------------------------------------------------------------ the marts
+# The headcount over the shown gender categories: without the people of a small category that the fairness mart
+# leaves out of a cycle (docs/privacy.md). The organisation site publishes this one ("excluding n < k others"
+# where `others_left_out`); every amount stays over everyone.
+SHOWN_HEADCOUNT = "shown_headcount"
+
+
+def with_shown_headcount(
+    rows: pl.DataFrame, people: pl.DataFrame, left_out: pl.DataFrame | None, cycle: str = "cycle"
+) -> pl.DataFrame:
+    """`rows` (organization, `cycle`, department, headcount; the organisation total's department is
+    :data:`TOTAL`) with :data:`SHOWN_HEADCOUNT` (headcount minus the people of `people` whose gender category
+    `left_out` names: models.fairness_intersections.left_out_categories, the fairness mart's rule) and
+    `others_left_out` on every row of such a cycle."""
+    if rows.height == 0:
+        return rows.with_columns(
+            pl.col("headcount").alias(SHOWN_HEADCOUNT), pl.lit(False).alias(OTHERS_LEFT_OUT)
+        )
+    marked = mark_left_out_people(people.select("organization", "cycle", "department", "gender"), left_out)
+    per_department = marked.group_by("organization", "cycle", "department").agg(
+        pl.col(LEFT_OUT_PERSON).sum().cast(pl.Int64).alias("_out")
+    )
+    per_organisation = marked.group_by("organization", "cycle").agg(
+        pl.col(LEFT_OUT_PERSON).sum().cast(pl.Int64).alias("_out"),
+        pl.col(OTHERS_LEFT_OUT).any().alias("_flag"),
+    )
+    counts = pl.concat(
+        [
+            per_department,
+            per_organisation.select("organization", "cycle", pl.lit(TOTAL).alias("department"), "_out"),
+        ]
+    ).rename({"cycle": cycle})
+    keys = ["organization", cycle]
+    return (
+        rows.join(counts.cast({cycle: rows.schema[cycle]}), on=[*keys, "department"], how="left")
+        .join(
+            per_organisation.rename({"cycle": cycle}).drop("_out").cast({cycle: rows.schema[cycle]}),
+            on=keys,
+            how="left",
+        )
+        .with_columns(
+            (pl.col("headcount") - pl.col("_out").fill_null(0)).cast(pl.Int64).alias(SHOWN_HEADCOUNT),
+            pl.col("_flag").fill_null(False).alias(OTHERS_LEFT_OUT),
+        )
+        .drop("_out", "_flag")
+    )
+
+
 BUDGET_SUMS = (
     "headcount",
     "fte",
@@ -736,6 +784,7 @@ BUDGET_SUMS = (
 )
 INT_COLUMNS = (
     "headcount",
+    SHOWN_HEADCOUNT,
     "structural_costed",
     "structural_at_maximum",
     "structural_capped",
@@ -857,6 +906,8 @@ BUDGET_ORDER = [
     "department",
     "policy_id",
     "headcount",
+    SHOWN_HEADCOUNT,
+    OTHERS_LEFT_OUT,
     "fte",
     "payroll",
     "structural_costed",
@@ -904,8 +955,9 @@ BY_TYPE_ORDER = [
 ]
 
 
-def budget_rows(costs: OrganisationCosts) -> pl.DataFrame:
-    """marts.budget rows of one organisation: one per cycle × department plus the organisation total."""
+def budget_rows(costs: OrganisationCosts, left_out: pl.DataFrame | None = None) -> pl.DataFrame:
+    """marts.budget rows of one organisation: one per cycle × department plus the organisation total; the
+    headcount also over the shown gender categories (`left_out`: :func:`with_shown_headcount`)."""
     departments = _department_rows(costs)
     totals = departments.group_by("organization", "cycle").agg(
         [pl.col(c).sum() for c in BUDGET_SUMS if c not in ("incidental_budget", "structural_budget")]
@@ -917,7 +969,8 @@ def budget_rows(costs: OrganisationCosts) -> pl.DataFrame:
     totals = totals.with_columns(department=pl.lit(TOTAL), level=pl.lit(LEVEL_ORGANISATION))
     departments = departments.with_columns(level=pl.lit(LEVEL_DEPARTMENT))
     combined = pl.concat([departments, totals.select(departments.columns)], how="vertical")
-    combined = _finish(combined, costs.rules).with_columns([pl.col(c).cast(pl.Int64) for c in INT_COLUMNS])
+    combined = with_shown_headcount(_finish(combined, costs.rules), costs.people, left_out)
+    combined = combined.with_columns([pl.col(c).cast(pl.Int64) for c in INT_COLUMNS])
     return combined.select(BUDGET_ORDER).sort(
         "organization", "cycle", pl.col("level") == LEVEL_ORGANISATION, "department"
     )
@@ -952,8 +1005,12 @@ class BudgetResult:
     organisations: dict[str, OrganisationCosts]
 
 
-def compute_budget(inputs: BudgetInputs, policies: Mapping[str, Policy]) -> BudgetResult:
-    """marts.budget and marts.budget_by_type for every configured organisation present in the data."""
+def compute_budget(
+    inputs: BudgetInputs, policies: Mapping[str, Policy], left_out: pl.DataFrame | None = None
+) -> BudgetResult:
+    """marts.budget and marts.budget_by_type for every configured organisation present in the data; `left_out`
+    (organization, cycle, gender): the small gender categories the fairness mart leaves out of a cycle, for the
+    headcount over the shown categories (:func:`with_shown_headcount`)."""
     frames = [inputs.people] if inputs.people is not None else [inputs.evaluations, inputs.payroll]
     if len(policies) <= 8:  # a comparison per organisation is cheaper than the distinct names of every row
         present = {org for org in policies if any((f["organization"] == org).any() for f in frames)}
@@ -964,7 +1021,7 @@ def compute_budget(inputs: BudgetInputs, policies: Mapping[str, Policy]) -> Budg
         for org, policy in sorted(policies.items())
         if org in present
     }
-    budgets = [budget_rows(c) for c in organisations.values()]
+    budgets = [budget_rows(c, left_out) for c in organisations.values()]
     types = [by_type_rows(c) for c in organisations.values()]
     return BudgetResult(
         budget=_concat(budgets, BUDGET_ORDER),
@@ -990,6 +1047,7 @@ def empty_frame(order: list[str]) -> pl.DataFrame:
         "policy_id": pl.String,
         "payout_date": pl.Date,
         "over_budget": pl.Boolean,
+        OTHERS_LEFT_OUT: pl.Boolean,
         "award_type": pl.String,
         "kind": pl.String,
         "rule": pl.String,

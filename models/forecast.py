@@ -43,13 +43,16 @@ import polars as pl
 from models.budget import (
     LEVEL_DEPARTMENT,
     LEVEL_ORGANISATION,
+    SHOWN_HEADCOUNT,
     TOTAL,
     CostRules,
     OrganisationCosts,
     index_of,
     step_table,
+    with_shown_headcount,
 )
 from models.config import read_yaml
+from models.disclosure.recode import OTHERS_LEFT_OUT
 from models.errors import ConfigError
 from models.policy import Policy
 
@@ -606,8 +609,19 @@ FORECAST_TYPES: dict[str, Any] = {
 }
 
 
+# marts.budget_forecast: the columns of a scenario-year, with the headcount over the shown gender categories
+# (models.budget.with_shown_headcount) after the headcount.
+FORECAST_COLUMNS = [
+    *FORECAST_ORDER[: FORECAST_ORDER.index("headcount") + 1],
+    SHOWN_HEADCOUNT,
+    OTHERS_LEFT_OUT,
+    *FORECAST_ORDER[FORECAST_ORDER.index("headcount") + 1 :],
+]
+FORECAST_TYPES.update({SHOWN_HEADCOUNT: pl.Int64, OTHERS_LEFT_OUT: pl.Boolean})
+
+
 def empty_forecast() -> pl.DataFrame:
-    return pl.DataFrame(schema={c: FORECAST_TYPES.get(c, pl.Float64) for c in FORECAST_ORDER})
+    return pl.DataFrame(schema={c: FORECAST_TYPES.get(c, pl.Float64) for c in FORECAST_COLUMNS})
 
 
 def forecast_organisation(
@@ -796,8 +810,10 @@ def compute_forecast(
     scales: pl.DataFrame,
     policies: Mapping[str, Policy],
     scenario_files: Iterable[ScenarioFile] = (),
+    left_out: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """marts.budget_forecast for every organisation whose policy has a `forecast` section."""
+    """marts.budget_forecast for every organisation whose policy has a `forecast` section; `left_out` as in
+    models.budget.compute_budget (the headcount over the shown gender categories)."""
     files = list(scenario_files)
     frames = []
     for org, costs in sorted(organisations.items()):
@@ -807,7 +823,8 @@ def compute_forecast(
         frame = forecast_organisation(
             costs, scales.filter(pl.col("organization") == org), settings, policies[org].guideline, files
         )
-        frames.append(frame)
+        frame = with_shown_headcount(frame, costs.people, left_out, cycle="base_cycle")
+        frames.append(frame.select(FORECAST_COLUMNS))
     frames = [f for f in frames if f.height]
     return pl.concat(frames, how="vertical") if frames else empty_forecast()
 

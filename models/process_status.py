@@ -4,6 +4,12 @@ One row per organisation × cycle × department (`marts.process_status`). Every 
 `n`, the number of evaluation rows of the department in the cycle. A count whose rule the organisation's
 policy does not have (no conversation window, no signature deadline, no absence rule) is null, not zero:
 "not applicable" is not "nobody".
+
+In a cycle where the fairness mart leaves a small gender category out of the women-versus-men comparison
+(`left_out`, models.fairness_intersections.left_out_categories), its people are left out here too, from `n` and
+every count: the process page's rated people (n − ratings_missing) sit on the organisation site beside the
+fairness table's women and men, and a total that still counted them would give the category back by
+subtraction (docs/privacy.md). Every row of such a cycle says so (`others_left_out`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from models.disclosure.recode import OTHERS_LEFT_OUT, without_left_out_people
 from models.policy import Policy
 from models.rules import conform
 from models.rules._base import deadline, in_list
@@ -20,6 +27,7 @@ KEYS = ["organization", "cycle", "department"]
 # The evaluation columns the mart reads (the rest of the contract is not needed).
 COLUMNS = (
     *KEYS,
+    "gender",
     "rating",
     "planning_date",
     "self_evaluation_date",
@@ -57,6 +65,7 @@ PROCESS_STATUS_SCHEMA: dict[str, pl.DataType] = {
     "cycle": pl.Int64(),
     "department": pl.String(),
     "n": pl.Int64(),
+    OTHERS_LEFT_OUT: pl.Boolean(),
     **{
         name: dtype
         for count in COUNTS
@@ -134,16 +143,19 @@ def _flags(policy: Policy, cycles: list[int]) -> list[pl.Expr]:
 
 
 def process_status(
-    policies: Mapping[str, Policy], evaluations: pl.DataFrame | pl.LazyFrame | None
+    policies: Mapping[str, Policy],
+    evaluations: pl.DataFrame | pl.LazyFrame | None,
+    left_out: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Counts and shares of the process steps per organisation, cycle and department."""
-    frame = conform(evaluations, "evaluations").collect()
+    """Counts and shares of the process steps per organisation, cycle and department, over the shown gender
+    categories where ``left_out`` (organization, cycle, gender) names a category a cycle leaves out."""
+    frame = without_left_out_people(conform(evaluations, "evaluations").collect(), left_out)
     cycles = [int(c) for c in frame.get_column("cycle").unique().drop_nulls().to_list()]
     parts = [
         frame.lazy()
         .filter(pl.col("organization") == org)
         .group_by(KEYS)
-        .agg(pl.len().cast(pl.Int64).alias("n"), *_flags(policy, cycles))
+        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col(OTHERS_LEFT_OUT).any(), *_flags(policy, cycles))
         for org, policy in sorted(policies.items())
     ]
     if not parts:

@@ -86,7 +86,9 @@ def test_a_third_regime_runs_through_the_whole_pipeline_without_code(tmp_path: P
         "SELECT department, n, evaluations_in_window, first_signatures_on_time, second_signatures_on_time, "
         "ratings_missing FROM marts.process_status ORDER BY department",
     )
-    assert status.rows() == [("Burgerzaken", 6, 5, 6, None, 0), ("Openbare Ruimte", 6, 6, 5, None, 0)]
+    # G06 (Burgerzaken, gender X: one person) is left out of the fairness comparison and so of these totals,
+    # which sit beside the fairness table's women and men on the organisation site (models.process_status).
+    assert status.rows() == [("Burgerzaken", 5, 4, 5, None, 0), ("Openbare Ruimte", 6, 6, 5, None, 0)]
 
     # Publication: structural raises above the regime's 3.5 %, no incidental rewards exist.
     published = _query(

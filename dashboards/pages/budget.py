@@ -357,6 +357,8 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
     ]
     custom = custom_scenarios(data)
     frame = data.get(BUDGET, organization, cycle)
+    if frame is not None and "others_left_out" in frame.columns and frame["others_left_out"].any():
+        parts.append(f"<p class='explain'>{esc(text('budget_others_left_out', language))}</p>")
     parts.append(f"<h2>{esc(text('budget_spend', language))}</h2>")
     if frame is None or frame.height == 0:
         parts.append(unavailable(text("budget_spend", language), "marts.budget", language))

@@ -95,17 +95,23 @@ def _org_chart(frame: pl.DataFrame, metrics: tuple[str, ...], ctx: PageContext, 
     )
 
 
+def others_left_out(frame: pl.DataFrame) -> bool:
+    """The cycle's counts are over the shown gender categories (a small one left out, models.process_status)."""
+    return "others_left_out" in frame.columns and bool(frame["others_left_out"].fill_null(False).any())
+
+
 def _department_table(frame: pl.DataFrame, metrics: tuple[str, ...], language: str, key: str) -> str:
     part = frame.filter(pl.col("metric").is_in(list(metrics)))
     if part.height == 0:
         return ""
+    total = text("organisation_total_left_out" if others_left_out(frame) else "organisation_total", language)
     present = [m for m in metrics if m in part["metric"].unique().to_list()]
     wide = (
-        part.with_columns(pl.col("department").fill_null(text("organisation_total", language)))
+        part.with_columns(pl.col("department").fill_null(total))
         .pivot(on="metric", index="department", values="share")
         .join(
             part.filter(pl.col("metric") == present[0])
-            .with_columns(pl.col("department").fill_null(text("organisation_total", language)))
+            .with_columns(pl.col("department").fill_null(total))
             .select("department", "group_n"),
             on="department",
             how="left",
@@ -113,7 +119,6 @@ def _department_table(frame: pl.DataFrame, metrics: tuple[str, ...], language: s
     )
     # A null share here is a hidden cell (the metric exists for the organisation).
     wide = wide.with_columns(pl.lit(True).alias("suppressed"))
-    total = text("organisation_total", language)
     wide = wide.sort(pl.col("department") == total, "department")
     columns = [
         Column("department", text("department", language), hidden_flag=None),
@@ -208,6 +213,8 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
     if frame is None or frame.height == 0:
         parts.append(unavailable(text("process_steps", language), "marts.process_status", language))
     else:
+        if others_left_out(frame):
+            parts.append(f"<p class='explain'>{esc(text('process_others_left_out', language))}</p>")
         parts.append(_org_chart(frame, STEPS, ctx, "steps"))
         parts.append(_department_table(frame, STEPS, language, "steps"))
         parts.append(f"<h2>{esc(text('process_appeals', language))}</h2>")

@@ -9,6 +9,9 @@ hiding 640 women and 700 men because 4 people have gender X is the sign that a r
   and each row of the attribute says so (`OTHERS_LEFT_OUT`: "excluding n < k others").
 * `level_bands` — function levels of a department with fewer than k people are merged with adjacent
   levels into bands (in the levels' order) until each band holds at least k people.
+* `without_left_out_people` — person rows (or evaluation rows) without the people of the gender categories a
+  cycle leaves out, for marts whose totals sit on an organisation-site page beside the fairness table's women
+  and men (process status, budget headcount): their totals are then over the shown categories.
 
 Pure polars; no I/O.
 """
@@ -99,3 +102,50 @@ def level_bands(sizes: dict[str, int], order: Sequence[str], k: int) -> dict[str
         for level in band:
             mapping[level] = label
     return mapping
+
+
+LEFT_OUT_PERSON = "left_out_person"  # bool column of person rows: this person's gender category is left out
+
+
+def mark_left_out_people(
+    frame: pl.DataFrame, left_out: pl.DataFrame | None, gender: str = "gender"
+) -> pl.DataFrame:
+    """Person rows of `frame` (organization, cycle, `gender`, ...) with `LEFT_OUT_PERSON` True for the people of
+    the categories in `left_out` (organization, cycle, gender: models.fairness_intersections.left_out_categories,
+    the fairness mart's rule) and `OTHERS_LEFT_OUT` True on every row of a cycle that left someone out.
+
+    A total of a department or of the organisation that still counted them sits next to the fairness table's
+    women and men and gives the left-out category back by subtraction (total − women − men; docs/privacy.md).
+    Counted over the shown categories, the total says so instead ("excluding n < k others")."""
+    if left_out is None or left_out.height == 0 or gender not in frame.columns:
+        return frame.with_columns(pl.lit(False).alias(LEFT_OUT_PERSON), pl.lit(False).alias(OTHERS_LEFT_OUT))
+    categories = (
+        left_out.select(
+            pl.col("organization").cast(pl.String).alias("_o"),
+            pl.col("cycle").cast(pl.Int64).alias("_c"),
+            pl.col("gender").cast(pl.String).alias("_g"),
+        )
+        .unique()
+        .with_columns(pl.lit(True).alias(LEFT_OUT_PERSON))
+    )
+    cycles = categories.select("_o", "_c").unique().with_columns(pl.lit(True).alias(OTHERS_LEFT_OUT))
+    keyed = frame.with_columns(
+        pl.col("organization").cast(pl.String).alias("_o"),
+        pl.col("cycle").cast(pl.Int64).alias("_c"),
+        pl.col(gender).cast(pl.String).alias("_g"),
+    )
+    return (
+        keyed.join(categories, on=["_o", "_c", "_g"], how="left")
+        .join(cycles, on=["_o", "_c"], how="left")
+        .with_columns(pl.col(LEFT_OUT_PERSON).fill_null(False), pl.col(OTHERS_LEFT_OUT).fill_null(False))
+        .drop("_o", "_c", "_g")
+    )
+
+
+def without_left_out_people(
+    frame: pl.DataFrame, left_out: pl.DataFrame | None, gender: str = "gender"
+) -> pl.DataFrame:
+    """`frame` without the people :func:`mark_left_out_people` marks, each row saying whether its cycle left
+    someone out (`OTHERS_LEFT_OUT`): totals over the shown categories."""
+    marked = mark_left_out_people(frame, left_out, gender)
+    return marked.filter(~pl.col(LEFT_OUT_PERSON)).drop(LEFT_OUT_PERSON)

@@ -12,11 +12,24 @@ from models.disclosure.engine import (
     Thresholds,
     protect,
 )
+from models.disclosure.recode import OTHERS_LEFT_OUT
 from models.releases.calibration import _unrated_organization_sizes
 from models.releases.common import DEPARTMENT_TOTAL, _hide, _need
 
 
 # ---------------------------------------------------------------------------------------------- budget
+def shown_headcount(frame: pl.DataFrame) -> pl.DataFrame:
+    """The headcount the organisation site publishes: over the shown gender categories (marts.budget and
+    marts.budget_forecast `shown_headcount`: without a small category the fairness table leaves out of the
+    cycle, which the headcount would otherwise give back next to its women and men; `others_left_out` says so).
+    The amounts stay over everyone; the amount rules then judge them on the smaller count (conservative)."""
+    if "shown_headcount" not in frame.columns:
+        return frame.with_columns(pl.lit(False).alias(OTHERS_LEFT_OUT))
+    return frame.with_columns(
+        pl.col("shown_headcount").alias("headcount"), pl.col(OTHERS_LEFT_OUT).fill_null(False)
+    ).drop("shown_headcount")
+
+
 def _org_total_to_null(frame: pl.DataFrame) -> pl.DataFrame:
     """models.budget marks the organisation row with department "(totaal)" and level "organisatie"."""
     is_total = pl.col("department") == DEPARTMENT_TOTAL
@@ -61,7 +74,7 @@ BUDGET_PEOPLE_COUNTS = (
     "structural_costed", "structural_at_maximum", "structural_capped", "structural_no_decision", "incidental_awards",
 )  # fmt: skip
 BUDGET_COLUMNS = (
-    "organization", "cycle", "department", "policy_id", "headcount", "payout_date", *BUDGET_PAYROLL_DERIVED,
+    "organization", "cycle", "department", "policy_id", "headcount", OTHERS_LEFT_OUT, "payout_date", *BUDGET_PAYROLL_DERIVED,
     "structural_cost_full_year", *BUDGET_STRUCTURAL, "incidental_cost", *BUDGET_INCIDENTAL,
 )  # fmt: skip
 
@@ -83,7 +96,7 @@ def _budget(
             "incidental_cost",
         ),
     )
-    bu = _org_total_to_null(bu)
+    bu = shown_headcount(_org_total_to_null(bu))
     bu = bu.select(list(dict.fromkeys(c for c in BUDGET_COLUMNS if c in bu.columns)))
     for column in ("structural_costed", "incidental_awards"):
         if column not in bu.columns:
@@ -172,7 +185,11 @@ def _forecast(
             "total_cost_mean",
         ),
     )
-    fc = _org_total_to_null(fc).rename({"cycle": "forecast_cycle"}).rename({"base_cycle": "cycle"})
+    fc = (
+        shown_headcount(_org_total_to_null(fc))
+        .rename({"cycle": "forecast_cycle"})
+        .rename({"base_cycle": "cycle"})
+    )
     keep = [
         c
         for c in (
@@ -183,6 +200,7 @@ def _forecast(
             "scenario",
             "department",
             "headcount",
+            OTHERS_LEFT_OUT,
             "general_raise_pct",
             *FORECAST_AMOUNTS,
         )

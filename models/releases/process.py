@@ -11,6 +11,7 @@ from models.disclosure.engine import (
     Thresholds,
     protect,
 )
+from models.disclosure.recode import OTHERS_LEFT_OUT
 from models.releases.calibration import _unrated_organization_sizes
 from models.releases.common import Missing, _need
 
@@ -28,7 +29,9 @@ def _process(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
     """Process milestones per department: for every count, the people with and without it are cells; the
-    department's n is the same in every metric, so a department total hidden in one metric is hidden in all."""
+    department's n is the same in every metric, so a department total hidden in one metric is hidden in all.
+    Where the mart counts over the shown gender categories (a small one left out of the fairness comparison,
+    models.process_status), every row of that cycle says so (`others_left_out`: "excluding n < k others")."""
     ps = _need(sources, "marts.process_status", ("organization", "cycle", "department", "n"))
     metrics = [c for c in ps.columns if f"{c}_share" in ps.columns]
     if not metrics:
@@ -130,7 +133,12 @@ def _process(
         .drop("_y", "_n")
         .sort(keys, nulls_last=True)
     )
-    result.frame = out
+    if OTHERS_LEFT_OUT in ps.columns:
+        flags = ps.group_by("organization", "cycle").agg(pl.col(OTHERS_LEFT_OUT).fill_null(False).any())
+        out = out.join(flags.cast({"cycle": out.schema["cycle"]}), on=["organization", "cycle"], how="left")
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.Boolean).alias(OTHERS_LEFT_OUT))
+    result.frame = out.with_columns(pl.col(OTHERS_LEFT_OUT).fill_null(False))
     return result
 
 

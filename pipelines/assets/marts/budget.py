@@ -11,6 +11,8 @@ from models.budget import BUDGET_SUMS, LEVEL_DEPARTMENT, LEVEL_ORGANISATION, com
 from models.forecast import compute_forecast, load_scenarios
 from models.whatif import RESULT_SCHEMA, WhatIfError, whatif
 from pipelines.assets.common import STAGING, organisation_policies, staged_slices
+from pipelines.assets.marts.fairness import FAIRNESS
+from pipelines.assets.marts.intersections import left_out_of_fairness
 from pipelines.assets.person_cycle import ensure_person_cycle
 from pipelines.increments import SliceWork, build_step, slices_condition
 from pipelines.resources import CalibraResource, write_table
@@ -50,7 +52,7 @@ def _totals_mismatch(budget: pl.DataFrame) -> int:
     specs=[
         dg.AssetSpec(
             BUDGET,
-            deps=STAGING,
+            deps=[*STAGING, FAIRNESS],  # the gender categories marts.fairness leaves out: shown_headcount
             group_name="marts",
             kinds=KINDS,
             description="Cost of the rating and reward decisions against the budget (Z-2..Z-7, Z-12, Z-14, "
@@ -98,14 +100,17 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
         regimes = policies.by_regime(
             work.read | (staged_slices(con, "person_cycle") if work.whole else set())
         )
+        left_out = left_out_of_fairness(con, policies)
         if len(regimes) <= 1:
             regime = regimes[0][0] if regimes else dict(policies)
             result = compute_budget(
-                load_inputs(con, cycle_condition=work.staging_filter(), layer=True), regime
+                load_inputs(con, cycle_condition=work.staging_filter(), layer=True), regime, left_out
             )
             return {"budget": result.budget, "budget_by_type": result.by_type}
         results = [
-            compute_budget(load_inputs(con, cycle_condition=slices_condition(slices), layer=True), regime)
+            compute_budget(
+                load_inputs(con, cycle_condition=slices_condition(slices), layer=True), regime, left_out
+            )
             for regime, slices in regimes
         ]
         return {
@@ -181,7 +186,7 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
 
 @dg.asset(
     key=FORECAST,
-    deps=STAGING,
+    deps=[*STAGING, FAIRNESS],
     group_name="marts",
     kinds=KINDS,
     check_specs=[
@@ -203,7 +208,8 @@ def budget_forecast(context: dg.AssetExecutionContext, calibra: CalibraResource)
         ensure_person_cycle(con, calibra.settings(), policies)
         inputs = load_inputs(con, last_cycle_only=True, layer=True)
         costs = compute_budget(inputs, policies).organisations
-        frame = compute_forecast(costs, inputs.scales, policies, scenarios)
+        left_out = left_out_of_fairness(con, policies)
+        frame = compute_forecast(costs, inputs.scales, policies, scenarios, left_out)
         write_table(con, "marts", "budget_forecast", frame)
     next_cycle = frame.filter(
         (pl.col("level") == LEVEL_DEPARTMENT)

@@ -22,6 +22,8 @@ from models.publication import (
 )
 from models.rules import compliance_findings
 from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.marts.fairness import FAIRNESS
+from pipelines.assets.marts.intersections import left_out_of_fairness
 from pipelines.increments import Slice, SliceWork, build_step, slices_condition
 from pipelines.resources import CalibraResource, read_frame, write_table
 
@@ -140,16 +142,19 @@ def compliance_findings_asset(
     )
 
 
-@dg.asset(key=["marts", "process_status"], deps=STAGING, group_name="marts", kinds={"duckdb", "polars"})
+@dg.asset(
+    key=["marts", "process_status"], deps=[*STAGING, FAIRNESS], group_name="marts", kinds={"duckdb", "polars"}
+)
 def process_status_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.MaterializeResult:
     """How far the appraisal process got: conversations, self-evaluations, signatures, delivery, appeals and
-    missing ratings, in counts and shares of n.
+    missing ratings, in counts and shares of n; over women and men (and any category shown) in a cycle where
+    marts.fairness leaves a small gender category out (`others_left_out`).
 
     Grain: organization × cycle × department."""
     policies = organisation_policies(calibra)
     with calibra.writer() as con:
         evaluations = _staging(con, "evaluations", sorted(policies), STATUS_COLUMNS)
-        frame = process_status(policies, evaluations)
+        frame = process_status(policies, evaluations, left_out_of_fairness(con, policies))
         write_table(con, "marts", "process_status", frame)
     return dg.MaterializeResult(
         metadata={

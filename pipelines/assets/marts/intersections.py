@@ -6,10 +6,14 @@ marts.fairness_intersections per organisation × cycle (a cycle's rows read that
 counts only.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
+import duckdb
 import polars as pl
 
 from models.fairness_intersections import fairness_intersections, left_out_categories
+from models.policy import Policy
 from pipelines.assets.common import STAGING, organisation_policies
 from pipelines.assets.marts.fairness import FAIRNESS
 from pipelines.increments import SliceWork, build_step
@@ -30,6 +34,19 @@ SELECT organization, cycle, outcome, attribute, group_value, n, count
 FROM marts.fairness
 WHERE attribute = 'gender' AND list_contains(?, organization)
 """
+
+
+def left_out_of_fairness(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Policy]) -> pl.DataFrame:
+    """(organization, cycle, gender) of the small gender categories marts.fairness leaves out of a cycle
+    (models.fairness_intersections.left_out_categories), for the marts whose totals sit beside the fairness
+    table's women and men on the organisation site (process status, budget and forecast headcount); none when
+    marts.fairness is not built (an asset materialised on its own)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' AND table_name = 'fairness'"
+    ).fetchall()
+    if not exists[0][0]:
+        return pl.DataFrame(schema={"organization": pl.String, "cycle": pl.Int64, "gender": pl.String})
+    return left_out_categories(read_frame(con, FAIRNESS_GENDER_SQL, [sorted(policies)]), policies)
 
 
 @dg.asset(
