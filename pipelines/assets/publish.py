@@ -119,6 +119,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         include_worklist=INCLUDE_WORKLIST,
         policies=policies,
         rendered=rendered,
+        digests=job.digests,
     )
     # Meeting packs: re-identified at pack time from the inbox's exports and the key (pipelines/packs.py);
     # only their number reaches Dagster.
