@@ -5,7 +5,7 @@ CSV: UTF-8 with a byte-order mark (Excel needs it to read UTF-8), `;` and a deci
 (what Dutch-language Excel opens as is), `,` and a decimal point on English pages. XLSX (openpyxl): numbers
 stay numbers with the page's number format; a second sheet says what the table is, when the site was built
 and what a hidden cell means. Text cells a spreadsheet would read as a formula get a leading apostrophe
-(models.publication.neutralise, OWASP). No database here; the files are laid out by dashboards.site.
+(models.publication.neutralise_text, OWASP). No database here; the files are laid out by dashboards.site.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -27,7 +27,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from dashboards.i18n import text
-from models.publication import neutralise
+from models.publication import neutralise_text
 
 NUMERIC = ("int", "num", "pct", "money")
 
@@ -54,6 +54,10 @@ class TableExport:
     rows: list[list[Any]]
     title: str = ""
     explain: str = ""
+    # The rounded, neutralised cells and the files written from them, computed once: a table's CSV and XLSX
+    # both need the cells, and a calibration pack writes the same files as the site's department page.
+    _values: list[list[Any]] | None = field(default=None, init=False, repr=False, compare=False)
+    _files: dict[tuple[Any, ...], bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def cell(self, value: Any, kind: str, decimals: int) -> Any:
         """The value as the page rounds it (no more precision than published)."""
@@ -79,6 +83,11 @@ class TableExport:
 
     def values(self) -> list[list[Any]]:
         """Rounded cells, text cells neutralised against formula injection."""
+        if self._values is None:
+            self._values = self._rounded_values()
+        return self._values
+
+    def _rounded_values(self) -> list[list[Any]]:
         rounded = [
             [self.cell(v, k, d) for v, k, d in zip(row, self.kinds, self.decimals, strict=True)]
             for row in self.rows
@@ -87,29 +96,12 @@ class TableExport:
         out = []
         for row in rounded:
             out.append([hidden_word if v is HIDDEN else v for v in row])
-        return _neutralised(out, len(self.headers))
+        return _neutralised(out)
 
 
-def _neutralised(rows: list[list[Any]], width: int) -> list[list[Any]]:
-    """Text cells through models.publication.neutralise (one shared rule for every spreadsheet we write)."""
-    if not rows:
-        return rows
-    texts = {
-        str(i): [v if isinstance(v, str) else None for v in (r[i] for r in rows)]
-        for i in range(width)
-        if any(isinstance(r[i], str) for r in rows)
-    }
-    if not texts:
-        return rows
-    safe = neutralise(pl.DataFrame(texts, schema=dict.fromkeys(texts, pl.String)))
-    out = [list(r) for r in rows]
-    for key in texts:
-        column = safe[key].to_list()
-        index = int(key)
-        for r, value in enumerate(column):
-            if value is not None:
-                out[r][index] = value
-    return out
+def _neutralised(rows: list[list[Any]]) -> list[list[Any]]:
+    """Text cells through models.publication.neutralise_text (one shared rule for every spreadsheet we write)."""
+    return [[neutralise_text(v) if isinstance(v, str) else v for v in row] for row in rows]
 
 
 def _csv_number(value: float | int, decimal_comma: bool) -> str:
@@ -121,10 +113,17 @@ def _csv_number(value: float | int, decimal_comma: bool) -> str:
 
 def csv_bytes(table: TableExport) -> bytes:
     """UTF-8 with BOM; Dutch: `;` and decimal comma, English: `,` and decimal point; CRLF line ends."""
+    key: tuple[Any, ...] = ("csv", table.title, table.explain)
+    if key not in table._files:
+        table._files[key] = _csv_bytes(table)
+    return table._files[key]
+
+
+def _csv_bytes(table: TableExport) -> bytes:
     dutch = table.language == "nl"
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if dutch else ",", lineterminator="\r\n")
-    writer.writerow(_neutralised([table.header_row()], len(table.headers))[0])
+    writer.writerow(_neutralised([table.header_row()])[0])
     for row in table.values():
         writer.writerow(
             [
@@ -201,10 +200,11 @@ def _sheet(
     for index, width in enumerate(widths, start=1):
         out.append(f'<col min="{index}" max="{index}" width="{width:g}" customWidth="1"/>')
     out.append("</cols><sheetData>")
+    letters = [openpyxl.utils.get_column_letter(i + 1) for i in range(max((len(r) for r in rows), default=0))]
     for number, row in enumerate(rows, start=1):
         cells = []
         for index, value in enumerate(row):
-            reference = f"{openpyxl.utils.get_column_letter(index + 1)}{number}"
+            reference = f"{letters[index]}{number}"
             style = styles[index] if index < len(styles) else None
             if value is None or value == "":
                 continue
@@ -220,8 +220,15 @@ def _sheet(
 def xlsx_bytes(table: TableExport, built_at: datetime, about: Sequence[str] = ()) -> bytes:
     """A workbook with the table (sheet 1) and what it is (sheet 2). Byte-for-byte the same for the same
     table and build time: the zip entries and document properties carry the build time, not the clock."""
+    key = ("xlsx", table.title, table.explain, built_at, tuple(about))
+    if key not in table._files:
+        table._files[key] = _xlsx_bytes(table, built_at, about)
+    return table._files[key]
+
+
+def _xlsx_bytes(table: TableExport, built_at: datetime, about: Sequence[str]) -> bytes:
     parts, style_ids = _skeleton(table.language)
-    header = _neutralised([table.header_row()], len(table.headers))[0]
+    header = _neutralised([table.header_row()])[0]
     values = table.values()
     widths = [
         min(60, max(8, max([len(str(h))] + [len(str(r[i])) for r in values[:200]]) + 2))
@@ -242,7 +249,7 @@ def xlsx_bytes(table: TableExport, built_at: datetime, about: Sequence[str] = ()
         flags=re.S,
     )
     lines = [line for line in [table.title, table.explain, *about] if line]
-    second = _sheet(_neutralised([[line] for line in lines], 1), [120], [None], frozen=False)
+    second = _sheet(_neutralised([[line] for line in lines]), [120], [None], frozen=False)
     stamp = built_at.replace(tzinfo=None, microsecond=0)
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)

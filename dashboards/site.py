@@ -340,34 +340,65 @@ def cycle_digest(data: SiteData, org_id: str, cycle: int) -> str:
     to and including the cycle (a page shows earlier cycles, as the drift lines do, never later ones), the
     rows without a cycle, the organisation's settings and policy. Tables without such rows and columns
     without a value are left out, so one organisation's tables give the digest the merged tables give."""
-    digest = hashlib.sha256()
+    return _organization_digests(data, org_id, [cycle])[cycle]
+
+
+def _organization_digests(data: SiteData, org_id: str, cycles: Iterable[int]) -> dict[int, str]:
+    """:func:`cycle_digest` of several cycles of one organisation. Each table is cut to the organisation and
+    written as text once (not once per cycle), and its rows are hashed once per set of columns with a value
+    rather than once per cycle: a row's hash does not depend on the other rows, so the rows of each cycle's
+    digest are a selection of the same hashes."""
+    cycles = sorted(set(cycles))
+    digests = {cycle: hashlib.sha256() for cycle in cycles}
     for name in sorted(data.tables):
         frame = data.tables[name]
         if "organization" in frame.columns:
             frame = frame.filter(pl.col("organization") == org_id)
-        if "cycle" in frame.columns:
-            frame = frame.filter(pl.col("cycle").is_null() | (pl.col("cycle").cast(pl.Int64) <= cycle))
         if frame.height == 0:
             continue
-        columns = sorted(c for c in frame.columns if frame[c].null_count() < frame.height)
-        frame = frame.select(
+        if "cycle" in frame.columns:
+            cycle_of = frame["cycle"].cast(pl.Int64)
+            cycle_null = frame["cycle"].is_null()
+        text_frame = frame.select(
             pl.col(c).hash(0).cast(pl.String) if frame[c].dtype.is_nested() else pl.col(c).cast(pl.String)
-            for c in columns
+            for c in frame.columns
         )
-        digest.update(f"{name}|{frame.height}|{columns}|".encode())
-        hashes = frame.hash_rows(0).sort()
-        digest.update(hashes.to_numpy().tobytes())
-    digest.update(repr(data.settings.organizations[org_id]).encode())
-    digest.update(repr(data.policy(org_id)).encode())
-    # the policy of this cycle (it may differ from the latest), which the pages' footers name
-    digest.update(repr(policies_of_cycles(data.settings, {org_id: [cycle]})).encode())
-    return digest.hexdigest()[:24]
+        missing = frame.select(pl.all().is_null())
+        hashed: dict[tuple[str, ...], pl.Series] = {}
+        for cycle in cycles:
+            keep = (cycle_null | (cycle_of <= cycle)) if "cycle" in frame.columns else None
+            nulls = missing if keep is None else missing.filter(keep)
+            if nulls.height == 0:
+                continue
+            counts = nulls.sum().row(0, named=True)
+            columns = tuple(sorted(c for c in frame.columns if counts[c] < nulls.height))
+            if columns not in hashed:
+                hashed[columns] = (
+                    text_frame.select(columns).hash_rows(0) if columns else pl.Series([], dtype=pl.UInt64)
+                )
+            rows = hashed[columns] if keep is None or not columns else hashed[columns].filter(keep)
+            digests[cycle].update(f"{name}|{nulls.height}|{list(columns)}|".encode())
+            digests[cycle].update(rows.sort().to_numpy().tobytes())
+    settings = repr(data.settings.organizations[org_id]).encode()
+    policy = repr(data.policy(org_id)).encode()
+    found = {}
+    for cycle, digest in digests.items():
+        digest.update(settings)
+        digest.update(policy)
+        # the policy of this cycle (it may differ from the latest), which the pages' footers name
+        digest.update(repr(policies_of_cycles(data.settings, {org_id: [cycle]})).encode())
+        found[cycle] = digest.hexdigest()[:24]
+    return found
 
 
 def cycle_digests(data: SiteData, org_ids: Iterable[str] | None = None) -> dict[tuple[str, int], str]:
     """:func:`cycle_digest` of every cycle of the organisations (default: all)."""
     org_ids = data.settings.organizations if org_ids is None else org_ids
-    return {(o, c): cycle_digest(data, o, c) for o in org_ids for c in data.cycles(o)}
+    return {
+        (o, c): digest
+        for o in org_ids
+        for c, digest in _organization_digests(data, o, data.cycles(o)).items()
+    }
 
 
 def site_manifest(
@@ -745,6 +776,7 @@ def build_site(
     rendered: dict[str, dict[str, dict[str, str]]] | None = None,
     built_at: datetime | None = None,
     reuse: bool = True,
+    digests: Mapping[str, Mapping[str, Mapping[tuple[str, int], str]]] | None = None,
 ) -> SiteReport:
     """Write both audiences' sites to a temporary folder, then swap it in: a failed build leaves the old site.
 
@@ -752,6 +784,8 @@ def build_site(
     `rendered`: {audience: {organisation: {path: html}}} rendered beforehand from the same tables (see
     pipelines.publishing). With `reuse`, an organisation's cycle whose digest and renderer are those of the
     previous site's manifest is copied from it instead of rendered again (`SiteReport.reused`).
+    `digests`: {audience: {organisation: its cycle_digests}} computed beforehand from the same tables (by
+    pipelines.publishing); organisations missing there are digested here.
     """
     if language not in ("nl", "en"):
         raise ValueError("language must be 'nl' or 'en'")
@@ -766,8 +800,11 @@ def build_site(
     try:
         for audience, folder in SITES.items():
             scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
-            digests = cycle_digests(scoped)
-            reusable = reusable_cycles(out_dir, audience, renderer, digests) if reuse else {}
+            given = (digests or {}).get(audience, {})
+            known = cycle_digests(scoped, [o for o in settings.organizations if o not in given])
+            for org_digests in given.values():
+                known.update(org_digests)
+            reusable = reusable_cycles(out_dir, audience, renderer, known) if reuse else {}
             pages = render_site(scoped, language, audience, (rendered or {}).get(audience), reusable)
             root = staging / folder
             _write_assets(root)
@@ -784,7 +821,7 @@ def build_site(
                     old = next(c for c in entry["cycles"] if c["cycle"] == cycle)
                     listed += [f"{relative}/{page}" for page in old["pages"]]
                     reused_cycles += 1
-            manifest = site_manifest(scoped, language, audience, listed, renderer, digests)
+            manifest = site_manifest(scoped, language, audience, listed, renderer, known)
             pages["index.html"] = _index(scoped, language, audience, manifest)
             (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
             (root / MANIFEST_SCRIPT).write_text(_manifest_script(manifest), encoding="utf-8")

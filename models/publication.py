@@ -136,6 +136,11 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def neutralise_text(value: str) -> str:
+    """One text cell as :func:`neutralise` writes it (for cells that are not in a frame)."""
+    return "'" + value if value[:1] in FORMULA_START else value
+
+
 def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write through a temporary file in the same folder (created 0600), then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,9 @@ class SiteJob:
     # manifest) are not rendered again; dashboards.site.build_site copies them. None renders every cycle.
     site: Path | None = None
     reused: dict[str, dict[str, set[int]]] = field(default_factory=dict)
+    # {audience: {organisation: {(organisation, cycle): digest}}}, filled here for dashboards.site.build_site
+    # (an organisation's own tables give the digest the merged tables give; computing it is not cheap).
+    digests: dict[str, dict[str, dict[tuple[str, int], str]]] = field(default_factory=dict)
 
 
 def organization_part(
@@ -73,8 +76,9 @@ def organization_part(
     for audience in SITES:
         scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
         reused: set[int] = set()
+        digests = cycle_digests(scoped, [organization])
+        job.digests.setdefault(audience, {})[organization] = digests
         if job.site is not None:
-            digests = cycle_digests(scoped, [organization])
             reused = reusable_cycles(job.site, audience, renderer, digests).get(organization, set())
             job.reused.setdefault(audience, {})[organization] = reused
         cycles = [c for c in scoped.cycles(organization) if c not in reused]

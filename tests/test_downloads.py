@@ -22,6 +22,7 @@ from dashboards.i18n import fmt_money, fmt_number, fmt_points, text
 from dashboards.site import build_site
 from models.config import PROJECT_ROOT, load_settings
 from models.privacy import Thresholds, publish_tables
+from models.publication import neutralise, neutralise_text
 
 LINK = re.compile(r"<a href='([^']+\.(csv|xlsx))' download>")
 TABLE = re.compile(r"<table data-export='t\d+'>(.*?)</table>", re.S)
@@ -230,6 +231,15 @@ def test_formula_like_text_gets_an_apostrophe_in_csv_and_xlsx() -> None:
     assert all(c.data_type == "s" for c in cells), "no cell is a formula"
     assert [c.value for c in cells][:4] == ["'=1+1", "'+31 6", "'-2", "'@SUM(A1)"]
     assert sheet.cell(row=2, column=2).value == -3
+
+
+def test_the_cell_rule_of_the_downloads_is_the_frame_rule_of_the_publication_list() -> None:
+    """downloads neutralise cell by cell (models.publication.neutralise_text); the publication list's
+    spreadsheet a whole frame at once (neutralise): both must write every text alike."""
+    texts = ["=1", "+", "-", "@", "\t", "\r", "\n=1", " =1", "", "a=1", "'=1", "==", "—", "€5", "\u2028="]
+    frame = neutralise(pl.DataFrame({"t": texts}))
+    assert [neutralise_text(t) for t in texts] == frame["t"].to_list()
+    assert neutralise_text("=1") == "'=1" and neutralise_text(" =1") == " =1"
 
 
 def read_csv_bytes(raw: bytes, delimiter: str) -> list[list[str]]:

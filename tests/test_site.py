@@ -1051,3 +1051,23 @@ def test_a_cycles_management_release_does_not_depend_on_the_other_cycles(sample_
                 ), f"{org} {cycle} {name}"
                 checked += 1
     assert checked > 20
+
+
+def test_funnel_limits_are_drawn_through_few_sizes_and_follow_the_exact_curve() -> None:
+    """The control limits of the funnel plot are sampled (issue 21: one point per person made a 200,000-person
+    organisation's norming page larger than 2 MB); between the sampled sizes the drawn line stays within a
+    small fraction of the band of the exact curve target ± z·sd/√n at every whole n."""
+    import math
+
+    import numpy as np
+
+    from dashboards.pages.norming import Z95, funnel_grid
+
+    for top in (10, 40, 41, 317, 3_000, 60_000):
+        grid = funnel_grid(top)
+        assert grid[0] == 2 and grid[-1] == top and grid == sorted(set(grid))
+        assert len(grid) <= 170
+        n = np.arange(2, top + 1)
+        exact = Z95 / np.sqrt(n)
+        drawn = np.interp(n, grid, [Z95 / math.sqrt(g) for g in grid])
+        assert np.max(np.abs(drawn - exact) / exact) < 0.01

@@ -450,6 +450,7 @@ def build(
 
     # One pack per department.
     pack = _pack_source(data, organization, cycle)
+    report_rows = evr.department_rows(data.get("evaluator_report", organization, cycle))
     for name, n in depts:
         ctx = context("calibration", 3)
         file = department_file(name, names)
@@ -469,7 +470,7 @@ def build(
             parts.append(_evaluators_chart(data, ctx, organization, cycle, name, measure))
             # Printed, the pack flows on two A4 pages for ten worklist cases (issue 18): the evaluator report
             # prints its cut points compactly and the worklist follows it (no page break of its own).
-            parts.append(evr.section(data.get("evaluator_report", organization, cycle), ctx, measure, scale(data, organization, measure, language)[1], name))  # fmt: skip
+            parts.append(evr.section(report_rows(measure, name), ctx, measure, scale(data, organization, measure, language)[1], name))  # fmt: skip
         parts.append(_worklist(data, ctx, organization, cycle, name))
         pages.append(
             (

@@ -10,6 +10,8 @@ ratings cross a pay step. Evaluators appear by pseudonym.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from dashboards import evaluator_figures
@@ -230,6 +232,28 @@ def _agreement(frame: pl.DataFrame, language: str) -> str:
         f"<h3>{esc(text('evr_agreement_title', language))}</h3>"
         f"<p class='explain'>{esc(text('evr_agreement_explain', language))}</p><ul>{items}</ul>"
     )
+
+
+def department_rows(frame: pl.DataFrame | None) -> Callable[[str, str], pl.DataFrame | None]:
+    """For the calibration packs: (measure, department) → the rows of `frame` (one organisation and cycle)
+    that `section` reads for that department, split once for the cycle's packs rather than filtered from the
+    whole frame for each of them. `section` gives the same page from them as from the whole frame."""
+    if frame is None or "department" not in frame.columns:
+        return lambda measure, department: frame
+    window = frame.filter(pl.col("period") == PERIOD)
+    organisation = window.filter(pl.col("evaluator_id").is_null()).partition_by(
+        "measure", as_dict=True, maintain_order=True
+    )
+    teams = window.filter(pl.col("department").is_not_null()).partition_by(
+        ["measure", "department"], as_dict=True, maintain_order=True
+    )
+    empty = window.clear()
+
+    def rows(measure: str, department: str) -> pl.DataFrame:
+        parts = [teams.get((measure, department), empty), organisation.get((measure,), empty)]
+        return pl.concat(parts, how="vertical_relaxed")
+
+    return rows
 
 
 def section(

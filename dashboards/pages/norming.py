@@ -77,6 +77,24 @@ def _heatmap(ratings: pl.DataFrame, measure: str, data: SiteData, ctx: PageConte
     )
 
 
+# The funnel's control limits are smooth curves in n: drawn through every whole n up to EVERY_N and then
+# through FUNNEL_POINTS sizes spaced evenly on a log scale up to the largest unit. One point per person made the
+# norming page of a 200,000-person organisation larger than 2 MB (issue 21); the curves look the same.
+EVERY_N = 40
+FUNNEL_POINTS = 120
+LIMIT_DECIMALS = 4  # the axis shows two
+
+
+def funnel_grid(top: int) -> list[int]:
+    """The sizes the control limits are drawn through, from 2 to `top` (both included)."""
+    sizes = set(range(2, min(top, EVERY_N) + 1))
+    if top > EVERY_N:
+        step = math.log(top / EVERY_N) / FUNNEL_POINTS
+        sizes.update(round(EVERY_N * math.exp(step * i)) for i in range(FUNNEL_POINTS + 1))
+        sizes.add(top)
+    return sorted(sizes)
+
+
 def _funnel(data: SiteData, ctx: PageContext, organization: str, cycle: int, measure: str) -> str:
     language = ctx.language
     title = text("chart_funnel_title", language)
@@ -95,14 +113,14 @@ def _funnel(data: SiteData, ctx: PageContext, organization: str, cycle: int, mea
     sds = shown["funnel_sd"].drop_nulls() if "funnel_sd" in shown.columns else pl.Series([], dtype=pl.Float64)
     sd = float(sds.median()) if sds.len() else 0.0  # type: ignore[arg-type]
     top = max(int(shown["n"].cast(pl.Int64).max() or 0) + 5, 10)  # type: ignore[arg-type]
-    grid = list(range(2, top + 1))
+    grid = funnel_grid(top)
     limits = pl.DataFrame(
         {
             "n": grid,
-            "lo95": [target - Z95 * sd / math.sqrt(n) for n in grid],
-            "hi95": [target + Z95 * sd / math.sqrt(n) for n in grid],
-            "lo998": [target - Z998 * sd / math.sqrt(n) for n in grid],
-            "hi998": [target + Z998 * sd / math.sqrt(n) for n in grid],
+            "lo95": [round(target - Z95 * sd / math.sqrt(n), LIMIT_DECIMALS) for n in grid],
+            "hi95": [round(target + Z95 * sd / math.sqrt(n), LIMIT_DECIMALS) for n in grid],
+            "lo998": [round(target - Z998 * sd / math.sqrt(n), LIMIT_DECIMALS) for n in grid],
+            "hi998": [round(target + Z998 * sd / math.sqrt(n), LIMIT_DECIMALS) for n in grid],
         }
     )
     tidy = shown.select(

@@ -372,6 +372,10 @@ def _complement(
     `level` (per cell: how many of its dims are totals) makes complements come from the most detailed cells
     first, then the smallest: a total is what a meeting reads, and hiding one organisation-wide cell hid the
     organisation's whole distribution through the chain of its cumulative cut points."""
+    if not equations:
+        # A table without totals: no hidden cell can be recomputed, so there is nothing to complement (the
+        # audit below would find no equation to pin a cell with).
+        return
     level = np.zeros(values.size, dtype=np.int64) if level is None else level
     members = [np.concatenate(([t], p)) for t, p in equations]
     by_cell: dict[int, list[int]] = {}

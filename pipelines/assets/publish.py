@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from dashboards.site import build_site
+from dashboards.site import build_site, build_time
 from models.disclosure import Thresholds
 from models.disclosure.report import summary
 from models.pseudonym import load_key
@@ -111,6 +111,9 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST, site=settings.site.resolve())
     published, rendered = protect_and_render(sources, limits, job)  # empties `sources`
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
+    # One build time for the site and the packs: a pack is the site's department page re-identified, and its
+    # workbooks are then the very bytes the site wrote (dashboards.downloads keeps them per table).
+    built = build_time()
     report = build_site(
         published.tables,
         settings,
@@ -119,11 +122,15 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         include_worklist=INCLUDE_WORKLIST,
         policies=policies,
         rendered=rendered,
+        digests=job.digests,
+        built_at=built,
     )
     # Meeting packs: re-identified at pack time from the inbox's exports and the key (pipelines/packs.py);
     # only their number reaches Dagster.
     packs = (
-        write_meeting_packs(rendered[MANAGEMENT], published.tables, settings, load_key(), calibra.language)
+        write_meeting_packs(
+            rendered[MANAGEMENT], published.tables, settings, load_key(), calibra.language, built_at=built
+        )
         if INCLUDE_WORKLIST
         else 0
     )
