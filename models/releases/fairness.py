@@ -430,7 +430,7 @@ def _fairness(
     if windows is not None and windows.height:
         cols_ = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
         level_cells = _fairness_cells(binary, strata, LEVEL, cols_)
-        main = all_cells.filter(pl.col("stratification") == LEVEL).select(*CUBE_KEYS, SUPPRESSED)
+        main = all_cells.filter(pl.col("stratification") == LEVEL).select(*CUBE_KEYS, SUPPRESSED, REASON)
         pooled, counts = protect_pooled(windows, level_cells, main, limits)
         frames.append(pooled)
         protected.cells += counts["cells"]

@@ -8,10 +8,11 @@ published cycles gives it back. The per-cycle protection (`_fairness_cubes`) is 
 hidden cells are fixed: a pooled row never hides a per-cycle cell) and the pooled cells are added to the
 reader's equations: one cube per organisation × window × outcome × attribute with the dims cycle, function
 level, group and yes/no, every total included (a total over the cycles is a pooled cell). A block (the women's
-and men's yes/no cells of one level) is published only when each of its four cells holds 0 or at least k
-people, and then only if the exact audit of the disclosure engine (`_determined` with the bounds, and the
-half-person width check) pins no small hidden per-cycle cell; otherwise blocks are withdrawn, nearest first,
-until nothing is pinned. With every block withdrawn the equations are the per-cycle ones, which the per-cycle
+and men's yes/no cells of one level) is published only when each of its four cells holds at least k people
+(a zero would say that everyone of the group is alike, which the per-cycle table hides), and then only if
+the exact audit of the disclosure engine (`_determined` with the bounds, and the half-person width check)
+pins no hidden per-cycle cell that is small or hidden as everyone alike; otherwise blocks are withdrawn,
+nearest first, until nothing is pinned. With every block withdrawn the equations are the per-cycle ones, which the per-cycle
 protection audited, so this ends with a safe table.
 
 Derived statistics (rate, odds ratio, Woolf interval, Fisher p, BH q) are published only on published blocks:
@@ -25,6 +26,7 @@ import polars as pl
 
 from models.disclosure.engine import (
     COMPLEMENT,
+    HOMOGENEOUS,
     REASON,
     SMALL,
     SUPPRESSED,
@@ -98,15 +100,17 @@ def protect_pooled(
     members = [np.concatenate(([t], p)) for t, p in _equations(cube, POOLED_RULE)]
     n = cube["n"].fill_null(0).to_numpy().astype(np.int64)
     per_cycle = cube["cycle"].is_not_null().to_numpy()
+    reason = pl.col(REASON) if REASON in main.columns else pl.lit(None, dtype=pl.String)
     main_hidden = (
         main.filter(pl.col(SUPPRESSED))
-        .select(CUBE_KEYS)
+        .select(*CUBE_KEYS, (reason == HOMOGENEOUS).fill_null(False).alias("_alike"))
         .with_columns(pl.col("cycle").cast(pl.Int64), pl.lit(True).alias("_main_hidden"))
     )
     flags = cube.join(main_hidden, on=CUBE_KEYS, how="left", nulls_equal=True, maintain_order="left")
     fixed = flags["_main_hidden"].fill_null(False).to_numpy() & per_cycle
-    sensitive = fixed & (n > 0) & (n < limits.k)
-    # A block: the pooled yes/no cells of women and men in one level. Published when none is 1 .. k-1.
+    # What the per-cycle table protects: its small counts and the cells of groups in which everyone is alike.
+    sensitive = fixed & (((n > 0) & (n < limits.k)) | flags["_alike"].fill_null(False).to_numpy())
+    # A block: the pooled yes/no cells of women and men in one level.
     pooled_cells = (
         ~per_cycle & cube["stratum"].is_not_null().to_numpy() & cube["has"].is_not_null().to_numpy()
     )
@@ -118,7 +122,9 @@ def protect_pooled(
 
     block_id, partition_id = ident(BLOCK), ident(BLOCK[:-1])
     partition_of = dict(zip(block_id.tolist(), partition_id.tolist(), strict=True))
-    small_block = {block_id[i] for i in np.flatnonzero(pooled_cells & (n > 0) & (n < limits.k))}
+    # A zero is "everyone alike" (every woman of the level without the outcome, in every cycle): hidden as the
+    # per-cycle table hides it. So each of the four cells needs at least k people.
+    small_block = {block_id[i] for i in np.flatnonzero(pooled_cells & (n < limits.k))}
     blocks = sorted({block_id[i] for i in np.flatnonzero(pooled_cells)})
     report["cells"] = 4 * len(blocks)
     publish = {b for b in blocks if b not in small_block}
