@@ -65,9 +65,7 @@ def test_complete_windows_are_the_last_n_cycles_present() -> None:
 
 def test_pooled_rows_against_scipy_and_statsmodels(planted: Any) -> None:
     strata = planted.strata
-    pooled = strata.filter(
-        (pl.col("period") == PERIOD_WINDOW) & (pl.col("outcome") == "incidental_reward")
-    )
+    pooled = strata.filter((pl.col("period") == PERIOD_WINDOW) & (pl.col("outcome") == "incidental_reward"))
     per_cycle = strata.filter(pl.col("period") == "cycle")
     assert per_cycle["first_cycle"].to_list() == per_cycle["cycle"].to_list()
     assert set(pooled["attribute"]) == {"gender"} and set(pooled["stratum_type"]) == {"function_level"}
@@ -93,14 +91,19 @@ def test_pooled_rows_against_scipy_and_statsmodels(planted: Any) -> None:
         assert math.isclose(women["rate_ci_low"], w_low, rel_tol=1e-9)
         assert math.isclose(women["rate_ci_high"], w_high, rel_tol=1e-9)
         p_values.append((level, p))
-        lines.append(f"  {level}: women {a}/{a + b}, men {c}/{c + d}, OR {odds:.3f} ({low:.3f}–{high:.3f}), p {p:.4f}")
+        lines.append(
+            f"  {level}: women {a}/{a + b}, men {c}/{c + d}, OR {odds:.3f} ({low:.3f}–{high:.3f}), p {p:.4f}"
+        )
     # Benjamini–Hochberg over the window's pooled comparisons (every binary outcome of the window).
     family = strata.filter(
         (pl.col("period") == PERIOD_WINDOW) & pl.col("p_value").is_not_null() & ~pl.col("is_reference")
     )
     q = multipletests(family["p_value"].to_numpy(), method="fdr_bh")[1]
     assert np.allclose(family["q_value"].to_numpy(), q, rtol=1e-9)
-    print("\npooled 2022–2024, incidental reward, women vs men (scipy / statsmodels agree):\n" + "\n".join(lines))
+    print(
+        "\npooled 2022–2024, incidental reward, women vs men (scipy / statsmodels agree):\n"
+        + "\n".join(lines)
+    )
 
 
 def test_per_cycle_rows_are_unchanged_by_the_window(planted: Any) -> None:
@@ -119,7 +122,9 @@ def test_per_cycle_rows_are_unchanged_by_the_window(planted: Any) -> None:
 def pooled_model(published: pl.DataFrame, strata: pl.DataFrame, organization: str, window: int) -> Model:
     """The joint model of one window: every cycle's gender rows within function level and the pooled rows."""
     pooled = published.filter(
-        (pl.col("organization") == organization) & (pl.col("scope") == POOLED_SCOPE) & (pl.col("cycle") == window)
+        (pl.col("organization") == organization)
+        & (pl.col("scope") == POOLED_SCOPE)
+        & (pl.col("cycle") == window)
     )
     first = int(pooled["first_cycle"].min())  # type: ignore[arg-type]
     outcomes = sorted(set(pooled["outcome"]))
@@ -205,7 +210,12 @@ def test_the_joint_attacker_recovers_nothing_from_the_pooled_rows(planted: Any) 
     pooled = published.filter((pl.col("scope") == POOLED_SCOPE) & (pl.col("outcome") == "incidental_reward"))
     s08 = {r["group_value"]: r for r in pooled.filter(pl.col("stratum") == "S08").iter_rows(named=True)}
     # The planted S08 gap is published pooled (10 of 120 women, 11 of 60 men) while every cycle hides it.
-    assert (s08["F"]["group_n"], s08["F"]["count"], s08["M"]["group_n"], s08["M"]["count"]) == (120, 10, 60, 11)
+    assert (s08["F"]["group_n"], s08["F"]["count"], s08["M"]["group_n"], s08["M"]["count"]) == (
+        120,
+        10,
+        60,
+        11,
+    )
     assert s08["F"]["odds_ratio"] == round(sps.fisher_exact([[10, 110], [11, 49]])[0], 2)
     per_cycle = published.filter(
         (pl.col("scope") == "function_level") & (pl.col("attribute") == "gender")
@@ -245,7 +255,11 @@ def test_a_pooled_row_that_would_give_a_hidden_cycle_back_is_withheld() -> None:
     # Not blind: published anyway, the pooled S08 counts give the hidden cycle's count back.
     pooled = marts.strata.filter((pl.col("period") == PERIOD_WINDOW) & (pl.col("stratum") == "S08"))
     truth = pooled.select(
-        "outcome", "group_value", pl.col("n").alias("_n"), pl.col("count").alias("_c"), pl.lit(True).alias("_s08")
+        "outcome",
+        "group_value",
+        pl.col("n").alias("_n"),
+        pl.col("count").alias("_c"),
+        pl.lit(True).alias("_s08"),
     )
     leaked = (
         published.join(

@@ -663,13 +663,9 @@ def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFra
         women, men = by_group.get(WOMEN), by_group.get(MEN)
         if women is None or men is None:
             continue
-        # The mart's comparison sits on the non-reference row; shown as women against men.
-        compared = women if women["group_value"] != women["reference_group"] else men
-        odds = compared.get("odds_ratio")
-        low, high = compared.get("odds_ratio_ci_low"), compared.get("odds_ratio_ci_high")
-        if compared is men and odds:  # men against women: invert (the interval's ends swap)
-            odds, low, high = 1.0 / odds, (1.0 / high if high else None), (1.0 / low if low else None)
-        shown = odds is not None and low is not None and high is not None
+        # The comparison sits on the non-reference row: women against men (the policy's reference for gender).
+        odds, low, high = (women.get(c) for c in ("odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"))
+        shown = women["reference_group"] == MEN and odds is not None and low is not None and high is not None
         out.append(
             {
                 "stratum": level,
@@ -679,9 +675,9 @@ def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFra
                 "men_n": men["group_n"],
                 "men_count": men["count"],
                 "men_rate": men["rate"],
-                "odds_ratio": round(odds, 2) if shown else None,
-                "ci": f"{fmt_number(low, language, 2)} – {fmt_number(high, language, 2)}" if shown else None,
-                "q_value": compared.get("q_value") if shown else None,
+                "odds_ratio": odds if shown else None,
+                "ci": f"{fmt_number(low, language, 2)} – {fmt_number(high, language, 2)}" if shown else None,  # type: ignore[arg-type]
+                "q_value": women.get("q_value") if shown else None,
                 "women_hidden": bool(women["suppressed"]),
                 "men_hidden": bool(men["suppressed"]),
                 "compare_hidden": not shown,
