@@ -66,6 +66,36 @@ def _windows(pooled: pl.DataFrame, cycles: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _nearest_blocks(
+    cell: int,
+    hidden: np.ndarray,
+    shown: np.ndarray,
+    members: list[np.ndarray],
+    by_cell: dict[int, list[int]],
+    block_id: np.ndarray,
+) -> set[str]:
+    """The published blocks closest to `cell`: breadth first through its equations, passing only through hidden
+    cells (a known cell ends a path), the blocks of the first shown pooled cells met."""
+    seen, layer = {cell}, [cell]
+    while layer:
+        found: set[str] = set()
+        following: list[int] = []
+        for current in layer:
+            for e in by_cell.get(current, []):
+                for other in members[e].tolist():
+                    if other in seen:
+                        continue
+                    seen.add(other)
+                    if shown[other]:
+                        found.add(str(block_id[other]))
+                    elif hidden[other]:
+                        following.append(other)
+        if found:
+            return found
+        layer = following
+    return set()
+
+
 def protect_pooled(
     pooled: pl.DataFrame,
     cells: pl.DataFrame,
@@ -147,14 +177,10 @@ def protect_pooled(
             pinned = _pinned_by_bounds(n.astype(float), hidden, members, sensitive, 0.5, lp_cache)
         if not pinned:
             break
-        # Withdraw the published blocks that share an equation with a pinned cell, or (none) every block of
-        # the pinned cells' partitions.
+        # Withdraw the published blocks nearest to each pinned cell (through the equations and the hidden cells
+        # between), or (none) every block of the pinned cells' partitions.
         near = {
-            block_id[int(c)]
-            for cell in pinned
-            for e in by_cell.get(cell, [])
-            for c in members[e]
-            if shown[int(c)]
+            b for cell in pinned for b in _nearest_blocks(cell, hidden, shown, members, by_cell, block_id)
         }
         if not near:
             partitions = {partition_id[cell] for cell in pinned}
