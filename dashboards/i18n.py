@@ -1145,6 +1145,10 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "{outcome}, function level {level}, cycles {period} pooled: women {count} of {n} ({rate}), men "
         "{ref_count} of {ref_n} ({ref_rate}); odds ratio {odds} ({ci}), q {q}.",
     },
+    "fair_window_all_hidden": {
+        "nl": "Afgeschermd in elk functieniveau, ook samengenomen: {outcomes}.",
+        "en": "Hidden in every function level, even pooled: {outcomes}.",
+    },
     "fair_window_significant": {
         "nl": "Verschillen die groter zijn dan toeval verklaart (q < {fdr}):",
         "en": "Differences larger than chance explains (q < {fdr}):",

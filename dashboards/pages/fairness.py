@@ -721,12 +721,15 @@ def _window_section(
         Column("ci", headers["ci"], hidden_flag="compare_hidden"),
         Column("q_value", headers["q"], "num", 3, hidden_flag="compare_hidden"),
     ]
-    tables, sentences = [], []
+    tables, sentences, hidden = [], [], []
     for outcome in sorted(pooled["outcome"].unique().to_list()):
         rows = window_rows(pooled, outcome, language)
         if rows.height == 0:
             continue
         name = labels.get(outcome, outcome)
+        if (rows["women_hidden"] & rows["men_hidden"]).all():
+            hidden.append(name)  # every level hidden: one line instead of a table of dots
+            continue
         caption = text("fair_window_caption", language).format(outcome=name, period=period)
         tables.append(html_table(rows, columns, language, caption))
         for r in rows.filter(~pl.col("compare_hidden") & (pl.col("q_value") < fdr)).iter_rows(named=True):
@@ -739,8 +742,12 @@ def _window_section(
                     odds=fmt_number(r["odds_ratio"], language, 2), ci=r["ci"], q=_p_text(r["q_value"], language),
                 )
             )  # fmt: skip
-    if not tables:
+    if not tables and not hidden:
         return ""
+    if hidden:
+        tables.append(
+            f"<p class='note'>{esc(text('fair_window_all_hidden', language).format(outcomes='; '.join(hidden)))}</p>"
+        )
     fdr_text = fmt_number(fdr, language, 2)
     if sentences:
         listing = (
