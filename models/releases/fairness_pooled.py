@@ -11,9 +11,11 @@ level, group and yes/no, every total included (a total over the cycles is a pool
 and men's yes/no cells of one level) is published only when each of its four cells holds at least k people
 (a zero would say that everyone of the group is alike, which the per-cycle table hides), and then only if
 the exact audit of the disclosure engine (`_determined` with the bounds, and the half-person width check)
-pins no hidden per-cycle cell that is small or hidden as everyone alike; otherwise blocks are withdrawn,
-nearest first, until nothing is pinned. With every block withdrawn the equations are the per-cycle ones, which the per-cycle
-protection audited, so this ends with a safe table.
+pins no hidden per-cycle cell that is small or hidden as everyone alike, and no small pooled cell of a
+withheld block (a group's pooled total, the sum of its per-cycle totals, minus the other levels' published
+blocks would give it back); otherwise blocks are withdrawn, for each pinned cell the smallest of the nearest
+published ones, until nothing is pinned. With every block withdrawn the equations are the per-cycle ones,
+which the per-cycle protection audited, so this ends with a safe table.
 
 Derived statistics (rate, odds ratio, Woolf interval, Fisher p, BH q) are published only on published blocks:
 the four counts they are computed from are then all shown.
@@ -159,6 +161,12 @@ def protect_pooled(
     report["cells"] = 4 * len(blocks)
     publish = {b for b in blocks if b not in small_block}
     report[SMALL] = len(blocks) - len(publish)
+    # A withheld block's small pooled counts are protected too: the pooled total of a group (the sum of its
+    # per-cycle totals) minus the other levels' published blocks would give them back.
+    sensitive |= pooled_cells & (n > 0) & (n < limits.k)
+    block_size = dict.fromkeys(blocks, 0)
+    for i in np.flatnonzero(pooled_cells):
+        block_size[block_id[i]] += int(n[i])
     withdrawn: set[str] = set()
     # The reader knows every per-cycle cell the per-cycle table shows, every pooled cell of a published block
     # and whatever the equations give; the rest (pooled totals not in a block too) are unknowns.
@@ -179,9 +187,12 @@ def protect_pooled(
             break
         # Withdraw the published blocks nearest to each pinned cell (through the equations and the hidden cells
         # between), or (none) every block of the pinned cells' partitions.
-        near = {
-            b for cell in pinned for b in _nearest_blocks(cell, hidden, shown, members, by_cell, block_id)
-        }
+        # One block per pinned cell: the smallest of the nearest (as the engine picks complements).
+        near = set()
+        for cell in pinned:
+            found = _nearest_blocks(cell, hidden, shown, members, by_cell, block_id)
+            if found:
+                near.add(min(found, key=lambda b: (block_size[b], b)))
         if not near:
             partitions = {partition_id[cell] for cell in pinned}
             near = {b for b in publish if partition_of[b] in partitions}
