@@ -436,6 +436,7 @@ def _fairness(
         protected.cells += counts["cells"]
         protected.hidden += counts["hidden"]
         protected.large_cells += counts["large_cells"]
+        protected.large_complements += counts["large_complements"]
         protected.reasons[SMALL] = protected.reasons.get(SMALL, 0) + 4 * counts[SMALL]
         protected.reasons[COMPLEMENT] = protected.reasons.get(COMPLEMENT, 0) + 4 * counts["withdrawn"]
     continuous = overall.filter(pl.col("outcome_kind") != "binary")

@@ -116,7 +116,7 @@ def protect_pooled(
         & (pl.col("outcome_kind") == "binary")
         & pl.col("group_value").is_in(compared)
     )
-    report = {"cells": 0, "hidden": 0, SMALL: 0, "withdrawn": 0, "large_cells": 0}
+    report = {"cells": 0, "hidden": 0, SMALL: 0, "withdrawn": 0, "large_cells": 0, "large_complements": 0}
     if pooled.height == 0:
         return pooled.head(0), report
     spans = _windows(pooled, cells)
@@ -203,6 +203,9 @@ def protect_pooled(
     report["withdrawn"] = len(withdrawn)
     report["hidden"] = 4 * (len(blocks) - len(publish))
     report["large_cells"] = int(np.sum(pooled_cells & (n >= 2 * limits.k)))
+    report["large_complements"] = int(
+        np.sum(pooled_cells & (n >= 2 * limits.k) & np.isin(block_id, list(withdrawn)))
+    )
     published = (
         cube.filter(pl.Series(pooled_cells))
         .with_columns(pl.Series("_block", block_id[pooled_cells]))
