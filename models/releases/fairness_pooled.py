@@ -185,9 +185,9 @@ def protect_pooled(
             pinned = _pinned_by_bounds(n.astype(float), hidden, members, sensitive, 0.5, lp_cache)
         if not pinned:
             break
-        # Withdraw the published blocks nearest to each pinned cell (through the equations and the hidden cells
-        # between), or (none) every block of the pinned cells' partitions.
-        # One block per pinned cell: the smallest of the nearest (as the engine picks complements).
+        # For each pinned cell withdraw one published block: the smallest of the nearest (through the equations
+        # and the hidden cells between; as the engine picks complements). None near: every block of the pinned
+        # cells' partitions.
         near = set()
         for cell in pinned:
             found = _nearest_blocks(cell, hidden, shown, members, by_cell, block_id)
