@@ -289,3 +289,16 @@ def test_the_joint_attacker_recovers_nothing_on_the_sample(sample_publication) -
     )
     assert attacked > 0
     assert not recovered, recovered[:5]
+
+
+def test_a_window_is_published_only_with_every_cycle_it_pools(planted: Any) -> None:
+    """One cycle's sources alone (a cycle republished on its own) cannot protect a window of three: its pooled
+    rows are left out, not published unprotected."""
+    sources = {
+        "marts.fairness": planted.overall.filter(pl.col("cycle") == 2024),
+        "marts.fairness_strata": planted.strata.filter(pl.col("cycle") == 2024),
+    }
+    assert sources["marts.fairness_strata"].filter(pl.col("period") == PERIOD_WINDOW).height > 0
+    published = publish_tables(sources, {tf.ORG: Thresholds(k=K)}).tables["fairness"]
+    assert published.filter(pl.col("scope") == POOLED_SCOPE).height == 0
+    assert published.filter(pl.col("scope") == "function_level").height > 0
