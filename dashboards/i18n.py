@@ -1120,6 +1120,68 @@ TEXTS: dict[str, dict[str, Any]] = {
         "difference; right = this outcome more often. A · is hidden or not estimable.",
     },
     "fair_pooled_label": {"nl": "Gemeenschappelijk (MH)", "en": "Common (MH)"},
+    # Fairness: women and men within a function level over a pooled window of cycles (issue 16).
+    "fair_window_title": {
+        "nl": "Vrouwen en mannen binnen hetzelfde functieniveau, cycli {period} samen",
+        "en": "Women and men within the same function level, cycles {period} pooled",
+    },
+    "fair_window_explain": {
+        "nl": "In één cyclus zijn de aantallen binnen een functieniveau vaak kleiner dan de minimumgroep en "
+        "daarom afgeschermd. Hier zijn de cycli {period} samengenomen: n telt beoordelingen (wie in elke cyclus "
+        "beoordeeld is, telt per cyclus mee). Odds ratio van vrouwen tegenover mannen met het {level}-"
+        "betrouwbaarheidsinterval (Woolf) en de Benjamini–Hochberg q over alle samengenomen vergelijkingen. · is "
+        "afgeschermd: ook samen minder dan het minimum, of een aantal dat met de getoonde cycli een afgeschermd "
+        "aantal van één cyclus zou verraden.",
+        "en": "Within a function level the counts of one cycle are often below the minimum group and so hidden. "
+        "Here the cycles {period} are pooled: n counts ratings (someone rated in every cycle counts once per "
+        "cycle). Odds ratio of women against men with its {level} confidence interval (Woolf) and the "
+        "Benjamini–Hochberg q over all pooled comparisons. · is hidden: below the minimum even pooled, or a count "
+        "that together with the cycles shown would give away a hidden count of one cycle.",
+    },
+    "fair_window_caption": {
+        "nl": "{outcome}: vrouwen en mannen per functieniveau, cycli {period} samen",
+        "en": "{outcome}: women and men per function level, cycles {period} pooled",
+    },
+    "fair_window_headers": {
+        "nl": {
+            "level": "Functieniveau",
+            "n": "n",
+            "count": "met",
+            "rate": "%",
+            "odds_ratio": "Odds ratio v/m",
+            "ci": "BI",
+            "q": "q (BH)",
+        },
+        "en": {
+            "level": "Function level",
+            "n": "n",
+            "count": "with",
+            "rate": "%",
+            "odds_ratio": "Odds ratio w/m",
+            "ci": "CI",
+            "q": "q (BH)",
+        },
+    },
+    "fair_window_sentence": {
+        "nl": "{outcome}, functieniveau {level}, cycli {period} samen: vrouwen {count} van de {n} ({rate}), mannen "
+        "{ref_count} van de {ref_n} ({ref_rate}); odds ratio {odds} ({ci}), q {q}.",
+        "en": "{outcome}, function level {level}, cycles {period} pooled: women {count} of {n} ({rate}), men "
+        "{ref_count} of {ref_n} ({ref_rate}); odds ratio {odds} ({ci}), q {q}.",
+    },
+    "fair_window_all_hidden": {
+        "nl": "Afgeschermd in elk functieniveau, ook samengenomen: {outcomes}.",
+        "en": "Hidden in every function level, even pooled: {outcomes}.",
+    },
+    "fair_window_significant": {
+        "nl": "Verschillen die groter zijn dan toeval verklaart (q < {fdr}):",
+        "en": "Differences larger than chance explains (q < {fdr}):",
+    },
+    "fair_window_none": {
+        "nl": "Geen van de getoonde verschillen is groter dan toeval verklaart (q < {fdr}); de tabellen tonen de "
+        "aantallen en de odds ratio's.",
+        "en": "None of the differences shown is larger than chance explains (q < {fdr}); the tables show the "
+        "counts and odds ratios.",
+    },
     "fair_tests_title": {"nl": "Toetsen naar {attribute}", "en": "Tests by {attribute}"},
     "fair_tests_explain": {
         "nl": "Fisher's exacte toets is de toets die signaleert; de gepoolde z-toets voor twee proporties (de "

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -48,6 +48,12 @@ PREFIX = {"function_level": "within_level", "department": "within_department"}
 REST = "rest_of_organisation"  # reference of attributes compared with the rest of the organisation (Z-16)
 DERIVED = ("age_band", "part_time")
 ALL = "all"
+# Pooled-window rows of marts.fairness_strata (issue 16: a gap inside one function level too small to show per
+# cycle): the complete windows of `calibration_impact.window_cycles` cycles, as the norming review pools
+# calibration moves (models.calibration_impact), for these attributes, within this stratification, binary only.
+PERIOD_CYCLE, PERIOD_WINDOW = "cycle", "window"
+POOLED_ATTRIBUTES = ("gender",)
+POOLED_STRATUM = "function_level"
 PART_TIME, FULL_TIME = "part_time", "full_time"
 REWARD_PCT_DECIMALS = 1  # reward_pct is ranked (and its median taken) at 0.1 percentage point: equal is a tie
 RELATIVE_TOLERANCE = 1e-7  # R's fisher.test: tables whose probability is within this factor count as tied
@@ -1250,6 +1256,8 @@ OVERALL_SCHEMA: dict[str, Any] = {
 
 STRATA_SCHEMA: dict[str, Any] = {
     "organization": pl.String,
+    "period": pl.String,  # PERIOD_CYCLE: one cycle; PERIOD_WINDOW: the complete window first_cycle..cycle pooled
+    "first_cycle": pl.Int64,
     "cycle": pl.Int64,
     "outcome": pl.String,
     "outcome_kind": pl.String,
@@ -1754,16 +1762,117 @@ def _add_findings(
     )
 
 
+def window_cycles(policy: Policy) -> int | None:
+    """How many cycles a pooled window holds: the policy's ``calibration_impact.window_cycles`` (the norming
+    review's window, one definition for both pages); None (no pooled rows) when unset or below 2."""
+    value = policy.rule_value("calibration_impact", "window_cycles")
+    return int(value) if value is not None and int(value) >= 2 else None
+
+
+def complete_windows(cycles: Sequence[int], window: int) -> pl.DataFrame:
+    """(first_cycle, cycle, member): every complete window of ``window`` consecutive cycles present (the last
+    ``window`` cycles up to ``cycle``, as :func:`models.calibration_impact.make_periods`), one row per member."""
+    ordered = sorted({int(c) for c in cycles})
+    rows = [
+        (ordered[end - window + 1], ordered[end], member)
+        for end in range(window - 1, len(ordered))
+        for member in ordered[end - window + 1 : end + 1]
+    ]
+    return pl.DataFrame(
+        rows, schema={"first_cycle": pl.Int64, "cycle": pl.Int64, "member": pl.Int64}, orient="row"
+    )
+
+
+def _pooled_strata(
+    org: str, persons: pl.DataFrame, config: FairnessConfig, outcomes: Sequence[Outcome], window: int
+) -> pl.DataFrame:
+    """Pooled-window rows of ``marts.fairness_strata`` (period :data:`PERIOD_WINDOW`): for every complete window
+    of ``window`` cycles, each :data:`POOLED_ATTRIBUTES` group inside each function level, its person-cycles
+    (``n``: a person rated in three cycles counts three times) and how many had the outcome, summed over the
+    window's cycles, compared with the reference group (chosen on the pooled counts, as per cycle) with the
+    statistics of a per-cycle row: Wilson interval, Fisher exact p, odds ratio with Woolf interval, pooled
+    z-test, adverse impact; Benjamini–Hochberg q within the window's pooled rows."""
+    binary = [o for o in outcomes if o.kind == "binary"]
+    attributes = [a for a in POOLED_ATTRIBUTES if a in config.attributes]
+    if not binary or not attributes or persons.height == 0:
+        return pl.DataFrame(schema=STRATA_SCHEMA)
+    spans = complete_windows(persons["cycle"].unique().to_list(), window)
+    if spans.height == 0:
+        return pl.DataFrame(schema=STRATA_SCHEMA)
+    cube, _ = _cubes(persons, attributes, binary)
+    pooled = (
+        cube.with_columns(pl.col("cycle").cast(pl.Int64).alias("member"))
+        .drop("cycle")
+        .join(spans, on="member", how="inner")
+        .drop("member")
+    )
+    firsts = pooled.select("cycle", "first_cycle").unique()
+    meta = pl.DataFrame(
+        {
+            "outcome": [o.code for o in binary],
+            "outcome_kind": ["binary"] * len(binary),
+            "favourable": [o.favourable for o in binary],
+            "outcome_label_nl": [o.label["nl"] for o in binary],
+            "outcome_label_en": [o.label["en"] for o in binary],
+            "_k": [config.min_group_size_amounts if o.amounts else config.min_group_size for o in binary],
+        }
+    )
+    counts = [pl.col("n").sum(), pl.col("count").sum()]
+    groups = (
+        pooled.group_by([*TEST_KEYS, "group_value"])
+        .agg(*counts)
+        .join(meta, on="outcome", how="left")
+        .with_columns(
+            pl.when(pl.col("favourable"))
+            .then(pl.col("count") / pl.col("n"))
+            .otherwise(1.0 - pl.col("count") / pl.col("n"))
+            .alias("favour")
+        )
+    )
+    refs = _choose_reference(groups, config)
+    strata = (
+        pooled.group_by([*TEST_KEYS, POOLED_STRATUM, "group_value"])
+        .agg(*counts)
+        .rename({POOLED_STRATUM: "stratum"})
+        .with_columns(pl.lit(POOLED_STRATUM).alias("stratum_type"))
+        .join(refs, on=TEST_KEYS, how="inner")
+    )
+    strata = _with_reference_counts(strata, [*TEST_KEYS, "stratum_type", "stratum"], ["n", "count"])
+    strata = strata.join(meta, on="outcome", how="left").with_columns(
+        (pl.col("group_value") == pl.col("reference_group")).alias("is_reference")
+    )
+    strata = _publishable(_binary_statistics(strata, config), config).with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("standardised_difference")  # continuous outcomes only
+    )
+    strata = _bh_by(strata, "p_value", ["cycle", "stratum_type"], "q_value")
+    flag = pl.col("_eligible") & (pl.col("q_value") < config.fdr)
+    strata = strata.with_columns(
+        (flag & _practical(config, "standardised_difference")).fill_null(False).alias("flag")
+    )
+    strata = _add_findings(
+        strata.with_columns(pl.lit(org).alias("organization")),
+        {o.code: o for o in binary},
+        overall=False,
+        fdr=config.fdr,
+        level=config.level,
+    )
+    strata = strata.join(firsts, on="cycle", how="left").with_columns(pl.lit(PERIOD_WINDOW).alias("period"))
+    return _conform(strata, STRATA_SCHEMA)
+
+
 def fairness_marts(
     people: pl.DataFrame,
     policies: Mapping[str, Policy],
     extra_attributes: Mapping[str, Sequence[str]] | None = None,
+    cycles: Mapping[str, Collection[int]] | None = None,
 ) -> FairnessMarts:
     """``marts.fairness`` and ``marts.fairness_strata`` for every organisation that has a policy.
 
     ``people`` is :func:`models.pay_transparency.people_frame` of the staging tables; ``extra_attributes``
     maps an organisation to further attribute columns of the evaluations (calibra.yaml ``attributes``).
-    Organisations without a policy are left out.
+    ``cycles`` (per organisation; default: every cycle of ``people``) are the cycles whose rows are computed;
+    ``people`` may hold earlier cycles too, read only for the pooled windows ending at those cycles
+    (:func:`_pooled_strata`). Organisations without a policy are left out.
     """
     extra_attributes = extra_attributes or {}
     overall_parts, strata_parts = [], []
@@ -1782,16 +1891,34 @@ def fairness_marts(
         persons = person_frame(frame, policy, config, outcomes)
         compared = [str(g) for g in policy.rule_value("disclosure", "compared_groups", default=["F", "M"])]
         persons = without_small_others(persons, outcomes, compared, config.min_group_size)
-        rows, strata, k = _organisation_marts(org, persons, config, outcomes)
+        wanted = pl.col("cycle").is_in(sorted(cycles[org])) if cycles is not None and org in cycles else None
+        rows, strata, k = _organisation_marts(
+            org, persons if wanted is None else persons.filter(wanted), config, outcomes
+        )
         overall_parts.append(rows)
-        strata_parts.append(strata)
+        strata_parts.append(
+            strata.with_columns(pl.lit(PERIOD_CYCLE).alias("period"), pl.col("cycle").alias("first_cycle"))
+        )
+        window = window_cycles(policy)
+        if window is not None:
+            pooled = _pooled_strata(org, persons, config, outcomes, window)
+            strata_parts.append(pooled if wanted is None else pooled.filter(wanted))
         n_tests += k
     overall = pl.concat(overall_parts) if overall_parts else pl.DataFrame(schema=OVERALL_SCHEMA)
     strata = pl.concat(strata_parts) if strata_parts else pl.DataFrame(schema=STRATA_SCHEMA)
     return FairnessMarts(
         overall=overall.sort(["organization", "cycle", "outcome", "attribute", "group_value"]),
         strata=strata.sort(
-            ["organization", "cycle", "outcome", "attribute", "stratum_type", "stratum", "group_value"]
+            [
+                "organization",
+                "cycle",
+                "period",
+                "outcome",
+                "attribute",
+                "stratum_type",
+                "stratum",
+                "group_value",
+            ]
         ),
         ignored_attributes=ignored,
         stratified_tests=n_tests,

@@ -899,7 +899,7 @@ def test_sample_run_fairness_marts_are_consistent_and_find_the_planted_gap(sampl
     # Per-stratum rows add up to the overall rows.
     keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
     summed = (
-        strata.filter(pl.col("stratum_type") == "function_level")
+        strata.filter((pl.col("stratum_type") == "function_level") & (pl.col("period") == "cycle"))
         .group_by(keys)
         .agg(pl.col("n").sum(), pl.col("count").sum())
     )
@@ -945,6 +945,7 @@ def test_sample_run_fairness_marts_are_consistent_and_find_the_planted_gap(sampl
             pl.col("attribute") == "gender",
             pl.col("stratum_type") == "function_level",
             pl.col("stratum") == level,
+            pl.col("period") == "cycle",
         )
         .group_by("group_value")
         .agg(pl.col("n").sum(), pl.col("count").sum())

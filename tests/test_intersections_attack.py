@@ -48,7 +48,9 @@ def joint_model(published: dict[str, pl.DataFrame], sources: dict[str, pl.DataFr
         model.fact(("level", *level, "yes"), None, sum(truth[k][1] for k in keys))
         for h in ("n", "yes"):
             model.total(("level", *level, h), [("ix", *k, h) for k in keys])
-    strata = sources["marts.fairness_strata"].filter(pl.col("stratum_type") == "function_level")
+    strata = sources["marts.fairness_strata"].filter(
+        (pl.col("stratum_type") == "function_level") & (pl.col("period") == "cycle")
+    )
     true_fa = {
         (r["organization"], r["cycle"], r["outcome"], r["attribute"], r["stratum"], r["group_value"]): (
             r["n"],

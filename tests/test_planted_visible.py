@@ -10,9 +10,14 @@ plants (models/sample/_zeeland.py):
   the manifest's observed figures, scipy's Fisher exact test, the mart, and the rendered HTML (Dutch, as the
   site is built; English from the same page section).
 * "women in S08 get output/input bonuses about half as often as men" — per cycle, the S08 bonus counts of the
-  small sample are below the minimum group: the organisation release must hide them (and does), so the gap
-  cannot be shown on the fairness page of one cycle. The test proves the page withholds them for that reason
-  only (primary suppression, not an over-eager derived-statistics rule) and prints the figures.
+  small sample are below the minimum group, so the organisation release hides them in every cycle. The
+  fairness page therefore shows women and men within each function level over the complete window of cycles
+  pooled (marts.fairness_strata, period "window"; protected jointly with the per-cycle rows,
+  models/releases/fairness_pooled.py). The test checks the pooled rows against the manifest, the per-cycle
+  rows and scipy's Fisher test, then the page: where every pooled count of the S08 block holds at least k
+  people the row shows them (women and men: n, with a bonus, share; odds ratio, interval, q), else the row is
+  hidden, for that reason only (a pooled count below k), and the test says so with the figures. On the test
+  sample (900 employees, 3 cycles) the pooled counts are 3 of 65 women and 3 of 43 men: still below k = 5.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from dashboards.pages import SiteData
 from dashboards.pages.norming import _impact_levels
 from models.disclosure.engine import Thresholds
 from models.policy import policy_for
+from models.releases.fairness_pooled import POOLED_SCOPE
 from models.releases.registry import organization_sources, protect_organization
 from pipelines.assets.publish import read_sources
 
@@ -167,45 +173,118 @@ def test_women_in_s11_moved_down_more_often_is_on_the_norming_page(sample_run) -
     )
 
 
-def test_s08_bonus_gap_is_withheld_only_where_its_counts_are_below_k(sample_run) -> None:  # type: ignore[no-untyped-def]
+def _window_table(page: str, caption_word: str) -> dict[str, list[str]] | None:
+    """The rows of the pooled-window table of one outcome (caption holds `caption_word` and "samen"); None
+    when the page has no such table."""
+    for caption, body in TABLE.findall(page):
+        if caption_word in _text(caption) and "samen" in _text(caption):
+            rows = {}
+            for row in ROW.findall(body):
+                cells = [_text(c) for c in CELL.findall(row)]
+                if cells:
+                    rows[cells[0]] = cells[1:]
+            return rows
+    return None
+
+
+def test_s08_bonus_gap_is_on_the_fairness_page_over_the_pooled_window(sample_run) -> None:  # type: ignore[no-untyped-def]
     planted = _planted(sample_run, BONUS_PLANT)
     organization, level = planted["organization"], planted["unit"]["function_level"]
+    first, last = min(planted["cycles"]), max(planted["cycles"])
     k = Thresholds.from_policy(policy_for(sample_run.settings, organization)).k
-    mart = sample_run.query(
-        f"""SELECT cycle, group_value, n, count FROM marts.fairness_strata
+    strata = sample_run.query(
+        f"""SELECT period, first_cycle, cycle, group_value, n, count, reference_group, odds_ratio,
+                   odds_ratio_ci_low, odds_ratio_ci_high, p_value, q_value
+            FROM marts.fairness_strata
             WHERE organization = '{organization}' AND outcome = '{BONUS_OUTCOME}' AND attribute = 'gender'
               AND stratum_type = 'function_level' AND stratum = '{level}' AND group_value IN ('F', 'M')
-            ORDER BY cycle, group_value"""
+            ORDER BY period, cycle, group_value"""
     )
-    assert mart.height == 2 * len(planted["cycles"])
-    pooled = mart.group_by("group_value").agg(pl.col("n").sum(), pl.col("count").sum()).sort("group_value")
-    f, m = pooled.row(0, named=True), pooled.row(1, named=True)
-    # The mart counts the planted people (eligible and rated, one row per person and cycle).
-    assert math.isclose(f["count"] / f["n"], planted["observed"]["rate_women"], abs_tol=0.01)
-    assert math.isclose(m["count"] / m["n"], planted["observed"]["rate_men"], abs_tol=0.01)
-    fairness = _published(sample_run, organization)["fairness"]
-    shown = fairness.filter(
-        (pl.col("outcome") == BONUS_OUTCOME) & (pl.col("attribute") == "gender") & (pl.col("scope") == "function_level")
-        & (pl.col("stratum") == level) & pl.col("group_value").is_in(["F", "M"])
-    ).select("cycle", "group_value", "rate")  # fmt: skip
-    lines = []
-    for cycle in planted["cycles"]:
-        rows = {r["group_value"]: r for r in mart.filter(pl.col("cycle") == cycle).iter_rows(named=True)}
-        small = any(0 < r["count"] < k or 0 < r["n"] - r["count"] < k for r in rows.values())
-        rates = dict(shown.filter(pl.col("cycle") == cycle).select("group_value", "rate").iter_rows())
-        if small:
-            assert rates and all(v is None for v in rates.values()), f"{cycle}: a rate resting on < {k} shown"
+    per_cycle = strata.filter(pl.col("period") == "cycle")
+    pooled = strata.filter((pl.col("period") == "window") & (pl.col("cycle") == last))
+    assert per_cycle.height == 2 * len(planted["cycles"])
+    # The window ending at the last cycle pools exactly the manifest's cycles, and its counts are their sums.
+    assert pooled.height == 2 and set(pooled["first_cycle"]) == {first}
+    sums = per_cycle.group_by("group_value").agg(pl.col("n").sum(), pl.col("count").sum())
+    assert sorted(sums.rows()) == sorted(pooled.select("group_value", "n", "count").rows())
+    f, m = (pooled.filter(pl.col("group_value") == g).row(0, named=True) for g in ("F", "M"))
+    observed = planted["observed"]
+    assert math.isclose(f["count"] / f["n"], observed["rate_women"], abs_tol=0.01)
+    assert math.isclose(m["count"] / m["n"], observed["rate_men"], abs_tol=0.01)
+    table = [[f["count"], f["n"] - f["count"]], [m["count"], m["n"] - m["count"]]]
+    odds, p = sps.fisher_exact(table)
+    assert f["reference_group"] == "M"
+    assert math.isclose(f["p_value"], p, rel_tol=1e-9) and math.isclose(f["odds_ratio"], odds, rel_tol=1e-9)
+
+    # The organisation release and the page (Dutch, as the site is built).
+    published = _published(sample_run, organization)["fairness"].filter(
+        (pl.col("scope") == POOLED_SCOPE) & (pl.col("outcome") == BONUS_OUTCOME) & (pl.col("stratum") == level)
+        & (pl.col("cycle") == last)
+    )  # fmt: skip
+    shown = {r["group_value"]: r for r in published.iter_rows(named=True)}
+    page = (sample_run.settings.site / "organisatie" / organization / str(last) / "fairness.html").read_text()
+    label = _text(_outcome_label(sample_run, organization))
+    found = _window_table(page, label)
+    # An outcome hidden in every level gets one line instead of a table of dots.
+    all_hidden = re.search(
+        r"<p class='note'>Afgeschermd in elk functieniveau, ook samengenomen: ([^<]*)</p>", page
+    )
+    row = found[level] if found is not None else None
+    cells = [c for row_ in table for c in row_]
+    large = all(c >= k for c in cells)
+    period = f"{first}–{last}"
+    lines = [
+        f"\n{organization} {level} {BONUS_OUTCOME}, cycles {period} pooled (fairness page, organisation release):",
+        f"  manifest: women {observed['rate_women']:.1%} of {observed['n_women']}, men {observed['rate_men']:.1%}"
+        f" of {observed['n_men']} (planted ratio {planted['expected']['rate_ratio_women_to_men']})",
+        f"  mart: women {f['count']}/{f['n']} = {f['count'] / f['n']:.1%}, men {m['count']}/{m['n']} ="
+        f" {m['count'] / m['n']:.1%}; OR {odds:.2f}, Fisher p {p:.3f} (scipy {p:.3f}), BH q {f['q_value']:.3f}",
+        "  per cycle: "
+        + ", ".join(f"{c}: women {r[0]}/{r[1]}, men {r[2]}/{r[3]}" for c, r in _per_cycle(per_cycle).items()),
+        f"  page row {level}: {row}",
+    ]
+    if large:
+        # Shown: the page row holds the pooled figures, from the mart, with the comparison.
+        want = [
+            fmt_int(f["n"], "nl"), fmt_int(f["count"], "nl"), fmt_pct(f["count"] / f["n"], "nl", 1),
+            fmt_int(m["n"], "nl"), fmt_int(m["count"], "nl"), fmt_pct(m["count"] / m["n"], "nl", 1),
+            fmt_number(round(f["odds_ratio"], 2), "nl", 2),
+            f"{fmt_number(round(f['odds_ratio_ci_low'], 2), 'nl', 2)} – {fmt_number(round(f['odds_ratio_ci_high'], 2), 'nl', 2)}",
+            fmt_number(round(f["q_value"], 3), "nl", 3),
+        ]  # fmt: skip
+        assert not shown["F"]["suppressed"] and not shown["M"]["suppressed"], "large pooled counts are shown"
+        assert row == want, f"{level}: the page shows {row}, the mart gives {want}"
+        lines.append("  -> shown on the page")
+    else:
+        # Withheld, and only because a pooled count is below k: every pooled cell of the block.
+        assert shown["F"]["suppressed"] and shown["M"]["suppressed"]
+        assert shown["F"]["suppressed_reason"] == "small", shown["F"]["suppressed_reason"]
+        if row is not None:
+            assert row == ["·"] * 9, row
+        else:
+            assert all_hidden and label in html.unescape(all_hidden.group(1)), (
+                "the page says the outcome is hidden"
+            )
         lines.append(
-            f"  {cycle}: women {rows['F']['count']}/{rows['F']['n']}, men {rows['M']['count']}/{rows['M']['n']}"
-            f" -> {'hidden (a count below k = ' + str(k) + ')' if small else 'shown'}"
+            f"  -> withheld: the pooled counts {cells} (women with, women without, men with, men without) hold"
+            f" a cell below k = {k}"
         )
-    print(
-        f"\n{organization} {level} {BONUS_OUTCOME} per cycle (fairness page, organisation release):\n"
-        + "\n".join(lines)
-        + f"\n  pooled over the cycles: women {f['count']}/{f['n']} = {f['count'] / f['n']:.1%},"
-        f" men {m['count']}/{m['n']} = {m['count'] / m['n']:.1%}"
-        f" (Fisher p {sps.fisher_exact([[f['count'], f['n'] - f['count']], [m['count'], m['n'] - m['count']]])[1]:.3f})"
-    )
+    print("\n".join(lines))
+
+
+def _per_cycle(frame: pl.DataFrame) -> dict[int, tuple[int, int, int, int]]:
+    out = {}
+    for cycle in sorted(set(frame["cycle"])):
+        rows = {r["group_value"]: r for r in frame.filter(pl.col("cycle") == cycle).iter_rows(named=True)}
+        out[cycle] = (rows["F"]["count"], rows["F"]["n"], rows["M"]["count"], rows["M"]["n"])
+    return out
+
+
+def _outcome_label(sample_run, organization: str) -> str:  # type: ignore[no-untyped-def]
+    return sample_run.query(
+        f"""SELECT DISTINCT outcome_label_nl FROM marts.fairness
+            WHERE organization = '{organization}' AND outcome = '{BONUS_OUTCOME}'"""
+    ).item()
 
 
 # ---------------------------------------------------------------------------------------------- the rules, by hand

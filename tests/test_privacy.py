@@ -1164,7 +1164,11 @@ def joint_model(
     fairness = (
         # Department strata have no department axis in this model: test_attacker_fails_on_fairness_and_process_
         # cubes_of_the_sample attacks them per stratification instead.
-        _rows(tables["fairness"], organization, cycle).filter(pl.col("scope") != "department")
+        # The pooled-window rows (scope function_level_window) are attacked with the cycles they pool in
+        # tests/test_fairness_pooled.py.
+        _rows(tables["fairness"], organization, cycle).filter(
+            ~pl.col("scope").is_in(["department", "function_level_window"])
+        )
         if "fairness" in tables
         else None
     )
@@ -1352,7 +1356,7 @@ def joint_model(
     if fairness is not None and fairness.height:
         overall_src = _rows(sources["marts.fairness"], organization, cycle)
         strata_src = _rows(sources["marts.fairness_strata"], organization, cycle).filter(
-            pl.col("stratum_type") == "function_level"
+            (pl.col("stratum_type") == "function_level") & (pl.col("period") == "cycle")
         )
         for outcome in sorted(set(fairness["outcome"])):
             rows = fairness.filter(pl.col("outcome") == outcome)

@@ -639,6 +639,132 @@ def _strata_chart(frame: pl.DataFrame, ctx: PageContext, labels: dict[str, str])
     )
 
 
+WINDOW_SCOPE = "function_level_window"  # models.releases.fairness_pooled.POOLED_SCOPE: pooled-window rows
+WOMEN, MEN = "F", "M"
+
+
+def _window_period(pooled: pl.DataFrame) -> str:
+    first, last = pooled["first_cycle"].drop_nulls(), pooled["cycle"].drop_nulls()
+    if not first.len() or not last.len():
+        return ""
+    start, end = int(first.min()), int(last.max())  # type: ignore[arg-type]
+    return f"{start}–{end}" if start != end else str(end)
+
+
+def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFrame:
+    """Women and men side by side per function level for one outcome of the pooled window, with the
+    comparison (odds ratio women against men, interval, q) where the published table has it."""
+    part = pooled.filter((pl.col("attribute") == "gender") & (pl.col("outcome") == outcome))
+    out = []
+    for (level,), rows in (
+        part.sort("stratum").partition_by("stratum", as_dict=True, maintain_order=True).items()
+    ):
+        by_group = {r["group_value"]: r for r in rows.iter_rows(named=True)}
+        women, men = by_group.get(WOMEN), by_group.get(MEN)
+        if women is None or men is None:
+            continue
+        # The comparison sits on the non-reference row: women against men (the policy's reference for gender).
+        odds, low, high = (women.get(c) for c in ("odds_ratio", "odds_ratio_ci_low", "odds_ratio_ci_high"))
+        shown = women["reference_group"] == MEN and odds is not None and low is not None and high is not None
+        out.append(
+            {
+                "stratum": level,
+                "women_n": women["group_n"],
+                "women_count": women["count"],
+                "women_rate": women["rate"],
+                "men_n": men["group_n"],
+                "men_count": men["count"],
+                "men_rate": men["rate"],
+                "odds_ratio": odds if shown else None,
+                "ci": f"{fmt_number(low, language, 2)} – {fmt_number(high, language, 2)}" if shown else None,  # type: ignore[arg-type]
+                "q_value": women.get("q_value") if shown else None,
+                "women_hidden": bool(women["suppressed"]),
+                "men_hidden": bool(men["suppressed"]),
+                "compare_hidden": not shown,
+            }
+        )
+    return pl.DataFrame(
+        out,
+        schema={
+            "stratum": pl.String, "women_n": pl.Int64, "women_count": pl.Int64, "women_rate": pl.Float64,
+            "men_n": pl.Int64, "men_count": pl.Int64, "men_rate": pl.Float64, "odds_ratio": pl.Float64,
+            "ci": pl.String, "q_value": pl.Float64, "women_hidden": pl.Boolean, "men_hidden": pl.Boolean,
+            "compare_hidden": pl.Boolean,
+        },
+    )  # fmt: skip
+
+
+def _window_section(
+    pooled: pl.DataFrame, data: SiteData, ctx: PageContext, organization: str, labels: dict[str, str]
+) -> str:
+    """Women and men within each function level over the pooled window of cycles (issue 16): a table per
+    outcome and a sentence for every difference larger than chance explains (BH q below metrics.fdr)."""
+    language = ctx.language
+    if pooled.height == 0:
+        return ""
+    period = _window_period(pooled)
+    policy = data.policies.get(organization)
+    found = policy.rule_value("metrics", "fdr") if policy is not None else None
+    fdr = float(found) if found is not None else 0.05
+    level = confidence_level(data, organization)
+    headers = text("fair_window_headers", language)
+    women, men = (group_label("gender", g, language).capitalize() for g in (WOMEN, MEN))
+    columns = [
+        Column("stratum", headers["level"], hidden_flag=None),
+        Column("women_n", f"{women}: {headers['n']}", "int", hidden_flag="women_hidden"),
+        Column("women_count", f"{women}: {headers['count']}", "int", hidden_flag="women_hidden"),
+        Column("women_rate", f"{women}: {headers['rate']}", "pct", hidden_flag="women_hidden"),
+        Column("men_n", f"{men}: {headers['n']}", "int", hidden_flag="men_hidden"),
+        Column("men_count", f"{men}: {headers['count']}", "int", hidden_flag="men_hidden"),
+        Column("men_rate", f"{men}: {headers['rate']}", "pct", hidden_flag="men_hidden"),
+        Column("odds_ratio", headers["odds_ratio"], "num", 2, hidden_flag="compare_hidden"),
+        Column("ci", headers["ci"], hidden_flag="compare_hidden"),
+        Column("q_value", headers["q"], "num", 3, hidden_flag="compare_hidden"),
+    ]
+    tables, sentences, hidden = [], [], []
+    for outcome in sorted(pooled["outcome"].unique().to_list()):
+        rows = window_rows(pooled, outcome, language)
+        if rows.height == 0:
+            continue
+        name = labels.get(outcome, outcome)
+        if (rows["women_hidden"] & rows["men_hidden"]).all():
+            hidden.append(name)  # every level hidden: one line instead of a table of dots
+            continue
+        caption = text("fair_window_caption", language).format(outcome=name, period=period)
+        tables.append(html_table(rows, columns, language, caption))
+        for r in rows.filter(~pl.col("compare_hidden") & (pl.col("q_value") < fdr)).iter_rows(named=True):
+            sentences.append(
+                text("fair_window_sentence", language).format(
+                    outcome=name, level=r["stratum"], period=period,
+                    count=fmt_int(r["women_count"], language), n=fmt_int(r["women_n"], language),
+                    rate=fmt_pct(r["women_rate"], language, 1), ref_count=fmt_int(r["men_count"], language),
+                    ref_n=fmt_int(r["men_n"], language), ref_rate=fmt_pct(r["men_rate"], language, 1),
+                    odds=fmt_number(r["odds_ratio"], language, 2), ci=r["ci"], q=_p_text(r["q_value"], language),
+                )
+            )  # fmt: skip
+    if not tables and not hidden:
+        return ""
+    if hidden:
+        tables.append(
+            f"<p class='note'>{esc(text('fair_window_all_hidden', language).format(outcomes='; '.join(hidden)))}</p>"
+        )
+    fdr_text = fmt_number(fdr, language, 2)
+    if sentences:
+        listing = (
+            f"<p class='explain'>{esc(text('fair_window_significant', language).format(fdr=fdr_text))}</p>"
+            f"<ul class='findings'>{''.join(f'<li><strong>{esc(s)}</strong></li>' for s in sentences)}</ul>"
+        )
+    else:
+        listing = f"<p class='explain'>{esc(text('fair_window_none', language).format(fdr=fdr_text))}</p>"
+    return table_block(
+        text("fair_window_title", language).format(period=period),
+        text("fair_window_explain", language).format(period=period, level=fmt_pct(level, language, 0)),
+        "marts.fairness_strata (" + text("protected", language) + ")",
+        listing + "".join(tables),
+        language,
+    )
+
+
 def _article9(pay: pl.DataFrame, ctx: PageContext) -> str:
     language = ctx.language
     parts = [
@@ -785,6 +911,8 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
             )
         )
     else:
+        pooled = frame.filter(pl.col("scope") == WINDOW_SCOPE) if "scope" in frame.columns else frame.head(0)
+        frame = frame.filter(pl.col("scope") != WINDOW_SCOPE)
         overall = frame.filter(pl.col("scope") == "overall")
         labels = _outcome_labels(overall, language)
         keep = key_outcomes(overall, data, organization)
@@ -810,6 +938,11 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
             parts.append(_forest_charts(frame, overall, attribute, ctx, labels, level))
             if attribute == "gender":
                 parts.append(_strata_chart(frame, ctx, labels))
+                parts.append(
+                    _window_section(
+                        pooled.filter(pl.col("outcome").is_in(keep)), data, ctx, organization, labels
+                    )
+                )
             parts.append(_rates_table(overall, attribute, language, labels))
             parts.append(_tests_table(overall, attribute, language, labels))
     pay = data.get(PAY, organization, cycle)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import polars as pl
 
 from models.disclosure.engine import (
+    COMPLEMENT,
     REASON,
+    SMALL,
     SUPPRESSED,
     Amount,
     ProtectedTable,
@@ -19,6 +21,9 @@ from models.disclosure.engine import (
 )
 from models.releases.common import _hide, _need
 from models.releases.derived import REST as REST_OF_ORGANISATION
+from models.releases.fairness_pooled import protect_pooled
+
+PERIOD_WINDOW = "window"  # models.fairness.PERIOD_WINDOW: the pooled-window rows of marts.fairness_strata
 
 # ---------------------------------------------------------------------------------------------- fairness
 FAIRNESS_RULE = TableRule(
@@ -335,6 +340,12 @@ def _fairness(
     cols = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
     overall = _need(sources, "marts.fairness", (*cols, "outcome_kind"))
     strata = sources.get("marts.fairness_strata")
+    windows = None
+    if (
+        strata is not None and "period" in strata.columns
+    ):  # pooled-window rows: models.releases.fairness_pooled
+        windows = strata.filter(pl.col("period") == PERIOD_WINDOW)
+        strata = strata.filter(pl.col("period") != PERIOD_WINDOW)
     binary = overall.filter(pl.col("outcome_kind") == "binary")
     protected, all_cells = _fairness_cubes(binary, strata, limits, done)
     cube = protected.frame
@@ -416,6 +427,18 @@ def _fairness(
     over = over.drop("_n_src", strict=False).with_columns(pl.lit("overall").alias("scope"))
     within = _fairness_within(rates, strata)
     frames = [over, within]
+    if windows is not None and windows.height:
+        cols_ = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
+        level_cells = _fairness_cells(binary, strata, LEVEL, cols_)
+        main = all_cells.filter(pl.col("stratification") == LEVEL).select(*CUBE_KEYS, SUPPRESSED, REASON)
+        pooled, counts = protect_pooled(windows, level_cells, main, limits)
+        frames.append(pooled)
+        protected.cells += counts["cells"]
+        protected.hidden += counts["hidden"]
+        protected.large_cells += counts["large_cells"]
+        protected.large_complements += counts["large_complements"]
+        protected.reasons[SMALL] = protected.reasons.get(SMALL, 0) + 4 * counts[SMALL]
+        protected.reasons[COMPLEMENT] = protected.reasons.get(COMPLEMENT, 0) + 4 * counts["withdrawn"]
     continuous = overall.filter(pl.col("outcome_kind") != "binary")
     if continuous.height and {"mean", "sd"} <= set(continuous.columns):
         cont_cols = [

@@ -12,7 +12,7 @@ import polars as pl
 
 from models import person_cycle
 from models.contracts import load_contract
-from models.fairness import DERIVED, fairness_marts
+from models.fairness import DERIVED, fairness_marts, window_cycles
 from models.pay_transparency import pay_transparency, people_columns
 from pipelines.assets.common import STAGING, organisation_policies
 from pipelines.assets.person_cycle import ensure_person_cycle
@@ -114,9 +114,10 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
     (Mann–Whitney) test with BH q-value and the pooled z-test beside it, and within-level / within-department
     CMH (van Elteren) results side by side: common odds ratio and interval, CMH χ² without (headline) and with
     continuity correction, Breslow–Day χ² with its df and p, reversal and heterogeneity flags.
-    marts.fairness_strata — grain organization × cycle × outcome × attribute × stratum_type × stratum ×
+    marts.fairness_strata — grain organization × period × cycle × outcome × attribute × stratum_type × stratum ×
     group_value: the per-stratum rates, odds ratios with Woolf intervals and tests behind the stratified results
-    (the forest plots of the site).
+    (the forest plots of the site); period "window" rows pool women and men within function level over the
+    complete window of calibration_impact.window_cycles cycles ending at `cycle` (from `first_cycle`).
     marts.pay_transparency — grain organization × cycle × item × measure × component × basis × category:
     the Art. 9 gaps and shares for women and men, with the Art. 10 flag per function level.
     Every row says whether it is publishable (policy disclosure minimum sizes)."""
@@ -146,25 +147,31 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
             [organizations, *params],
         )
         calibra.progress(f"fairness: {people.height} evaluations")
-        marts = fairness_marts(people, policies, extra)
+        # The rows of the slices rebuilt; the earlier cycles read only feed the pooled windows ending at them.
+        cycles = (
+            None if work.whole else {org: {c for o, c in work.rebuild if o == org} for org in organizations}
+        )
+        marts = fairness_marts(people, policies, extra, cycles)
         ignored_by_run.append({a for names in marts.ignored_attributes.values() for a in names})
         stratified_tests.append(marts.stratified_tests)
         return {
             "fairness": marts.overall,
             "fairness_strata": marts.strata,
-            "pay_transparency": pay_transparency(people, policies),
+            "pay_transparency": pay_transparency(people if work.whole else work.keep(people), policies),
         }
 
     with calibra.writer() as con:
         ensure_person_cycle(con, settings, policies)
-        # Every fairness and pay figure is one cycle's: a cycle's evaluations with its awards and payroll.
+        # Every fairness and pay figure is one cycle's (a cycle's evaluations with its awards and payroll), but
+        # for the pooled-window rows of marts.fairness_strata, which read the window's cycles.
         slices, tables = build_step(
             con,
             settings,
             "fairness",
             organizations=organizations,
             kinds=["evaluations", "awards", "payroll"],
-            lookback=dict.fromkeys(organizations, 1),
+            # A cycle's rows read its pooled window (models.fairness.window_cycles; one cycle without one).
+            lookback={org: window_cycles(policies[org]) or 1 for org in organizations},
             tables=CYCLE_COLUMNS,
             compute=compute,
         )
