@@ -27,12 +27,12 @@ from dashboards.components import (
     table_block,
 )
 from dashboards.i18n import fmt_int, text
+from models.releases.evaluators import PERIOD
 
 TABLE = "evaluator_report"
 FAIR_WORKLIST = "fair_worklist"  # models.releases.meeting: fair ratings across a pay step (confidential)
 FAIR_REASON = "fair_rating"
 SOURCE = "marts.evaluator_report"
-PERIOD = "window"
 SHOWN = 60  # evaluators per chart: flagged ones first, then the largest teams
 
 

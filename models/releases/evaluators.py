@@ -3,6 +3,7 @@
 The report is per evaluator, so every number in it describes a team. It is protected with the disclosure
 engine (``protect`` with a ``TableRule`` and the organisation's ``Thresholds``) and these rules:
 
+* only the window rows (``PERIOD``) are published: the rows the pages show;
 * an evaluator row (organisation × cycle × period × measure × aspect × item) with 1 to k−1 ratings is hidden
   (``protect``'s small-cell rule on ``n``); so is every row of an evaluator who gave everyone the same
   category in that period (everyone alike: each member's rating would follow);
@@ -29,6 +30,10 @@ from models.releases.common import EVALUATOR_DEPARTMENTS, Missing
 
 NAME = "evaluator_report"
 SOURCE = "marts.evaluator_report"
+# The pages judge an evaluator over the window of cycles (a team of twelve is not judged on twelve ratings):
+# only the window rows are published. The per-cycle rows stay in the mart for analysts; at 200,000 × 5 they
+# were half of the report's rows and of the site step's reading, protection and digest work.
+PERIOD = "window"
 KEY = ("organization", "cycle", "period", "measure", "aspect", "item")
 NUMBERS = (
     "observed", "expected", "adjusted_share", "adjusted_lo", "adjusted_hi", "org_share", "estimate", "ci_lo",
@@ -67,7 +72,7 @@ def release(
     absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
     if absent:
         raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
-    frame = frame.select([c for c in COLUMNS if c in frame.columns])
+    frame = frame.filter(pl.col("period") == PERIOD).select([c for c in COLUMNS if c in frame.columns])
     # Organisation rows (agreement over all changed evaluators) have no evaluator: protect treats a null
     # dimension as a total, so they are judged on their own n here.
     organisation = frame.filter(pl.col("evaluator_id").is_null())
