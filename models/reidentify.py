@@ -20,6 +20,8 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import polars as pl
+
 from models.contracts import load_contract
 from models.mapping import Mapping, find_mapping
 from models.parsing import apply_mapping, type_columns
@@ -35,20 +37,25 @@ def pseudonym_map(
 ) -> dict[str, str]:
     """pseudonym → raw identifier for every identifier column of the exports of `kinds` among `paths`
     (read and typed as ingest reads them, so the same key gives the same pseudonyms). Kept in memory only."""
-    organizations: list[str] = []
-    raw_ids: list[str] = []
+    pairs: set[tuple[str, str]] = set()  # the same people recur in every cycle's export: hash each once
     for path in paths:
         mapping = find_mapping(path.name, mappings)
         if mapping is None or mapping.kind not in kinds:
             continue
         contract = load_contract(mapping.kind)
         canonical = apply_mapping(read_source(path, mapping), mapping, contract, path.name).frame
-        typed, _ = type_columns(canonical, contract, mapping)
-        identifiers = [c.name for c in contract.columns if c.pii == "identifier" and c.name in typed.columns]
-        for column in identifiers:
-            pairs = typed.select("organization", column).drop_nulls().unique()
-            organizations += [str(o) for o in pairs["organization"].to_list()]
-            raw_ids += [str(v) for v in pairs[column].to_list()]
+        identifiers = [c for c in contract.columns if c.pii == "identifier" and c.name in canonical.columns]
+        # type_columns passes string columns through unchanged: typing the whole export (a quarter of the
+        # map's cost) is needed only for an identifier of another type.
+        if all(c.type == "string" for c in identifiers):
+            typed = canonical
+        else:
+            typed, _ = type_columns(canonical, contract, mapping)
+        for column in (c.name for c in identifiers):
+            found = typed.select(pl.col("organization").cast(pl.String), pl.col(column).cast(pl.String))
+            pairs.update(found.drop_nulls().unique().iter_rows())
+    organizations = [organization for organization, _ in pairs]
+    raw_ids = [raw for _, raw in pairs]
     return dict(zip(pseudonymise_many(key, organizations, raw_ids), raw_ids, strict=True))
 
 
