@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from models.config import Settings
+from models.errors import ConfigError
 
 Slice = tuple[str, int]  # (organization, cycle)
 EVERY_CYCLE = 0  # a lookback for marts whose rows of one cycle depend on all the organisation's cycles
@@ -119,14 +121,24 @@ def current_fingerprints(
         else:
             per_slice.setdefault((organization, int(cycle)), []).append(f"{kind}:{sha}")
     shared = [_version(), _file_digest(settings.config_path)]
-    policy_digest = {
-        org: _file_digest(spec.policy_path)
-        for org, spec in settings.organizations.items()
-        if org in organizations
-    }
+    digests: dict[Path, str] = {}
+
+    def policy_digest(org: str, cycle: int) -> str:
+        """The policy in force for the cycle: editing an earlier period's policy rebuilds its cycles."""
+        spec = settings.organizations.get(org)
+        if spec is None:
+            return ""
+        try:
+            path = spec.policy_path_for(cycle)
+        except ConfigError:  # no policy for this cycle: the mart step says so when it computes
+            return "none"
+        if path not in digests:
+            digests[path] = _file_digest(path)
+        return digests[path]
+
     return {
         (org, cycle): _digest(
-            [*shared, policy_digest.get(org, ""), *without_cycle.get(org, []), *sorted(sources)]
+            [*shared, policy_digest(org, cycle), *without_cycle.get(org, []), *sorted(sources)]
         )
         for (org, cycle), sources in per_slice.items()
     }

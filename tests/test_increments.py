@@ -197,3 +197,36 @@ def test_a_corrected_export_of_an_earlier_cycle_rebuilds_it_and_the_cycles_after
     # calibration impact within its window.
     assert ("calibration", "vo-demo", cycles[-1]) in rebuilt
     assert ("budget", "vo-demo", cycles[-1]) not in rebuilt  # a cycle's budget reads that cycle only
+
+
+def test_editing_an_earlier_periods_policy_changes_only_its_cycles_fingerprints(tmp_path: Path) -> None:
+    """A cycle's fingerprint holds the policy in force for it (calibra.yaml names one per range of cycles):
+    editing the old regime's file marks its cycles stale and leaves the new regime's cycles alone."""
+    from models.config import Organization, Settings
+    from pipelines.increments import current_fingerprints
+
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text("id: old\n")
+    new.write_text("id: new\n")
+    config = tmp_path / "calibra.yaml"
+    config.write_text("organizations: {}\n")
+    org = Organization(
+        id="x", name={"nl": "X"}, policy_path=new, policy_periods=((None, 2023, old), (2024, None, new))
+    )
+    settings = Settings(config_path=config, home=tmp_path, organizations={"x": org})
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA audit")
+    con.execute(
+        "CREATE TABLE audit.load_ledger (organization TEXT, cycle INTEGER, kind TEXT, file_sha256 TEXT, "
+        "status TEXT, rows_loaded BIGINT)"
+    )
+    for cycle in (2022, 2023, 2024, 2025):
+        con.execute(
+            "INSERT INTO audit.load_ledger VALUES ('x', ?, 'evaluations', ?, 'loaded', 10)",
+            [cycle, f"sha{cycle}"],
+        )
+    before = current_fingerprints(con, settings, ["x"], ["evaluations"])
+    old.write_text("id: old\nchanged: true\n")
+    after = current_fingerprints(con, settings, ["x"], ["evaluations"])
+    changed = sorted(cycle for (_, cycle), digest in after.items() if digest != before[("x", cycle)])
+    assert changed == [2022, 2023]
