@@ -196,3 +196,59 @@ def test_a_new_cycle_under_the_new_regime_ends_in_the_marts_of_a_whole_run(
     incremental = _marts(home / "calibra.duckdb")
     for name in MART_SCHEMAS:
         _same(name, whole[name], incremental[name])
+
+
+def test_calibration_impact_windows_stay_inside_a_regime(tmp_path: Path) -> None:
+    """Two Zeeland regimes (the old pools 3 cycles, the new 2 and withholds groups under 8): each cycle's impact
+    marts equal models.calibration_impact on its regime's cycles with that policy alone, and no window of the
+    new regime reaches back before the change."""
+    from models.calibration_impact import SCHEMAS, calibration_impact_marts
+    from pipelines.assets.marts.calibration_impact import calibration_impact
+    from pipelines.resources import CalibraResource
+    from tests.test_calibration_impact import ORG, random_evaluations
+
+    zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+    _write(tmp_path / "old.yaml", zeeland | {"id": "z_old", "valid_until": f"{CHANGE}-01-01"})
+    new = zeeland | {
+        "id": "z_new",
+        "version": 2,
+        "valid_from": f"{CHANGE}-01-01",
+        "calibration_impact": {"window_cycles": 2},
+        "disclosure": zeeland["disclosure"] | {"min_group_size": 8},
+    }
+    _write(tmp_path / "new.yaml", new)
+    periods = [{"policy": "old.yaml", "to_cycle": CHANGE - 1}, {"policy": "new.yaml", "from_cycle": CHANGE}]
+    config = _write(tmp_path / "calibra.yaml", {"organizations": {ORG: {"policies": periods}}})
+    evaluations = random_evaluations(300, seed=20, cycles=(*OLD_CYCLES, *NEW_CYCLES))
+    home = tmp_path / "home"
+    from models.warehouse import connect, initialise
+
+    with connect(home / "calibra.duckdb") as con:
+        initialise(con)
+        con.register("_rows", evaluations.to_arrow())
+        columns = ", ".join(f'"{c}"' for c in evaluations.columns)
+        con.execute(f"INSERT INTO staging.evaluations ({columns}) SELECT {columns} FROM _rows")
+        for cycle in (*OLD_CYCLES, *NEW_CYCLES):
+            con.execute(
+                "INSERT INTO audit.load_ledger (file_sha256, kind, organization, cycle, rows_loaded, status) "
+                "VALUES (?, 'evaluations', ?, ?, 1, 'loaded')",
+                [f"sha{cycle}", ORG, cycle],
+            )
+    resource = CalibraResource(config_path=str(config), home=str(home))
+    assert dg.materialize([calibration_impact], resources={"calibra": resource}).success
+    with duckdb.connect(str(home / "calibra.duckdb"), read_only=True) as con:
+        written = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in SCHEMAS}
+
+    policies = (load_policy(tmp_path / "old.yaml"), load_policy(tmp_path / "new.yaml"))
+    parts = [
+        calibration_impact_marts(evaluations.filter(pl.col("cycle").is_in(cycles)), {ORG: policy}).marts
+        for cycles, policy in zip((OLD_CYCLES, NEW_CYCLES), policies, strict=True)
+    ]
+    for name in SCHEMAS:
+        reference = pl.concat([p[name] for p in parts], how="vertical_relaxed")
+        assert written[name].height > 0, name
+        _same(name, reference.select(written[name].columns).cast(dict(written[name].schema)), written[name])
+    windows = written["calibration_impact"].filter(pl.col("period") == "window")
+    first = dict(windows.select("cycle", "first_cycle").unique().iter_rows())
+    # 2003, the first cycle of the new regime, has no window (one cycle is the cycle's own period)
+    assert first == {2001: 2000, 2002: 2000, 2004: 2003}
