@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 import duckdb
+import polars as pl
 
 from models.config import Settings
 from models.contracts import KINDS
-from models.policy import Policy, policy_for
-from pipelines.increments import Slice
+from models.policy import Policy, load_policy, policy_for
+from pipelines.increments import Slice, SliceWork, slices_condition
 from pipelines.resources import CalibraResource
 
 STAGING = [dg.AssetKey(["staging", kind]) for kind in KINDS]
@@ -29,16 +31,32 @@ class CyclePolicies(dict[str, Policy]):
     def for_cycle(self, organization: str, cycle: int) -> Policy:
         return policy_for(self._settings, organization, int(cycle))
 
-    def by_regime(self, slices: Iterable[Slice]) -> list[tuple[dict[str, Policy], frozenset[Slice]]]:
+    def every(self, organization: str) -> list[Policy]:
+        """Every policy calibra.yaml names for the organisation, over all its cycles (the latest first)."""
+        org = self._settings.organizations[organization]
+        paths = dict.fromkeys([org.policy_path, *(path for _, _, path in org.policy_periods)])
+        return [load_policy(path) for path in paths]
+
+    def by_regime(
+        self, slices: Iterable[Slice], *, contiguous: bool = False
+    ) -> list[tuple[dict[str, Policy], frozenset[Slice]]]:
         """The organisation-cycles grouped by the policy in force for them, for a computation that takes
         {organisation: policy} and judges every cycle it is given by it: each group maps every organisation in
         it to one policy and holds the cycles that policy judges. One group when no organisation changed its
-        regime over these cycles; otherwise as many as the organisation with the most regimes has."""
+        regime over these cycles; otherwise as many as the organisation with the most regimes has.
+        `contiguous`: a return to an earlier policy starts a new group, so that a group's cycles of an
+        organisation follow each other (for marts that compare consecutive cycles)."""
         per_org: dict[str, dict[str, tuple[Policy, set[Slice]]]] = {}
+        previous: dict[str, str] = {}
         for org, cycle in sorted(slices):
             policy = self.for_cycle(org, cycle)
             regimes = per_org.setdefault(org, {})
-            regimes.setdefault(f"{policy.id}@{policy.version}", (policy, set()))[1].add((org, cycle))
+            key = f"{policy.id}@{policy.version}"
+            if contiguous:
+                run = len(regimes) - (previous.get(org, "").split("#")[-1] == key)
+                key = f"{run}#{key}"
+                previous[org] = key
+            regimes.setdefault(key, (policy, set()))[1].add((org, cycle))
         groups: list[tuple[dict[str, Policy], frozenset[Slice]]] = []
         for index in range(max((len(regimes) for regimes in per_org.values()), default=0)):
             chosen = {
@@ -51,6 +69,41 @@ class CyclePolicies(dict[str, Policy]):
                 )
             )
         return groups
+
+
+def regime_passes(
+    policies: CyclePolicies, work: SliceWork, staged: Iterable[Slice]
+) -> list[tuple[dict[str, Policy], tuple[str, list[object]]]]:
+    """The passes of a mart that judges each cycle by the policy in force for it and compares consecutive
+    cycles or reads a window of them: ({organisation: policy}, staging WHERE condition and parameters) per
+    regime. One pass over the whole work (its own staging filter; organisations without data keep their latest
+    policy) when no organisation changed its regime over the cycles read, as before regimes existed. Otherwise
+    one pass per contiguous run of a regime, reading only that run's cycles, so no statistic compares or pools
+    cycles judged by different policies; a run without a cycle to rebuild is skipped. `staged`: the
+    organisation-cycles in staging (read when the work is whole)."""
+    read = set(work.read) | ({s for s in staged if s[0] in policies} if work.whole else set())
+    regimes = policies.by_regime(read, contiguous=True)
+    if len(regimes) <= 1:
+        return [(dict(policies) | (regimes[0][0] if regimes else {}), work.staging_filter())]
+    return [
+        (regime, slices_condition(slices))
+        for regime, slices in regimes
+        if work.whole or slices & work.rebuild
+    ]
+
+
+def concat_passes(
+    results: Sequence[Mapping[str, pl.DataFrame]], schemas: Mapping[str, Mapping[str, Any]]
+) -> dict[str, pl.DataFrame]:
+    """The marts of the regime passes, one table per mart (a single pass as it is)."""
+    if len(results) == 1:
+        return dict(results[0])
+    return {
+        name: pl.concat([r[name] for r in results], how="vertical_relaxed")
+        if results
+        else pl.DataFrame(schema=dict(schema))
+        for name, schema in schemas.items()
+    }
 
 
 def staged_slices(con: duckdb.DuckDBPyConnection, table: str) -> set[Slice]:

@@ -16,7 +16,14 @@ import polars as pl
 
 from models.calibration import MART_SCHEMAS, CalibrationSettings, calibration_marts
 from models.policy import Policy
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import (
+    STAGING,
+    CyclePolicies,
+    concat_passes,
+    organisation_policies,
+    regime_passes,
+    staged_slices,
+)
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -71,14 +78,26 @@ def _int(value: int) -> dg.MetadataValue:
     return dg.MetadataValue.int(int(value))
 
 
-def _ratings_on_scale(con: duckdb.DuckDBPyConnection, policies: dict[str, Policy]) -> tuple[int, int]:
-    """Ratings in staging, and those that are a code of their organisation's scale (the check below)."""
+def _ratings_on_scale(con: duckdb.DuckDBPyConnection, policies: CyclePolicies) -> tuple[int, int]:
+    """Ratings in staging, and those that are a code of the scale of the policy in force for their cycle (the
+    check below)."""
+    regimes = policies.by_regime(s for s in staged_slices(con, "evaluations") if s[0] in policies)
+    parts: list[tuple[str, Policy, str, list[object]]]
+    if len(regimes) <= 1:  # one regime throughout: every rating of an organisation, as before regimes
+        in_force = regimes[0][0] if regimes else {}
+        parts = [(org, in_force.get(org, policy), "TRUE", []) for org, policy in policies.items()]
+    else:
+        parts = [
+            (org, policy, "list_contains(?, cycle)", [sorted(c for o, c in slices if o == org)])
+            for regime, slices in regimes
+            for org, policy in regime.items()
+        ]
     rated = on_scale = 0
-    for org, policy in policies.items():
+    for org, policy, condition, params in parts:
         row = con.execute(
             "SELECT count(rating), count(rating) FILTER (WHERE list_contains(?, rating)) "
-            "FROM staging.evaluations WHERE organization = ?",
-            [list(policy.rating_codes), org],
+            f"FROM staging.evaluations WHERE organization = ? AND {condition}",
+            [list(policy.rating_codes), org, *params],
         ).fetchone()
         rated += int(row[0]) if row else 0
         on_scale += int(row[1]) if row else 0
@@ -155,12 +174,27 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
     Grain and meaning of each mart are in its asset description."""
     settings = calibra.settings()
     policies = organisation_policies(calibra)
-    lookback = evaluation_lookback(policies)
+    # The longest window any of an organisation's policies asks for (a cycle reads its own regime's window).
+    lookback = {
+        org: max(evaluation_lookback({org: policy})[org] for policy in policies.every(org))
+        for org in policies
+    }
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        condition, params = work.staging_filter()
-        evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
-        return calibration_marts(evaluations, policies)
+        # A cycle is judged by the policy in force for it: one pass per contiguous run of a regime, a single
+        # pass when no organisation changed its regime. Transitions, drift, a worklist's sharp change and the
+        # leniency window never cross a regime change: a pass reads only its own regime's cycles, so the first
+        # cycle under a new policy has no previous cycle (its scale, scores or guideline may differ; a
+        # comparison across the change would measure the policy change, not the raters).
+        results = [
+            calibration_marts(
+                read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params]), regime
+            )
+            for regime, (condition, params) in regime_passes(
+                policies, work, staged_slices(con, "evaluations") if work.whole else ()
+            )
+        ]
+        return concat_passes(results, MART_SCHEMAS)
 
     with calibra.writer() as con:
         slices, marts = build_step(

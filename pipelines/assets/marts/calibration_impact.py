@@ -14,7 +14,13 @@ import polars as pl
 
 from models.calibration_impact import SCHEMAS, CalibrationImpact, calibration_impact_marts, impact_config
 from models.contracts import load_contract
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import (
+    STAGING,
+    concat_passes,
+    organisation_policies,
+    regime_passes,
+    staged_slices,
+)
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -93,26 +99,36 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
     computed: list[CalibrationImpact] = []
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        condition, params = work.staging_filter()
-        evaluations = read_frame(
-            con,
-            f"""SELECT {columns_sql} FROM staging.evaluations
-                WHERE proposed_rating IS NOT NULL AND rating IS NOT NULL AND list_contains(?, organization)
-                  AND {condition}""",
-            [sorted(policies), *params],
-        )
-        computed.append(calibration_impact_marts(evaluations, policies, extra))
-        return computed[-1].marts
+        # A cycle is judged by the policy in force for it: one pass per contiguous run of a regime (a single
+        # pass when no organisation changed its regime), so a window of cycles never reaches across a regime
+        # change: the first cycles under a new policy have a shorter window (their scale may differ).
+        results = []
+        for regime, (condition, params) in regime_passes(
+            policies, work, staged_slices(con, "evaluations") if work.whole else ()
+        ):
+            evaluations = read_frame(
+                con,
+                f"""SELECT {columns_sql} FROM staging.evaluations
+                    WHERE proposed_rating IS NOT NULL AND rating IS NOT NULL AND list_contains(?, organization)
+                      AND {condition}""",
+                [sorted(policies), *params],
+            )
+            computed.append(calibration_impact_marts(evaluations, regime, extra))
+            results.append(computed[-1].marts)
+        return concat_passes(results, SCHEMAS)
 
     # A cycle's rows read its window (calibration_impact.window_cycles cycles up to it); the reference group is
     # chosen per cycle, so a new cycle leaves the earlier cycles' rows as they are.
     # A policy without calibration_impact settings fails in the mart only where the organisation has proposed
     # ratings (a regime without proposals has no calibration to measure), so its lookback is a single cycle.
     lookback = {
-        org: impact_config(policy).window_cycles
-        if policy.rule_value("calibration_impact", "window_cycles") is not None
-        else 1
-        for org, policy in policies.items()
+        org: max(
+            impact_config(policy).window_cycles
+            if policy.rule_value("calibration_impact", "window_cycles") is not None
+            else 1
+            for policy in policies.every(org)
+        )
+        for org in policies
     }
     with calibra.writer() as con:
         slices, marts = build_step(

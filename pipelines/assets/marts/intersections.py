@@ -12,9 +12,16 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from models.fairness_intersections import SCHEMA as INTERSECTIONS_SCHEMA
 from models.fairness_intersections import fairness_intersections, left_out_categories
 from models.policy import Policy
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import (
+    STAGING,
+    concat_passes,
+    organisation_policies,
+    regime_passes,
+    staged_slices,
+)
 from pipelines.assets.marts.fairness import FAIRNESS
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
@@ -66,11 +73,19 @@ def fairness_intersections_asset(
     policies = organisation_policies(calibra)
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        condition, params = work.staging_filter()
-        evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
-        gender_rows = read_frame(con, f"{FAIRNESS_GENDER_SQL} AND {condition}", [sorted(policies), *params])
-        left_out = left_out_categories(gender_rows, policies)
-        return {"fairness_intersections": fairness_intersections(evaluations, policies, left_out)}
+        # A cycle is judged by the policy in force for it (its scale and pay-relevant outcomes, its disclosure
+        # threshold): one pass per regime, a single pass when no organisation changed its regime.
+        results = []
+        for regime, (condition, params) in regime_passes(
+            policies, work, staged_slices(con, "evaluations") if work.whole else ()
+        ):
+            evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
+            gender_rows = read_frame(
+                con, f"{FAIRNESS_GENDER_SQL} AND {condition}", [sorted(policies), *params]
+            )
+            left_out = left_out_categories(gender_rows, regime)
+            results.append({"fairness_intersections": fairness_intersections(evaluations, regime, left_out)})
+        return concat_passes(results, {"fairness_intersections": INTERSECTIONS_SCHEMA})
 
     with calibra.writer() as con:
         slices, marts = build_step(
