@@ -252,3 +252,34 @@ def test_calibration_impact_windows_stay_inside_a_regime(tmp_path: Path) -> None
     first = dict(windows.select("cycle", "first_cycle").unique().iter_rows())
     # 2003, the first cycle of the new regime, has no window (one cycle is the cycle's own period)
     assert first == {2001: 2000, 2002: 2000, 2004: 2003}
+
+
+def test_the_evaluator_report_judges_each_cycle_by_its_own_policy(
+    two_regimes: tuple[Path, pl.DataFrame, dict[str, pl.DataFrame]],
+) -> None:
+    """The evaluator report's passes follow the regimes too: its two marts equal models.calibration's
+    evaluator_report run on each regime's cycles with that regime's policy alone, and no evaluator window
+    pools cycles of both regimes."""
+    from models.calibration.evaluator_report import evaluator_report
+    from pipelines.assets.marts.evaluators import evaluator_report_asset
+    from pipelines.resources import CalibraResource
+
+    folder, evaluations, _ = two_regimes
+    resource = CalibraResource(config_path=str(folder / "calibra.yaml"), home=str(folder / "home"))
+    assert dg.materialize([evaluator_report_asset], resources={"calibra": resource}).success
+    old, new = load_policy(folder / "old.yaml"), load_policy(folder / "new.yaml")
+    names = ("evaluator_report", "evaluator_fair_ratings")
+    parts = [
+        evaluator_report(evaluations.filter(pl.col("cycle").is_in(cycles)), {ZEELAND: policy})
+        for cycles, policy in ((OLD_CYCLES, old), (NEW_CYCLES, new))
+    ]
+    with duckdb.connect(str(folder / "home" / "calibra.duckdb"), read_only=True) as con:
+        stored = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in names}
+    for name in names:
+        reference = pl.concat([part[name] for part in parts], how="vertical_relaxed")
+        assert stored[name].height == reference.height, name
+        _same(name, reference.select(stored[name].columns).cast(dict(stored[name].schema)), stored[name])
+    report = stored["evaluator_report"]
+    assert report.filter(pl.col("cycle") >= CHANGE).height > 0
+    windows = report.filter((pl.col("period") == "window") & (pl.col("cycle") >= CHANGE))
+    assert windows["window_first_cycle"].drop_nulls().min() >= CHANGE

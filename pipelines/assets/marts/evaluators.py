@@ -10,8 +10,14 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from models.calibration.evaluator_report import evaluator_report
-from pipelines.assets.common import STAGING, organisation_policies
+from models.calibration.evaluator_report import FAIR_SCHEMA, SCHEMA, evaluator_report
+from pipelines.assets.common import (
+    STAGING,
+    concat_passes,
+    organisation_policies,
+    regime_passes,
+    staged_slices,
+)
 from pipelines.assets.marts.calibration import evaluation_lookback
 from pipelines.increments import SliceWork, plan, rebuild
 from pipelines.resources import CalibraResource, read_frame
@@ -81,12 +87,25 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
     """The evaluator report for every configured organisation (docs/marts/evaluator_report.md)."""
     settings = calibra.settings()
     policies = organisation_policies(calibra)
-    lookback = evaluation_lookback(policies)
+    # The longest window any of an organisation's policies asks for (a cycle reads its own regime's window).
+    lookback = {
+        org: max(evaluation_lookback({org: policy})[org] for policy in policies.every(org))
+        for org in policies
+    }
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        condition, params = work.staging_filter()
-        evaluations = read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params])
-        return evaluator_report(evaluations, policies)
+        # A cycle is judged by the policy in force for it (its scale, pay-relevant cut points and window), as
+        # in the calibration marts: one pass per contiguous run of a regime, so an evaluator's window and
+        # agreement never pool cycles judged by different policies; a single pass when nothing changed.
+        results = [
+            evaluator_report(
+                read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params]), regime
+            )
+            for regime, (condition, params) in regime_passes(
+                policies, work, staged_slices(con, "evaluations") if work.whole else ()
+            )
+        ]
+        return concat_passes(results, {"evaluator_report": SCHEMA, "evaluator_fair_ratings": FAIR_SCHEMA})
 
     with calibra.writer() as con:
         # plan + rebuild rather than build_step: the metadata and the check need counts only, so they are
