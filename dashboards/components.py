@@ -209,6 +209,16 @@ def unique_slugs(
     return out
 
 
+def window_span(frame: pl.DataFrame) -> str:
+    """The cycles a table of pooled-window rows covers ("2022–2024"; one cycle alone), from its `first_cycle`
+    and `cycle` columns; "" when it has none."""
+    first, last = frame["first_cycle"].drop_nulls(), frame["cycle"].drop_nulls()
+    if not first.len() or not last.len():
+        return ""
+    start, end = int(first.min()), int(last.max())  # type: ignore[arg-type]
+    return f"{start}–{end}" if start != end else str(end)
+
+
 def source_title(source: str, language: str) -> str:
     """Where a figure comes from, for analysts: a tooltip, not text on the page."""
     return f"{text('source', language)}: {source}"

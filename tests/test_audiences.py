@@ -13,7 +13,6 @@ import itertools
 import math
 
 import polars as pl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,27 +24,11 @@ from models.disclosure.recode import (
     small_groups,
 )
 from models.disclosure.report import summary
-from models.privacy import Thresholds, publish_tables
+from models.privacy import Thresholds
 from models.releases.derived import WITHHELD, comparisons_need_counts
 
 K = 5
 PACK_MIN_RATED = 20
-
-
-@pytest.fixture(scope="module")
-def sample_release(sample_run):  # type: ignore[no-untyped-def]
-    import duckdb
-
-    from pipelines.assets.publish import read_sources
-
-    assert sample_run.success, "the sample run must succeed"
-    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
-    try:
-        sources = read_sources(con, include_worklist=True)
-    finally:
-        con.close()
-    limits = {org: Thresholds(k=K) for org in sample_run.settings.organizations}
-    return sources, publish_tables(sources, limits)
 
 
 # ---------------------------------------------------------------------------------------------- visibility
@@ -180,12 +163,12 @@ def units_on_funnel(sources: dict[str, pl.DataFrame], tables: dict[str, pl.DataF
     )
 
 
-def test_visibility_figures_on_the_sample(sample_release) -> None:  # type: ignore[no-untyped-def]
+def test_visibility_figures_on_the_sample(sample_publication) -> None:  # type: ignore[no-untyped-def]
     """Before issue 16, on this sample (900 employees, seed 7): packs compared 3 of 30 Zeeland, 0 of 36
     vo-demo; women and men with both cells >= k and a rate: 12 of 36 Zeeland and 0 of 12 vo-demo fairness rows,
     2 of 7 calibration-moves rows; units on the funnel 5 of 66 Zeeland, 9 of 54 vo-demo (42 more all alike);
     14 counts recovered by the odds-ratio attack."""
-    sources, published = sample_release
+    sources, published = sample_publication
     tables = published.tables
     report = published.report_frame()
     with pl.Config(tbl_rows=60, tbl_cols=14, tbl_width_chars=200):
@@ -269,8 +252,8 @@ def odds_ratio_attack(frame: pl.DataFrame, by: list[str]) -> list[dict[str, obje
     return recovered
 
 
-def test_odds_ratio_attack_recovers_no_hidden_count_on_the_sample(sample_release) -> None:  # type: ignore[no-untyped-def]
-    sources, published = sample_release
+def test_odds_ratio_attack_recovers_no_hidden_count_on_the_sample(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    sources, published = sample_publication
     fairness = published.tables["fairness"].filter(
         (pl.col("scope") == "overall") & (pl.col("outcome_kind").fill_null("binary") == "binary")
     )
@@ -529,9 +512,9 @@ def _norming_truth(sources: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return _cube(cells, NORMING_RATINGS_RULE).drop("__row")
 
 
-def test_integer_attacker_recovers_no_cell_of_the_management_heat_map(sample_release) -> None:  # type: ignore[no-untyped-def]
+def test_integer_attacker_recovers_no_cell_of_the_management_heat_map(sample_publication) -> None:  # type: ignore[no-untyped-def]
     """The management release's heat map, one cycle at a time and two consecutive cycles together."""
-    sources, published = sample_release
+    sources, published = sample_publication
     table = published.tables["norming_ratings"].with_columns(pl.col("cycle").cast(pl.Int64))
     truth = _norming_truth(sources)
     dims = ("department", "rating")

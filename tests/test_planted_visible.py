@@ -59,16 +59,21 @@ def _text(fragment: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
 
 
+def _rows(body: str) -> dict[str, list[str]]:
+    """A table body's rows by their first cell (the other cells as shown)."""
+    rows = {}
+    for row in ROW.findall(body):
+        cells = [_text(c) for c in CELL.findall(row)]
+        if cells:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
 def _level_table(page: str, caption_word: str) -> dict[str, list[str]]:
     """The rows of the 'women and men per function level' table whose caption holds `caption_word`."""
     for caption, body in TABLE.findall(page):
         if caption_word in _text(caption):
-            rows = {}
-            for row in ROW.findall(body):
-                cells = [_text(c) for c in CELL.findall(row)]
-                if cells:
-                    rows[cells[0]] = cells[1:]
-            return rows
+            return _rows(body)
     raise AssertionError(f"no table captioned with {caption_word!r} on the page")
 
 
@@ -178,12 +183,7 @@ def _window_table(page: str, caption_word: str) -> dict[str, list[str]] | None:
     when the page has no such table."""
     for caption, body in TABLE.findall(page):
         if caption_word in _text(caption) and "samen" in _text(caption):
-            rows = {}
-            for row in ROW.findall(body):
-                cells = [_text(c) for c in CELL.findall(row)]
-                if cells:
-                    rows[cells[0]] = cells[1:]
-            return rows
+            return _rows(body)
     return None
 
 

@@ -20,6 +20,7 @@ from dashboards.components import (
     render_chart,
     table_block,
     unavailable,
+    window_span,
 )
 from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
@@ -640,15 +641,7 @@ def _strata_chart(frame: pl.DataFrame, ctx: PageContext, labels: dict[str, str])
 
 
 WINDOW_SCOPE = "function_level_window"  # models.releases.fairness_pooled.POOLED_SCOPE: pooled-window rows
-WOMEN, MEN = "F", "M"
-
-
-def _window_period(pooled: pl.DataFrame) -> str:
-    first, last = pooled["first_cycle"].drop_nulls(), pooled["cycle"].drop_nulls()
-    if not first.len() or not last.len():
-        return ""
-    start, end = int(first.min()), int(last.max())  # type: ignore[arg-type]
-    return f"{start}–{end}" if start != end else str(end)
+WOMEN, MEN = "F", "M"  # the compared gender categories (the tables hold no others where they are small)
 
 
 def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFrame:
@@ -702,7 +695,7 @@ def _window_section(
     language = ctx.language
     if pooled.height == 0:
         return ""
-    period = _window_period(pooled)
+    period = window_span(pooled)
     policy = data.policies.get(organization)
     found = policy.rule_value("metrics", "fdr") if policy is not None else None
     fdr = float(found) if found is not None else 0.05

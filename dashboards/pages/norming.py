@@ -20,12 +20,13 @@ from dashboards.components import (
     render_chart,
     table_block,
     unavailable,
+    window_span,
 )
 from dashboards.i18n import fmt_int, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages import evaluators_section as evr
 from dashboards.pages.calibration import RATINGS, measure_title, measures, scale
-from dashboards.pages.fairness import ATTRIBUTE_ORDER, attribute_label, group_label
+from dashboards.pages.fairness import ATTRIBUTE_ORDER, MEN, WOMEN, attribute_label, group_label
 
 MANAGERS_SHOWN = 60  # bars in the differentiation chart
 Z95 = 1.959963984540054
@@ -569,15 +570,6 @@ def _impact_groups(data: SiteData, ctx: PageContext, organization: str, cycle: i
 
 # ---------------------------------------------------------------------------------------------- within function level
 IMPACT_LEVELS = "calibration_moves_by_level"
-WOMEN, MEN = "F", "M"  # the compared gender categories (the table holds no others where they are small)
-
-
-def _level_period(frame: pl.DataFrame) -> str:
-    first, last = frame["first_cycle"].drop_nulls(), frame["cycle"].drop_nulls()
-    if not first.len() or not last.len():
-        return ""
-    start, end = int(first.min()), int(last.max())  # type: ignore[arg-type]
-    return f"{start}–{end}" if start != end else str(end)
 
 
 def _level_subject(attribute: str, group: str, language: str) -> str:
@@ -706,7 +698,7 @@ def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: i
             f"<section class='table-block'><h3>{esc(title)}</h3>"
             f"<p class='notice'>{esc(text('impact_levels_no_window', language))}</p></section>"
         )
-    period = _level_period(frame)
+    period = window_span(frame)
     groups = {
         (r["direction"], r["attribute"], r["function_level"], r["group_value"]): r
         for r in frame.iter_rows(named=True)

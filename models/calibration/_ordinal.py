@@ -29,6 +29,7 @@ from scipy import stats as sps
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+NDArrayBool = NDArray[np.bool_]
 
 TAU_MIN = 0.02  # tau at or below this is "no between-evaluator variance the data can see"
 TAU_MAX = 5.0
@@ -119,6 +120,17 @@ def cumulative_logit(x: FloatArray, counts: FloatArray) -> CumulativeLogit:
     return CumulativeLogit(_to_thresholds(a), beta, x @ beta, bool(res.success))
 
 
+def _still_moving(
+    active: IntArray, moving: NDArrayBool, n_eval: int, row_evaluator: IntArray
+) -> tuple[IntArray, NDArrayBool]:
+    """The evaluators of `active` whose estimate still moved, and the mask of their rows: a per-evaluator
+    Newton loop recomputes only those (the others have stopped where the full loop would stop them)."""
+    active = active[moving]
+    keep = np.zeros(n_eval, dtype=bool)
+    keep[active] = True
+    return active, keep[row_evaluator]
+
+
 @dataclass(frozen=True)
 class Shifts:
     shift: FloatArray  # per evaluator: log-odds shift of the linear predictor
@@ -177,10 +189,7 @@ def location_shifts(
             break
         moving = delta[active] != before
         if not moving.all():
-            active = active[moving]
-            keep = np.zeros(n_eval, dtype=bool)
-            keep[active] = True
-            keep = keep[ev]
+            active, keep = _still_moving(active, moving, n_eval, ev)
             eta, ev, cnt = eta[keep], ev[keep], cnt[keep]
         if active.size == 0:
             break
@@ -375,10 +384,7 @@ def conditional_effects(
             break
         moving = b[active] != before
         if not moving.all():
-            active = active[moving]
-            keep = np.zeros(n_eval, dtype=bool)
-            keep[active] = True
-            keep = keep[ev_a]
+            active, keep = _still_moving(active, moving, n_eval, ev_a)
             eta_a, ev_a, n_a = eta_a[keep], ev_a[keep], n_a[keep]
         if active.size == 0:
             break
