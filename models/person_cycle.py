@@ -86,7 +86,7 @@ class Sources:
     order: str = "rowid"
 
 
-def _policy_values(policies: Mapping[str, Policy], codes: list[str]) -> tuple[str, str, list[object]]:
+def _policy_values(policies: Mapping[str, Policy], codes: Sequence[str]) -> tuple[str, str, list[object]]:
     """Two VALUES lists with their parameters: per organisation its net-to-gross factor, per organisation ×
     award type whether the type is incidental, structural and of each award outcome."""
     from models.pay_transparency import policy_frame  # the policy values pay transparency checks
@@ -134,14 +134,19 @@ def _policy_values(policies: Mapping[str, Policy], codes: list[str]) -> tuple[st
 
 
 def select_sql(
-    sources: Sources, policies: Mapping[str, Policy], condition: str = "TRUE"
+    sources: Sources,
+    policies: Mapping[str, Policy],
+    condition: str = "TRUE",
+    codes: Sequence[str] | None = None,
 ) -> tuple[str, list[object]]:
     """The statement selecting the person-cycle rows (see the module docstring) and its parameters.
 
     ``condition`` is an SQL condition on organization and cycle written by the pipeline (never from data),
     applied to the three sources; its parameters are not included (the caller appends them, once per source:
-    evaluations, payroll, awards)."""
-    codes = award_outcome_codes(policies)
+    evaluations, payroll, awards). ``codes``: the award outcomes with an ``award:<code>`` column (default:
+    those of ``policies``); a regime's statement names every regime's codes, so that the table keeps one set
+    of columns (a code its policy lacks is false)."""
+    codes = award_outcome_codes(policies) if codes is None else list(codes)
     orgs_sql, types_sql, params = _policy_values(policies, codes)
     ev_cols = [c for c in sources.evaluation_columns if c not in KEYS]
     ev_select = ", ".join([*(_quote(k) for k in KEYS), *(_quote(c) for c in ev_cols)])
@@ -223,16 +228,34 @@ def build(
 ) -> None:
     """Write ``staging.person_cycle`` from the staging tables: whole (``condition`` None), or the rows of the
     organisation-cycles the condition selects replaced (delete, then insert), in one transaction."""
+    build_regimes(con, [(policies, condition or ("TRUE", []))], whole=condition is None)
+
+
+def build_regimes(
+    con: duckdb.DuckDBPyConnection,
+    regimes: Sequence[tuple[Mapping[str, Policy], tuple[str, list[object]]]],
+    *,
+    whole: bool,
+    codes: Sequence[str] | None = None,
+) -> None:
+    """Write ``staging.person_cycle`` with every organisation-cycle paired by the policy in force for it: one
+    statement per regime ({organisation: policy} and the SQL condition selecting the organisation-cycles it
+    judges), in one transaction. ``whole``: the table is replaced by the regimes' rows (their conditions
+    together select every row wanted); otherwise each condition's rows are replaced. ``codes``: the award
+    outcome columns (default: every regime's)."""
     sources = staging_sources(con)
-    where, where_params = condition if condition is not None else ("TRUE", [])
-    sql, params = select_sql(sources, policies, where)
-    params = [*params, *where_params, *where_params, *where_params]
+    if codes is None:
+        codes = list(dict.fromkeys(c for policies, _ in regimes for c in award_outcome_codes(policies)))
     con.execute("BEGIN TRANSACTION")
     try:
-        if condition is None:
-            con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {sql}", params)
-        else:
-            con.execute(f"DELETE FROM {TABLE} WHERE {where}", where_params)
+        for index, (policies, (where, where_params)) in enumerate(regimes):
+            sql, params = select_sql(sources, policies, where, codes)
+            params = [*params, *where_params, *where_params, *where_params]
+            if whole and index == 0:
+                con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS {sql}", params)
+                continue
+            if not whole:
+                con.execute(f"DELETE FROM {TABLE} WHERE {where}", where_params)
             con.execute(f"INSERT INTO {TABLE} BY NAME {sql}", params)
         con.execute("COMMIT")
     except BaseException:
@@ -252,9 +275,12 @@ def stored_columns(con: duckdb.DuckDBPyConnection) -> list[str] | None:
     return columns or None
 
 
-def expected_columns(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Policy]) -> list[str]:
-    """The columns :func:`build` would write now (they change with the policies' award outcomes)."""
-    sql, params = select_sql(staging_sources(con), policies, "FALSE")
+def expected_columns(
+    con: duckdb.DuckDBPyConnection, policies: Mapping[str, Policy], codes: Sequence[str] | None = None
+) -> list[str]:
+    """The columns :func:`build` would write now (they change with the award outcomes, ``codes``: by default
+    the policies')."""
+    sql, params = select_sql(staging_sources(con), policies, "FALSE", codes)
     return [d[0] for d in con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description]
 
 

@@ -10,11 +10,17 @@ Measured and left out: protecting one organisation in a worker process while thi
 took the site from about 14 to 11 s at 200,000 × 5, but the worker's interpreter and working memory (about
 600 MB) made the site the run's memory peak, above the 2 GB target (docs/benchmark.md).
 
+An organisation whose cycles are judged by policies with different disclosure thresholds (a regime change,
+docs/design.md) is protected once per set of thresholds, each pass with the rows of the cycles it judges
+(:func:`protect_regimes`); the marts never pool or compare cycles across a regime change, so no published row
+spans two passes.
+
 No database and no Dagster here: the publish asset reads the sources and writes the site.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +46,65 @@ from models.releases.registry import (
     protect_organization,
 )
 
+# The column that says which cycle's policy judged a row: the base cycle of a projection or forecast (its
+# `cycle` is a year ahead), the later cycle of a transition, else the cycle.
+REGIME_COLUMNS = ("base_cycle", "to_cycle", "cycle")
+# An organisation's thresholds: one set for all its cycles, or (cycles, thresholds) per regime.
+Regimes = Sequence[tuple[frozenset[int], Thresholds]]
+Limits = Thresholds | Regimes
+
+
+def regime_column(frame: pl.DataFrame) -> str | None:
+    """The column of `frame` whose cycle's policy judged the row (None: the table has no cycle)."""
+    return next((c for c in REGIME_COLUMNS if c in frame.columns), None)
+
+
+def source_cycles(sources: dict[str, pl.DataFrame]) -> dict[str, set[int]]:
+    """Per organisation, the cycles whose policy judged some row of its protected sources."""
+    found: dict[str, set[int]] = {}
+    for name, frame in sources.items():
+        column = regime_column(frame)
+        if name in PASS_THROUGH or column is None or "organization" not in frame.columns:
+            continue
+        pairs = frame.select("organization", column).drop_nulls().unique()
+        for organization, cycle in pairs.iter_rows():
+            found.setdefault(str(organization), set()).add(int(cycle))
+    return found
+
+
+def regimes_of(cycles: Iterable[tuple[int, Thresholds]]) -> Limits:
+    """(cycle, the thresholds of its policy) grouped into the passes of :func:`protect_regimes`: one set of
+    thresholds when every cycle has the same (as before regimes existed)."""
+    grouped: dict[Thresholds, set[int]] = {}
+    for cycle, limits in sorted(cycles, key=lambda found: found[0]):
+        grouped.setdefault(limits, set()).add(cycle)
+    if len(grouped) == 1:
+        return next(iter(grouped))
+    return tuple((frozenset(found), limits) for limits, found in grouped.items())
+
+
+def protect_regimes(sources: dict[str, pl.DataFrame], limits: Limits, include_worklist: bool) -> Publication:
+    """One organisation's protected tables, each cycle's rows protected with the thresholds of the policy in
+    force for it: one pass per set of thresholds over the rows of its cycles (:func:`regime_column`), merged.
+    A table without a cycle goes with the last pass (the latest policy's)."""
+    if isinstance(limits, Thresholds):
+        return protect_organization(sources, limits, include_worklist)
+    parts = []
+    for index, (cycles, thresholds) in enumerate(limits):
+        last = index == len(limits) - 1
+        part: dict[str, pl.DataFrame] = {}
+        for name, frame in sources.items():
+            column = regime_column(frame)
+            if column is not None:
+                part[name] = frame.filter(pl.col(column).is_in(sorted(cycles)))
+            elif last:
+                part[name] = frame
+        parts.append(protect_organization(part, thresholds, include_worklist))
+    merged = merge_publications({}, parts)
+    # a table Missing in one pass but built in another is not missing
+    merged.notes = [n for n in merged.notes if n.split(":", 1)[0] not in merged.tables]
+    return merged
+
 
 @dataclass(frozen=True)
 class SiteJob:
@@ -62,12 +127,13 @@ def organization_part(
     organization: str,
     sources: dict[str, pl.DataFrame],
     passed_through: dict[str, pl.DataFrame],
-    limits: Thresholds,
+    limits: Limits,
     job: SiteJob,
 ) -> tuple[Publication, dict[str, dict[str, str]]]:
-    """One organisation's protected tables and its rendered pages per audience ({audience: {path: html}}):
-    each audience's site from that audience's tables only, and only the cycles the current site lacks."""
-    publication = protect_organization(sources, limits, job.include_worklist)
+    """One organisation's protected tables (each cycle's with the thresholds in force for it) and its rendered
+    pages per audience ({audience: {path: html}}): each audience's site from that audience's tables only, and
+    only the cycles the current site lacks."""
+    publication = protect_regimes(sources, limits, job.include_worklist)
     data = site_data(
         {**passed_through, **publication.tables}, job.settings, job.include_worklist, job.policies
     )
@@ -87,7 +153,7 @@ def organization_part(
 
 
 def protect_and_render(
-    sources: dict[str, pl.DataFrame], limits: dict[str, Thresholds], job: SiteJob
+    sources: dict[str, pl.DataFrame], limits: dict[str, Limits], job: SiteJob
 ) -> tuple[Publication, dict[str, dict[str, dict[str, str]]]]:
     """Every organisation's protected tables (merged as models.releases.registry.publish_tables merges them) and its
     pages ({audience: {organisation: {path: html}}}). `sources` is emptied: it is split per organisation first."""

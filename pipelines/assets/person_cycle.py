@@ -2,12 +2,12 @@
 DuckDB, for the fairness, pay-transparency, budget and pay-gap marts (models/person_cycle.py).
 
 Built per organisation × cycle like a mart step: the slices whose evaluations, payroll, awards or policy
-changed are replaced, the others stay. The marts call :func:`ensure_person_cycle` before reading, so a mart
+changed are replaced, the others stay. Each organisation-cycle is paired by the policy in force for it (its
+net-to-gross factor, award types and award outcomes): one statement per regime, and the ``award:<code>``
+columns of every policy an organisation uses in any cycle, so the table keeps one set of columns. The marts call :func:`ensure_person_cycle` before reading, so a mart
 materialised on its own (a test, `calibra ui`) still reads current rows; after the asset ran it finds nothing
 to do.
 """
-
-from collections.abc import Mapping
 
 import dagster as dg
 import duckdb
@@ -15,7 +15,7 @@ import duckdb
 from models import person_cycle
 from models.config import Settings
 from models.policy import Policy
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import STAGING, CyclePolicies, organisation_policies, staged_slices
 from pipelines.increments import SliceWork, plan, replace_slices, slices_condition
 from pipelines.resources import CalibraResource
 
@@ -24,11 +24,43 @@ STEP = "person_cycle"
 KINDS = ["evaluations", "payroll", "awards"]
 
 
+def award_codes(policies: CyclePolicies) -> list[str]:
+    """The award outcome codes of every policy the organisations use in any cycle: the layer's ``award:``
+    columns."""
+    return person_cycle.award_outcome_codes(
+        {f"{org}#{i}": p for org in policies for i, p in enumerate(policies.every(org))}
+    )
+
+
+def _regimes(
+    con: duckdb.DuckDBPyConnection, policies: CyclePolicies, work: SliceWork
+) -> list[tuple[dict[str, Policy], tuple[str, list[object]]]]:
+    """The statements that write the work: ({organisation: policy}, condition) per regime. One statement over
+    the work when every organisation-cycle written is under one policy per organisation (as before regimes
+    existed); otherwise one per regime, and, when whole, one for the rows of organisations
+    without a policy (paired with no policy values, as before)."""
+    if work.whole:
+        written = {s for table in KINDS for s in staged_slices(con, table) if s[0] in policies}
+    else:
+        written = {s for s in work.rebuild if s[0] in policies}
+    regimes = policies.by_regime(written)
+    if len(regimes) <= 1:
+        regime = dict(policies) | (regimes[0][0] if regimes else {})
+        return [(regime, ("TRUE", []) if work.whole else slices_condition(work.rebuild))]
+    passes = [(regime, slices_condition(slices)) for regime, slices in regimes]
+    if work.whole:  # the rows of no configured organisation-cycle (organisations without a policy)
+        parts = [f"coalesce({where}, FALSE)" for _, (where, _) in passes]
+        rest = " OR ".join(parts)
+        passes.append(({}, (f"NOT ({rest})", [p for _, (_, params) in passes for p in params])))
+    return passes
+
+
 def ensure_person_cycle(
-    con: duckdb.DuckDBPyConnection, settings: Settings, policies: Mapping[str, Policy]
+    con: duckdb.DuckDBPyConnection, settings: Settings, policies: CyclePolicies
 ) -> SliceWork:
     """Bring staging.person_cycle up to date: rebuild the changed organisation-cycles (or the whole table when
-    it is missing, its columns changed or it was never built), and record their fingerprints."""
+    it is missing, its columns changed or it was never built), each by the policy in force for it, and record
+    their fingerprints."""
     work = plan(
         con,
         settings,
@@ -38,16 +70,14 @@ def ensure_person_cycle(
         lookback=dict.fromkeys(policies, 1),
         tables=[],
     )
+    codes = award_codes(policies)
     stored = person_cycle.stored_columns(con)
-    if not work.whole and (stored is None or stored != person_cycle.expected_columns(con, policies)):
+    if not work.whole and (stored is None or stored != person_cycle.expected_columns(con, policies, codes)):
         present = frozenset(work.fingerprints)
         work = SliceWork(STEP, True, present, present, work.fingerprints, "the table is missing or changed")
-    if work.whole:
-        person_cycle.build(con, policies)
-    elif work.rebuild:
-        person_cycle.build(con, policies, slices_condition(work.rebuild))
-    else:
+    if not work.whole and not work.rebuild:
         return work
+    person_cycle.build_regimes(con, _regimes(con, policies, work), whole=work.whole, codes=codes)
     replace_slices(con, work, {}, {})  # the fingerprints, once the rows are written
     return work
 

@@ -20,9 +20,9 @@ from models.releases.common import PUBLISHED_TABLES
 from models.releases.evaluators import PERIOD as EVALUATOR_PERIOD
 from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
-from pipelines.assets.common import organisation_policies
+from pipelines.assets.common import CyclePolicies, organisation_policies
 from pipelines.packs import write_meeting_packs
-from pipelines.publishing import SiteJob, protect_and_render
+from pipelines.publishing import Limits, SiteJob, protect_and_render, regimes_of, source_cycles
 from pipelines.resources import CalibraResource, read_frame
 
 # The worklist is row-level (pseudonymised) and marked confidential on the pages; False leaves it out.
@@ -82,6 +82,21 @@ def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict
     return sources
 
 
+def publish_limits(policies: CyclePolicies, sources: dict[str, pl.DataFrame]) -> dict[str, Limits]:
+    """Per organisation the disclosure thresholds its rows are protected with: each cycle's those of the policy
+    in force for it (pipelines.publishing.protect_regimes), one set when its policies agree (as before regimes
+    existed), the latest policy's for an organisation without rows."""
+    cycles = source_cycles(sources)
+    return {
+        org: regimes_of(
+            (cycle, Thresholds.from_policy(policies.for_cycle(org, cycle))) for cycle in cycles[org]
+        )
+        if cycles.get(org)
+        else Thresholds.from_policy(policy)
+        for org, policy in policies.items()
+    }
+
+
 def _report_markdown(report: pl.DataFrame) -> str:
     """The per-audience disclosure summary as a markdown table (counts only, never data values)."""
     rows = summary(report)
@@ -114,7 +129,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     policies = organisation_policies(calibra)
     with calibra.writer() as con:
         sources = read_sources(con, INCLUDE_WORKLIST)
-    limits = {org: Thresholds.from_policy(policy) for org, policy in policies.items()}
+    limits = publish_limits(policies, sources)
     job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST, site=settings.site.resolve())
     published, rendered = protect_and_render(sources, limits, job)  # empties `sources`
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")

@@ -12,9 +12,16 @@ import polars as pl
 
 from models import person_cycle
 from models.contracts import load_contract
-from models.fairness import DERIVED, fairness_marts, window_cycles
+from models.fairness import DERIVED, OVERALL_SCHEMA, STRATA_SCHEMA, fairness_marts, window_cycles
+from models.pay_transparency import SCHEMA as PAY_SCHEMA
 from models.pay_transparency import pay_transparency, people_columns
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import (
+    STAGING,
+    concat_passes,
+    organisation_policies,
+    regime_passes,
+    staged_slices,
+)
 from pipelines.assets.person_cycle import ensure_person_cycle
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource
@@ -131,34 +138,50 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
     requested = [
         a
         for org in organizations
-        for a in [*policies[org].rule_value("fairness", "attributes", default=[]), *extra[org]]
+        for policy in policies.every(org)
+        for a in [*policy.rule_value("fairness", "attributes", default=[]), *extra[org]]
     ]
     ignored_by_run: list[set[str]] = []
     stratified_tests: list[int] = []
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
-        # the evaluated people of the configured organisations and the cycles this run reads
+        # A cycle is judged by the policy in force for it: one pass per contiguous run of a regime (a single
+        # pass when no organisation changed its regime), reading only that run's cycles, so a pooled window
+        # of marts.fairness_strata never pools cycles of two policies.
         wanted = _evaluation_columns([*EVALUATION_COLUMNS, *_attribute_columns(requested)])
-        condition, params = work.staging_filter()
-        people = person_cycle.read(
-            con,
-            people_columns(wanted, policies),
-            f"evaluated AND list_contains(?, organization) AND {condition}",
-            [organizations, *params],
+        results = []
+        for regime, (condition, params) in regime_passes(
+            policies, work, staged_slices(con, "evaluations") if work.whole else ()
+        ):
+            # the evaluated people of the configured organisations and the cycles this pass reads
+            people = person_cycle.read(
+                con,
+                people_columns(wanted, regime),
+                f"evaluated AND list_contains(?, organization) AND {condition}",
+                [organizations, *params],
+            )
+            calibra.progress(f"fairness: {people.height} evaluations")
+            # The rows of the slices rebuilt; the earlier cycles read only feed the pooled windows ending at
+            # them.
+            cycles = (
+                None
+                if work.whole
+                else {org: {c for o, c in work.rebuild if o == org} for org in organizations}
+            )
+            marts = fairness_marts(people, regime, extra, cycles)
+            ignored_by_run.append({a for names in marts.ignored_attributes.values() for a in names})
+            stratified_tests.append(marts.stratified_tests)
+            results.append(
+                {
+                    "fairness": marts.overall,
+                    "fairness_strata": marts.strata,
+                    "pay_transparency": pay_transparency(people if work.whole else work.keep(people), regime),
+                }
+            )
+        return concat_passes(
+            results,
+            {"fairness": OVERALL_SCHEMA, "fairness_strata": STRATA_SCHEMA, "pay_transparency": PAY_SCHEMA},
         )
-        calibra.progress(f"fairness: {people.height} evaluations")
-        # The rows of the slices rebuilt; the earlier cycles read only feed the pooled windows ending at them.
-        cycles = (
-            None if work.whole else {org: {c for o, c in work.rebuild if o == org} for org in organizations}
-        )
-        marts = fairness_marts(people, policies, extra, cycles)
-        ignored_by_run.append({a for names in marts.ignored_attributes.values() for a in names})
-        stratified_tests.append(marts.stratified_tests)
-        return {
-            "fairness": marts.overall,
-            "fairness_strata": marts.strata,
-            "pay_transparency": pay_transparency(people if work.whole else work.keep(people), policies),
-        }
 
     with calibra.writer() as con:
         ensure_person_cycle(con, settings, policies)
@@ -171,7 +194,11 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
             organizations=organizations,
             kinds=["evaluations", "awards", "payroll"],
             # A cycle's rows read its pooled window (models.fairness.window_cycles; one cycle without one).
-            lookback={org: window_cycles(policies[org]) or 1 for org in organizations},
+            # (the longest of the organisation's policies: a window never reaches before its regime began).
+            lookback={
+                org: max(window_cycles(policy) or 1 for policy in policies.every(org))
+                for org in organizations
+            },
             tables=CYCLE_COLUMNS,
             compute=compute,
         )

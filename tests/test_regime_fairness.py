@@ -1,0 +1,303 @@
+"""The person-cycle layer, the fairness marts and the publish thresholds judge each cycle by the policy in force
+for it (issue 20, "Regimes change over time").
+
+One Zeeland organisation changes regime between cycles: 2000-2002 under the 5-point policy (net amounts
+grossed up by 1.95, pooled windows of 3 cycles, k = 5), 2003-2004 under a version with another net-to-gross
+factor (1.5), pooled windows of 2 cycles, k = 8 and one more award outcome. The independent reference is each
+model run on each regime's cycles with that regime's policy alone: staging.person_cycle equals
+models.person_cycle's frame per regime, the fairness and pay-transparency marts equal models.fairness and
+models.pay_transparency per regime, no pooled window of marts.fairness_strata reaches across the change, and
+the published tables of each cycle are protected with the thresholds of its own policy
+(docs/design.md, "Which policy each output applies").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from models.config import PROJECT_ROOT, load_settings
+from models.disclosure import Thresholds
+from models.fairness import OVERALL_SCHEMA, STRATA_SCHEMA, fairness_marts
+from models.pay_transparency import SCHEMA as PAY_SCHEMA
+from models.pay_transparency import pay_transparency, people_frame
+from models.person_cycle import person_cycle_frame
+from models.policy import Policy, load_policy
+from tests.test_increments import _same
+
+ORG = "zeeland-demo"
+OLD_CYCLES, NEW_CYCLES = (2000, 2001, 2002), (2003, 2004)
+CHANGE = NEW_CYCLES[0]
+EMPLOYEES = 400
+NEW_OUTCOME = {
+    "code": "output_only",
+    "award_types": ["output_bonus"],
+    "label": {"nl": "Outputbeloning", "en": "Output bonus"},
+    "phrase": {"nl": "een outputbeloning", "en": "an output bonus"},
+}
+MARTS = {"fairness": OVERALL_SCHEMA, "fairness_strata": STRATA_SCHEMA, "pay_transparency": PAY_SCHEMA}
+
+
+def _write(path: Path, data: object) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _configure(folder: Path) -> Path:
+    zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
+    _write(folder / "old.yaml", zeeland | {"id": "z_old", "valid_until": f"{CHANGE}-01-01"})
+    new = zeeland | {
+        "id": "z_new",
+        "version": 2,
+        "valid_from": f"{CHANGE}-01-01",
+        "calibration_impact": {"window_cycles": 2},
+        "disclosure": zeeland["disclosure"] | {"min_group_size": 8},
+        "budget": zeeland["budget"] | {"net_to_gross_factor": 1.5},
+        "fairness": zeeland["fairness"]
+        | {"award_outcomes": [NEW_OUTCOME, *zeeland["fairness"]["award_outcomes"]]},
+    }
+    _write(folder / "new.yaml", new)
+    periods = [{"policy": "old.yaml", "to_cycle": CHANGE - 1}, {"policy": "new.yaml", "from_cycle": CHANGE}]
+    return _write(folder / "calibra.yaml", {"organizations": {ORG: {"policies": periods}}})
+
+
+def _exports() -> dict[str, pl.DataFrame]:
+    """Evaluations, payroll and awards of 400 people over five cycles: women get the output bonus less often
+    in one function level, some rewards are net amounts (grossed up by the policy's factor), six people are
+    statutory (a group between the two policies' minimum sizes)."""
+    rng = np.random.default_rng(2020)
+    ratings = ["slecht", "matig", "normaal", "zeer_goed", "uitstekend"]
+    rows, pay, awards = [], [], []
+    gender = rng.choice(["F", "M", "X"], EMPLOYEES, p=[0.49, 0.49, 0.02])
+    level = rng.choice(["S04", "S08", "S10"], EMPLOYEES)
+    department = rng.choice(["D1", "D2", "D3", "D4"], EMPLOYEES)
+    birth = rng.integers(1960, 2000, EMPLOYEES)
+    for cycle in (*OLD_CYCLES, *NEW_CYCLES):
+        for i in range(EMPLOYEES):
+            employee = f"e{i:05d}"
+            fte = float(rng.choice([1.0, 0.8, 0.5]))
+            rows.append(
+                {
+                    "organization": ORG,
+                    "cycle": cycle,
+                    "employee_id": employee,
+                    "department": str(department[i]),
+                    "function_level": str(level[i]),
+                    "rating": str(rng.choice(ratings, p=[0.05, 0.15, 0.5, 0.2, 0.1])),
+                    "employment_type": "statutair" if i < 6 else "contractueel",  # a group of 6
+                    "gender": str(gender[i]),
+                    "birth_year": int(birth[i]),
+                    "fte": fte,
+                    "at_scale_maximum": bool(rng.random() < 0.1),
+                }
+            )
+            pay.append(
+                {
+                    "organization": ORG,
+                    "cycle": cycle,
+                    "employee_id": employee,
+                    "annual_salary": float(rng.normal(45000, 8000)),
+                    "fte": fte,
+                }
+            )
+            chance = 0.12 if gender[i] == "F" and level[i] == "S10" else 0.3
+            if rng.random() < chance:
+                awards.append((cycle, employee, "output_bonus", float(rng.choice([3.0, 7.0])), None, None))
+            if rng.random() < 0.15:
+                amount = float(rng.choice([250.0, 500.0, 1000.0]))
+                awards.append(
+                    (cycle, employee, "group_reward", None, amount, str(rng.choice(["netto", "bruto"])))
+                )
+    award_schema = {
+        "cycle": pl.Int64,
+        "employee_id": pl.String,
+        "award_type": pl.String,
+        "pct": pl.Float64,
+        "amount": pl.Float64,
+        "amount_basis": pl.String,
+    }
+    return {
+        "evaluations": pl.DataFrame(rows),
+        "payroll": pl.DataFrame(pay),
+        "awards": pl.DataFrame(awards, schema=award_schema, orient="row").with_columns(
+            pl.lit(ORG).alias("organization")
+        ),
+    }
+
+
+def _stage(database: Path, exports: dict[str, pl.DataFrame]) -> None:
+    """The staging tables and one load-ledger row per export and cycle (the fingerprints the increments read)."""
+    from models.warehouse import connect, initialise
+
+    with connect(database) as con:
+        initialise(con)
+        for kind, frame in exports.items():
+            con.register("_rows", frame.to_arrow())
+            columns = ", ".join(f'"{c}"' for c in frame.columns)
+            con.execute(f"INSERT INTO staging.{kind} ({columns}) SELECT {columns} FROM _rows")
+            con.unregister("_rows")
+            for cycle in sorted(set(frame["cycle"])):
+                con.execute(
+                    "INSERT INTO audit.load_ledger (file_sha256, kind, organization, cycle, rows_loaded, status) "
+                    "VALUES (?, ?, ?, ?, ?, 'loaded')",
+                    [f"{kind}{cycle}", kind, ORG, cycle, frame.filter(pl.col("cycle") == cycle).height],
+                )
+
+
+def _of(frame: pl.DataFrame, cycles: tuple[int, ...]) -> pl.DataFrame:
+    return frame.filter(pl.col("cycle").is_in(cycles))
+
+
+def _regimes(folder: Path) -> list[tuple[tuple[int, ...], Policy]]:
+    return [(OLD_CYCLES, load_policy(folder / "old.yaml")), (NEW_CYCLES, load_policy(folder / "new.yaml"))]
+
+
+@pytest.fixture(scope="module")
+def two_regimes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pl.DataFrame]]:
+    """The fairness marts (and the person-cycle layer they bring up to date) materialised under two regimes."""
+    from pipelines.assets.marts.fairness import fairness_marts_asset
+    from pipelines.resources import CalibraResource
+
+    folder = tmp_path_factory.mktemp("fairness_regimes")
+    config = _configure(folder)
+    exports = _exports()
+    _stage(folder / "home" / "calibra.duckdb", exports)
+    resource = CalibraResource(config_path=str(config), home=str(folder / "home"))
+    assert dg.materialize([fairness_marts_asset], resources={"calibra": resource}).success
+    return folder, exports
+
+
+def _stored(folder: Path, table: str) -> pl.DataFrame:
+    with duckdb.connect(str(folder / "home" / "calibra.duckdb"), read_only=True) as con:
+        return con.sql(f"SELECT * FROM {table}").pl()
+
+
+def test_the_person_cycle_layer_pairs_each_cycle_by_its_own_policy(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]],
+) -> None:
+    folder, exports = two_regimes
+    stored = _stored(folder, "staging.person_cycle")
+    # one set of columns: the award outcomes of every policy the organisation uses
+    assert {"award:output_only", "award:performance_bonus"} <= set(stored.columns)
+    for cycles, policy in _regimes(folder):
+        ev, aw, pay = (_of(exports[kind], cycles) for kind in ("evaluations", "awards", "payroll"))
+        reference = person_cycle_frame(ev, aw, pay, {ORG: policy})
+        # the contract columns the exports lack are null in the layer; the rest equal the reference
+        rows = _of(stored, cycles).select([c for c in stored.columns if c in reference.columns])
+        _same("person_cycle", reference.select(rows.columns).cast(dict(rows.schema)), rows)
+    # the old policy has no output_only outcome: false in its cycles, as for an award type it does not name
+    old = _of(stored, OLD_CYCLES).filter(pl.col("amount_total").is_not_null())
+    assert old.height > 0 and not old["award:output_only"].any()
+    # net amounts grossed up by each regime's own factor: a 500 net group reward is 975 before, 750 after
+    only = (
+        exports["awards"]
+        .group_by("cycle", "employee_id")
+        .agg(pl.len().alias("n"), pl.col("amount").sum(), pl.col("amount_basis").first())
+        .filter((pl.col("n") == 1) & (pl.col("amount") == 500.0) & (pl.col("amount_basis") == "netto"))
+    )
+    totals = stored.join(only.select("cycle", "employee_id"), on=["cycle", "employee_id"])
+    for cycles, expected in ((OLD_CYCLES, 975.0), (NEW_CYCLES, 750.0)):
+        found = set(_of(totals, cycles)["amount_total"].round(6))
+        assert found == {expected}, cycles
+
+
+def test_the_fairness_marts_equal_each_regime_alone_and_no_window_crosses_the_change(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]],
+) -> None:
+    folder, exports = two_regimes
+    stored = {name: _stored(folder, f"marts.{name}") for name in MARTS}
+    parts = []
+    for cycles, policy in _regimes(folder):
+        ev, aw, pay = (_of(exports[kind], cycles) for kind in ("evaluations", "awards", "payroll"))
+        people = people_frame(ev, aw, pay, {ORG: policy})
+        marts = fairness_marts(people, {ORG: policy})
+        parts.append(
+            {
+                "fairness": marts.overall,
+                "fairness_strata": marts.strata,
+                "pay_transparency": pay_transparency(people, {ORG: policy}),
+            }
+        )
+    for name in MARTS:
+        reference = pl.concat([part[name] for part in parts], how="vertical_relaxed")
+        assert stored[name].height == reference.height > 0, name
+        _same(name, reference.select(stored[name].columns).cast(dict(stored[name].schema)), stored[name])
+    # the new outcome is compared in the new regime only
+    outcomes = stored["fairness"].group_by("outcome").agg(pl.col("cycle").unique().sort())
+    assert dict(outcomes.iter_rows())["output_only"] == list(NEW_CYCLES)
+    # pooled windows: 3 cycles under the old policy, 2 under the new, never both
+    windows = stored["fairness_strata"].filter(pl.col("period") == "window")
+    assert dict(windows.select("cycle", "first_cycle").unique().iter_rows()) == {2002: 2000, 2004: 2003}
+    # each cycle's rows are publishable by its own policy's minimum group size (8 from the change on)
+    fairness = stored["fairness"].filter(pl.col("outcome_kind") == "binary")
+    for cycles, k in ((OLD_CYCLES, 5), (NEW_CYCLES, 8)):
+        rows = _of(fairness, cycles)
+        assert (rows.filter(pl.col("publishable"))["n"] >= k).all(), cycles
+        assert rows.filter(~pl.col("publishable") & (pl.col("n") >= k)).height == 0, cycles
+
+
+def test_a_new_cycle_under_the_new_regime_rebuilds_only_itself(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]], tmp_path: Path
+) -> None:
+    from pipelines.assets.marts.fairness import fairness_marts_asset
+    from pipelines.resources import CalibraResource
+
+    folder, exports = two_regimes
+    config = _configure(tmp_path)
+    home = tmp_path / "home"
+    last = NEW_CYCLES[-1]
+    _stage(home / "calibra.duckdb", {k: f.filter(pl.col("cycle") < last) for k, f in exports.items()})
+    resource = CalibraResource(config_path=str(config), home=str(home))
+    assert dg.materialize([fairness_marts_asset], resources={"calibra": resource}).success
+    _stage(home / "calibra.duckdb", {k: f.filter(pl.col("cycle") == last) for k, f in exports.items()})
+    result = dg.materialize([fairness_marts_asset], resources={"calibra": resource})
+    rebuilt = {
+        event.asset_key.path[-1]: event.materialization.metadata.get("organisation_cycles_rebuilt")
+        for event in result.get_asset_materialization_events()
+    }
+    assert rebuilt["fairness"] == dg.MetadataValue.int(1)
+    for table in ("staging.person_cycle", *(f"marts.{name}" for name in MARTS)):
+        _same(table, _stored(folder, table), _stored(tmp_path, table))
+
+
+def test_each_cycle_is_published_with_the_thresholds_of_its_own_policy(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]],
+) -> None:
+    """The publish step's thresholds per cycle: k = 5 for the old cycles, 8 for the new; the protected tables
+    equal each regime's rows protected alone with its policy's thresholds (models.releases.registry)."""
+    from models.releases.registry import publish_tables
+    from pipelines.assets.common import CyclePolicies
+    from pipelines.assets.publish import publish_limits, read_sources
+    from pipelines.publishing import protect_regimes
+
+    folder, _ = two_regimes
+    with duckdb.connect(str(folder / "home" / "calibra.duckdb"), read_only=True) as con:
+        sources = read_sources(con, include_worklist=True)
+    policies = CyclePolicies(load_settings(folder / "calibra.yaml"))
+    limits = publish_limits(policies, sources)[ORG]
+    old, new = (Thresholds.from_policy(policy) for _, policy in _regimes(folder))
+    assert (old.k, new.k) == (5, 8)
+    assert limits == ((frozenset(OLD_CYCLES), old), (frozenset(NEW_CYCLES), new))
+    published = protect_regimes({n: f for n, f in sources.items()}, limits, include_worklist=True)
+    for cycles, thresholds in ((OLD_CYCLES, old), (NEW_CYCLES, new)):
+        alone = publish_tables(
+            {
+                n: f.filter(pl.col("cycle").is_in(cycles)) if "cycle" in f.columns else f
+                for n, f in sources.items()
+            },
+            {ORG: thresholds},
+        )
+        for name in ("fairness", "pay_transparency"):
+            rows = published.tables[name].filter(pl.col("cycle").is_in(cycles))
+            _same(name, alone.tables[name].select(rows.columns).cast(dict(rows.schema)), rows)
+    # what a reader sees: a group of 5 to 7 people is shown in the old cycles and hidden in the new
+    fairness = published.tables["fairness"].filter(pl.col("scope") == "overall")
+    shown = fairness.filter(pl.col("group_n").is_not_null())
+    assert shown.filter(pl.col("cycle").is_in(OLD_CYCLES) & (pl.col("group_n") < 8)).height > 0
+    assert shown.filter(pl.col("cycle").is_in(NEW_CYCLES) & (pl.col("group_n") < 8)).height == 0
