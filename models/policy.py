@@ -291,6 +291,12 @@ class Disclosure(_Section):
     compared_groups: Codes = ["F", "M"]
 
 
+class DataQuality(_Section):
+    # The ingest's `quarantine_share` check warns when this share of an organisation-cycle's rows read in a run
+    # (or more) was quarantined (a calibra convention, no rule of the regime).
+    max_quarantine_share: Share = 0.05
+
+
 class Metrics(_Section):
     min_n_flag: OptionalCount = None  # None: disclosure.min_group_size
     practical_effect: Positive = 0.5
@@ -433,6 +439,7 @@ class PolicyFile(_Section):
     appeal: Appeal | None = None
     budget: Budget | None = None
     disclosure: Disclosure = Disclosure()
+    data_quality: DataQuality = DataQuality()
     metrics: Metrics = Metrics()
     forecast: Forecast = Forecast()
     fairness: Fairness | None = None

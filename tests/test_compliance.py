@@ -813,6 +813,7 @@ def test_finding_rows_carry_department_severity_parameter_and_both_languages() -
         "message_nl": "Handtekening 1ste evaluator op 2025-03-20, na de uiterste datum 2025-03-15.",
         "message_en": "First evaluator signed on 2025-03-20, after the deadline 2025-03-15.",
         "policy_id": "ploeg",
+        "policy_version": PLOEG.version,
         "policy_parameter": "deadlines.first_signature",
     }
     award = run("zeeland-demo", awards=[{**STRUCTURAL, "pct": 6.0}]).row(0, named=True)

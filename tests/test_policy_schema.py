@@ -232,8 +232,40 @@ def test_findings_of_each_cycle_follow_the_policy_in_force_for_that_cycle(tmp_pa
         findings.append(compliance_findings({"z": policies.for_cycle("z", cycle)}, evaluations=late))
     both = pl.concat(findings)
     late_conversations = both.filter(pl.col("rule") == "Z-12")
-    assert late_conversations.select("cycle", "policy_id").rows() == [(2024, "z_new")]
+    assert late_conversations.select("cycle", "policy_id", "policy_version").rows() == [(2024, "z_new", 2)]
     assert set(both.filter(pl.col("cycle") == 2023).get_column("policy_id")) <= {"z_old"}
+    assert set(both.filter(pl.col("cycle") == 2023).get_column("policy_version")) <= {1}
+
+
+def test_the_quarantine_threshold_is_a_policy_value_of_the_cycle(tmp_path: Path) -> None:
+    """The ingest's quarantine_share check warns at the share of quarantined rows the policy in force for an
+    organisation-cycle allows (data_quality.max_quarantine_share, 5% unless the policy says otherwise)."""
+    from models.ingest import FileOutcome
+    from pipelines.assets.ingest import over_quarantine_limit, quarantine_limit
+
+    config = _regime_change(tmp_path)
+    new = yaml.safe_load((tmp_path / "new.yaml").read_text(encoding="utf-8"))
+    new["data_quality"] = {"max_quarantine_share": {"value": 0.2, "note": "a test"}}
+    _write(tmp_path / "new.yaml", new)
+    old = yaml.safe_load((tmp_path / "old.yaml").read_text(encoding="utf-8"))
+    old.pop("data_quality", None)  # left out: the schema's default
+    _write(tmp_path / "old.yaml", old)
+    settings = load_settings(config, tmp_path / "home")
+    assert schema_default("data_quality", "max_quarantine_share") == 0.05
+    assert [quarantine_limit(settings, "x", c) for c in (2023, 2024)] == [0.05, 0.2]
+    assert quarantine_limit(settings, "not-configured", 2024) == 0.05
+
+    def outcome(cycle: int, read: int, quarantined: int) -> FileOutcome:
+        return FileOutcome(f"x_{cycle}.csv", "sha", "loaded", "evaluations", "x", cycle, read, 0, quarantined)
+
+    # 10% quarantined: over the old policy's 5%, under the new policy's 20%; a second file of the cycle counts
+    outcomes = [outcome(2023, 100, 10), outcome(2024, 100, 10), outcome(2024, 50, 5)]
+    assert over_quarantine_limit(settings, outcomes) == [("x", 2023, 0.1)]
+    assert over_quarantine_limit(settings, [outcome(2024, 100, 20)]) == [("x", 2024, 0.2)]  # at the limit
+    with pytest.raises(ConfigError, match=r"data_quality\.max_quarantine_share"):
+        new["data_quality"] = {"max_quarantine_share": 1.5}
+        _write(tmp_path / "bad.yaml", new)
+        load_policy(tmp_path / "bad.yaml")
 
 
 def test_every_page_footer_names_the_policy_version_of_its_cycle(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ FINDINGS_SCHEMA: dict[str, pl.DataType] = {
     "message_nl": pl.String(),
     "message_en": pl.String(),
     "policy_id": pl.String(),
+    "policy_version": pl.Int64(),
     "policy_parameter": pl.String(),
 }
 
@@ -168,6 +169,7 @@ def _run(item: Check, parameter: Any, tables: Tables, policy: Policy) -> pl.Lazy
         pl.lit(item.name).alias("check"),
         pl.lit(item.severity).alias("severity"),
         pl.lit(policy.id).alias("policy_id"),
+        pl.lit(policy.version, pl.Int64).alias("policy_version"),
         pl.lit(item.parameter).alias("policy_parameter"),
     )
 
