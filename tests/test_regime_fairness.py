@@ -301,3 +301,15 @@ def test_each_cycle_is_published_with_the_thresholds_of_its_own_policy(
     shown = fairness.filter(pl.col("group_n").is_not_null())
     assert shown.filter(pl.col("cycle").is_in(OLD_CYCLES) & (pl.col("group_n") < 8)).height > 0
     assert shown.filter(pl.col("cycle").is_in(NEW_CYCLES) & (pl.col("group_n") < 8)).height == 0
+
+
+def test_a_window_ending_at_a_cycle_starts_no_earlier_than_its_regime(tmp_path: Path) -> None:
+    """CyclePolicies.regime_start: where the pay-gap projection's rating window (and any window ending at a
+    cycle) must start so as not to reach across a regime change."""
+    from pipelines.assets.common import CyclePolicies
+
+    policies = CyclePolicies(load_settings(_configure(tmp_path)))
+    present = [*OLD_CYCLES, *NEW_CYCLES]
+    assert [policies.regime_start(ORG, c, present) for c in present] == [2000, 2000, 2000, 2003, 2003]
+    assert policies.regime_start(ORG, 2004, [2001, 2004]) == 2004  # only cycles present count
+    assert policies.regime_start(ORG, 2002, [2001, 2002]) == 2001

@@ -37,6 +37,22 @@ class CyclePolicies(dict[str, Policy]):
         paths = dict.fromkeys([org.policy_path, *(path for _, _, path in org.policy_periods)])
         return [load_policy(path) for path in paths]
 
+    def regime_start(self, organization: str, cycle: int, cycles: Iterable[int]) -> int:
+        """The first of `cycles` (the organisation's cycles present) from which on, up to `cycle`, every cycle
+        is judged by the policy of `cycle`: where a window ending at `cycle` must start so as not to reach
+        across a regime change."""
+        key = self._key(self.for_cycle(organization, cycle))
+        start = cycle
+        for earlier in sorted((int(c) for c in cycles if int(c) < cycle), reverse=True):
+            if self._key(self.for_cycle(organization, earlier)) != key:
+                break
+            start = earlier
+        return start
+
+    @staticmethod
+    def _key(policy: Policy) -> str:
+        return f"{policy.id}@{policy.version}"
+
     def by_regime(
         self, slices: Iterable[Slice], *, contiguous: bool = False
     ) -> list[tuple[dict[str, Policy], frozenset[Slice]]]:

@@ -99,13 +99,24 @@ def pay_gap_marts(context: dg.AssetExecutionContext, calibra: CalibraResource) -
     costs: list[pl.DataFrame] = []
     with calibra.writer() as con:
         ensure_person_cycle(con, calibra.settings(), policies)
-        for organization, policy in sorted(policies.items()):
-            last = con.execute(
-                "SELECT max(cycle) FROM staging.evaluations WHERE organization = ?", [organization]
-            ).fetchone()
-            if last is None or last[0] is None:
+        for organization in sorted(policies):
+            cycles = [
+                int(c)
+                for (c,) in con.execute(
+                    "SELECT DISTINCT cycle FROM staging.evaluations WHERE organization = ? AND cycle IS NOT NULL",
+                    [organization],
+                ).fetchall()
+            ]
+            if not cycles:
                 continue
-            first_cycle = int(last[0]) - pay_gap_settings(policy).rating_window_cycles + 1
+            # The latest policy prices the cycles to come; the rating window does not reach back across a
+            # regime change (cycles before it may be on another scale).
+            last = max(cycles)
+            policy = policies[organization]
+            first_cycle = max(
+                last - pay_gap_settings(policy).rating_window_cycles + 1,
+                policies.regime_start(organization, last, cycles),
+            )
             # the organisation's evaluated people of the cycles the projection reads (the rating window up
             # to the last), with pay and rewards, and the scale positions of those on the payroll
             columns = _columns(con, "evaluations", EVALUATION_COLUMNS)
