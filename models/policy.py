@@ -291,9 +291,13 @@ class Disclosure(_Section):
     compared_groups: Codes = ["F", "M"]
 
 
-class DataQuality(_Section):
-    # The ingest's `quarantine_share` check warns when this share of an organisation-cycle's rows read in a run
-    # (or more) was quarantined (a calibra convention, no rule of the regime).
+class Ingest(_Section):
+    """The ingest's thresholds (calibra conventions, no rule of a regime)."""
+
+    # A file in which more than this share of the rows break the contract is rejected whole (models.validation).
+    max_bad_row_share: Share = 0.5
+    # The `quarantine_share` check warns when this share of an organisation-cycle's rows read in a run (or
+    # more) was quarantined.
     max_quarantine_share: Share = 0.05
 
 
@@ -439,7 +443,7 @@ class PolicyFile(_Section):
     appeal: Appeal | None = None
     budget: Budget | None = None
     disclosure: Disclosure = Disclosure()
-    data_quality: DataQuality = DataQuality()
+    ingest: Ingest = Ingest()
     metrics: Metrics = Metrics()
     forecast: Forecast = Forecast()
     fairness: Fairness | None = None

@@ -7,7 +7,7 @@ connection, and the failing rows come back through GX's own API. `contract_rules
 built-in GX expectations: it is the specification, and `tests/test_gx_duckdb.py` checks that GX's pandas
 engine running it and the compiled suite find the same row/rule pairs.
 
-What a validation returns is bounded: a file whose share of bad rows passes `MAX_BAD_ROW_SHARE` (and more
+What a validation returns is bounded: a file whose share of bad rows passes the policy's `ingest.max_bad_row_share` (and more
 than `MIN_BAD_ROWS_TO_REJECT` rows) is rejected whole, and no more of its failing rows are fetched than that
 decision needs. Unexpected values stay in memory: the summary that is stored or shown carries counts, never
 values.
@@ -35,11 +35,10 @@ from models.parsing import VIOLATION_SCHEMA, empty_violations
 from models.policy import Policy
 from models.readers import ROW
 
-# A file in which more than this share of the rows break the contract is rejected whole instead of being
-# quarantined row by row: so many bad rows mean the export or its mapping is wrong, not a few rows. A policy
-# can set its own share (`ingest: {max_bad_row_share: …}`); models.ingest applies the same share in polars
-# before Great Expectations runs, for files whose structure is already that bad.
-MAX_BAD_ROW_SHARE = 0.5
+# A file in which more than the policy's `ingest.max_bad_row_share` of the rows break the contract (50% in the
+# schema, models.policy) is rejected whole instead of being quarantined row by row: so many bad rows mean the
+# export or its mapping is wrong, not a few rows. models.ingest applies the same share in polars before Great
+# Expectations runs, for files whose structure is already that bad.
 # ... but up to this many bad rows a file is always quarantined row by row, however small it is: holding a
 # thousand violations costs nothing, and a small file with a few bad rows should load its good ones.
 MIN_BAD_ROWS_TO_REJECT = 1_000
@@ -495,8 +494,8 @@ def _ids(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def max_bad_row_share(policy: Policy) -> float:
-    """The share of bad rows above which a file is rejected whole (the policy's, else MAX_BAD_ROW_SHARE)."""
-    return float(policy.rule_value("ingest", "max_bad_row_share", default=MAX_BAD_ROW_SHARE))
+    """The share of bad rows above which a file is rejected whole (the policy's `ingest.max_bad_row_share`)."""
+    return policy.typed.ingest.max_bad_row_share
 
 
 def _limits(heights: Sequence[int], share: float) -> np.ndarray:

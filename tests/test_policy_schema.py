@@ -239,21 +239,25 @@ def test_findings_of_each_cycle_follow_the_policy_in_force_for_that_cycle(tmp_pa
 
 def test_the_quarantine_threshold_is_a_policy_value_of_the_cycle(tmp_path: Path) -> None:
     """The ingest's quarantine_share check warns at the share of quarantined rows the policy in force for an
-    organisation-cycle allows (data_quality.max_quarantine_share, 5% unless the policy says otherwise)."""
+    organisation-cycle allows (ingest.max_quarantine_share, 5% unless the policy says otherwise)."""
     from models.ingest import FileOutcome
     from pipelines.assets.ingest import over_quarantine_limit, quarantine_limit
 
     config = _regime_change(tmp_path)
     new = yaml.safe_load((tmp_path / "new.yaml").read_text(encoding="utf-8"))
-    new["data_quality"] = {"max_quarantine_share": {"value": 0.2, "note": "a test"}}
+    new["ingest"] = {"max_quarantine_share": {"value": 0.2, "note": "a test"}}
     _write(tmp_path / "new.yaml", new)
     old = yaml.safe_load((tmp_path / "old.yaml").read_text(encoding="utf-8"))
-    old.pop("data_quality", None)  # left out: the schema's default
+    old.pop("ingest", None)  # left out: the schema's default
     _write(tmp_path / "old.yaml", old)
     settings = load_settings(config, tmp_path / "home")
-    assert schema_default("data_quality", "max_quarantine_share") == 0.05
+    assert schema_default("ingest", "max_quarantine_share") == 0.05
     assert [quarantine_limit(settings, "x", c) for c in (2023, 2024)] == [0.05, 0.2]
     assert quarantine_limit(settings, "not-configured", 2024) == 0.05
+    # the share of bad rows that rejects a file whole sits beside it, in the schema only (50%)
+    from models.validation import max_bad_row_share
+
+    assert [max_bad_row_share(policy_for(settings, "x", c)) for c in (2023, 2024)] == [0.5, 0.5]
 
     def outcome(cycle: int, read: int, quarantined: int) -> FileOutcome:
         return FileOutcome(f"x_{cycle}.csv", "sha", "loaded", "evaluations", "x", cycle, read, 0, quarantined)
@@ -262,8 +266,8 @@ def test_the_quarantine_threshold_is_a_policy_value_of_the_cycle(tmp_path: Path)
     outcomes = [outcome(2023, 100, 10), outcome(2024, 100, 10), outcome(2024, 50, 5)]
     assert over_quarantine_limit(settings, outcomes) == [("x", 2023, 0.1)]
     assert over_quarantine_limit(settings, [outcome(2024, 100, 20)]) == [("x", 2024, 0.2)]  # at the limit
-    with pytest.raises(ConfigError, match=r"data_quality\.max_quarantine_share"):
-        new["data_quality"] = {"max_quarantine_share": 1.5}
+    with pytest.raises(ConfigError, match=r"ingest\.max_quarantine_share"):
+        new["ingest"] = {"max_quarantine_share": 1.5}
         _write(tmp_path / "bad.yaml", new)
         load_policy(tmp_path / "bad.yaml")
 

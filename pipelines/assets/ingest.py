@@ -85,14 +85,14 @@ def _summarise(outcomes: list[FileOutcome]) -> dict[str, dg.MetadataValue]:
 
 def quarantine_limit(settings: Settings, organization: str | None, cycle: int | None) -> float:
     """The largest share of an organisation-cycle's rows that may be quarantined before the check warns: the
-    policy in force for the cycle says (`data_quality.max_quarantine_share`); the schema's default for rows of
+    policy in force for the cycle says (`ingest.max_quarantine_share`); the schema's default for rows of
     no configured organisation or cycle."""
     try:
         if organization is not None and organization in settings.organizations:
-            return policy_for(settings, organization, cycle).typed.data_quality.max_quarantine_share
+            return policy_for(settings, organization, cycle).typed.ingest.max_quarantine_share
     except ConfigError:  # no policy for that cycle: the marts say so; the check keeps the default
         pass
-    return float(schema_default("data_quality", "max_quarantine_share"))
+    return float(schema_default("ingest", "max_quarantine_share"))
 
 
 def over_quarantine_limit(settings: Settings, outcomes: list[FileOutcome]) -> list[tuple[str, int, float]]:
@@ -132,7 +132,7 @@ def staging_asset(kind: str) -> dg.AssetsDefinition:
                 "quarantine_share",
                 asset=key,
                 description="Of each organisation-cycle's rows read in this run, less than its policy's "
-                "data_quality.max_quarantine_share (5% unless the policy says otherwise) were quarantined.",
+                "ingest.max_quarantine_share (5% unless the policy says otherwise) were quarantined.",
             ),
         ],
     )
