@@ -117,7 +117,7 @@ def impact_config(
     policy: Policy, extra_attributes: Sequence[str] = (), available: Sequence[str] | None = None
 ) -> ImpactConfig:
     """The policy's settings; attributes as :func:`models.fairness.fairness_config` (calibra.yaml extras)."""
-    window = policy.rule_value("calibration_impact", "window_cycles")
+    window = policy.typed.calibration_impact.window_cycles
     if window is None:
         raise ConfigError(
             f"policy {policy.id} lacks calibration_impact.window_cycles, which the calibration impact marts need"

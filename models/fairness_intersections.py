@@ -150,7 +150,7 @@ def hierarchical_posterior(
 
 
 def _people(evaluations: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    below = float(policy.rule_value("fairness", "part_time_below_fte", default=1.0))
+    below = policy.typed.fairness.part_time_below_fte
     part_time = (
         pl.when(pl.col("fte").is_null())
         .then(None)

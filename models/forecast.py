@@ -74,15 +74,11 @@ def forecast_settings(policy: Policy) -> ForecastSettings | None:
     """The policy's `forecast` section; None when the policy has none (the organisation is not forecast)."""
     if policy.section("forecast") is None:
         return None
-    try:
-        horizon = int(policy.rule_value("forecast", "horizon_years"))
-        draws = int(policy.rule_value("forecast", "draws"))
-        seed = int(policy.rule_value("forecast", "seed", default=0))
-        scenarios = tuple(str(s) for s in policy.rule_value("forecast", "scenarios", default=SCENARIO_NAMES))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"policy {policy.id}: forecast needs horizon_years, draws (numbers), seed and scenarios"
-        ) from exc
+    forecast = policy.typed.forecast
+    if forecast.horizon_years is None or forecast.draws is None:
+        raise ConfigError(f"policy {policy.id}: forecast needs horizon_years and draws")
+    horizon, draws, seed = forecast.horizon_years, forecast.draws, forecast.seed
+    scenarios = tuple(forecast.scenarios) if forecast.scenarios is not None else SCENARIO_NAMES
     if not 1 <= horizon <= 10 or not 10 <= draws <= 100_000:
         raise ConfigError(f"policy {policy.id}: forecast.horizon_years must be 1..10 and draws 10..100000")
     unknown = sorted(set(scenarios) - set(SCENARIO_NAMES))

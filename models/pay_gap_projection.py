@@ -59,7 +59,7 @@ from models.config import read_yaml
 from models.errors import ConfigError
 from models.forecast import ScenarioFile, forecast_settings, load_scenarios
 from models.pay_transparency import MEN, WOMEN, pay_transparency
-from models.policy import Policy
+from models.policy import PAY_GAP_DRAWS, PAY_GAP_HORIZON_YEARS, Policy
 from models.stats import gender_pay_gap
 
 RULES_SCENARIO = "rules"
@@ -67,57 +67,47 @@ COMPONENTS = ("basic", "variable", "total")
 MEASURES = ("mean_gap", "median_gap")
 CATEGORY_TYPES = ("function_level", "salary_scale")
 OBJECTIVE_FACTORS = ("function_level", "salary_scale", "salary_step", "tenure")
-DEFAULT_FACTORS = ("function_level", "salary_step", "tenure")
 KEYS = ["organization", "cycle", "employee_id"]
 
 
 # ------------------------------------------------------------------------------------------------ settings
 @dataclass(frozen=True)
 class PayGapSettings:
-    """The policy's ``pay_gap`` section with its defaults (docs/marts/pay_gap.md)."""
+    """The policy's ``pay_gap`` section (defaults in the schema, models.policy.PayGap; docs/marts/pay_gap.md)."""
 
-    category: str = "function_level"
-    horizon: int = 5
-    draws: int = 400
-    seed: int = 0
-    rating_window_cycles: int = 3
-    threshold: float = 0.05
-    objective_factors: tuple[str, ...] = DEFAULT_FACTORS
-    close_to_gap: float = 0.0
-    min_raise_pct: float = 0.0
-    max_raise_pct: float = 10.0
-
-
-def _number(policy: Policy, key: str, default: float) -> float:
-    value = policy.rule_value("pay_gap", key, default=default)
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"policy {policy.id}: pay_gap.{key} must be a number, not {value!r}") from exc
+    category: str
+    horizon: int
+    draws: int
+    seed: int
+    rating_window_cycles: int
+    threshold: float
+    objective_factors: tuple[str, ...]
+    close_to_gap: float
+    min_raise_pct: float
+    max_raise_pct: float
 
 
 def pay_gap_settings(policy: Policy) -> PayGapSettings:
-    """Read and check the ``pay_gap`` section; horizon, draws and seed default to the forecast's."""
-    forecast = forecast_settings(policy)
-    horizon = int(_number(policy, "horizon_years", forecast.horizon if forecast else 5))
-    draws = int(_number(policy, "draws", forecast.draws if forecast else 400))
-    seed = int(_number(policy, "seed", forecast.seed if forecast else 0))
-    category = str(policy.rule_value("pay_gap", "category", default="function_level"))
-    factors = tuple(
-        str(f) for f in policy.rule_value("pay_gap", "objective_factors", default=DEFAULT_FACTORS) or ()
-    )
-    threshold = policy.rule_value("fairness", "pay_transparency", "article10_gap_threshold", default=0.05)
+    """Read and check the ``pay_gap`` section; horizon, draws and seed default to the forecast's (the
+    forecast section's, else the schema's defaults of a forecast)."""
+    typed = policy.typed
+    section, forecast = typed.pay_gap, forecast_settings(policy)
+    horizon = section.horizon_years or (forecast.horizon if forecast else PAY_GAP_HORIZON_YEARS)
+    draws = section.draws or (forecast.draws if forecast else PAY_GAP_DRAWS)
+    seed = section.seed if section.seed is not None else (forecast.seed if forecast else typed.forecast.seed)
+    category = section.category
+    factors = tuple(section.objective_factors)
     settings = PayGapSettings(
         category=category,
         horizon=horizon,
         draws=draws,
         seed=seed,
-        rating_window_cycles=int(_number(policy, "rating_window_cycles", 3)),
-        threshold=float(threshold),
+        rating_window_cycles=section.rating_window_cycles,
+        threshold=typed.fairness.pay_transparency.article10_gap_threshold,
         objective_factors=factors,
-        close_to_gap=_number(policy, "close_to_gap", 0.0),
-        min_raise_pct=_number(policy, "min_raise_pct", 0.0),
-        max_raise_pct=_number(policy, "max_raise_pct", 10.0),
+        close_to_gap=section.close_to_gap,
+        min_raise_pct=section.min_raise_pct,
+        max_raise_pct=section.max_raise_pct,
     )
     if category not in CATEGORY_TYPES:
         raise ConfigError(f"policy {policy.id}: pay_gap.category must be one of {CATEGORY_TYPES}")
@@ -369,7 +359,7 @@ class _Rules:
 
 def _scenario_rules(rules: CostRules, policy: Policy, change: RuleChange | None) -> _Rules:
     codes = rules.outcome_codes
-    books = rules.basis == "pct" and policy.rule_value("structural", "award_type") is not None
+    books = rules.basis == "pct" and policy.typed.structural.award_type is not None
     base = np.array([o.value for o in rules.outcomes], dtype=np.float64)
     if change is None:
         return _Rules(rules.basis, base, 1.0, books)
@@ -443,9 +433,9 @@ def _history(window: pl.DataFrame, b: _Base, rules: CostRules, policy: Policy, c
     size = cell.sum(1, keepdims=True)
     person_p = np.where(size >= k, cell / np.maximum(size, 1), sex_p[person_sex])
     # leave (Z-11): a chosen leave longer than the cycle minus the minimum presence
-    leave_types = [str(t) for t in policy.rule_value("absence", "no_rating_when_leave", default=[]) or []]
-    presence = policy.rule_value("absence", "min_presence_months", default=None)
-    months = float(policy.rule_value("compliance", "cycle_months", default=12) or 12)
+    leave_types = policy.typed.absence.no_rating_when_leave
+    presence = policy.typed.absence.min_presence_months
+    months = float(policy.typed.compliance.cycle_months)
     leave = np.zeros(b.salary.size)
     if leave_types and presence is not None:
         long_leave = (

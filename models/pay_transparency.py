@@ -55,11 +55,10 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def _required(policy: Policy, *path: str) -> Any:
-    value = policy.rule_value(*path)
+def _required(policy: Policy, value: float | None, path: str) -> float:
     if value is None:
-        raise ConfigError(f"policy {policy.id} lacks {'.'.join(path)}, which pay transparency needs")
-    return value
+        raise ConfigError(f"policy {policy.id} lacks {path}, which pay transparency needs")
+    return float(value)
 
 
 def policy_frame(policies: Mapping[str, Policy]) -> pl.DataFrame:
@@ -67,12 +66,22 @@ def policy_frame(policies: Mapping[str, Policy]) -> pl.DataFrame:
     rows = [
         {
             "organization": org,
-            "_hours": float(_required(policy, "fairness", "pay_transparency", "full_time_hours_per_year")),
-            "_art10": float(_required(policy, "fairness", "pay_transparency", "article10_gap_threshold")),
+            "_hours": _required(
+                policy,
+                policy.typed.fairness.pay_transparency.full_time_hours_per_year,
+                "fairness.pay_transparency.full_time_hours_per_year",
+            ),
+            "_art10": _required(
+                policy,
+                policy.typed.fairness.pay_transparency.article10_gap_threshold,
+                "fairness.pay_transparency.article10_gap_threshold",
+            ),
             "_k": policy.min_group_size,
             "_k_amounts": policy.min_group_size_amounts,
             "_dominance": policy.dominance_share,
-            "_net_to_gross": float(_required(policy, "budget", "net_to_gross_factor")),
+            "_net_to_gross": _required(
+                policy, policy.typed.budget.net_to_gross_factor, "budget.net_to_gross_factor"
+            ),
         }
         for org, policy in policies.items()
     ]
@@ -118,10 +127,10 @@ def _award_values(awards: pl.DataFrame, policies: Mapping[str, Policy]) -> pl.Da
     net_to_gross = dict(policy_frame(policies).select("organization", "_net_to_gross").iter_rows())
     for i, org in enumerate(orgs):
         policy = policies[org]
-        structural = policy.rule_value("structural", "award_type")
+        structural = policy.typed.structural.award_type
         outcome_types = {
             str(spec["code"]): {str(t) for t in spec["award_types"]}
-            for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ()
+            for spec in policy.typed.fairness.award_outcomes or ()
         }
         for award in policy.award_types:
             j = type_at[award.code]

@@ -63,7 +63,7 @@ def award_outcome_codes(policies: Mapping[str, Policy]) -> list[str]:
     """Codes of the policies' ``fairness.award_outcomes`` (received an award of one of some types)."""
     codes: list[str] = []
     for policy in policies.values():
-        for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ():
+        for spec in policy.typed.fairness.award_outcomes or ():
             if str(spec["code"]) not in codes:
                 codes.append(str(spec["code"]))
     return codes
@@ -99,10 +99,10 @@ def _policy_values(policies: Mapping[str, Policy], codes: Sequence[str]) -> tupl
         params += [org, gross[org]]
     types = []
     for org, policy in policies.items():
-        structural = policy.rule_value("structural", "award_type")
+        structural = policy.typed.structural.award_type
         outcome_types = {
             str(spec["code"]): {str(t) for t in spec["award_types"]}
-            for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ()
+            for spec in policy.typed.fairness.award_outcomes or ()
         }
         for award in policy.award_types:
             types.append(

@@ -3,8 +3,10 @@
 `PolicyFile` (below) is the schema of a policy file: loading checks every file against it, so a misspelt or
 unknown key fails at once with the file, the key and the nearest known key, and the defaults of optional
 values are written there only. `Policy` gives typed access to what the pipeline needs in many places (the
-ordinal rating scale, award types, disclosure thresholds); the rest of a policy is reached through
-`Policy.rule_value` and `Policy.section`.
+ordinal rating scale, award types, disclosure thresholds), and `Policy.typed` to every value the schema
+types (`policy.typed.compliance.cycle_months`: annotations unwrapped, defaults filled, a section a file leaves
+out with all its defaults). `Policy.rule_value` (a string path) remains for the rule registry's parameters
+and code not yet moved; `Policy.section` gives a section as written.
 """
 
 from __future__ import annotations
@@ -100,15 +102,15 @@ class Policy:
 
     @property
     def min_group_size(self) -> int:
-        return int(self.rule_value("disclosure", "min_group_size"))
+        return self.typed.disclosure.min_group_size
 
     @property
     def min_group_size_amounts(self) -> int:
-        return int(self.rule_value("disclosure", "min_group_size_amounts"))
+        return self.typed.disclosure.min_group_size_amounts
 
     @property
     def dominance_share(self) -> float:
-        return float(self.rule_value("disclosure", "dominance_share"))
+        return self.typed.disclosure.dominance_share
 
     @property
     def valid_from(self) -> date | None:
@@ -241,6 +243,8 @@ OptionalNumber = Annotated[float | None, Unwrapped]
 OptionalCountOrNumber = Annotated[Annotated[float, Field(gt=0)] | None, Unwrapped]
 Codes = Annotated[list[str], Unwrapped]
 OptionalCodes = Annotated[list[str] | None, Unwrapped]
+OptionalFlag = Annotated[bool | None, Unwrapped]
+Number = Annotated[float, Unwrapped]
 
 
 class _Section(BaseModel):
@@ -328,21 +332,22 @@ class Forecast(_Section):
 
 
 class PayTransparency(_Section):
-    article10_gap_threshold: OptionalProbability = None
+    # Directive (EU) 2023/970 Art. 10(1)(a): a mean gap of at least 5% in a category triggers a joint assessment
+    article10_gap_threshold: Probability = 0.05
     full_time_hours_per_year: OptionalCountOrNumber = None
 
 
 class Fairness(_Section):
     attributes: Codes = []
     age_bands: Annotated[list[int] | None, Unwrapped] = None
-    part_time_below_fte: OptionalShare = None
+    part_time_below_fte: Share = 1.0  # part-time: fte below this
     reference_groups: Annotated[dict[str, Any] | None, Unwrapped] = None
     reference_min_share: OptionalShare = None
     compare_with_organisation: OptionalCodes = None
     adverse_impact_threshold: OptionalShare = None
     confidence_level: OptionalProbability = None
     award_outcomes: Annotated[list[dict[str, Any]] | None, Unwrapped] = None
-    pay_transparency: PayTransparency | None = None
+    pay_transparency: PayTransparency = PayTransparency()
 
 
 class Deadlines(_Section):
@@ -357,40 +362,40 @@ class Deadlines(_Section):
 
 class Compliance(_Section):
     contest_after_appeal_only_if: Any = None
-    cycle_months: Any = None
+    cycle_months: Count = 12  # the length of a cycle
     early_reevaluation_after: Any = None
-    planning_window: Any = None
-    publish_incidental: Any = None
-    self_evaluation_before_conversation: Any = None
+    planning_window: Any = None  # {from: …, to: …, rule: …}: a date window
+    publish_incidental: OptionalFlag = None
+    self_evaluation_before_conversation: OptionalFlag = None
 
 
 class Budget(_Section):
-    employer_oncost_factor: Any = None
-    general_raise_pct: Any = None
-    incidental_payroll_share_pct: Any = None
-    net_to_gross_factor: Any = None
-    structural_budget_pct: Any = None
+    employer_oncost_factor: OptionalCountOrNumber = None
+    general_raise_pct: OptionalNumber = None
+    incidental_payroll_share_pct: OptionalNumber = None
+    net_to_gross_factor: OptionalCountOrNumber = None
+    structural_budget_pct: OptionalNumber = None
 
 
 class Structural(_Section):
     rule: str | None = None
     basis: Literal["pct", "steps"] | None = None
     award_type: str | None = None
-    no_raise_at_maximum: Any = None
+    no_raise_at_maximum: OptionalFlag = None
     months_between_raises: Any = None
 
 
 class Argumentation(_Section):
     rule: str | None = None
     required_for_ratings: list[str] = []
-    required_for_incidental: Any = None
-    publish_structural_above_pct: Any = None
+    required_for_incidental: OptionalFlag = None
+    publish_structural_above_pct: OptionalNumber = None
 
 
 class Absence(_Section):
     rule: str | None = None
-    min_presence_months: Any = None
-    no_rating_when_leave: list[str] = []
+    min_presence_months: OptionalNumber = None
+    no_rating_when_leave: Codes = []
     rating_required_when: list[str] = []
 
 
@@ -405,7 +410,7 @@ class SalaryDecision(_Section):
     system: str | None = None
     values: list[dict[str, Any]] = []
     forced_zero_for: list[str] = []
-    max_steps_per_scale: Any = None
+    max_steps_per_scale: OptionalCount = None
 
 
 class SalarySystems(_Section):
@@ -418,6 +423,24 @@ class Appeal(_Section):
     rule: str | None = None
     advisory_body: dict[str, Any] | None = None
     raad_van_beroep: dict[str, Any] | None = None
+
+
+class PayGap(_Section):
+    """The pay-gap projection and cost to close (docs/marts/pay_gap.md); calibra planning parameters."""
+
+    category: Annotated[str, Unwrapped] = "function_level"  # function_level | salary_scale
+    # None: the forecast section's, and without one PAY_GAP_HORIZON_YEARS / PAY_GAP_DRAWS / forecast.seed
+    horizon_years: OptionalCount = None
+    draws: OptionalCount = None
+    seed: Annotated[int | None, Unwrapped] = None
+    rating_window_cycles: Count = 3
+    objective_factors: Codes = ["function_level", "salary_step", "tenure"]
+    close_to_gap: Number = 0.0
+    min_raise_pct: Number = 0.0
+    max_raise_pct: Number = 10.0
+
+
+PAY_GAP_HORIZON_YEARS, PAY_GAP_DRAWS = 5, 400  # a projection of a policy without a forecast section
 
 
 class PolicyFile(_Section):
@@ -433,24 +456,24 @@ class PolicyFile(_Section):
     source: str | None = None
     rating_scale: RatingScale
     award_types: list[AwardTypeSpec] = []
-    structural: Structural | None = None
-    salary_decision: SalaryDecision | None = None
+    structural: Structural = Structural()
+    salary_decision: SalaryDecision = SalaryDecision()
     salary_systems: SalarySystems | None = None
-    argumentation: Argumentation | None = None
-    absence: Absence | None = None
+    argumentation: Argumentation = Argumentation()
+    absence: Absence = Absence()
     temporary_workers: TemporaryWorkers | None = None
     deadlines: Deadlines | None = None
     appeal: Appeal | None = None
-    budget: Budget | None = None
+    budget: Budget = Budget()
     disclosure: Disclosure = Disclosure()
     ingest: Ingest = Ingest()
     metrics: Metrics = Metrics()
     forecast: Forecast = Forecast()
-    fairness: Fairness | None = None
-    compliance: Compliance | None = None
+    fairness: Fairness = Fairness()
+    compliance: Compliance = Compliance()
     calibration_impact: CalibrationImpact = CalibrationImpact()
     calibration: Calibration = Calibration()
-    pay_gap: _OpenSection | None = None  # marts.pay_gap_*: keys settled on the pay-gap branch
+    pay_gap: PayGap = PayGap()
 
     @model_validator(mode="after")
     def _period_runs_forward(self) -> PolicyFile:

@@ -94,7 +94,7 @@ def _on_time(policy: Policy, column: str, key: str, cycles: list[int]) -> pl.Exp
 def _absence_reason(policy: Policy) -> pl.Expr:
     """Why a rating may be missing: chosen leave that left too little presence (Z-11), else any absence."""
     absence = policy.section("absence") or {}
-    cycle_months = policy.rule_value("compliance", "cycle_months")
+    cycle_months = policy.typed.compliance.cycle_months
     leave, minimum = absence.get("no_rating_when_leave"), absence.get("min_presence_months")
     if leave and minimum is not None and cycle_months is not None:
         present = float(cycle_months) - pl.col("absence_months").fill_null(0)
@@ -112,10 +112,10 @@ def _flags(policy: Policy, cycles: list[int]) -> list[pl.Expr]:
     has_appeal = bool(appeal_spec.get("raad_van_beroep"))
     flags: dict[str, pl.Expr | None] = {
         "planning_held": pl.col("planning_date").is_not_null()
-        if policy.rule_value("compliance", "planning_window")
+        if policy.typed.compliance.planning_window
         else None,
         "self_evaluations_done": pl.col("self_evaluation_date").is_not_null()
-        if policy.rule_value("compliance", "self_evaluation_before_conversation")
+        if policy.typed.compliance.self_evaluation_before_conversation
         else None,
         "evaluations_in_window": _in_window(policy, cycles),
         "first_signatures_on_time": _on_time(policy, "first_signature_date", "first_signature", cycles),

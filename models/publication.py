@@ -65,7 +65,7 @@ def publishing_organizations(policies: Mapping[str, Policy]) -> list[str]:
     return sorted(
         org
         for org, policy in policies.items()
-        if policy.rule_value("argumentation", "publish_structural_above_pct") is not None
+        if policy.typed.argumentation.publish_structural_above_pct is not None
     )
 
 
@@ -96,9 +96,11 @@ def publication_list(
     parts = []
     for org in publishing_organizations(policies):
         policy = policies[org]
-        above = policy.rule_value("argumentation", "publish_structural_above_pct")
-        structural = policy.rule_value("structural", "award_type")
-        incidental = bool(policy.rule_value("compliance", "publish_incidental"))
+        above = policy.typed.argumentation.publish_structural_above_pct
+        if above is None:  # publishing_organizations keeps only policies that set it
+            continue
+        structural = policy.typed.structural.award_type
+        incidental = bool(policy.typed.compliance.publish_incidental)
         types = _award_frame(policy).lazy()
         is_structural = (pl.col("award_type") == structural) if structural else pl.lit(False)
         reason = (

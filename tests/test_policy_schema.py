@@ -189,6 +189,30 @@ def test_typed_access_gives_the_same_values_as_the_string_paths() -> None:
             "calibration", "leniency_window_cycles"
         )
         assert [v.code for v in typed.rating_scale.values] == policy.rating_codes
+        # every value the models read typed equals its string path (annotations unwrapped, defaults filled)
+        paths = {
+            ("compliance", "cycle_months"): typed.compliance.cycle_months,
+            ("compliance", "publish_incidental"): typed.compliance.publish_incidental,
+            ("budget", "net_to_gross_factor"): typed.budget.net_to_gross_factor,
+            ("structural", "award_type"): typed.structural.award_type,
+            ("structural", "no_raise_at_maximum"): typed.structural.no_raise_at_maximum,
+            (
+                "argumentation",
+                "publish_structural_above_pct",
+            ): typed.argumentation.publish_structural_above_pct,
+            ("absence", "min_presence_months"): typed.absence.min_presence_months,
+            ("fairness", "award_outcomes"): typed.fairness.award_outcomes,
+            ("fairness", "part_time_below_fte"): typed.fairness.part_time_below_fte,
+            ("fairness", "pay_transparency", "article10_gap_threshold"): (
+                typed.fairness.pay_transparency.article10_gap_threshold
+            ),
+            ("pay_gap", "rating_window_cycles"): typed.pay_gap.rating_window_cycles,
+            ("pay_gap", "objective_factors"): typed.pay_gap.objective_factors,
+            ("forecast", "horizon_years"): typed.forecast.horizon_years,
+            ("ingest", "max_quarantine_share"): typed.ingest.max_quarantine_share,
+        }
+        for path, value in paths.items():
+            assert value == policy.rule_value(*path), (path, policy.id)
 
 
 def test_findings_of_each_cycle_follow_the_policy_in_force_for_that_cycle(tmp_path: Path) -> None:

@@ -706,7 +706,7 @@ def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: i
     # Sentences for every comparison more or less often than chance explains (BH q below the policy's
     # metrics.fdr) and every flagged one (also practically large, metrics.practical_effect).
     policy = data.policies.get(organization)
-    fdr = policy.rule_value("metrics", "fdr") if policy is not None else None
+    fdr = policy.typed.metrics.fdr if policy is not None else None
     significant = pl.col("flag").fill_null(False)
     if fdr is not None:
         significant = significant | (pl.col("q_value") < float(fdr)).fill_null(False)

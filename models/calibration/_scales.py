@@ -99,44 +99,34 @@ def measures(policy: Policy) -> list[Measure]:
 
 @dataclass(frozen=True)
 class CalibrationSettings:
-    """The rule values the calibration marts use, read from a policy.
+    """The rule values the calibration marts use, read from a policy: its sections `metrics`, `disclosure` and
+    `calibration`, a value left out taking the schema's default (models.policy; `metrics.min_n_flag` left out
+    is `disclosure.min_group_size`)."""
 
-    The defaults apply only when a policy does not set the value (the issue fixes min_n_flag's default at 5);
-    the shipped policies set every one of them (sections `metrics` and `calibration`).
-    """
-
-    min_n_flag: int = 5
-    practical_effect: float = 0.5
-    fdr: float = 0.05
-    min_group_size: int = 5
-    leniency_window_cycles: int = 3
-    case_outlier_sd: float = 2.5
-    sharp_change_points: float = 2.0
+    min_n_flag: int
+    practical_effect: float
+    fdr: float
+    min_group_size: int
+    leniency_window_cycles: int
+    case_outlier_sd: float
+    sharp_change_points: float
     rule: str = ""
     argumentation_required: frozenset[str] | None = None  # None: the policy has no argumentation section
     argumentation_rule: str = ""
 
     @classmethod
     def from_policy(cls, policy: Policy) -> CalibrationSettings:
-        d = cls()
         arg = policy.section("argumentation")
+        typed = policy.typed
         return cls(
-            min_n_flag=int(policy.rule_value("metrics", "min_n_flag", default=d.min_n_flag)),
-            practical_effect=float(
-                policy.rule_value("metrics", "practical_effect", default=d.practical_effect)
-            ),
-            fdr=float(policy.rule_value("metrics", "fdr", default=d.fdr)),
+            min_n_flag=typed.metrics.min_n_flag or policy.min_group_size,
+            practical_effect=typed.metrics.practical_effect,
+            fdr=typed.metrics.fdr,
             min_group_size=policy.min_group_size,
-            leniency_window_cycles=int(
-                policy.rule_value("calibration", "leniency_window_cycles", default=d.leniency_window_cycles)
-            ),
-            case_outlier_sd=float(
-                policy.rule_value("calibration", "case_outlier_sd", default=d.case_outlier_sd)
-            ),
-            sharp_change_points=float(
-                policy.rule_value("calibration", "sharp_change_points", default=d.sharp_change_points)
-            ),
-            rule=str((policy.section("calibration") or {}).get("rule") or ""),
+            leniency_window_cycles=typed.calibration.leniency_window_cycles,
+            case_outlier_sd=typed.calibration.case_outlier_sd,
+            sharp_change_points=typed.calibration.sharp_change_points,
+            rule=typed.calibration.rule or "",
             argumentation_required=(
                 frozenset(str(c) for c in (arg.get("required_for_ratings") or ()))
                 if isinstance(arg, dict)

@@ -12,7 +12,7 @@ from models.rules._base import Tables, check, finding_rows, in_list, number, rat
 
 def _absence(policy: Policy) -> dict[str, Any] | None:
     spec = policy.section("absence")
-    cycle_months = policy.rule_value("compliance", "cycle_months")
+    cycle_months = policy.typed.compliance.cycle_months
     if not spec or spec.get("min_presence_months") is None or cycle_months is None:
         return None
     return {

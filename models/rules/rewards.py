@@ -23,7 +23,6 @@ from models.rules._base import (
     in_list,
     number,
     rule_id,
-    unwrap,
 )
 
 CENT = 0.01  # amounts are compared to the cent
@@ -36,7 +35,7 @@ def _spec_rule(spec: dict[str, Any], default: str) -> pl.Expr:
 
 def _net(amount: pl.Expr, policy: Policy) -> pl.Expr:
     """A net amount: net as given; gross converted with the policy's budget.net_to_gross_factor (else null)."""
-    factor = policy.rule_value("budget", "net_to_gross_factor")
+    factor = policy.typed.budget.net_to_gross_factor
     gross = pl.col("amount_basis") == "bruto"
     if factor:
         return pl.when(gross).then(amount / float(factor)).otherwise(amount)
@@ -101,14 +100,14 @@ def award_pct_not_allowed(t: Tables, specs: list[dict[str, Any]], policy: Policy
 
 # ------------------------------------------------------------------------------------------------ Z-2
 def _structural(policy: Policy) -> dict[str, Any] | None:
-    code = policy.rule_value("structural", "award_type")
+    code = policy.typed.structural.award_type
     pct = {r.code: float(r.structural_pct) for r in policy.ratings if r.structural_pct is not None}
     if not code or not pct:
         return None
     return {
         "award_type": code,
         "pct": pct,
-        "no_raise_at_maximum": bool(unwrap(policy.rule_value("structural", "no_raise_at_maximum"))),
+        "no_raise_at_maximum": bool(policy.typed.structural.no_raise_at_maximum),
     }
 
 
@@ -568,7 +567,7 @@ def argumentation_missing(t: Tables, ratings: list[str], policy: Policy) -> pl.L
 
 
 def _incidental(policy: Policy) -> list[str] | None:
-    if not policy.rule_value("argumentation", "required_for_incidental"):
+    if not policy.typed.argumentation.required_for_incidental:
         return None
     return [a.code for a in policy.award_types if a.incidental] or None
 

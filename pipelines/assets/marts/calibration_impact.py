@@ -124,7 +124,7 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
     lookback = {
         org: max(
             impact_config(policy).window_cycles
-            if policy.rule_value("calibration_impact", "window_cycles") is not None
+            if policy.typed.calibration_impact.window_cycles is not None
             else 1
             for policy in policies.every(org)
         )

@@ -139,7 +139,7 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
         a
         for org in organizations
         for policy in policies.every(org)
-        for a in [*policy.rule_value("fairness", "attributes", default=[]), *extra[org]]
+        for a in [*policy.typed.fairness.attributes, *extra[org]]
     ]
     ignored_by_run: list[set[str]] = []
     stratified_tests: list[int] = []
