@@ -313,3 +313,44 @@ def test_a_window_ending_at_a_cycle_starts_no_earlier_than_its_regime(tmp_path: 
     assert [policies.regime_start(ORG, c, present) for c in present] == [2000, 2000, 2000, 2003, 2003]
     assert policies.regime_start(ORG, 2004, [2001, 2004]) == 2004  # only cycles present count
     assert policies.regime_start(ORG, 2002, [2001, 2002]) == 2001
+
+
+def test_the_site_publishes_each_cycle_with_its_own_policy(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]], tmp_path: Path
+) -> None:
+    """The publish asset end to end: each cycle's fairness page names the policy of its cycle, and its tables
+    hide what that policy's minimum group size hides (the six statutory staff: shown up to 2002, hidden from
+    2003 on)."""
+    from pipelines.assets.publish import site
+    from pipelines.resources import CalibraResource
+
+    folder, _ = two_regimes
+    resource = CalibraResource(
+        config_path=str(folder / "calibra.yaml"), home=str(folder / "home"), site=str(tmp_path / "site")
+    )
+    assert dg.materialize([site], resources={"calibra": resource}).success
+    root = tmp_path / "site" / "organisatie" / ORG
+    shown = {}
+    for cycles, (policy_id, version), k in ((OLD_CYCLES, ("z_old", 1), 5), (NEW_CYCLES, ("z_new", 2), 8)):
+        for cycle in cycles:
+            page = (root / str(cycle) / "fairness.html").read_text(encoding="utf-8")
+            assert f"beleid {policy_id}, versie {version}" in page, cycle
+            # the group sizes a reader can download: none below the cycle's own minimum
+            sizes = _group_sizes(root / str(cycle))
+            assert sizes and min(sizes) >= k, cycle
+            shown[cycle] = sum(5 <= n < 8 for n in sizes)
+    # groups between the two minimums are shown before the change only
+    assert sum(shown[c] for c in OLD_CYCLES) > 0 and sum(shown[c] for c in NEW_CYCLES) == 0, shown
+    # the pooled-window tables: on the last cycle of each regime's complete window only
+    tables = root.glob("*/fairness.vrouwen-en-mannen-binnen-hetzelfde-functieniveau*.csv")
+    assert {int(table.parent.name) for table in tables} == {2002, 2004}
+
+
+def _group_sizes(folder: Path) -> list[int]:
+    """The numbers in the `n` column of a cycle's fairness downloads (a hidden cell reads "afgeschermd")."""
+    sizes = []
+    for table in sorted(folder.glob("fairness.*.csv")):
+        frame = pl.read_csv(table, separator=";", infer_schema=False)
+        if "n" in frame.columns:
+            sizes += [int(v) for v in frame["n"].drop_nulls() if v.isdigit()]
+    return sizes
