@@ -2,8 +2,8 @@
 for it (issue 20, "Regimes change over time").
 
 One Zeeland organisation changes regime between cycles: 2000-2002 under the 5-point policy (net amounts
-grossed up by 1.95, pooled windows of 3 cycles, k = 5), 2003-2004 under a version with another net-to-gross
-factor (1.5), pooled windows of 2 cycles, k = 8 and one more award outcome. The independent reference is each
+grossed up by 1.95, pooled windows of 3 cycles, k = 5, conversation deadline), 2003-2004 under a version with
+another net-to-gross factor (1.5), pooled windows of 2 cycles, k = 8, one more award outcome and no deadlines. The independent reference is each
 model run on each regime's cycles with that regime's policy alone: staging.person_cycle equals
 models.person_cycle's frame per regime, the fairness and pay-transparency marts equal models.fairness and
 models.pay_transparency per regime, no pooled window of marts.fairness_strata reaches across the change, and
@@ -52,7 +52,7 @@ def _write(path: Path, data: object) -> Path:
 def _configure(folder: Path) -> Path:
     zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
     _write(folder / "old.yaml", zeeland | {"id": "z_old", "valid_until": f"{CHANGE}-01-01"})
-    new = zeeland | {
+    new = {k: v for k, v in zeeland.items() if k != "deadlines"} | {
         "id": "z_new",
         "version": 2,
         "valid_from": f"{CHANGE}-01-01",
@@ -74,7 +74,8 @@ def _exports() -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng(2020)
     ratings = ["slecht", "matig", "normaal", "zeer_goed", "uitstekend"]
     rows, pay, awards = [], [], []
-    gender = rng.choice(["F", "M", "X"], EMPLOYEES, p=[0.49, 0.49, 0.02])
+    gender = rng.choice(["F", "M"], EMPLOYEES)
+    gender[6:12] = "X"  # six people of a third gender category, a group between the two minimum sizes
     level = rng.choice(["S04", "S08", "S10"], EMPLOYEES)
     department = rng.choice(["D1", "D2", "D3", "D4"], EMPLOYEES)
     birth = rng.integers(1960, 2000, EMPLOYEES)
@@ -354,3 +355,29 @@ def _group_sizes(folder: Path) -> list[int]:
         if "n" in frame.columns:
             sizes += [int(v) for v in frame["n"].drop_nulls() if v.isdigit()]
     return sizes
+
+
+def test_process_status_counts_each_cycle_by_its_own_policy(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]],
+) -> None:
+    """marts.process_status: each cycle's deadlines and left-out categories are its own policy's; it equals
+    models.process_status run per regime (with the left-out categories of that regime's fairness rows), and
+    the new regime, without a conversation deadline, has no "in window" count."""
+    from models.fairness_intersections import left_out_categories
+    from models.process_status import process_status
+    from pipelines.assets.marts.compliance import process_status_asset
+    from pipelines.resources import CalibraResource
+
+    folder, exports = two_regimes
+    resource = CalibraResource(config_path=str(folder / "calibra.yaml"), home=str(folder / "home"))
+    assert dg.materialize([process_status_asset], resources={"calibra": resource}).success
+    stored = _stored(folder, "marts.process_status")
+    gender = _stored(folder, "marts.fairness").filter(pl.col("attribute") == "gender")
+    parts = []
+    for cycles, policy in _regimes(folder):
+        left_out = left_out_categories(_of(gender, cycles), {ORG: policy})
+        parts.append(process_status({ORG: policy}, _of(exports["evaluations"], cycles), left_out))
+    reference = pl.concat(parts)
+    _same("process_status", reference.select(stored.columns).cast(dict(stored.schema)), stored)
+    in_window = stored.group_by("cycle").agg(pl.col("evaluations_in_window").is_not_null().all())
+    assert dict(in_window.iter_rows()) == {2000: True, 2001: True, 2002: True, 2003: False, 2004: False}

@@ -108,6 +108,34 @@ def regime_passes(
     ]
 
 
+def by_cycle_policy(
+    policies: CyclePolicies, frame: pl.DataFrame
+) -> list[tuple[dict[str, Policy], pl.DataFrame]]:
+    """A frame of per-cycle rows (organization, cycle) split by the policy in force for each cycle, for a
+    model that takes {organisation: policy} and judges each cycle on its own: ({organisation: policy}, its
+    rows) per regime. The frame whole, with each organisation's policy, when no organisation changed its
+    regime over these cycles (organisations without rows keep their latest policy)."""
+    slices = {
+        (str(org), int(cycle))
+        for org, cycle in frame.select("organization", "cycle").drop_nulls().unique().iter_rows()
+        if org in policies
+    }
+    regimes = policies.by_regime(slices)
+    if len(regimes) <= 1:
+        return [(dict(policies) | (regimes[0][0] if regimes else {}), frame)]
+    return [(regime, rows_of(frame, group)) for regime, group in regimes]
+
+
+def rows_of(frame: pl.DataFrame, slices: Iterable[Slice]) -> pl.DataFrame:
+    """The rows of `frame` of these organisation-cycles, in their order."""
+    wanted = pl.DataFrame(
+        [(org, cycle) for org, cycle in slices],
+        schema={"organization": pl.String, "cycle": frame.schema["cycle"]},
+        orient="row",
+    )
+    return frame.join(wanted, on=["organization", "cycle"], how="semi", maintain_order="left")
+
+
 def concat_passes(
     results: Sequence[Mapping[str, pl.DataFrame]], schemas: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, pl.DataFrame]:

@@ -12,6 +12,7 @@ import polars as pl
 
 from models.contracts import KINDS, load_contract
 from models.process_status import COLUMNS as STATUS_COLUMNS
+from models.process_status import KEYS as STATUS_KEYS
 from models.process_status import process_status
 from models.publication import EVALUATION_COLUMNS as PUBLICATION_EVALUATION_COLUMNS
 from models.publication import (
@@ -21,7 +22,7 @@ from models.publication import (
     stale_exports,
 )
 from models.rules import compliance_findings
-from pipelines.assets.common import STAGING, organisation_policies
+from pipelines.assets.common import STAGING, by_cycle_policy, organisation_policies
 from pipelines.assets.marts.fairness import FAIRNESS
 from pipelines.assets.marts.intersections import left_out_of_fairness
 from pipelines.increments import Slice, SliceWork, build_step, slices_condition
@@ -154,7 +155,12 @@ def process_status_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
     policies = organisation_policies(calibra)
     with calibra.writer() as con:
         evaluations = _staging(con, "evaluations", sorted(policies), STATUS_COLUMNS)
-        frame = process_status(policies, evaluations, left_out_of_fairness(con, policies))
+        left_out = left_out_of_fairness(con, policies)
+        # each cycle's deadlines and rules are those of the policy in force for it
+        parts = [
+            process_status(regime, rows, left_out) for regime, rows in by_cycle_policy(policies, evaluations)
+        ]
+        frame = pl.concat(parts).sort(STATUS_KEYS) if len(parts) > 1 else parts[0]
         write_table(con, "marts", "process_status", frame)
     return dg.MaterializeResult(
         metadata={

@@ -17,6 +17,8 @@ from models.fairness_intersections import fairness_intersections, left_out_categ
 from models.policy import Policy
 from pipelines.assets.common import (
     STAGING,
+    CyclePolicies,
+    by_cycle_policy,
     concat_passes,
     organisation_policies,
     regime_passes,
@@ -53,7 +55,12 @@ def left_out_of_fairness(con: duckdb.DuckDBPyConnection, policies: Mapping[str, 
     ).fetchall()
     if not exists[0][0]:
         return pl.DataFrame(schema={"organization": pl.String, "cycle": pl.Int64, "gender": pl.String})
-    return left_out_categories(read_frame(con, FAIRNESS_GENDER_SQL, [sorted(policies)]), policies)
+    rows = read_frame(con, FAIRNESS_GENDER_SQL, [sorted(policies)])
+    if not isinstance(policies, CyclePolicies):
+        return left_out_categories(rows, policies)
+    # each cycle by the policy in force for it, as marts.fairness decided
+    found = [left_out_categories(part, regime) for regime, part in by_cycle_policy(policies, rows)]
+    return pl.concat(found).unique() if len(found) > 1 else found[0]
 
 
 @dg.asset(
