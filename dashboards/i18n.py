@@ -1111,6 +1111,11 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "within {strata}: nothing to combine, as the counts are shown in {used} of {total} {strata} (the "
         "others are hidden)",
     },
+    "fair_story_none_shown": {
+        "nl": "binnen {strata}: niets te combineren, want in geen van de {total} {strata} worden de aantallen "
+        "getoond (afgeschermd)",
+        "en": "within {strata}: nothing to combine, as the counts are hidden in all {total} {strata}",
+    },
     "fair_story_hidden": {
         "nl": "binnen {strata}: verborgen (te weinig mensen om te tonen)",
         "en": "within {strata}: hidden (too few people to show)",

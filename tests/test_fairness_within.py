@@ -13,6 +13,8 @@ hidden stratum as used. The page's sentence says which strata the statistic cove
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import numpy as np
@@ -211,7 +213,7 @@ def test_attack_the_within_statistics_add_nothing_to_the_published_counts(publis
 
 def _comparison(strata_rows: list[tuple[str, str, float | None, bool]]) -> pl.DataFrame:
     """An overall comparison A against B (both published) with a within-level statistic, and per-stratum
-    rows (stratum, group, rate or None when hidden, marked used)."""
+    rows (stratum, group, rate or None when its counts are hidden, marked used)."""
     overall = pl.DataFrame(
         {
             "organization": ["o"] * 3, "cycle": [1] * 3, "outcome": ["x"] * 3, "attribute": ["a"] * 3,
@@ -228,6 +230,8 @@ def _comparison(strata_rows: list[tuple[str, str, float | None, bool]]) -> pl.Da
             "outcome": ["x"] * len(strata_rows), "attribute": ["a"] * len(strata_rows),
             "scope": ["function_level"] * len(strata_rows), "stratum": [r[0] for r in strata_rows],
             "group_value": [r[1] for r in strata_rows], "rate": [r[2] for r in strata_rows],
+            "group_n": [None if r[2] is None else 20 for r in strata_rows],
+            "count": [None if r[2] is None else round(20 * r[2]) for r in strata_rows],
             WITHIN_USED: [r[3] for r in strata_rows],
         }
     )  # fmt: skip
@@ -281,3 +285,135 @@ def test_the_sentence_says_which_strata_the_statistic_covers_in_both_languages(
         "binnen afdelingen: niet te combineren, want van 4 afdelingen worden de aantallen in 1 getoond (de "
         "andere zijn afgeschermd)"
     )
+    none = {**few, "within_department_strata": 0, "within_department_strata_left_out": 4}
+    assert story_sentence(none, "department", "gender", "en", None, level=0.95) == (
+        "within departments: nothing to combine, as the counts are hidden in all 4 departments"
+    )
+
+
+# ------------------------------------------------------------------------------------------- the session sample
+STORIES = re.compile(r"<section class='fair-stories'>(.*?)</section>", re.S)
+STORY = re.compile(r"<li><strong>([^<]*)</strong><ul>(.*?)</ul></li>", re.S)
+ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+SECTION = re.compile(r"<h2>([^<]*)</h2>")
+
+
+def _page_stories(page: str) -> dict[tuple[str, str], list[str]]:
+    """(attribute heading, comparison heading) → the sentences under it, as the page shows them."""
+    out: dict[tuple[str, str], list[str]] = {}
+    parts = SECTION.split(page)
+    for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+        for block in STORIES.findall(body):
+            for head, items in STORY.findall(block):
+                out[(html.unescape(heading), html.unescape(head))] = [
+                    html.unescape(re.sub(r"<[^>]+>", "", i)) for i in ITEM.findall(items)
+                ]
+    return out
+
+
+def test_sample_pages_show_every_published_within_statistic_with_what_it_covers(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """On the session sample, per organisation × cycle × attribute × outcome of the page: the mart's
+    comparisons, those the page shows overall, and within function levels / departments (the published
+    statistic and its sentence). Every published stratified statistic is recomputed from the published counts
+    (as in the attack test) and stands on the page in its sentence, with the strata it covers."""
+    from test_planted_visible import _published
+
+    from dashboards.i18n import fmt_int, fmt_number, text
+    from dashboards.pages import SiteData
+    from dashboards.pages.fairness import group_label, key_outcomes
+
+    assert sample_run.success
+    mart = sample_run.query("SELECT * FROM marts.fairness WHERE outcome_kind = 'binary'")
+    lines = [
+        "org cycle attribute outcome: mart / overall shown / within level shown / within department shown"
+    ]
+    totals = {"mart": 0, "overall": 0, "function_level": 0, "department": 0}
+    checked_all = dict.fromkeys(STRATIFICATIONS, 0)
+    planted_sentences: dict[int, str] = {}
+    for organization in sorted(sample_run.settings.organizations):
+        tables = _published(sample_run, organization)
+        fair = tables["fairness"]
+        for s, n in check_within_from_published(fair).items():
+            checked_all[s] += n
+        data = SiteData(tables=tables, settings=sample_run.settings)
+        for cycle in sorted(fair["cycle"].unique().to_list()):
+            page = (
+                sample_run.settings.site / "organisatie" / organization / str(cycle) / "fairness.html"
+            ).read_text(encoding="utf-8")
+            stories = _page_stories(page)
+            overall = fair.filter(
+                (pl.col("scope") == "overall") & (pl.col("cycle") == cycle)
+                & (pl.col("outcome_kind").fill_null("binary") == "binary")
+            )  # fmt: skip
+            keep = key_outcomes(overall, data, organization)
+            rows = overall.filter(
+                pl.col("outcome").is_in(keep)
+                & pl.col("reference_group").is_not_null()
+                & (pl.col("group_value") != pl.col("reference_group"))
+                & (pl.col("attribute") != "function_level")  # its page section shows rates per level only
+            )
+            for (attribute, outcome), part in rows.group_by("attribute", "outcome", maintain_order=True):
+                in_mart = mart.filter(
+                    (pl.col("organization") == organization) & (pl.col("cycle") == cycle)
+                    & (pl.col("attribute") == attribute) & (pl.col("outcome") == outcome)
+                    & pl.col("group_value").is_in(part["group_value"].implode())
+                    & pl.col("odds_ratio").is_not_null()
+                ).height  # fmt: skip
+                counts = {"mart": in_mart, "overall": part["odds_ratio"].is_not_null().sum()}
+                heading = text("attribute_labels", "nl").get(attribute, attribute)
+                for row in part.iter_rows(named=True):
+                    head = (
+                        f"{row['outcome_label_nl']} — {group_label(attribute, row['group_value'], 'nl')} "
+                        f"{text('versus', 'nl')} {group_label(attribute, row['reference_group'], 'nl')}"
+                    )
+                    said = stories.get((heading, head), [])
+                    if (organization, attribute, outcome) == ("zeeland-demo", "gender", "performance_bonus"):
+                        words = text("fair_strata_words", "nl")["function_level"]
+                        planted_sentences[cycle] = next(s for s in said if f"binnen {words}" in s)
+                    for stratification in STRATIFICATIONS:
+                        pre = PREFIX[stratification]
+                        counts.setdefault(stratification, 0)
+                        if stratification == attribute or row[f"{pre}_odds_ratio"] is None:
+                            continue
+                        odds = (
+                            f"gemeenschappelijke odds ratio {fmt_number(row[f'{pre}_odds_ratio'], 'nl', 2)}"
+                        )
+                        words = text("fair_strata_words", "nl")[stratification]
+                        mine = [s for s in said if f"binnen {words}" in s and odds in s]
+                        assert len(mine) == 1, (organization, cycle, head, stratification, said)
+                        left = row[f"{pre}_strata_left_out"]
+                        if left:
+                            assert f"over de {fmt_int(row[f'{pre}_strata'], 'nl')} {words} waarvan" in mine[0]
+                        counts[stratification] += 1
+                for key in totals:
+                    totals[key] += counts.get(key, 0)
+                lines.append(
+                    f"{organization} {cycle} {attribute} {outcome}: {counts['mart']} / {counts['overall']} / "
+                    f"{counts.get('function_level', 0)} / {counts.get('department', 0)}"
+                )
+    lines.append(
+        f"total: {totals['mart']} / {totals['overall']} / {totals['function_level']} / {totals['department']}"
+        f" (statistics recomputed from published counts: {checked_all})"
+    )
+    print("\n".join(lines))
+    assert totals["function_level"] >= 1 and totals["department"] >= 1, totals
+    assert checked_all["function_level"] >= totals["function_level"]
+    assert checked_all["department"] >= totals["department"]
+    # The planted gap (women in S08 get a performance bonus about half as often as men, small overall): the
+    # page's women-and-men sentences within function levels say for every Zeeland cycle what they cover —
+    # a common odds ratio over the levels with shown counts, or how many levels are shown — never a bare
+    # "hidden". The S08 figures themselves are in the pooled-window table (tests/test_planted_visible.py).
+    planted = next(p for p in sample_run.manifest["planted"] if p["id"] == "zeeland_incidental_gender_gap")
+    print("within function levels, women and men, performance bonus:")
+    for cycle, sentence in sorted(planted_sentences.items()):
+        print(f"  {cycle}: {sentence}")
+    assert sorted(planted_sentences) == sorted(planted["cycles"])
+    for sentence in planted_sentences.values():
+        assert any(
+            words in sentence
+            for words in (
+                "functieniveaus waarvan de aantallen getoond worden",
+                "niet te combineren",
+                "niets te",
+            )
+        ), sentence

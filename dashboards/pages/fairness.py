@@ -337,7 +337,7 @@ def story_sentence(
         if left:
             # The statistic is computed over the strata whose counts are shown (models.releases.fairness):
             # fewer than two of them leave nothing to combine.
-            return text("fair_story_too_few", language).format(
+            return text("fair_story_too_few" if used else "fair_story_none_shown", language).format(
                 strata=strata, used=fmt_int(used, language), total=fmt_int(used + left, language)
             )
         return text("fair_story_single", language).format(

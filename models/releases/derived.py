@@ -122,8 +122,10 @@ def comparisons_need_counts(
             # The strata the statistic used (marked on the group's rows): each with the group's counts and its
             # reference's published (a reference without a row there has nobody in it; "the rest of the
             # organisation" is the stratum total, which the builder checked).
+            # Counts published: size and count shown (a stratum with nobody of the group has both 0 and no rate).
             marked = frame.filter(selector).select(
-                *by, "group_value", "stratum", pl.col("rate").is_not_null().alias("__s"),
+                *by, "group_value", "stratum",
+                (pl.col("count").is_not_null() & pl.col("group_n").is_not_null()).alias("__s"),
                 pl.col(WITHIN_USED).fill_null(False).alias("__u"),
             )  # fmt: skip
             ref_rows = marked.select(
