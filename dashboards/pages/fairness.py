@@ -338,7 +338,9 @@ def story_sentence(
             # The statistic is computed over the strata whose counts are shown (models.releases.fairness):
             # fewer than two of them leave nothing to combine.
             return text("fair_story_too_few" if used else "fair_story_none_shown", language).format(
-                strata=strata, used=fmt_int(used, language), total=fmt_int(used + left, language)
+                strata=strata,
+                used=fmt_int(used, language),
+                total=fmt_int(used + (row.get(f"{pre}_strata_dropped") or 0) + left, language),
             )
         return text("fair_story_single", language).format(
             strata=strata, stratum=text("fair_stratum_word", language)[stratification]
@@ -622,7 +624,8 @@ def _strata_count(row: dict[str, Any], pre: str, language: str) -> str | None:
     used, left = row.get(f"{pre}_strata"), row.get(f"{pre}_strata_left_out")
     if used is None:
         return None
-    total = used + (left or 0)
+    # Strata with fewer than 2 people of the two groups carry no information (dropped) but count in the total.
+    total = used + (row.get(f"{pre}_strata_dropped") or 0) + (left or 0)
     return text("fair_strata_count", language).format(
         used=fmt_int(used, language), total=fmt_int(total, language)
     )
