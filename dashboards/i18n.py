@@ -1055,27 +1055,27 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "organisation-wide there is no clear gap ({detail})",
     },
     "fair_story_neither": {
-        "nl": "{gap}, en binnen {strata} evenmin (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high})",
-        "en": "{gap}, nor within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
+        "nl": "{gap}, en binnen {strata} evenmin (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high}{over})",
+        "en": "{gap}, nor within {strata} (common odds ratio {odds}, {level}% CI {low} – {high}{over})",
     },
     "fair_story_appears": {
-        "nl": "{gap}, maar binnen {strata} wel (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high})",
-        "en": "{gap}, but there is one within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
+        "nl": "{gap}, maar binnen {strata} wel (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high}{over})",
+        "en": "{gap}, but there is one within {strata} (common odds ratio {odds}, {level}% CI {low} – {high}{over})",
     },
     "fair_story_holds": {
-        "nl": "{gap} blijft bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high})",
-        "en": "{gap} holds within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
+        "nl": "{gap} blijft bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – {high}{over})",
+        "en": "{gap} holds within {strata} (common odds ratio {odds}, {level}% CI {low} – {high}{over})",
     },
     "fair_story_vanishes": {
         "nl": "{gap} blijft niet bestaan binnen {strata} (gemeenschappelijke odds ratio {odds}, {level}%-BI {low} – "
-        "{high})",
-        "en": "{gap} does not hold within {strata} (common odds ratio {odds}, {level}% CI {low} – {high})",
+        "{high}{over})",
+        "en": "{gap} does not hold within {strata} (common odds ratio {odds}, {level}% CI {low} – {high}{over})",
     },
     "fair_story_reverses": {
         "nl": "{gap} keert om binnen {strata}: daar wijst het verschil de andere kant op (gemeenschappelijke odds "
-        "ratio {odds}, {level}%-BI {low} – {high})",
+        "ratio {odds}, {level}%-BI {low} – {high}{over})",
         "en": "{gap} reverses within {strata}: there the gap points the other way (common odds ratio {odds}, "
-        "{level}% CI {low} – {high})",
+        "{level}% CI {low} – {high}{over})",
     },
     "fair_story_leans_other_way": {
         "nl": "; binnen {strata} wijst de schatting zelfs de andere kant op",
@@ -1098,6 +1098,23 @@ TEXTS: dict[str, dict[str, Any]] = {
     "fair_story_single": {
         "nl": "binnen {strata} is niet te vergelijken: iedereen zit in één {stratum}",
         "en": "within {strata} there is nothing to compare: everyone is in one {stratum}",
+    },
+    "fair_story_over": {
+        "nl": "; over de {used} {strata} waarvan de aantallen getoond worden, {left} {strata_left} met afgeschermde "
+        "aantallen weggelaten",
+        "en": "; over the {used} {strata} whose counts are shown, {left} {strata_left} with hidden counts left out",
+    },
+    "fair_strata_count": {"nl": "{used} van {total}", "en": "{used} of {total}"},
+    "fair_story_too_few": {
+        "nl": "binnen {strata}: niet te combineren, want van {total} {strata} worden de aantallen in {used} getoond "
+        "(de andere zijn afgeschermd)",
+        "en": "within {strata}: nothing to combine, as the counts are shown in {used} of {total} {strata} (the "
+        "others are hidden)",
+    },
+    "fair_story_none_shown": {
+        "nl": "binnen {strata}: niets te combineren, want in geen van de {total} {strata} worden de aantallen "
+        "getoond (afgeschermd)",
+        "en": "within {strata}: nothing to combine, as the counts are hidden in all {total} {strata}",
     },
     "fair_story_hidden": {
         "nl": "binnen {strata}: verborgen (te weinig mensen om te tonen)",
@@ -1188,12 +1205,16 @@ TEXTS: dict[str, dict[str, Any]] = {
         "gebruikelijke toets bij de vier-vijfde-regel) staat ernaast. Binnen niveau en afdeling: de toets "
         "van Cochran–Mantel–Haenszel (CMH; χ², 1 vg). De p-waarde in de zinnen en grafieken is die zonder "
         "continuïteitscorrectie; die met correctie (standaard in R's mantelhaen.test) staat ernaast. "
-        "Breslow–Day (met Tarone's correctie) toetst of de odds ratio in alle lagen gelijk is.",
+        "Breslow–Day (met Tarone's correctie) toetst of de odds ratio in alle lagen gelijk is. Alle toetsen binnen "
+        "lagen gebruiken alleen de lagen (niveaus of afdelingen) waarvan de aantallen van beide groepen getoond "
+        "worden; 'Lagen gebruikt' zegt hoeveel dat er zijn van het totaal.",
         "en": "Fisher's exact test is the test that flags; the pooled two-proportion z-test (the usual test beside "
         "the four-fifths rule) is shown next to it. Within level and department: the Cochran–Mantel–Haenszel "
         "(CMH) test (χ², 1 df). The p-value in the sentences and charts is the one without continuity correction; the "
         "corrected one (R's mantelhaen.test default) is shown next to it. Breslow–Day (with Tarone's "
-        "correction) tests whether the odds ratio is the same in every stratum.",
+        "correction) tests whether the odds ratio is the same in every stratum. Every test within strata uses only "
+        "the strata (levels or departments) in which both groups' counts are shown; 'Strata used' says how many "
+        "of all there are.",
     },
     "fair_tests_headers": {
         "nl": {
@@ -1203,6 +1224,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "z": "z (gepoold)",
             "z_p": "p (z-toets)",
             "stratification": "Binnen",
+            "strata": "Lagen gebruikt",
             "cmh": "CMH χ²",
             "cmh_p": "p",
             "cmh_corrected": "CMH χ² met correctie",
@@ -1218,6 +1240,7 @@ TEXTS: dict[str, dict[str, Any]] = {
             "z": "z (pooled)",
             "z_p": "p (z-test)",
             "stratification": "Within",
+            "strata": "Strata used",
             "cmh": "CMH χ²",
             "cmh_p": "p",
             "cmh_corrected": "CMH χ² corrected",

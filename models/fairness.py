@@ -1248,6 +1248,7 @@ OVERALL_SCHEMA: dict[str, Any] = {
             ("heterogeneous", pl.Boolean),
         )
     },
+    "confidence_level": pl.Float64,  # the policy's fairness.confidence_level: every interval's coverage
     "publishable": pl.Boolean,
     "flag": pl.Boolean,
     "finding_nl": pl.String,
@@ -1466,28 +1467,32 @@ def _cmh_results(strata: pl.DataFrame, tests: pl.DataFrame, config: FairnessConf
         config.level,
     )
     starts, _ = _segments(grid, test_cols)
-    return (
-        grid[starts.tolist()]
-        .select(test_cols)
-        .with_columns(
-            _finite_or_null("odds_ratio", res.odds_ratio),
-            _finite_or_null("ci_low", res.ci_low),
-            _finite_or_null("ci_high", res.ci_high),
-            _finite_or_null("p_value", res.pvalue),
-            _finite_or_null("cmh_statistic", res.statistic),
-            _finite_or_null("cmh_statistic_corrected", res.statistic_corrected),
-            _finite_or_null("p_value_corrected", res.pvalue_corrected),
-            _finite_or_null("homogeneity_statistic", res.breslow_day_statistic),
-            pl.Series(
-                "homogeneity_df",
-                np.where(np.isfinite(res.breslow_day_statistic), res.breslow_day_df, -1),
-                dtype=pl.Int64,
-            ).replace(-1, None),
-            _finite_or_null("homogeneity_p", res.breslow_day_pvalue),
-            pl.Series("strata", res.n_strata, dtype=pl.Int64),
-            pl.Series("strata_dropped", res.n_dropped, dtype=pl.Int64),
-        )
-    )
+    return grid[starts.tolist()].select(test_cols).with_columns(stratified_columns(res))
+
+
+def stratified_columns(res: StratifiedResults) -> list[pl.Series]:
+    """The columns of a stratified comparison (without their stratification prefix) from
+    :func:`stratified_odds_ratios`, one row per test: non-finite values as null. The marts and the
+    organisation release (models/releases/fairness.py, which recomputes them over the published strata) both
+    name them so."""
+    return [
+        _finite_or_null("odds_ratio", res.odds_ratio),
+        _finite_or_null("ci_low", res.ci_low),
+        _finite_or_null("ci_high", res.ci_high),
+        _finite_or_null("p_value", res.pvalue),
+        _finite_or_null("cmh_statistic", res.statistic),
+        _finite_or_null("cmh_statistic_corrected", res.statistic_corrected),
+        _finite_or_null("p_value_corrected", res.pvalue_corrected),
+        _finite_or_null("homogeneity_statistic", res.breslow_day_statistic),
+        pl.Series(
+            "homogeneity_df",
+            np.where(np.isfinite(res.breslow_day_statistic), res.breslow_day_df, -1),
+            dtype=pl.Int64,
+        ).replace(-1, None),
+        _finite_or_null("homogeneity_p", res.breslow_day_pvalue),
+        pl.Series("strata", res.n_strata, dtype=pl.Int64),
+        pl.Series("strata_dropped", res.n_dropped, dtype=pl.Int64),
+    ]
 
 
 def _van_elteren_results(ranks: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
@@ -1669,7 +1674,7 @@ def _organisation_marts(
 
     outcome_by_code = {o.code: o for o in outcomes}
     rows = _add_findings(
-        rows.with_columns(pl.lit(org).alias("organization")),
+        rows.with_columns(pl.lit(org).alias("organization"), pl.lit(config.level).alias("confidence_level")),
         outcome_by_code,
         overall=True,
         fdr=config.fdr,

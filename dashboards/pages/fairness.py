@@ -332,7 +332,16 @@ def story_sentence(
     has_gap = overall_p is not None and overall_p < 1.0 - level
     gap = text("fair_story_gap" if has_gap else "fair_story_no_gap", language).format(detail=detail)
     used = row.get(f"{pre}_strata")
+    left = row.get(f"{pre}_strata_left_out") or 0
     if used is not None and used < 2:
+        if left:
+            # The statistic is computed over the strata whose counts are shown (models.releases.fairness):
+            # fewer than two of them leave nothing to combine.
+            return text("fair_story_too_few" if used else "fair_story_none_shown", language).format(
+                strata=strata,
+                used=fmt_int(used, language),
+                total=fmt_int(used + (row.get(f"{pre}_strata_dropped") or 0) + left, language),
+            )
         return text("fair_story_single", language).format(
             strata=strata, stratum=text("fair_stratum_word", language)[stratification]
         )
@@ -350,6 +359,17 @@ def story_sentence(
     values = {"gap": gap, "strata": strata, "odds": fmt_number(odds, language, 2)}
     values |= {"low": fmt_number(low, language, 2), "high": fmt_number(high, language, 2)}
     values["level"] = fmt_number(100 * level, language, 0 if round(100 * level, 6).is_integer() else 1)
+    # Which strata the common odds ratio covers, where some were left out for their hidden counts.
+    values["over"] = (
+        text("fair_story_over", language).format(
+            used=fmt_int(used or 0, language),
+            strata=strata,
+            left=fmt_int(left, language),
+            strata_left=text("fair_stratum_word", language)[stratification] if left == 1 else strata,
+        )
+        if left
+        else ""
+    )
     sentence = text(key, language).format(**values)
     if key == "fair_story_vanishes" and not same_side:
         sentence += text("fair_story_leans_other_way", language).format(strata=strata)
@@ -548,6 +568,7 @@ def _tests_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
                     "z": row.get("z_statistic"),
                     "z_p": row.get("z_p_value"),
                     "stratification": words[stratification],
+                    "strata": _strata_count(row, pre, language),
                     **{
                         key: row.get(f"{pre}_{col}")
                         for key, col in (
@@ -566,7 +587,9 @@ def _tests_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
     if not rows:
         return ""
     floats = ("fisher", "z", "z_p", "cmh", "cmh_p", "cmh_corrected", "cmh_corrected_p", "bd", "bd_p")
-    schema: dict[str, Any] = {"outcome": pl.String, "group": pl.String, "stratification": pl.String}
+    schema: dict[str, Any] = {
+        "outcome": pl.String, "group": pl.String, "stratification": pl.String, "strata": pl.String,
+    }  # fmt: skip
     schema |= {c: pl.Float64 for c in floats} | {"bd_df": pl.Int64, "suppressed": pl.Boolean}
     table = pl.DataFrame(rows, schema=schema)
     headers = text("fair_tests_headers", language)
@@ -577,6 +600,7 @@ def _tests_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
         Column("z", headers["z"], "num", 2),
         Column("z_p", headers["z_p"], "num", 3),
         Column("stratification", headers["stratification"], hidden_flag=None),
+        Column("strata", headers["strata"]),
         Column("cmh", headers["cmh"], "num", 2),
         Column("cmh_p", headers["cmh_p"], "num", 3),
         Column("cmh_corrected", headers["cmh_corrected"], "num", 2),
@@ -591,6 +615,19 @@ def _tests_table(overall: pl.DataFrame, attribute: str, language: str, labels: d
         "marts.fairness",
         html_table(table, columns, language),
         language,
+    )
+
+
+def _strata_count(row: dict[str, Any], pre: str, language: str) -> str | None:
+    """ "7 van 10": the strata a stratified statistic used of those with someone of either group in them
+    (the others' counts are hidden; models.releases.fairness)."""
+    used, left = row.get(f"{pre}_strata"), row.get(f"{pre}_strata_left_out")
+    if used is None:
+        return None
+    # Strata with fewer than 2 people of the two groups carry no information (dropped) but count in the total.
+    total = used + (row.get(f"{pre}_strata_dropped") or 0) + (left or 0)
+    return text("fair_strata_count", language).format(
+        used=fmt_int(used, language), total=fmt_int(total, language)
     )
 
 

@@ -8,8 +8,11 @@ published (the reference "everyone else" is the organisation minus the group: pu
 statistic within function levels is published only where every function level's counts of both groups are.
 
 The statistic within departments (Mantel–Haenszel over departments) follows the same rule as the one within
-function levels: the fairness table publishes the department × group counts it rests on (scope "department"),
-so it is published only where every department's counts of both groups are.
+function levels: the fairness table publishes the department × group counts it rests on (scope "department").
+A builder that computes a stratified statistic over part of the strata marks the per-stratum rows it used
+(`WITHIN_USED`; models.releases.fairness recomputes the fairness statistics over the strata whose counts are
+published): the statistic is then published only where every stratum it used has the group's and its
+reference's counts published. Without the mark, every stratum must be published.
 
 Applied after a table's own builder, so the builder stays as it is.
 """
@@ -37,6 +40,8 @@ def _within_columns(frame: pl.DataFrame, scope: str) -> tuple[str, ...]:
 RATE_COLUMNS = ("rate", "rate_ci_low", "rate_ci_high")
 REST = "rest_of_organisation"  # models.fairness.REST: the reference "everyone else"
 WITHHELD = "derived_withheld"  # True where a comparison was left out because one of its counts is hidden
+# Per-stratum rows: the stratum entered its comparison's stratified statistic (models.releases.fairness).
+WITHIN_USED = "within_used"
 
 
 def _null(frame: pl.DataFrame, mask: pl.Expr, columns: tuple[str, ...]) -> pl.DataFrame:
@@ -113,7 +118,29 @@ def comparisons_need_counts(
             per_stratum = frame.filter(selector).select(
                 *by, "group_value", "stratum", pl.col("rate").is_not_null().alias("__s")
             )
-        if per_stratum is not None:
+        if per_stratum is not None and selector is not None and WITHIN_USED in frame.columns:
+            # The strata the statistic used (marked on the group's rows): each with the group's counts and its
+            # reference's published (a reference without a row there has nobody in it; "the rest of the
+            # organisation" is the stratum total, which the builder checked).
+            # Counts published: size and count shown (a stratum with nobody of the group has both 0 and no rate).
+            marked = frame.filter(selector).select(
+                *by, "group_value", "stratum",
+                (pl.col("count").is_not_null() & pl.col("group_n").is_not_null()).alias("__s"),
+                pl.col(WITHIN_USED).fill_null(False).alias("__u"),
+            )  # fmt: skip
+            ref_rows = marked.select(
+                *by, pl.col("group_value").alias("reference_group"), "stratum", pl.col("__s").alias("__rs")
+            )
+            pairs = main.select(*by, "group_value", "reference_group").unique()
+            whole = (
+                pairs.join(marked.filter(pl.col("__u")), on=[*by, "group_value"], nulls_equal=True)
+                .join(ref_rows, on=[*by, "reference_group", "stratum"], how="left", nulls_equal=True)
+                .group_by([*by, "group_value"])
+                .agg((pl.col("__s") & pl.col("__rs").fill_null(True)).all().alias("__strata"))
+            )
+            checked = checked.join(whole, on=[*by, "group_value"], how="left", nulls_equal=True)
+            strata_ok = pl.col("__strata").fill_null(True)
+        elif per_stratum is not None:
             whole = per_stratum.group_by([*by, "group_value"]).agg(pl.col("__s").all().alias("__strata"))
             ref_whole = whole.rename({"group_value": "reference_group", "__strata": "__ref_strata"})
             checked = checked.join(whole, on=[*by, "group_value"], how="left", nulls_equal=True).join(

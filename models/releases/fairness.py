@@ -5,6 +5,7 @@ The fairness builders (`_fairness`, `_fairness_cube`, `_rates`) are moved here v
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from models.disclosure.engine import (
@@ -19,9 +20,11 @@ from models.disclosure.engine import (
     amount_flag,
     protect,
 )
+from models.fairness import PREFIX, stratified_columns, stratified_odds_ratios
 from models.releases.common import _hide, _need
 from models.releases.derived import REST as REST_OF_ORGANISATION
 from models.releases.fairness_pooled import protect_pooled
+from models.stats import benjamini_hochberg
 
 PERIOD_WINDOW = "window"  # models.fairness.PERIOD_WINDOW: the pooled-window rows of marts.fairness_strata
 
@@ -44,12 +47,13 @@ FAIRNESS_STATS = (
         for stat in (
             "odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "cmh_statistic", "cmh_statistic_corrected",
             "p_value_corrected", "homogeneity_statistic", "homogeneity_df", "homogeneity_p", "strata",
-            "reverses", "heterogeneous",
+            "reverses", "heterogeneous", "strata_left_out",
         )
     ),
     "flag", "finding_nl", "finding_en",
 )  # fmt: skip
 FAIRNESS_LABELS = (
+    "confidence_level",
     "outcome_kind",
     "favourable",
     "outcome_label_nl",
@@ -407,6 +411,9 @@ def _fairness(
         over = _hide(over, pl.col(SUPPRESSED) | pl.col("_ref_hidden").fill_null(True), rate_cols).drop(
             "_ref_hidden", "_ref_n_src"
         )
+    # The statistics within strata: recomputed over the strata whose counts are published (see
+    # `within_over_published`); the mart's, over every stratum, rest on hidden counts.
+    over, used = within_over_published(over, rates)
     # Comparisons are published rounded (2 decimals, p/q 3): enough to read, too coarse to solve back to counts.
     rounded = [
         c
@@ -421,11 +428,17 @@ def _fairness(
         [
             pl.col(c).round(3)
             for c in over.columns
-            if c.endswith(("p_value", "q_value", "homogeneity_p")) and over.schema[c].is_float()
+            if c.endswith(("p_value", "q_value", "homogeneity_p", "p_value_corrected"))
+            and over.schema[c].is_float()
         ]
     )
     over = over.drop("_n_src", strict=False).with_columns(pl.lit("overall").alias("scope"))
-    within = _fairness_within(rates, strata)
+    within = _fairness_within(rates, strata).join(
+        used,
+        on=["organization", "cycle", "outcome", "attribute", "scope", "stratum", "group_value"],
+        how="left",
+    )
+    within = within.with_columns(pl.col(WITHIN_USED).fill_null(False))
     frames = [over, within]
     if windows is not None and windows.height:
         cols_ = ("organization", "cycle", "outcome", "attribute", "group_value", "n", "count")
@@ -550,6 +563,227 @@ def _fairness_within(rates: pl.DataFrame, strata: pl.DataFrame | None) -> pl.Dat
         + [pl.col(c).round(3) for c in ("p_value", "q_value") if c in out.columns]
     )
     return out.drop("_ref_shown", "_total_shown").rename({"stratification": "scope"})
+
+
+WITHIN_USED = (
+    "within_used"  # per-stratum rows: the stratum enters its comparison's published common odds ratio
+)
+# The columns of a stratified comparison (models.fairness.stratified_columns), each behind its prefix.
+WITHIN_COLUMNS = (
+    "odds_ratio", "ci_low", "ci_high", "p_value", "q_value", "cmh_statistic", "cmh_statistic_corrected",
+    "p_value_corrected", "homogeneity_statistic", "homogeneity_df", "homogeneity_p", "strata", "strata_dropped",
+    "reverses", "heterogeneous", "strata_left_out",
+)  # fmt: skip
+
+
+def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The statistics within function levels and within departments of every overall comparison, recomputed
+    over the strata whose counts are published; returns `over` with them and the per-stratum keys
+    (`scope` = the stratification) that entered a statistic, with `WITHIN_USED`.
+
+    Why: the mart's common odds ratio, CMH and Breslow–Day run over every stratum. On the sample most
+    comparisons have some level or department with fewer than k women or men, whose counts are hidden; a
+    statistic over them is a (rounded, non-linear) summary of hidden counts, so models.releases.derived
+    withheld it and the page showed nothing within strata. Computed over the strata whose four counts (the
+    group's size and count, its reference's; for "the rest of the organisation" the stratum's total) are
+    published, the statistic is a function of published numbers only: it adds nothing an attacker does not
+    already have, and the page says how many strata it covers and how many were left out
+    (`<prefix>_strata`, `<prefix>_strata_left_out`). A stratum in which the group or its reference has no
+    row holds nobody of it (a zero, public by its absence). The same tested functions as the mart's
+    (models.fairness.stratified_odds_ratios: MH odds ratio, Robins–Breslow–Greenland interval at the
+    policy's `confidence_level`, CMH with and without continuity correction, Breslow–Day with Tarone's
+    correction); q-values by Benjamini–Hochberg over the published stratified comparisons of the
+    organisation, cycle and stratification. Published only with at least 2 strata used (one stratum is its
+    own odds ratio, shown in the forest plot); the counts of strata stay so the page can say why.
+
+    The mart's finding sentences quote the statistics over every stratum: they are kept only where no
+    stratum was left out (then both agree), else withheld."""
+    keys = ["organization", "cycle", "outcome", "attribute"]
+    test_keys = [*keys, "group_value", "reference_group"]
+    # The mart's strata counts (which stratifications its finding sentence quotes), kept aside.
+    out = over.with_columns(
+        [pl.col(f"{PREFIX[s]}_strata").alias(f"_{PREFIX[s]}_mart_strata") for s in STRATIFICATIONS
+         if f"{PREFIX[s]}_strata" in over.columns]
+    )  # fmt: skip
+    finding_ok = pl.lit(True)
+    used_frames = []
+    for stratification in STRATIFICATIONS:
+        pre = PREFIX[stratification]
+        strata_col = f"{pre}_strata"
+        if strata_col not in over.columns or "reference_group" not in over.columns:
+            continue
+        # The comparisons the mart ran within this stratification (and the release did not block).
+        tests = (
+            over.filter(
+                pl.col("group_value").is_not_null()
+                & pl.col("reference_group").is_not_null()
+                & (pl.col("group_value") != pl.col("reference_group"))
+                & pl.col(strata_col).is_not_null()
+                & (pl.col("attribute") != stratification)
+            )
+            .select(
+                *test_keys,
+                pl.col("odds_ratio").alias("_crude"),
+                pl.col("confidence_level")
+                if "confidence_level" in over.columns
+                else pl.lit(None, pl.Float64).alias("confidence_level"),
+            )
+            .with_row_index("_t")
+        )
+        cells = rates.filter(
+            (pl.col("stratification") == stratification)
+            & pl.col("stratum").is_not_null()
+            & (pl.col("stratum") != "(all)")
+        ).select(*keys, "stratum", "group_value", "group_n", "count", pl.col(SUPPRESSED).alias("_hidden"))
+        groups = cells.filter(pl.col("group_value").is_not_null())
+        totals = cells.filter(pl.col("group_value").is_null()).select(
+            *keys, "stratum", pl.col("group_n").alias("_tn"), pl.col("count").alias("_tc"),
+            pl.col("_hidden").alias("_t_hidden"),
+        )  # fmt: skip
+        refs = groups.rename(
+            {"group_value": "reference_group", "group_n": "_rn", "count": "_rc", "_hidden": "_r_hidden"}
+        )
+        rest = pl.col("reference_group") == REST_OF_ORGANISATION
+        strata = (
+            pl.concat(
+                [
+                    tests.join(groups.select(*keys, "group_value", "stratum"), on=[*keys, "group_value"]),
+                    tests.join(
+                        refs.select(*keys, "reference_group", "stratum"), on=[*keys, "reference_group"]
+                    ),
+                    tests.filter(rest).join(totals.select(*keys, "stratum"), on=keys),
+                ],
+                how="diagonal_relaxed",
+            )
+            .select("_t", *test_keys, "_crude", "confidence_level", "stratum")
+            .unique()
+        )
+        grid = (
+            strata.join(groups, on=[*keys, "group_value", "stratum"], how="left")
+            .join(refs, on=[*keys, "reference_group", "stratum"], how="left")
+            .join(totals, on=[*keys, "stratum"], how="left")
+            .with_columns(
+                pl.col("group_n").fill_null(0),
+                pl.col("count").fill_null(0),
+                pl.col("_hidden").fill_null(False),
+            )
+            .with_columns(
+                pl.when(rest)
+                .then(pl.col("_tn") - pl.col("group_n"))
+                .otherwise(pl.col("_rn").fill_null(0))
+                .alias("_rn"),
+                pl.when(rest)
+                .then(pl.col("_tc") - pl.col("count"))
+                .otherwise(pl.col("_rc").fill_null(0))
+                .alias("_rc"),
+                pl.when(rest)
+                .then(pl.col("_t_hidden").fill_null(True) | pl.col("_hidden"))
+                .otherwise(pl.col("_r_hidden").fill_null(False))
+                .alias("_r_hidden"),
+            )
+            .with_columns(
+                (~pl.col("_hidden") & ~pl.col("_r_hidden") & pl.col("_rn").is_not_null()).alias("_published")
+            )
+            .sort("_t", "stratum")
+        )
+        shown = grid.filter(pl.col("_published"))
+        left_out = grid.group_by("_t").agg(
+            (~pl.col("_published")).sum().cast(pl.Int64).alias("strata_left_out")
+        )
+        results = []
+        for (level,), part in shown.partition_by("confidence_level", as_dict=True, include_key=True).items():
+            if level is None:
+                continue  # no coverage known: nothing is recomputed, so nothing is published
+            ids = part["_t"].cast(pl.Int64).to_numpy()
+            a = part["count"].to_numpy()
+            res = stratified_odds_ratios(
+                ids,
+                a,
+                part["group_n"].to_numpy() - a,
+                part["_rc"].to_numpy(),
+                (part["_rn"] - part["_rc"]).to_numpy(),
+                tests.height,
+                float(level),
+            )
+            computed = pl.DataFrame(stratified_columns(res)).with_row_index("_t")
+            results.append(computed.join(part.select("_t").unique(), on="_t", how="semi"))
+        computed = (
+            pl.concat(results)
+            if results
+            else pl.DataFrame(schema={"_t": pl.UInt32, **pl.DataFrame(stratified_columns(
+                stratified_odds_ratios([], [], [], [], [], 0))).schema})
+        )  # fmt: skip
+        stats = (
+            tests.join(computed, on="_t", how="left")
+            .join(left_out, on="_t", how="left")
+            .with_columns(pl.col("strata").fill_null(0), pl.col("strata_left_out").fill_null(0))
+        )
+        enough = pl.col("strata") >= 2
+        stats = stats.with_columns(
+            [
+                pl.when(enough).then(pl.col(c)).alias(c)
+                for c in (
+                    "odds_ratio",
+                    "ci_low",
+                    "ci_high",
+                    "p_value",
+                    "cmh_statistic",
+                    "cmh_statistic_corrected",
+                    "p_value_corrected",
+                    "homogeneity_statistic",
+                    "homogeneity_df",
+                    "homogeneity_p",
+                )
+            ]
+        ).with_columns(
+            ((pl.col("_crude").log() * pl.col("odds_ratio").log()) < 0).alias("reverses"),
+            (pl.col("homogeneity_p") < 1.0 - pl.col("confidence_level")).alias("heterogeneous"),
+        )
+        stats = _bh_per_cycle(stats)
+        # A finding quoting this stratification (the mart names it with at least 2 strata) needs every stratum.
+        finding_ok = finding_ok & (
+            (pl.col(f"_{pre}_mart_strata").fill_null(0) < 2) | (pl.col(f"_{pre}_left_out").fill_null(0) == 0)
+        )
+        renamed = stats.select(
+            *test_keys, *[pl.col(c).alias(f"{pre}_{c}") for c in WITHIN_COLUMNS if c in stats.columns]
+        ).with_columns(pl.col(f"{pre}_strata_left_out").alias(f"_{pre}_left_out"))
+        out = out.drop([f"{pre}_{c}" for c in WITHIN_COLUMNS], strict=False).join(
+            renamed, on=test_keys, how="left", nulls_equal=True
+        )
+        published = stats.filter(enough).select("_t")
+        used_frames.append(
+            shown.join(published, on="_t", how="semi")
+            .select(*keys, pl.lit(stratification).alias("scope"), "stratum", "group_value")
+            .unique()
+            .with_columns(pl.lit(True).alias(WITHIN_USED))
+        )
+    if "finding_nl" in out.columns:
+        out = _hide(out, ~finding_ok, ["finding_nl", "finding_en"])
+    out = out.drop(
+        [c for c in out.columns if c.startswith("_") and c.endswith(("_left_out", "_mart_strata"))]
+    )
+    used = (
+        pl.concat(used_frames)
+        if used_frames
+        else pl.DataFrame(
+            schema={**{k: over.schema[k] for k in keys}, "scope": pl.String, "stratum": pl.String,
+                    "group_value": pl.String, WITHIN_USED: pl.Boolean}
+        )
+    )  # fmt: skip
+    return out, used
+
+
+def _bh_per_cycle(stats: pl.DataFrame) -> pl.DataFrame:
+    """`q_value`: Benjamini–Hochberg over the published p-values of one organisation and cycle (the mart's
+    family, restricted to what is published)."""
+    q = np.full(stats.height, np.nan)
+    family = stats.select(pl.concat_str(["organization", pl.col("cycle").cast(pl.String)], separator="|"))
+    fam = family.to_series().to_numpy()
+    p = stats["p_value"].fill_null(np.nan).to_numpy()
+    for value in np.unique(fam):
+        sel = fam == value
+        q[sel] = benjamini_hochberg(p[sel])
+    return stats.with_columns(pl.Series("q_value", q, dtype=pl.Float64).fill_nan(None))
 
 
 PAY_BY = ("organization", "cycle", "item", "measure", "component", "basis", "category_type")
