@@ -1654,7 +1654,13 @@ def _organisation_marts(
             if f"{pre}_{col}" not in rows.columns:
                 rows = rows.with_columns(pl.lit(None, dtype=pl.Float64).alias(f"{pre}_{col}"))
         rows = rows.with_columns(
-            ((pl.col("odds_ratio").log() * pl.col(f"{pre}_odds_ratio").log()) < 0).alias(f"{pre}_reverses"),
+            # Simpson's reversal: an overall gap (Fisher's p below the policy's level, as the page's sentence
+            # judges it) whose within-strata estimate points the other way; a flip of an estimate with no overall
+            # gap (0.95 -> 1.06) reverses nothing.
+            (
+                ((pl.col("odds_ratio").log() * pl.col(f"{pre}_odds_ratio").log()) < 0)
+                & (pl.col("p_value") < 1.0 - config.level)
+            ).alias(f"{pre}_reverses"),
             # Breslow–Day rejects a common odds ratio at the policy's level: the strata differ from each other.
             (pl.col(f"{pre}_homogeneity_p") < 1.0 - config.level).alias(f"{pre}_heterogeneous"),
         )

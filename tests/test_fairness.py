@@ -1033,6 +1033,28 @@ def simpson_people() -> tuple[pl.DataFrame, pl.DataFrame]:
     return ev, bonus_for(ev, rewarded)
 
 
+def test_a_flipped_estimate_without_an_overall_gap_is_no_reversal() -> None:
+    # Men 35/130 against women 30/100 overall (no gap at 95%), and the departments' common odds ratio lies just
+    # over 1: the estimate flips, but there was no overall gap to reverse. The old rule said "reverses".
+    flip = {"A": (20, 30, 10, 20), "B": (10, 40, 25, 75)}
+    rows, rewarded = [], []
+    for dept, (fy, fn, my, mn) in flip.items():
+        for gender, yes, no in (("F", fy, fn), ("M", my, mn)):
+            for got, count in ((True, yes), (False, no)):
+                rows += [
+                    {"gender": gender, "department": dept, "function_level": "S08"} for _ in range(count)
+                ]
+                rewarded += [got] * count
+    ev = evaluations(rows)
+    # the reference is the group with the higher rate (women here): the comparison is men against women
+    men = row(run(ev, bonus_for(ev, rewarded)).overall, outcome="incidental_reward", attribute="gender",
+              group_value="M")  # fmt: skip
+    assert men["reference_group"] == "F"
+    assert men["p_value"] == pytest.approx(sps.fisher_exact([[35, 95], [30, 70]]).pvalue, rel=1e-9)
+    assert men["p_value"] > 0.05 and men["odds_ratio"] < 1 < men["within_department_odds_ratio"]
+    assert men["within_department_reverses"] is False
+
+
 def simpson_tables() -> np.ndarray:
     """(K, 2, 2) tables [[women with, women without], [men with, men without]] per department."""
     return np.array([[[fy, fn], [my, mn]] for fy, fn, my, mn in SIMPSON.values()], dtype=float)

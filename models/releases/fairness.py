@@ -624,6 +624,7 @@ def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.D
             .select(
                 *test_keys,
                 pl.col("odds_ratio").alias("_crude"),
+                pl.col("p_value").alias("_crude_p"),
                 pl.col("confidence_level")
                 if "confidence_level" in over.columns
                 else pl.lit(None, pl.Float64).alias("confidence_level"),
@@ -655,7 +656,7 @@ def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.D
                 ],
                 how="diagonal_relaxed",
             )
-            .select("_t", *test_keys, "_crude", "confidence_level", "stratum")
+            .select("_t", *test_keys, "_crude", "_crude_p", "confidence_level", "stratum")
             .unique()
         )
         grid = (
@@ -736,7 +737,11 @@ def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.D
                 )
             ]
         ).with_columns(
-            ((pl.col("_crude").log() * pl.col("odds_ratio").log()) < 0).alias("reverses"),
+            # As in the mart: a reversal needs an overall gap at the policy's level for the estimate to flip.
+            (
+                ((pl.col("_crude").log() * pl.col("odds_ratio").log()) < 0)
+                & (pl.col("_crude_p") < 1.0 - pl.col("confidence_level"))
+            ).alias("reverses"),
             (pl.col("homogeneity_p") < 1.0 - pl.col("confidence_level")).alias("heterogeneous"),
         )
         stats = _bh_per_cycle(stats)
