@@ -21,8 +21,10 @@ suppressed aggregates. The rules, with their thresholds from the organisation's 
   that every solution holds at zero (or at the table's largest value), and with those known a linear-algebra
   check finds the cells the equations determine (chains across rows and columns). Sums over the category
   that another table publishes (`CutPoints`: the fairness page's "rated at least ..." counts per function
-  level) are cells of these equations too, so a reader cannot combine them with the table. For tables whose bounds
-  need not be whole numbers (three or more dims with totals, none of them two-valued) each small cell must
+  level) are cells of these equations too, so a reader cannot combine them with the table; margins no table of
+  the release shows (`TableRule.unpublished`) are unknowns of them, hidden from the start and never
+  published (an equation whose only hidden member is such a margin needs no second one). For tables whose
+  bounds need not be whole numbers (three or more dims with totals, none of them two-valued) each small cell must
   also be able to move by more than half a person. More cells are hidden until nothing is narrowed.
 * **Amounts** — a money cell needs at least ``min_group_size_amounts`` people (default 10) and no single
   person above ``dominance_share`` (default 30%) of the cell's total; it is hidden whenever its count is
