@@ -1,8 +1,9 @@
 """The disclosure report: per published table, its page and audience, how many cells it could publish, how many
-it shows, and how many it hides and why (primary: small, small remainder (a shown count whose group's size minus
-it is small) or everyone alike; complementary; recoded: groups left out or merged before suppression). Only the
-cells a page shows are counted (`TableRule.shown`: a rate table's count without the outcome is not one). Also the cells of at least 2k people and how many of those were hidden as
-complements: the price of protecting small cells, which recoding should keep low (issue 16's aim: at most 5%
+it shows, and how many it hides and why (primary: small, small remainder (a shown count whose group's size
+minus it is small) or everyone alike; complementary; recoded: groups left out or merged before suppression).
+Only the cells a page shows are counted (`TableRule.shown`: a rate table's count without the outcome is not
+one). Also the cells of at least 2k people and how many of those were hidden as complements (and as small
+remainders): the price of protecting small cells, which recoding should keep low (issue 16's aim: at most 5%
 in the organisation release, none in the meeting and management releases).
 
 Counts only, never data values: the report goes to the run's metadata and the test output.
