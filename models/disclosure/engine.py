@@ -5,6 +5,10 @@ Every published table passes through `protect` before it reaches dashboards/, so
 suppressed aggregates. The rules, with their thresholds from the organisation's policy (`disclosure:`):
 
 * **Small cells** — a count from 1 to k−1 people (``min_group_size``, default 5) is hidden. Zeros are shown.
+* **Small remainder** — where a page shows a group's size and its count with an outcome but not the count
+  without (`TableRule.shown`), a count with the outcome is hidden when the count without, its size minus it,
+  is from 1 to k−1: the shown count would give the small one back by subtraction. This is the rule for a rate
+  (numerator and denominator − numerator each at least k): primary, not complementary.
 * **Everyone alike** — a distribution (the cells of one group over a category such as the rating) in which all
   people sit in one category reveals each member's value: all its cells are hidden, zeros included. Tables of
   means use a row-wise `homogeneous` test (e.g. a standard deviation of 0) instead.
@@ -17,8 +21,10 @@ suppressed aggregates. The rules, with their thresholds from the organisation's 
   that every solution holds at zero (or at the table's largest value), and with those known a linear-algebra
   check finds the cells the equations determine (chains across rows and columns). Sums over the category
   that another table publishes (`CutPoints`: the fairness page's "rated at least ..." counts per function
-  level) are cells of these equations too, so a reader cannot combine them with the table. For tables whose bounds
-  need not be whole numbers (three or more dims with totals, none of them two-valued) each small cell must
+  level) are cells of these equations too, so a reader cannot combine them with the table; margins no table of
+  the release shows (`TableRule.unpublished`) are unknowns of them, hidden from the start and never
+  published (an equation whose only hidden member is such a margin needs no second one). For tables whose
+  bounds need not be whole numbers (three or more dims with totals, none of them two-valued) each small cell must
   also be able to move by more than half a person. More cells are hidden until nothing is narrowed.
 * **Amounts** — a money cell needs at least ``min_group_size_amounts`` people (default 10) and no single
   person above ``dominance_share`` (default 30%) of the cell's total; it is hidden whenever its count is
@@ -51,6 +57,8 @@ REASON = "suppressed_reason"
 SMALL = "small"
 HOMOGENEOUS = "homogeneous"
 COMPLEMENT = "complement"
+SMALL_REMAINDER = "small_remainder"  # a shown count whose group's size minus it (not shown) is small
+UNPUBLISHED = "unpublished"  # a margin no table of the release shows: unknown to the reader from the start
 AMOUNT_SMALL = "amount_small"
 DOMINANCE = "dominance"
 
@@ -153,6 +161,16 @@ class TableRule:
     homogeneous  row-wise polars expression: True when every person in the cell has the same value
     keep      the columns that may be published (None: all but the amounts' `max_column`)
     cut_points   cumulative counts over `category` that another table publishes (see `CutPoints`)
+    shown     row-wise expression on the cube: the cells the page shows (None: all). The others take part in
+              the equations as ordinary cells (the "without" count of a rate table is its size minus its
+              "with" count: known when both are shown) but are not counted in the disclosure report
+    unpublished  row-wise expression on the cube: margins that no table of the release shows (a department's
+              "with" count when only its groups are published). They are unknowns of the reader's equations
+              from the start (reason `unpublished`, never published, not counted in the report): a hidden
+              cell inside such a margin needs no complement for that margin's equation, and the exact audit
+              checks that nothing small can be pinned through the others
+    counted   row-wise expression: the shown rows the disclosure report counts for this table (None: all); a
+              table whose rows another table counts already (the same cells, hidden alike) leaves them out
     """
 
     dims: tuple[str, ...]
@@ -167,6 +185,9 @@ class TableRule:
     homogeneous: pl.Expr | None = None
     keep: tuple[str, ...] | None = None
     cut_points: CutPoints | None = None
+    shown: pl.Expr | None = None
+    unpublished: pl.Expr | None = None
+    counted: pl.Expr | None = None
 
 
 @dataclass
@@ -185,6 +206,7 @@ class ProtectedTable:
     reasons: dict[str, int] = field(default_factory=dict)
     large_cells: int = 0
     large_complements: int = 0
+    large_remainders: int = 0  # cells of at least 2k people hidden as a small remainder (`SMALL_REMAINDER`)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -363,6 +385,7 @@ def _complement(
     sensitive: np.ndarray | None = None,
     width_check: bool = False,
     level: np.ndarray | None = None,
+    free: np.ndarray | None = None,
 ) -> None:
     """Hide more cells until every equation has zero or at least two hidden members and no hidden cell is
     determined by the equations. With `sensitive` (the audit), the cells every solution holds at zero are
@@ -371,12 +394,17 @@ def _complement(
 
     `level` (per cell: how many of its dims are totals) makes complements come from the most detailed cells
     first, then the smallest: a total is what a meeting reads, and hiding one organisation-wide cell hid the
-    organisation's whole distribution through the chain of its cumulative cut points."""
+    organisation's whole distribution through the chain of its cumulative cut points.
+
+    `free` (per cell): hidden cells that protect nothing of their own (a margin the release never shows): an
+    equation whose only hidden member is such a cell gives the reader nothing he may not know, so it needs no
+    second hidden member; the audit still sees every equation they are in."""
     if not equations:
         # A table without totals: no hidden cell can be recomputed, so there is nothing to complement (the
         # audit below would find no equation to pin a cell with).
         return
     level = np.zeros(values.size, dtype=np.int64) if level is None else level
+    free = np.zeros(values.size, dtype=bool) if free is None else free
     members = [np.concatenate(([t], p)) for t, p in equations]
     by_cell: dict[int, list[int]] = {}
     for e, m in enumerate(members):
@@ -429,7 +457,7 @@ def _complement(
             lone = np.flatnonzero(incidence @ hidden.astype(np.float64) == 1)
             for e in lone.tolist():
                 m = members[e]
-                if np.count_nonzero(hidden[m]) == 1:
+                if np.count_nonzero(hidden[m]) == 1 and not free[m[hidden[m]]].any():
                     choice = smallest_open(m)
                     if choice is not None:
                         hidden[choice] = True
@@ -440,7 +468,7 @@ def _complement(
         determined = [
             c
             for c in _determined(hidden, members, cache, values, exact_bounds=sensitive is not None)
-            if (sensitive[c] if sensitive is not None else values[c] != 0)
+            if (sensitive[c] if sensitive is not None else values[c] != 0 and not free[c])
         ]
         if not determined and sensitive is not None and width_check:
             determined = _pinned_by_bounds(values, hidden, members, sensitive, 0.5, lp_cache)
@@ -837,6 +865,35 @@ def protect(
     alike &= ~hidden
     hidden |= alike
     reasons[alike] = HOMOGENEOUS
+    # The rows a page shows, the margins no table shows, and the rows the report counts (never cut cells).
+    head = cube.slice(0, published_rows)
+
+    def rows(expr: pl.Expr | None) -> np.ndarray:
+        mask = np.zeros(cube.height, dtype=bool)
+        mask[:published_rows] = (
+            True if expr is None else head.select(expr.fill_null(False)).to_series().to_numpy().astype(bool)
+        )
+        return mask
+
+    shown = rows(rule.shown)
+    unpublished = (
+        rows(rule.unpublished) if rule.unpublished is not None else np.zeros(cube.height, dtype=bool)
+    )
+    shown &= ~unpublished
+    counted = shown & rows(rule.counted)
+    reasons[unpublished & ~hidden] = UNPUBLISHED
+    hidden |= unpublished
+    if rule.shown is not None:
+        # Small remainder: a shown total = a shown part + a small part the page does not show.
+        small_unshown = (reasons == SMALL) & ~shown & ~unpublished
+        small_unshown[published_rows:] = False
+        for whole, pair in equations:
+            if pair.size != 2 or not shown[whole] or hidden[whole]:
+                continue
+            for mine, other in ((pair[0], pair[1]), (pair[1], pair[0])):
+                if small_unshown[other] and shown[mine] and not hidden[mine]:
+                    hidden[mine] = True
+                    reasons[mine] = SMALL_REMAINDER
     if force is not None and force.height:
         keys = [*rule.by, *rule.dims]
         published = cube.slice(0, published_rows)  # a cut cell is never forced by its key
@@ -868,6 +925,7 @@ def protect(
         sensitive if audit else None,
         _may_be_fractional(cube, rule),
         level=level,
+        free=unpublished & ~sensitive,
     )
 
     masks: dict[str, np.ndarray] = {
@@ -928,17 +986,16 @@ def protect(
     return ProtectedTable(
         frame=out,
         notes=notes,
-        cells=published_rows,
-        hidden=int(hidden[:published_rows].sum()),
+        cells=int(counted.sum()),
+        hidden=int((hidden & counted).sum()),
         cut_points=cut_points,
         reasons={
-            str(reason): int(np.sum(reasons[:published_rows] == reason))
-            for reason in (SMALL, HOMOGENEOUS, COMPLEMENT)
+            str(reason): int(np.sum(counted & (reasons == reason)))
+            for reason in (SMALL, SMALL_REMAINDER, HOMOGENEOUS, COMPLEMENT)
         },
-        large_cells=int(np.sum(n[:published_rows] >= 2 * limits.k)),
-        large_complements=int(
-            np.sum((n[:published_rows] >= 2 * limits.k) & (reasons[:published_rows] == COMPLEMENT))
-        ),
+        large_cells=int(np.sum(counted & (n >= 2 * limits.k))),
+        large_complements=int(np.sum(counted & (n >= 2 * limits.k) & (reasons == COMPLEMENT))),
+        large_remainders=int(np.sum(counted & (n >= 2 * limits.k) & (reasons == SMALL_REMAINDER))),
     )
 
 
@@ -949,7 +1006,9 @@ __all__ = [
     "HOMOGENEOUS",
     "REASON",
     "SMALL",
+    "SMALL_REMAINDER",
     "SUPPRESSED",
+    "UNPUBLISHED",
     "Amount",
     "ProtectedTable",
     "TableRule",

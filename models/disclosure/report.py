@@ -1,7 +1,9 @@
 """The disclosure report: per published table, its page and audience, how many cells it could publish, how many
-it shows, and how many it hides and why (primary: small or everyone alike; complementary; recoded: groups left
-out or merged before suppression). Also the cells of at least 2k people and how many of those were hidden as
-complements: the price of protecting small cells, which recoding should keep low (issue 16's aim: at most 5%
+it shows, and how many it hides and why (primary: small, small remainder (a shown count whose group's size
+minus it is small) or everyone alike; complementary; recoded: groups left out or merged before suppression).
+Only the cells a page shows are counted (`TableRule.shown`: a rate table's count without the outcome is not
+one). Also the cells of at least 2k people and how many of those were hidden as complements (and as small
+remainders): the price of protecting small cells, which recoding should keep low (issue 16's aim: at most 5%
 in the organisation release, none in the meeting and management releases).
 
 Counts only, never data values: the report goes to the run's metadata and the test output.
@@ -11,7 +13,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.disclosure.engine import COMPLEMENT, HOMOGENEOUS, SMALL, SUPPRESSED, ProtectedTable
+from models.disclosure.engine import (
+    COMPLEMENT,
+    HOMOGENEOUS,
+    SMALL,
+    SMALL_REMAINDER,
+    SUPPRESSED,
+    ProtectedTable,
+)
 
 REPORT_SCHEMA = {
     "organization": pl.String,
@@ -22,11 +31,13 @@ REPORT_SCHEMA = {
     "shown": pl.Int64,
     "hidden": pl.Int64,
     "small": pl.Int64,
+    "small_remainder": pl.Int64,
     "homogeneous": pl.Int64,
     "complement": pl.Int64,
     "recoded": pl.Int64,
     "cells_2k": pl.Int64,
     "complement_2k": pl.Int64,
+    "remainder_2k": pl.Int64,
 }
 
 
@@ -49,11 +60,13 @@ def report_row(
         "shown": cells - hidden,
         "hidden": hidden,
         "small": result.reasons.get(SMALL, 0),
+        "small_remainder": result.reasons.get(SMALL_REMAINDER, 0),
         "homogeneous": result.reasons.get(HOMOGENEOUS, 0),
         "complement": result.reasons.get(COMPLEMENT, 0),
         "recoded": result.recoded,
         "cells_2k": result.large_cells,
         "complement_2k": result.large_complements,
+        "remainder_2k": result.large_remainders,
     }
 
 

@@ -5,6 +5,8 @@ The fairness builders (`_fairness`, `_fairness_cube`, `_rates`) are moved here v
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 
@@ -29,6 +31,10 @@ from models.stats import benjamini_hochberg
 PERIOD_WINDOW = "window"  # models.fairness.PERIOD_WINDOW: the pooled-window rows of marts.fairness_strata
 
 # ---------------------------------------------------------------------------------------------- fairness
+# The page shows each group's size and its count with the outcome (and their rate); the count without the
+# outcome is their difference, a cell of the equations but not a published number (docs/privacy.md,
+# "Complementary suppression: what it costs").
+SHOWN = pl.col("has").is_null() | (pl.col("has") != "no")
 FAIRNESS_RULE = TableRule(
     by=("organization", "cycle", "outcome", "attribute"),
     dims=("stratum", "group_value", "has"),
@@ -36,7 +42,21 @@ FAIRNESS_RULE = TableRule(
     totals=("stratum", "group_value", "has"),
     category="has",
     complete=True,
+    shown=SHOWN,
 )
+# Per department the page shows each group's rate, never the department's own count with the outcome (no
+# table of the organisation release does: the rating distribution per department is on the management site):
+# those margins are unknowns of the reader's equations, so a small group needs no sibling hidden for them. The
+# department's size stays a known margin (the budget's and the process page's headcount). The overall rows
+# are the function-level cube's (the same cells, hidden alike): the report counts them there.
+DEPARTMENT_RULE = dataclasses.replace(
+    FAIRNESS_RULE,
+    unpublished=pl.col("stratum").is_not_null()
+    & pl.col("group_value").is_null()
+    & pl.col("has").is_not_null(),
+    counted=pl.col("stratum").is_not_null(),
+)
+RULES_BY_STRATIFICATION = {"function_level": FAIRNESS_RULE, "department": DEPARTMENT_RULE}
 FAIRNESS_STATS = (
     "rate_ci_low", "rate_ci_high", "reference_rate", "difference", "ratio", "adverse_impact_ratio", "adverse_impact",
     "test", "p_value", "q_value", "odds_ratio", "standardised_difference",
@@ -181,7 +201,8 @@ def _fairness_cube(
     group's is shown (or the other way round), hide both: a published comparison (odds ratio) and one visible
     rate would give the hidden rate back. Repeated until nothing changes."""
     keys = ["organization", "cycle", "outcome", "attribute", "group_value"]
-    result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
+    rule = RULES_BY_STRATIFICATION.get(stratification, FAIRNESS_RULE)
+    result = protect(cells, rule, limits, force=force, audit=False)
     same = _same_cells(result.frame.select(CUBE_KEYS), _outcome_aliases(cells), stratification)
     pairs = (
         binary.filter(
@@ -224,14 +245,14 @@ def _fairness_cube(
             if audited:
                 break
             # Settled without the audit: one audited round, which may hide more (then round again).
-            result = protect(cells, FAIRNESS_RULE, limits, force=force)
+            result = protect(cells, rule, limits, force=force)
             audited = True
             continue
         force = pl.concat([force, wanted]).unique()
-        result = protect(cells, FAIRNESS_RULE, limits, force=force, audit=False)
+        result = protect(cells, rule, limits, force=force, audit=False)
         audited = False
     if not audited:
-        result = protect(cells, FAIRNESS_RULE, limits, force=force)
+        result = protect(cells, rule, limits, force=force)
     return result
 
 
@@ -331,7 +352,18 @@ def _fairness_cubes(
         [r.frame.with_columns(pl.lit(s).alias("stratification")) for s, r in results.items()],
         how="diagonal_relaxed",
     )
-    return results[STRATIFICATIONS[0]], frame
+    # The report counts every stratification's cells (the overall rows once: DEPARTMENT_RULE's `counted`).
+    main = results[STRATIFICATIONS[0]]
+    for s in STRATIFICATIONS[1:]:
+        other = results[s]
+        main.cells += other.cells
+        main.hidden += other.hidden
+        main.large_cells += other.large_cells
+        main.large_complements += other.large_complements
+        main.large_remainders += other.large_remainders
+        for reason, count in other.reasons.items():
+            main.reasons[reason] = main.reasons.get(reason, 0) + count
+    return main, frame
 
 
 def _fairness(

@@ -35,6 +35,13 @@ SOURCE_COLUMNS = (*BY, "outcome_position", "label_nl", "label_en", *CELL, "n", "
 DERIVED = ("rate", "shrunk_rate", "shrunk_lo", "shrunk_hi", "own_weight")
 PRIOR = ("level_n", "level_count", "level_rate", "prior_strength", "prior_status")
 
+# What the page shows: each intersection's and each function level's size and count at or above the cut (the
+# count below is their difference). Its other margins are the fairness table's numbers (a gender's or a
+# part-time group's count, overall or within a level: known margins, counted there), except gender ×
+# part-time over all levels, which no table of the release shows: those are unknowns of the reader's
+# equations (docs/privacy.md, "Complementary suppression: what it costs").
+_FULL = pl.all_horizontal([pl.col(c).is_not_null() for c in CELL])
+_LEVEL = pl.col("function_level").is_not_null() & pl.col("gender").is_null() & pl.col("part_time").is_null()
 INTERSECTIONS_RULE = TableRule(
     by=BY,
     dims=(*CELL, RESULT),
@@ -42,6 +49,10 @@ INTERSECTIONS_RULE = TableRule(
     totals=(*CELL, RESULT),
     category=RESULT,
     complete=True,
+    shown=(_FULL | _LEVEL) & (pl.col(RESULT).is_null() | (pl.col(RESULT) != "no")),
+    unpublished=pl.col("function_level").is_null()
+    & pl.col("gender").is_not_null()
+    & pl.col("part_time").is_not_null(),
 )
 
 

@@ -54,6 +54,8 @@ MOVES_BY_GROUP_RULE = TableRule(
     totals=("group_value", "has"),
     category="has",
     complete=True,
+    # The page shows each group's size and the people moved that way (and their rate), not those not moved.
+    shown=pl.col("has").is_null() | (pl.col("has") != "no"),
 )
 MOVES_COMPARISONS = (
     "odds_ratio", "within_level_odds_ratio", "within_level_ci_low", "within_level_ci_high", "q_value",

@@ -22,6 +22,8 @@ PROCESS_RULE = TableRule(
     n="n",
     totals=("department", "has"),
     complete=True,
+    # The page shows each department's size and count; the count without is their difference.
+    shown=pl.col("has").is_null() | (pl.col("has") != "no"),
 )
 
 
