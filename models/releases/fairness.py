@@ -637,6 +637,34 @@ def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.D
         [pl.col(f"{PREFIX[s]}_strata").alias(f"_{PREFIX[s]}_mart_strata") for s in STRATIFICATIONS
          if f"{PREFIX[s]}_strata" in over.columns]
     )  # fmt: skip
+    # models.releases.derived publishes a comparison's statistics (these included) only where its own and its
+    # reference's overall counts are (for "the rest of the organisation": the total's). A comparison it will
+    # withhold is not computed here, so the q-values' family is the published comparisons a reader can check.
+    if SUPPRESSED in over.columns and "reference_group" in over.columns:
+        hidden = over.select(*keys, "group_value", pl.col(SUPPRESSED).alias("_own_hidden"))
+        over = (
+            over.join(
+                hidden.rename({"group_value": "reference_group", "_own_hidden": "_ref_counts_hidden"}),
+                on=[*keys, "reference_group"], how="left", nulls_equal=True,
+            )
+            .join(
+                hidden.filter(pl.col("group_value").is_null()).select(
+                    *keys, pl.col("_own_hidden").alias("_all_counts_hidden")
+                ),
+                on=keys, how="left",
+            )
+            .with_columns(
+                (
+                    pl.col(SUPPRESSED).fill_null(True)
+                    | pl.when(pl.col("reference_group") == REST_OF_ORGANISATION)
+                    .then(pl.col("_all_counts_hidden").fill_null(True))
+                    .otherwise(pl.col("_ref_counts_hidden").fill_null(True))
+                ).alias("_counts_hidden")
+            )
+            .drop("_ref_counts_hidden", "_all_counts_hidden")
+        )  # fmt: skip
+    else:
+        over = over.with_columns(pl.lit(False).alias("_counts_hidden"))
     finding_ok = pl.lit(True)
     used_frames = []
     for stratification in STRATIFICATIONS:
@@ -652,6 +680,7 @@ def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.D
                 & (pl.col("group_value") != pl.col("reference_group"))
                 & pl.col(strata_col).is_not_null()
                 & (pl.col("attribute") != stratification)
+                & ~pl.col("_counts_hidden")
             )
             .select(
                 *test_keys,
