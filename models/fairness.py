@@ -411,12 +411,10 @@ class FairnessConfig:
     ignored_attributes: tuple[str, ...] = field(default=())
 
 
-def _fairness(policy: Policy, *path: str) -> Any:
-    value = policy.rule_value("fairness", *path)
+def _fairness(policy: Policy, name: str) -> Any:
+    value = getattr(policy.typed.fairness, name)
     if value is None:
-        raise ConfigError(
-            f"policy {policy.id} lacks fairness.{'.'.join(path)}, which the fairness marts need"
-        )
+        raise ConfigError(f"policy {policy.id} lacks fairness.{name}, which the fairness marts need")
     return value
 
 
@@ -438,16 +436,15 @@ def fairness_config(
         attributes=tuple(usable),
         age_edges=edges,
         part_time_below=float(_fairness(policy, "part_time_below_fte")),
-        reference_groups={
-            str(k): str(v) for k, v in (policy.rule_value("fairness", "reference_groups") or {}).items()
-        },
+        reference_groups={str(k): str(v) for k, v in (policy.typed.fairness.reference_groups or {}).items()},
         reference_min_share=float(_fairness(policy, "reference_min_share")),
-        compare_with_organisation=frozenset(policy.rule_value("fairness", "compare_with_organisation") or ()),
+        compare_with_organisation=frozenset(policy.typed.fairness.compare_with_organisation or ()),
         threshold=threshold,
         level=float(_fairness(policy, "confidence_level")),
-        fdr=float(policy.rule_value("metrics", "fdr", default=0.05)),
-        min_n_flag=int(policy.rule_value("metrics", "min_n_flag", default=policy.min_group_size)),
-        practical_effect=float(policy.rule_value("metrics", "practical_effect", default=0.5)),
+        # defaults are the schema's (models.policy.Metrics); min_n_flag unset is the minimum group size
+        fdr=float(policy.typed.metrics.fdr),
+        min_n_flag=int(policy.typed.metrics.min_n_flag or policy.min_group_size),
+        practical_effect=float(policy.typed.metrics.practical_effect),
         min_group_size=policy.min_group_size,
         min_group_size_amounts=policy.min_group_size_amounts,
         ignored_attributes=tuple(a for a in wanted if a not in usable),
@@ -520,7 +517,7 @@ def outcomes_for(policy: Policy) -> list[Outcome]:
                 rest_nl="een incidentele beloning",
             )
         )
-    for spec in policy.rule_value("fairness", "award_outcomes", default=None) or ():
+    for spec in policy.typed.fairness.award_outcomes or ():
         label, phrase = spec.get("label", {}), spec.get("phrase", {})
         code = str(spec["code"])
         out.append(
@@ -535,7 +532,7 @@ def outcomes_for(policy: Policy) -> list[Outcome]:
                 award_types=tuple(str(t) for t in spec["award_types"]),
             )
         )
-    standard = policy.rule_value("rating_scale", "standard_structural_pct")
+    standard = policy.typed.rating_scale.standard_structural_pct
     if standard is not None:
         pct = f"{float(standard):g}"
         out.append(
@@ -628,7 +625,7 @@ def person_frame(
         elif outcome.award_types:
             columns.append(pl.when(rated).then(pl.col(f"award:{outcome.code}").fill_null(False)).alias(name))
         elif outcome.code == "structural_above_standard":
-            standard = float(policy.rule_value("rating_scale", "standard_structural_pct"))
+            standard = float(policy.typed.rating_scale.standard_structural_pct or 0.0)
             by_rating = {
                 r.code: float(r.structural_pct) for r in policy.ratings if r.structural_pct is not None
             }
@@ -1776,7 +1773,7 @@ def _add_findings(
 def window_cycles(policy: Policy) -> int | None:
     """How many cycles a pooled window holds: the policy's ``calibration_impact.window_cycles`` (the norming
     review's window, one definition for both pages); None (no pooled rows) when unset or below 2."""
-    value = policy.rule_value("calibration_impact", "window_cycles")
+    value = policy.typed.calibration_impact.window_cycles
     return int(value) if value is not None and int(value) >= 2 else None
 
 
@@ -1900,7 +1897,7 @@ def fairness_marts(
             ignored[org] = config.ignored_attributes
         outcomes = outcomes_for(policy)
         persons = person_frame(frame, policy, config, outcomes)
-        compared = [str(g) for g in policy.rule_value("disclosure", "compared_groups", default=["F", "M"])]
+        compared = [str(g) for g in policy.typed.disclosure.compared_groups]
         persons = without_small_others(persons, outcomes, compared, config.min_group_size)
         wanted = pl.col("cycle").is_in(sorted(cycles[org])) if cycles is not None and org in cycles else None
         rows, strata, k = _organisation_marts(

@@ -26,6 +26,7 @@ from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages.intersections_section import section as intersections_section
 from dashboards.pages.pay_gap_section import section as pay_gap_section
+from models.policy import Metrics
 
 FAIRNESS = "fairness"
 PAY = "pay_transparency"
@@ -43,7 +44,7 @@ def confidence_level(data: SiteData, organization: str) -> float:
     fairness marts. The sentences call a gap clear at the matching significance level (1 − that level): the
     overall one where Fisher's p is below it, a stratified one where its interval excludes 1."""
     policy = data.policies.get(organization)
-    found = policy.rule_value("fairness", "confidence_level") if policy is not None else None
+    found = policy.typed.fairness.confidence_level if policy is not None else None
     return float(found) if found is not None else DEFAULT_CONFIDENCE_LEVEL
 
 
@@ -734,8 +735,7 @@ def _window_section(
         return ""
     period = window_span(pooled)
     policy = data.policies.get(organization)
-    found = policy.rule_value("metrics", "fdr") if policy is not None else None
-    fdr = float(found) if found is not None else 0.05
+    fdr = float(policy.typed.metrics.fdr if policy is not None else Metrics().fdr)  # the schema's default
     level = confidence_level(data, organization)
     headers = text("fair_window_headers", language)
     women, men = (group_label("gender", g, language).capitalize() for g in (WOMEN, MEN))

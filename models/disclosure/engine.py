@@ -50,6 +50,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from models.policy import Disclosure, Policy
+
+_SCHEMA = Disclosure()
+
 SUPPRESSED = "suppressed"
 REASON = "suppressed_reason"
 
@@ -84,32 +88,28 @@ class Thresholds:
                              hiding the compared ones
     """
 
-    k: int = 5
-    k_amounts: int = 10
-    dominance: float = 0.30
-    management_k: int = 5
-    meeting_k: int = 1
-    compared_groups: tuple[str, ...] = ("F", "M")
+    # The defaults are the policy schema's (models.policy.Disclosure): one place for them.
+    k: int = _SCHEMA.min_group_size
+    k_amounts: int = _SCHEMA.min_group_size_amounts
+    dominance: float = _SCHEMA.dominance_share
+    management_k: int = _SCHEMA.management_min_group_size or _SCHEMA.min_group_size
+    meeting_k: int = _SCHEMA.meeting_min_group_size
+    compared_groups: tuple[str, ...] = tuple(_SCHEMA.compared_groups)
 
     @classmethod
-    def from_policy(cls, policy: object) -> Thresholds:
-        k = int(getattr(policy, "min_group_size", 5))
-        value = getattr(policy, "rule_value", None)
-
-        def setting(name: str, default: object) -> object:
-            return value("disclosure", name, default=default) if callable(value) else default
-
+    def from_policy(cls, policy: Policy) -> Thresholds:
+        section = policy.typed.disclosure
         return cls(
-            k=k,
-            k_amounts=int(getattr(policy, "min_group_size_amounts", 10)),
-            dominance=float(getattr(policy, "dominance_share", 0.30)),
-            management_k=int(setting("management_min_group_size", k)),  # type: ignore[call-overload]
-            meeting_k=int(setting("meeting_min_group_size", 1)),  # type: ignore[call-overload]
-            compared_groups=tuple(str(g) for g in setting("compared_groups", ("F", "M"))),  # type: ignore[attr-defined]
+            k=int(section.min_group_size),
+            k_amounts=int(section.min_group_size_amounts),
+            dominance=float(section.dominance_share),
+            management_k=int(section.management_min_group_size or section.min_group_size),
+            meeting_k=int(section.meeting_min_group_size),
+            compared_groups=tuple(str(g) for g in section.compared_groups),
         )
 
     @classmethod
-    def strictest(cls, policies: Iterable[object]) -> Thresholds:
+    def strictest(cls, policies: Iterable[Policy]) -> Thresholds:
         """One set of thresholds for tables that mix organisations: the strictest of their policies."""
         found = [cls.from_policy(p) for p in policies]
         if not found:
