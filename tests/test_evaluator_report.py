@@ -8,9 +8,12 @@ sample run, and a null simulation for the flag rate.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scipy import optimize, special
 from scipy import stats as sps
 from statsmodels.discrete.discrete_model import Logit
@@ -216,7 +219,7 @@ def test_schema_and_grain(motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame
     _, out = motivating
     report, fair = out["evaluator_report"], out["evaluator_fair_ratings"]
     assert report.schema == pl.Schema(SCHEMA) and fair.schema == pl.Schema(FAIR_SCHEMA)
-    key = ["organization", "cycle", "period", "measure", "evaluator_id", "aspect", "item"]
+    key = ["organization", "cycle", "measure", "evaluator_id", "aspect", "item"]
     assert report.select(key).is_duplicated().sum() == 0
     assert set(report["aspect"].unique()) == {"cut_point", "mean_shift", "scale_use", "bias", "agreement"}
     cuts = report.filter(pl.col("aspect") == "cut_point")
@@ -229,12 +232,45 @@ def test_schema_and_grain(motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame
     assert report["reason_nl"].null_count() == 0 and report["reason_en"].null_count() == 0
 
 
+def test_a_window_of_one_cycle_gives_the_single_cycle_figures(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], tmp_path: Path
+) -> None:
+    """The report's only grain is the window (issue 21): an organisation that wants single-cycle figures sets
+    calibration.leniency_window_cycles to 1. Each cycle's rows are then the report of that cycle's ratings
+    alone (evaluator_report on the one cycle), for both marts; no agreement rows (no pair of cycles)."""
+    frame, out = motivating
+    path = tmp_path / "vier_punt_1.yaml"
+    yaml = FOUR_POINT_YAML.replace("leniency_window_cycles: {value: 3", "leniency_window_cycles: {value: 1")
+    assert yaml != FOUR_POINT_YAML
+    path.write_text(yaml, encoding="utf-8")
+    one = evaluator_report(frame, {ORG: load_policy(path)})
+    report = one["evaluator_report"]
+    assert (report["window_first_cycle"] == report["cycle"]).all()
+    assert report.filter(pl.col("aspect") == "agreement").height == 0
+    cycles = sorted(frame["cycle"].unique().to_list())
+    assert len(cycles) == 3
+    for cycle in cycles:
+        alone = evaluator_report(frame.filter(pl.col("cycle") == cycle), {ORG: load_policy(path)})
+        for name, sort in (
+            ("evaluator_report", ["measure", "aspect", "item", "evaluator_id"]),
+            ("evaluator_fair_ratings", ["measure", "employee_id"]),
+        ):
+            mine = one[name].filter(pl.col("cycle") == cycle).sort(sort, nulls_last=True)
+            reference = alone[name].sort(sort, nulls_last=True)
+            assert mine.height == reference.height > (0 if name == "evaluator_report" else -1), (name, cycle)
+            assert_frame_equal(mine, reference, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    # the longer window differs where it pools cycles (the policy's window is what the rows describe)
+    last = out["evaluator_report"].filter(pl.col("cycle") == cycles[-1])
+    assert (last["window_first_cycle"] == cycles[0]).all()
+    assert (last["n"] > 0).all() and last["n"].sum() > report.filter(pl.col("cycle") == cycles[-1])["n"].sum()
+
+
 def test_the_top_cut_flags_the_manager_the_mean_shift_misses(
     motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], four_point: Policy
 ) -> None:
     frame, out = motivating
     report = out["evaluator_report"]
-    last = report.filter((pl.col("cycle") == 2022) & (pl.col("period") == "window"))
+    last = report.filter(pl.col("cycle") == 2022)
     manager = last.filter(pl.col("evaluator_id") == "e07")
     top = manager.filter((pl.col("aspect") == "cut_point") & (pl.col("item") == "top")).row(0, named=True)
     assert top["flag"] and top["direction"] == "higher"
@@ -277,7 +313,7 @@ def test_fair_ratings_of_the_manager_cross_the_pay_step(
     assert ((fair["fair_probability"] > 0) & (fair["fair_probability"] <= 1)).all()
     # the fair-case count on the report's cut-point row is the number of such cases
     row = out["evaluator_report"].filter(
-        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("evaluator_id") == "e07")
+        (pl.col("cycle") == 2022) & (pl.col("evaluator_id") == "e07")
         & (pl.col("aspect") == "cut_point") & (pl.col("item") == "top")
     )  # fmt: skip
     assert row["fair_cases"][0] == mine.filter(pl.col("pay_step") & (pl.col("pay_cut") == "top")).height
@@ -302,7 +338,7 @@ def test_agreement_matches_statsmodels_cohens_kappa(
     np.add.at(table, (changed["k0"].to_numpy(), changed["k1"].to_numpy()), 1)
     reference = cohens_kappa(table)
     row = out["evaluator_report"].filter(
-        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("aspect") == "agreement")
+        (pl.col("cycle") == 2022) & (pl.col("aspect") == "agreement")
         & pl.col("evaluator_id").is_null() & (pl.col("item") == "changed_evaluator")
     ).row(0, named=True)  # fmt: skip
     assert row["n"] == changed.height
@@ -330,7 +366,7 @@ def test_agreement_per_evaluator_matches_statsmodels_cohens_kappa(
         ]
     ).filter(pl.col("e0") != pl.col("e1"))
     rows = out["evaluator_report"].filter(
-        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("aspect") == "agreement")
+        (pl.col("cycle") == 2022) & (pl.col("aspect") == "agreement")
         & pl.col("evaluator_id").is_not_null()
     )  # fmt: skip
     assert rows.height == len(set(pairs["e0"]) | set(pairs["e1"])) > 5
@@ -375,9 +411,7 @@ def test_location_shift_is_each_evaluators_own_maximum_likelihood() -> None:
 def test_bias_finds_a_planted_interaction_and_respects_the_minimum_group(four_point: Policy) -> None:
     frame = organisation(np.random.default_rng(77), teams=10, team_size=40, women_shift={3: -1})
     report = evaluator_report(frame, {ORG: four_point})["evaluator_report"]
-    bias = report.filter(
-        (pl.col("aspect") == "bias") & (pl.col("period") == "window") & (pl.col("cycle") == 2022)
-    )
+    bias = report.filter((pl.col("aspect") == "bias") & (pl.col("cycle") == 2022))
     mine = bias.filter((pl.col("evaluator_id") == "e03") & (pl.col("item") == "gender=F")).row(0, named=True)
     assert mine["estimate"] < 0 and mine["ci_hi"] < 0 and mine["flag"]
     others = bias.filter((pl.col("item") == "gender=F") & (pl.col("evaluator_id") != "e03") & pl.col("flag"))
@@ -407,9 +441,7 @@ def test_sample_run_finds_the_planted_lenient_evaluators(sample_run) -> None:  #
     from models.pseudonym import load_key, pseudonymise_value
 
     assert sample_run.success
-    report = sample_run.query(
-        "SELECT * FROM marts.evaluator_report WHERE aspect = 'cut_point' AND period = 'window'"
-    )
+    report = sample_run.query("SELECT * FROM marts.evaluator_report WHERE aspect = 'cut_point'")
     key = load_key()
     found = {}
     for plant in sample_run.manifest["planted"]:
@@ -436,15 +468,15 @@ def test_release_hides_counts_hidden_in_shares(
 ) -> None:
     from models import privacy
     from models.privacy import Thresholds
-    from models.releases.evaluators import NAME, PERIOD, release
+    from models.releases.evaluators import NAME, release
 
     assert any(name == NAME for name, _ in privacy.PUBLICATIONS)  # registered through models.privacy
     assert "marts.evaluator_report" in privacy.PUBLISHED_TABLES
     _, out = motivating
     report = out["evaluator_report"]
     shown = release({"marts.evaluator_report": report}, Thresholds(k=5), {}).frame
-    # every row of the period the pages show is published (hidden or not); the per-cycle rows are not
-    assert 0 < shown.height == report.filter(pl.col("period") == PERIOD).height < report.height
+    # every row is published (hidden or not): the report holds only the windows the pages show
+    assert 0 < shown.height == report.height
     cuts = shown.filter((pl.col("aspect") == "cut_point") & pl.col("observed").is_not_null())
     yes = (cuts["observed"] * cuts["n"]).round(0)
     no = cuts["n"] - yes
@@ -459,7 +491,7 @@ def test_release_hides_counts_hidden_in_shares(
     )
     # the verdict stays: the motivating manager's flag is visible whatever its numbers
     top = shown.filter(
-        (pl.col("evaluator_id") == "e07") & (pl.col("cycle") == 2022) & (pl.col("period") == "window")
+        (pl.col("evaluator_id") == "e07") & (pl.col("cycle") == 2022)
         & (pl.col("item") == "top") & (pl.col("aspect") == "cut_point")
     )  # fmt: skip
     assert top["flag"].to_list() == [True]
@@ -524,12 +556,10 @@ def test_asset_metadata_counts_in_duckdb_what_the_report_holds(sample_run) -> No
     assert sample_run.success
     report = sample_run.query("SELECT * FROM marts.evaluator_report")
     fair = sample_run.query("SELECT * FROM marts.evaluator_fair_ratings")
-    flagged = report.filter(
-        pl.col("flag") & (pl.col("aspect") == "cut_point") & (pl.col("period") == "window")
-    )
+    flagged = report.filter(pl.col("flag") & (pl.col("aspect") == "cut_point"))
     not_separable = (
         report.filter(pl.col("tau2_status") == "not_separable")
-        .select("organization", "cycle", "period", "measure", "item")
+        .select("organization", "cycle", "measure", "item")
         .n_unique()
     )
     assert report.height > 0 and not_separable > 0

@@ -35,12 +35,12 @@ WHERE list_contains(?, organization)
 """
 
 
-# The asset's metadata and check: rows, flagged pay-relevant cut points over the window, and the cut points
-# (organisation, cycle, period, measure, item) whose data do not separate evaluators.
+# The asset's metadata and check: rows, flagged pay-relevant cut points, and the cut points (organisation,
+# cycle, measure, item) whose data do not separate evaluators.
 REPORT_COUNTS_SQL = """
 SELECT count(*),
-       count(*) FILTER (WHERE flag AND aspect = 'cut_point' AND period = 'window'),
-       (SELECT count(*) FROM (SELECT DISTINCT organization, cycle, period, measure, item
+       count(*) FILTER (WHERE flag AND aspect = 'cut_point'),
+       (SELECT count(*) FROM (SELECT DISTINCT organization, cycle, measure, item
                               FROM marts.evaluator_report WHERE tau2_status = 'not_separable'))
 FROM marts.evaluator_report
 """
@@ -57,11 +57,12 @@ SELECT count(*), coalesce(sum(CASE WHEN pay_step THEN 1 ELSE 0 END), 0) FROM mar
             deps=STAGING,
             group_name="marts",
             kinds={"duckdb", "polars"},
-            description="Per evaluator, cycle and period (cycle; last three cycles): severity on every cut "
-            "point of the scale (binomial GLMM, adjusted for function level and department, shrunk, with an "
-            "interval and a flag on pay-relevant cut points), mean shift, use of the scale (central tendency, "
-            "extremity, differentiation, infit/outfit), bias toward groups and agreement. Grain: organization × "
-            "cycle × period × measure × evaluator_id × aspect × item.",
+            description="Per evaluator and cycle, over the window of the last "
+            "calibration.leniency_window_cycles cycles up to the cycle: severity on every cut point of the "
+            "scale (binomial GLMM, adjusted for function level and department, shrunk, with an interval and a "
+            "flag on pay-relevant cut points), mean shift, use of the scale (central tendency, extremity, "
+            "differentiation, infit/outfit), bias toward groups and agreement. Grain: organization × "
+            "cycle × measure × evaluator_id × aspect × item.",
         ),
         dg.AssetSpec(
             FAIR,
@@ -78,7 +79,7 @@ SELECT count(*), coalesce(sum(CASE WHEN pay_step THEN 1 ELSE 0 END), 0) FROM mar
             "no_flagged_pay_cut_points",
             asset=REPORT,
             description="No evaluator hands out a pay-relevant outcome significantly and practically more or "
-            "less often than colleagues with comparable teams (last three cycles).",
+            "less often than colleagues with comparable teams (over the policy's window of cycles).",
         )
     ],
     can_subset=False,
