@@ -41,7 +41,7 @@ from the rating given, with ``pay_step`` where the difference crosses a pay-rele
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -829,21 +829,20 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(reasons["reason_nl"], reasons["reason_en"])
 
 
-def report_frames(org: OrgData) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+def _org_parts(org: OrgData, fair: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     """The evaluator_report rows of one organisation, one finished part (_finish_part) per cycle and measure
-    (each over the window of the last ``calibration.leniency_window_cycles`` cycles up to the cycle), and its
-    evaluator_fair_ratings rows."""
+    (each over the window of the last ``calibration.leniency_window_cycles`` cycles up to the cycle), in the
+    mart's sort order (cycle, then measure); its evaluator_fair_ratings rows are appended to ``fair``."""
     settings = org.settings
     pays = pay_relevant_cut_points(org.policy)
     window_len = max(int(settings.leniency_window_cycles), 1)
-    report: list[pl.DataFrame] = []
-    fair: list[pl.DataFrame] = []
-    for rows in org.rows:
-        if rows.measure.k < 2 or rows.size == 0:
-            continue
-        pay = pays.get(rows.measure.name, ())
-        for c in range(org.cycles.size):
-            first = max(0, c - window_len + 1)
+    measures = sorted(
+        (rows for rows in org.rows if rows.measure.k >= 2 and rows.size > 0), key=lambda r: r.measure.name
+    )
+    for c in range(org.cycles.size):
+        first = max(0, c - window_len + 1)
+        for rows in measures:
+            pay = pays.get(rows.measure.name, ())
             sub = _subset(rows, np.arange(first, c + 1), c)
             if sub is None or np.unique(sub.rows.k).size < 2:
                 continue
@@ -878,9 +877,7 @@ def report_frames(org: OrgData) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]
                     .agg(pl.len().cast(pl.Int64).alias("fair_cases"))
                 )
                 frame = frame.join(crossing, on=["evaluator_id", "item"], how="left")
-            # finished at once, so that only finished parts are held (see evaluator_report)
-            report.append(_finish_part(frame))
-    return report, fair
+            yield _finish_part(frame)
 
 
 def _finish_part(part: pl.DataFrame) -> pl.DataFrame:
@@ -903,35 +900,52 @@ def _finish_part(part: pl.DataFrame) -> pl.DataFrame:
     return finish(_reasons(out), SCHEMA).sort(["aspect", "item", "evaluator_id"], nulls_last=True)
 
 
+class ReportParts:
+    """marts.evaluator_report of some organisations produced one finished part (organisation × cycle × measure)
+    at a time, in the mart's sort order, so that a writer can store each part as it comes instead of holding
+    the whole report (at 200,000 × 5 two million rows, most of the step's memory); marts.evaluator_fair_ratings
+    once the parts are done. Each organisation's encoded data are let go once its parts are made."""
+
+    def __init__(self, orgs: Iterable[OrgData]) -> None:
+        self._orgs = sorted(orgs, key=lambda org: org.org)
+        self._fair: list[pl.DataFrame] = []
+        self._done = False
+
+    def report(self) -> Iterator[pl.DataFrame]:
+        """The report's parts, sorted by organization, cycle and measure and within a part by aspect, item and
+        evaluator: concatenated, the report in its sort order. Always at least one part (maybe empty)."""
+        produced = False
+        while self._orgs:
+            org = self._orgs.pop(0)
+            for part in _org_parts(org, self._fair):
+                produced = True
+                yield part
+            del org
+        self._done = True
+        if not produced:
+            yield pl.DataFrame(schema=SCHEMA)
+
+    def fair_ratings(self) -> pl.DataFrame:
+        """The fair-rating cases of every part (complete only once ``report`` is exhausted)."""
+        if not self._done:
+            raise RuntimeError("the fair ratings are complete only after the report's last part")
+        if not self._fair:
+            return pl.DataFrame(schema=FAIR_SCHEMA)
+        return finish(pl.concat(self._fair, how="diagonal_relaxed"), FAIR_SCHEMA).sort(
+            ["organization", "cycle", "measure", "department", "evaluator_id", "employee_id"]
+        )
+
+
 def evaluator_report(
     evaluations: pl.DataFrame, policies: Mapping[str, Policy], *, prepared: list[OrgData] | None = None
 ) -> dict[str, pl.DataFrame]:
-    """marts.evaluator_report and marts.evaluator_fair_ratings from canonical evaluations and the policies.
+    """marts.evaluator_report and marts.evaluator_fair_ratings from canonical evaluations and the policies,
+    as whole frames (the pipeline writes ReportParts part by part instead).
 
     ``evaluations`` carries the columns of models.calibration.prepare plus, where present, gender, fte and
     birth_year (the bias aspect).
     """
-    orgs = prepared if prepared is not None else prepare(evaluations, policies)
-    report: list[tuple[tuple[str, int, str], pl.DataFrame]] = []
-    fair: list[pl.DataFrame] = []
-    for org in orgs:
-        r, f = report_frames(org)
-        # Each part (one organisation, cycle and measure) is finished and sorted on its own, and the parts
-        # are concatenated in the order of those three sort keys: the same rows in the same order as
-        # finishing and sorting the whole, without several whole-report copies in memory at once (at 200,000
-        # × 5 the report has millions of rows; those copies were the step's memory peak).
-        for part in r:
-            key = (str(part["organization"][0]), int(part["cycle"][0]), str(part["measure"][0]))
-            report.append((key, part))
-        fair += f
-    report.sort(key=lambda item: item[0])
-    # rechunk=False: the parts are kept as chunks, not copied into one buffer (DuckDB reads chunked Arrow)
-    out = pl.concat([part for _, part in report], rechunk=False) if report else pl.DataFrame(schema=SCHEMA)
-    fair_frame = (
-        finish(pl.concat(fair, how="diagonal_relaxed"), FAIR_SCHEMA).sort(
-            ["organization", "cycle", "measure", "department", "evaluator_id", "employee_id"]
-        )
-        if fair
-        else pl.DataFrame(schema=FAIR_SCHEMA)
-    )
-    return {"evaluator_report": out, "evaluator_fair_ratings": fair_frame}
+    parts = ReportParts(prepared if prepared is not None else prepare(evaluations, policies))
+    # rechunk=False: the parts are kept as chunks, not copied into one buffer
+    report = pl.concat(list(parts.report()), rechunk=False)
+    return {"evaluator_report": report, "evaluator_fair_ratings": parts.fair_ratings()}
