@@ -8,8 +8,10 @@ sample run, and a null simulation for the flag rate.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -565,3 +567,76 @@ def test_asset_metadata_counts_in_duckdb_what_the_report_holds(sample_run) -> No
     assert report.height > 0 and not_separable > 0
     assert sample_run.query(REPORT_COUNTS_SQL).row(0) == (report.height, flagged.height, not_separable)
     assert sample_run.query(FAIR_COUNTS_SQL).row(0) == (fair.height, int(fair["pay_step"].sum()))
+
+
+# ------------------------------------------------------------------------------------------ writing by parts
+def test_parts_written_one_by_one_equal_the_whole_report(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], four_point: Policy, tmp_path: Path
+) -> None:
+    """The asset writes the report part by part (ReportParts, batched, replace_slices with parts): the stored
+    table equals the whole frame of evaluator_report, row for row and in order, whole and per cycle; the fair
+    ratings are there only after the last part; a part with other columns falls back to a whole rebuild."""
+    from models.calibration import prepare
+    from models.calibration.evaluator_report import ReportParts
+    from pipelines.assets.marts.evaluators import batched
+    from pipelines.increments import ColumnsChanged, SliceWork, replace_slices
+
+    frame, out = motivating
+    parts = ReportParts(prepare(frame, {ORG: four_point}))
+    pieces = parts.report()
+    first = next(pieces)
+    assert first.height > 0 and first.schema == pl.Schema(SCHEMA)
+    with pytest.raises(RuntimeError):
+        parts.fair_ratings()  # not before the last part
+    rest = list(pieces)
+    assert len(rest) == 2  # one part per cycle (one measure)
+    assert_frame_equal(pl.concat([first, *rest]), out["evaluator_report"])
+    assert_frame_equal(parts.fair_ratings(), out["evaluator_fair_ratings"])
+    # batches: the same rows in the same order, each at least `rows` long but the last
+    batches = list(batched([first, *rest], rows=first.height + 1))
+    assert len(batches) == 2 and batches[0].height >= first.height + 1
+    assert_frame_equal(pl.concat(batches), out["evaluator_report"])
+
+    tables = {"evaluator_report": "cycle", "evaluator_fair_ratings": "cycle"}
+    slices = {(ORG, c): f"print-{c}" for c in (2020, 2021, 2022)}
+    whole = SliceWork("evaluator_report", True, frozenset(slices), frozenset(slices), slices, "test")
+    con = duckdb.connect(str(tmp_path / "parts.duckdb"))
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA audit")
+    con.execute(
+        "CREATE TABLE audit.mart_inputs (step VARCHAR, organization VARCHAR, cycle BIGINT, fingerprint VARCHAR, "
+        "built_at TIMESTAMP)"
+    )
+
+    def fresh() -> tuple[Iterator[pl.DataFrame], Iterator[pl.DataFrame]]:
+        made = ReportParts(prepare(frame, {ORG: four_point}))
+
+        def fair() -> Iterator[pl.DataFrame]:
+            yield made.fair_ratings()
+
+        return batched(made.report(), rows=1), fair()
+
+    report, fair = fresh()
+    replace_slices(con, whole, tables, {"evaluator_report": report, "evaluator_fair_ratings": fair})
+    assert_frame_equal(con.sql("SELECT * FROM marts.evaluator_report").pl(), out["evaluator_report"])
+    assert_frame_equal(
+        con.sql("SELECT * FROM marts.evaluator_fair_ratings").pl(), out["evaluator_fair_ratings"]
+    )
+    # per cycle: the last cycle's rows replaced by parts, the other cycles' rows untouched
+    last = SliceWork("evaluator_report", False, frozenset({(ORG, 2022)}), frozenset(slices), slices, "test")
+    report, fair = fresh()
+    replace_slices(con, last, tables, {"evaluator_report": report, "evaluator_fair_ratings": fair})
+    stored = con.sql("SELECT * FROM marts.evaluator_report").pl()
+    assert_frame_equal(stored.sort(["cycle"], maintain_order=True), out["evaluator_report"])
+    # a part whose columns differ from the stored table's: nothing is written, the step must run whole
+    with pytest.raises(ColumnsChanged):
+        replace_slices(
+            con,
+            last,
+            tables,
+            {
+                "evaluator_report": iter([first.drop("reason_en")]),
+                "evaluator_fair_ratings": iter([out["evaluator_fair_ratings"]]),
+            },
+        )
+    assert con.execute("SELECT count(*) FROM marts.evaluator_report").fetchone() == (stored.height,)
+    con.close()
