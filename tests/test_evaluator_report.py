@@ -531,6 +531,11 @@ def test_section_labels_every_evaluator_and_names_the_flagged_one(
         ctx = PageContext(language=language, depth=2, cycle=2022)
         pages[language] = evaluators_section.section(frame, ctx, "rating", labels)
     nl, en = pages["nl"], pages["en"]
+    assert "Over de cycli 2020–2022:" in nl and "Over cycles 2020–2022:" in en  # the window's cycles
+    # a window of one cycle names that cycle alone
+    alone = frame.with_columns(pl.col("cycle").alias("window_first_cycle"))
+    one = evaluators_section.section(alone, PageContext(language="nl", depth=2, cycle=2022), "rating", labels)
+    assert "Over de cycli 2022:" in one and "2022–2022" not in one
     assert "Aandeel Top of hoger per beoordelaar" in nl and "Share Top or higher per evaluator" in en
     assert "<code>e07</code>" in nl and "geeft Top of hoger vaker dan collega" in nl
     payloads = [

@@ -281,7 +281,14 @@ def section(
     if part.height == 0:
         return head + f"<p class='notice'>{esc(text('evr_none', language))}</p>"
     first = part["window_first_cycle"].drop_nulls()
-    intro = text("evr_intro", language).format(first=first.min() if first.len() else "", last=ctx.cycle or "")
+    start, end = (int(first.min()) if first.len() else None), ctx.cycle  # type: ignore[arg-type]
+    # the window's cycles as the other pooled-window pages write them ("2022–2024"; one cycle alone)
+    period = (
+        f"{start}–{end}"
+        if start is not None and end is not None and start != end
+        else str(end or start or "")
+    )
+    intro = text("evr_intro", language).format(period=period)
     parts = [head, f"<p class='explain'>{esc(intro)}</p>"]
     cuts = part.filter((pl.col("aspect") == "cut_point") & pl.col("pay_relevant").fill_null(False))
     if cuts.height == 0:
