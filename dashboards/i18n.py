@@ -260,11 +260,11 @@ TEXTS: dict[str, dict[str, Any]] = {
     },
     "evr_none": {"nl": "Geen beoordelaars in deze selectie.", "en": "No evaluators in this selection."},
     "evr_intro": {
-        "nl": "Over de cycli {first}–{last}: hoe vaak elke beoordelaar (gepseudonimiseerd) een uitkomst geeft "
+        "nl": "Over de cycli {period}: hoe vaak elke beoordelaar (gepseudonimiseerd) een uitkomst geeft "
         "waar geld aan vastzit, vergeleken met wat een gemiddelde beoordelaar geeft aan mensen van hetzelfde "
         "functieniveau en dezelfde afdeling. Per snijpunt van de schaal, niet alleen het gemiddelde: wie de top "
         "vaak geeft maar ook de onderkant gebruikt, valt bij een gemiddelde weg en hier niet.",
-        "en": "Over cycles {first}–{last}: how often each evaluator (pseudonymised) hands out an outcome that "
+        "en": "Over cycles {period}: how often each evaluator (pseudonymised) hands out an outcome that "
         "carries money, compared with what an average evaluator gives people of the same function level and "
         "department. Per cut point of the scale, not just the mean: whoever gives the top often but also uses "
         "the bottom disappears in a mean and not here.",

@@ -216,33 +216,45 @@ class ColumnsChanged(Exception):
     step must be rebuilt whole."""
 
 
+# A computed mart: one frame, or its parts (an iterable of frames with the same columns, at least one) that
+# are written as they come, so that a mart of millions of rows is never held whole (the evaluator report).
+# Parts are consumed in the order of the marts, so a later mart may be completed while an earlier one's parts
+# are produced.
+Mart = pl.DataFrame | Iterable[pl.DataFrame]
+
+
+def _check_part(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, cycle_column: str) -> None:
+    """Per-cycle replacement needs the stored table's columns and a cycle on every row (else ColumnsChanged)."""
+    stored = [
+        column
+        for (column,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
+            "ORDER BY column_index",
+            [name],
+        ).fetchall()
+    ]
+    if stored != frame.columns:
+        raise ColumnsChanged(name)
+    if frame.height and frame.get_column(cycle_column).null_count():
+        raise ValueError(f"marts.{name} has rows without {cycle_column}: it cannot be rebuilt per cycle")
+
+
 def replace_slices(
     con: duckdb.DuckDBPyConnection,
     work: SliceWork,
     tables: Mapping[str, str],
-    marts: Mapping[str, pl.DataFrame],
+    marts: Mapping[str, Mart],
 ) -> None:
-    """Write the step's marts ({name: frame}; `tables` gives each one's cycle column) and its fingerprints in
-    one transaction. Whole: every table is replaced. Otherwise the rows of the rebuilt slices are deleted and
-    the computed rows of those slices inserted; rows of other slices (a window's earlier cycles) are dropped."""
+    """Write the step's marts ({name: frame or parts}; `tables` gives each one's cycle column) and its
+    fingerprints in one transaction. Whole: every table is replaced. Otherwise the rows of the rebuilt slices
+    are deleted and the computed rows of those slices inserted; rows of other slices (a window's earlier
+    cycles) are dropped."""
     if set(marts) != set(tables) or not all(name.isidentifier() for name in tables):
         raise ValueError(f"{work.step}: computed {sorted(marts)}, expected {sorted(tables)}")
-    if not work.whole:
-        for name, frame in marts.items():
-            stored = [
-                column
-                for (column,) in con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = ? "
-                    "ORDER BY column_index",
-                    [name],
-                ).fetchall()
-            ]
-            if stored != frame.columns:
-                raise ColumnsChanged(name)
-            if frame.height and frame.get_column(tables[name]).null_count():
-                raise ValueError(
-                    f"marts.{name} has rows without {tables[name]}: it cannot be rebuilt per cycle"
-                )
+    if not work.whole:  # whole frames are checked before anything is written; parts as they come
+        for name, mart in marts.items():
+            if isinstance(mart, pl.DataFrame):
+                _check_part(con, name, mart, tables[name])
     now = datetime.now()
     fingerprints = pl.DataFrame(
         [
@@ -261,19 +273,34 @@ def replace_slices(
     )
     con.execute("BEGIN TRANSACTION")
     try:
-        for name, frame in marts.items():
-            # Arrow with string views (polars' own layout), so the hand-over to DuckDB copies no strings: with
-            # the default (large_string) a report of millions of rows was copied once more (issue 21).
-            con.register(
-                "_slices", work.keep(frame, tables[name]).to_arrow(compat_level=pl.CompatLevel.newest())
-            )
-            if work.whole:
-                con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _slices")
-            else:
-                where, params = slices_condition(work.rebuild, tables[name])
-                con.execute(f"DELETE FROM marts.{name} WHERE {where}", params)
-                con.execute(f"INSERT INTO marts.{name} BY NAME SELECT * FROM _slices")
-            con.unregister("_slices")
+        for name, mart in marts.items():
+            written: list[str] = []  # the columns of the first part, once written
+            for frame in [mart] if isinstance(mart, pl.DataFrame) else mart:
+                if not work.whole and not isinstance(mart, pl.DataFrame):
+                    _check_part(con, name, frame, tables[name])
+                if written and frame.columns != written:
+                    raise ValueError(f"{work.step}: the parts of marts.{name} have different columns")
+                # Arrow with string views (polars' own layout), so the hand-over to DuckDB copies no strings:
+                # with the default (large_string) a report of millions of rows was copied once more (issue 21).
+                arrow = work.keep(frame, tables[name]).to_arrow(compat_level=pl.CompatLevel.newest())
+                if written:
+                    # A later part is inserted through a relation: an object registered by name stays alive
+                    # until the transaction ends (measured at 200,000 x 5: the evaluator report's parts, 1 GB).
+                    # Same columns in the same order as the first part (checked above when not whole).
+                    con.from_arrow(arrow).insert_into(f"marts.{name}")
+                else:
+                    con.register("_slices", arrow)
+                    if work.whole:
+                        con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _slices")
+                    else:
+                        where, params = slices_condition(work.rebuild, tables[name])
+                        con.execute(f"DELETE FROM marts.{name} WHERE {where}", params)
+                        con.execute(f"INSERT INTO marts.{name} BY NAME SELECT * FROM _slices")
+                    con.unregister("_slices")
+                del arrow
+                written = frame.columns
+            if not written:
+                raise ValueError(f"{work.step}: marts.{name} was computed as no parts at all")
         if work.whole:
             con.execute("DELETE FROM audit.mart_inputs WHERE step = ?", [work.step])
         else:
@@ -297,7 +324,7 @@ def rebuild(
     con: duckdb.DuckDBPyConnection,
     work: SliceWork,
     tables: Mapping[str, str],
-    compute: Callable[[SliceWork], Mapping[str, pl.DataFrame]],
+    compute: Callable[[SliceWork], Mapping[str, Mart]],
 ) -> SliceWork:
     """Compute and write the step's slices; when a stored table no longer fits, compute and write it whole.
     `tables` maps each mart of the step to its cycle column. Returns the work that was done."""

@@ -8,9 +8,14 @@ sample run, and a null simulation for the flag rate.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scipy import optimize, special
 from scipy import stats as sps
 from statsmodels.discrete.discrete_model import Logit
@@ -216,7 +221,7 @@ def test_schema_and_grain(motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame
     _, out = motivating
     report, fair = out["evaluator_report"], out["evaluator_fair_ratings"]
     assert report.schema == pl.Schema(SCHEMA) and fair.schema == pl.Schema(FAIR_SCHEMA)
-    key = ["organization", "cycle", "period", "measure", "evaluator_id", "aspect", "item"]
+    key = ["organization", "cycle", "measure", "evaluator_id", "aspect", "item"]
     assert report.select(key).is_duplicated().sum() == 0
     assert set(report["aspect"].unique()) == {"cut_point", "mean_shift", "scale_use", "bias", "agreement"}
     cuts = report.filter(pl.col("aspect") == "cut_point")
@@ -229,12 +234,45 @@ def test_schema_and_grain(motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame
     assert report["reason_nl"].null_count() == 0 and report["reason_en"].null_count() == 0
 
 
+def test_a_window_of_one_cycle_gives_the_single_cycle_figures(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], tmp_path: Path
+) -> None:
+    """The report's only grain is the window (issue 21): an organisation that wants single-cycle figures sets
+    calibration.leniency_window_cycles to 1. Each cycle's rows are then the report of that cycle's ratings
+    alone (evaluator_report on the one cycle), for both marts; no agreement rows (no pair of cycles)."""
+    frame, out = motivating
+    path = tmp_path / "vier_punt_1.yaml"
+    yaml = FOUR_POINT_YAML.replace("leniency_window_cycles: {value: 3", "leniency_window_cycles: {value: 1")
+    assert yaml != FOUR_POINT_YAML
+    path.write_text(yaml, encoding="utf-8")
+    one = evaluator_report(frame, {ORG: load_policy(path)})
+    report = one["evaluator_report"]
+    assert (report["window_first_cycle"] == report["cycle"]).all()
+    assert report.filter(pl.col("aspect") == "agreement").height == 0
+    cycles = sorted(frame["cycle"].unique().to_list())
+    assert len(cycles) == 3
+    for cycle in cycles:
+        alone = evaluator_report(frame.filter(pl.col("cycle") == cycle), {ORG: load_policy(path)})
+        for name, sort in (
+            ("evaluator_report", ["measure", "aspect", "item", "evaluator_id"]),
+            ("evaluator_fair_ratings", ["measure", "employee_id"]),
+        ):
+            mine = one[name].filter(pl.col("cycle") == cycle).sort(sort, nulls_last=True)
+            reference = alone[name].sort(sort, nulls_last=True)
+            assert mine.height == reference.height > (0 if name == "evaluator_report" else -1), (name, cycle)
+            assert_frame_equal(mine, reference, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    # the longer window differs where it pools cycles (the policy's window is what the rows describe)
+    last = out["evaluator_report"].filter(pl.col("cycle") == cycles[-1])
+    assert (last["window_first_cycle"] == cycles[0]).all()
+    assert (last["n"] > 0).all() and last["n"].sum() > report.filter(pl.col("cycle") == cycles[-1])["n"].sum()
+
+
 def test_the_top_cut_flags_the_manager_the_mean_shift_misses(
     motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], four_point: Policy
 ) -> None:
     frame, out = motivating
     report = out["evaluator_report"]
-    last = report.filter((pl.col("cycle") == 2022) & (pl.col("period") == "window"))
+    last = report.filter(pl.col("cycle") == 2022)
     manager = last.filter(pl.col("evaluator_id") == "e07")
     top = manager.filter((pl.col("aspect") == "cut_point") & (pl.col("item") == "top")).row(0, named=True)
     assert top["flag"] and top["direction"] == "higher"
@@ -277,7 +315,7 @@ def test_fair_ratings_of_the_manager_cross_the_pay_step(
     assert ((fair["fair_probability"] > 0) & (fair["fair_probability"] <= 1)).all()
     # the fair-case count on the report's cut-point row is the number of such cases
     row = out["evaluator_report"].filter(
-        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("evaluator_id") == "e07")
+        (pl.col("cycle") == 2022) & (pl.col("evaluator_id") == "e07")
         & (pl.col("aspect") == "cut_point") & (pl.col("item") == "top")
     )  # fmt: skip
     assert row["fair_cases"][0] == mine.filter(pl.col("pay_step") & (pl.col("pay_cut") == "top")).height
@@ -302,7 +340,7 @@ def test_agreement_matches_statsmodels_cohens_kappa(
     np.add.at(table, (changed["k0"].to_numpy(), changed["k1"].to_numpy()), 1)
     reference = cohens_kappa(table)
     row = out["evaluator_report"].filter(
-        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("aspect") == "agreement")
+        (pl.col("cycle") == 2022) & (pl.col("aspect") == "agreement")
         & pl.col("evaluator_id").is_null() & (pl.col("item") == "changed_evaluator")
     ).row(0, named=True)  # fmt: skip
     assert row["n"] == changed.height
@@ -330,7 +368,7 @@ def test_agreement_per_evaluator_matches_statsmodels_cohens_kappa(
         ]
     ).filter(pl.col("e0") != pl.col("e1"))
     rows = out["evaluator_report"].filter(
-        (pl.col("cycle") == 2022) & (pl.col("period") == "window") & (pl.col("aspect") == "agreement")
+        (pl.col("cycle") == 2022) & (pl.col("aspect") == "agreement")
         & pl.col("evaluator_id").is_not_null()
     )  # fmt: skip
     assert rows.height == len(set(pairs["e0"]) | set(pairs["e1"])) > 5
@@ -375,9 +413,7 @@ def test_location_shift_is_each_evaluators_own_maximum_likelihood() -> None:
 def test_bias_finds_a_planted_interaction_and_respects_the_minimum_group(four_point: Policy) -> None:
     frame = organisation(np.random.default_rng(77), teams=10, team_size=40, women_shift={3: -1})
     report = evaluator_report(frame, {ORG: four_point})["evaluator_report"]
-    bias = report.filter(
-        (pl.col("aspect") == "bias") & (pl.col("period") == "window") & (pl.col("cycle") == 2022)
-    )
+    bias = report.filter((pl.col("aspect") == "bias") & (pl.col("cycle") == 2022))
     mine = bias.filter((pl.col("evaluator_id") == "e03") & (pl.col("item") == "gender=F")).row(0, named=True)
     assert mine["estimate"] < 0 and mine["ci_hi"] < 0 and mine["flag"]
     others = bias.filter((pl.col("item") == "gender=F") & (pl.col("evaluator_id") != "e03") & pl.col("flag"))
@@ -407,9 +443,7 @@ def test_sample_run_finds_the_planted_lenient_evaluators(sample_run) -> None:  #
     from models.pseudonym import load_key, pseudonymise_value
 
     assert sample_run.success
-    report = sample_run.query(
-        "SELECT * FROM marts.evaluator_report WHERE aspect = 'cut_point' AND period = 'window'"
-    )
+    report = sample_run.query("SELECT * FROM marts.evaluator_report WHERE aspect = 'cut_point'")
     key = load_key()
     found = {}
     for plant in sample_run.manifest["planted"]:
@@ -436,15 +470,15 @@ def test_release_hides_counts_hidden_in_shares(
 ) -> None:
     from models import privacy
     from models.privacy import Thresholds
-    from models.releases.evaluators import NAME, PERIOD, release
+    from models.releases.evaluators import NAME, release
 
     assert any(name == NAME for name, _ in privacy.PUBLICATIONS)  # registered through models.privacy
     assert "marts.evaluator_report" in privacy.PUBLISHED_TABLES
     _, out = motivating
     report = out["evaluator_report"]
     shown = release({"marts.evaluator_report": report}, Thresholds(k=5), {}).frame
-    # every row of the period the pages show is published (hidden or not); the per-cycle rows are not
-    assert 0 < shown.height == report.filter(pl.col("period") == PERIOD).height < report.height
+    # every row is published (hidden or not): the report holds only the windows the pages show
+    assert 0 < shown.height == report.height
     cuts = shown.filter((pl.col("aspect") == "cut_point") & pl.col("observed").is_not_null())
     yes = (cuts["observed"] * cuts["n"]).round(0)
     no = cuts["n"] - yes
@@ -459,7 +493,7 @@ def test_release_hides_counts_hidden_in_shares(
     )
     # the verdict stays: the motivating manager's flag is visible whatever its numbers
     top = shown.filter(
-        (pl.col("evaluator_id") == "e07") & (pl.col("cycle") == 2022) & (pl.col("period") == "window")
+        (pl.col("evaluator_id") == "e07") & (pl.col("cycle") == 2022)
         & (pl.col("item") == "top") & (pl.col("aspect") == "cut_point")
     )  # fmt: skip
     assert top["flag"].to_list() == [True]
@@ -497,6 +531,11 @@ def test_section_labels_every_evaluator_and_names_the_flagged_one(
         ctx = PageContext(language=language, depth=2, cycle=2022)
         pages[language] = evaluators_section.section(frame, ctx, "rating", labels)
     nl, en = pages["nl"], pages["en"]
+    assert "Over de cycli 2020–2022:" in nl and "Over cycles 2020–2022:" in en  # the window's cycles
+    # a window of one cycle names that cycle alone
+    alone = frame.with_columns(pl.col("cycle").alias("window_first_cycle"))
+    one = evaluators_section.section(alone, PageContext(language="nl", depth=2, cycle=2022), "rating", labels)
+    assert "Over de cycli 2022:" in one and "2022–2022" not in one
     assert "Aandeel Top of hoger per beoordelaar" in nl and "Share Top or higher per evaluator" in en
     assert "<code>e07</code>" in nl and "geeft Top of hoger vaker dan collega" in nl
     payloads = [
@@ -524,14 +563,85 @@ def test_asset_metadata_counts_in_duckdb_what_the_report_holds(sample_run) -> No
     assert sample_run.success
     report = sample_run.query("SELECT * FROM marts.evaluator_report")
     fair = sample_run.query("SELECT * FROM marts.evaluator_fair_ratings")
-    flagged = report.filter(
-        pl.col("flag") & (pl.col("aspect") == "cut_point") & (pl.col("period") == "window")
-    )
+    flagged = report.filter(pl.col("flag") & (pl.col("aspect") == "cut_point"))
     not_separable = (
         report.filter(pl.col("tau2_status") == "not_separable")
-        .select("organization", "cycle", "period", "measure", "item")
+        .select("organization", "cycle", "measure", "item")
         .n_unique()
     )
     assert report.height > 0 and not_separable > 0
     assert sample_run.query(REPORT_COUNTS_SQL).row(0) == (report.height, flagged.height, not_separable)
     assert sample_run.query(FAIR_COUNTS_SQL).row(0) == (fair.height, int(fair["pay_step"].sum()))
+
+
+# ------------------------------------------------------------------------------------------ writing by parts
+def test_parts_written_one_by_one_equal_the_whole_report(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], four_point: Policy, tmp_path: Path
+) -> None:
+    """The asset writes the report part by part (ReportParts, batched, replace_slices with parts): the stored
+    table equals the whole frame of evaluator_report, row for row and in order, whole and per cycle; the fair
+    ratings are there only after the last part; a part with other columns falls back to a whole rebuild."""
+    from models.calibration import prepare
+    from models.calibration.evaluator_report import ReportParts
+    from pipelines.assets.marts.evaluators import batched
+    from pipelines.increments import ColumnsChanged, SliceWork, replace_slices
+
+    frame, out = motivating
+    parts = ReportParts(prepare(frame, {ORG: four_point}))
+    pieces = parts.report()
+    first = next(pieces)
+    assert first.height > 0 and first.schema == pl.Schema(SCHEMA)
+    with pytest.raises(RuntimeError):
+        parts.fair_ratings()  # not before the last part
+    rest = list(pieces)
+    assert len(rest) == 2  # one part per cycle (one measure)
+    assert_frame_equal(pl.concat([first, *rest]), out["evaluator_report"])
+    assert_frame_equal(parts.fair_ratings(), out["evaluator_fair_ratings"])
+    # batches: the same rows in the same order, each at least `rows` long but the last
+    batches = list(batched([first, *rest], rows=first.height + 1))
+    assert len(batches) == 2 and batches[0].height >= first.height + 1
+    assert_frame_equal(pl.concat(batches), out["evaluator_report"])
+
+    tables = {"evaluator_report": "cycle", "evaluator_fair_ratings": "cycle"}
+    slices = {(ORG, c): f"print-{c}" for c in (2020, 2021, 2022)}
+    whole = SliceWork("evaluator_report", True, frozenset(slices), frozenset(slices), slices, "test")
+    con = duckdb.connect(str(tmp_path / "parts.duckdb"))
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA audit")
+    con.execute(
+        "CREATE TABLE audit.mart_inputs (step VARCHAR, organization VARCHAR, cycle BIGINT, fingerprint VARCHAR, "
+        "built_at TIMESTAMP)"
+    )
+
+    def fresh() -> tuple[Iterator[pl.DataFrame], Iterator[pl.DataFrame]]:
+        made = ReportParts(prepare(frame, {ORG: four_point}))
+
+        def fair() -> Iterator[pl.DataFrame]:
+            yield made.fair_ratings()
+
+        return batched(made.report(), rows=1), fair()
+
+    report, fair = fresh()
+    replace_slices(con, whole, tables, {"evaluator_report": report, "evaluator_fair_ratings": fair})
+    assert_frame_equal(con.sql("SELECT * FROM marts.evaluator_report").pl(), out["evaluator_report"])
+    assert_frame_equal(
+        con.sql("SELECT * FROM marts.evaluator_fair_ratings").pl(), out["evaluator_fair_ratings"]
+    )
+    # per cycle: the last cycle's rows replaced by parts, the other cycles' rows untouched
+    last = SliceWork("evaluator_report", False, frozenset({(ORG, 2022)}), frozenset(slices), slices, "test")
+    report, fair = fresh()
+    replace_slices(con, last, tables, {"evaluator_report": report, "evaluator_fair_ratings": fair})
+    stored = con.sql("SELECT * FROM marts.evaluator_report").pl()
+    assert_frame_equal(stored.sort(["cycle"], maintain_order=True), out["evaluator_report"])
+    # a part whose columns differ from the stored table's: nothing is written, the step must run whole
+    with pytest.raises(ColumnsChanged):
+        replace_slices(
+            con,
+            last,
+            tables,
+            {
+                "evaluator_report": iter([first.drop("reason_en")]),
+                "evaluator_fair_ratings": iter([out["evaluator_fair_ratings"]]),
+            },
+        )
+    assert con.execute("SELECT count(*) FROM marts.evaluator_report").fetchone() == (stored.height,)
+    con.close()

@@ -2,7 +2,7 @@
 norming review (every evaluator of the organisation).
 
 Takes the already-protected ``evaluator_report`` table (models.releases.evaluators) of one organisation and
-cycle; shows the last three cycles (period ``window``): per pay-relevant cut point the share each evaluator
+cycle; every row covers the window of cycles ending at it (``window_first_cycle``): per pay-relevant cut point the share each evaluator
 hands out, adjusted and shrunk, with its interval; the evaluators flagged there (also where their numbers
 are hidden); use of the scale; bias toward groups; agreement where the evaluator changed; and how many fair
 ratings cross a pay step. Evaluators appear by pseudonym.
@@ -27,7 +27,6 @@ from dashboards.components import (
     table_block,
 )
 from dashboards.i18n import fmt_int, text
-from models.releases.evaluators import PERIOD
 
 TABLE = "evaluator_report"
 FAIR_WORKLIST = "fair_worklist"  # models.releases.meeting: fair ratings across a pay step (confidential)
@@ -240,14 +239,13 @@ def department_rows(frame: pl.DataFrame | None) -> Callable[[str, str], pl.DataF
     whole frame for each of them. `section` gives the same page from them as from the whole frame."""
     if frame is None or "department" not in frame.columns:
         return lambda measure, department: frame
-    window = frame.filter(pl.col("period") == PERIOD)
-    organisation = window.filter(pl.col("evaluator_id").is_null()).partition_by(
+    organisation = frame.filter(pl.col("evaluator_id").is_null()).partition_by(
         "measure", as_dict=True, maintain_order=True
     )
-    teams = window.filter(pl.col("department").is_not_null()).partition_by(
+    teams = frame.filter(pl.col("department").is_not_null()).partition_by(
         ["measure", "department"], as_dict=True, maintain_order=True
     )
-    empty = window.clear()
+    empty = frame.clear()
 
     def rows(measure: str, department: str) -> pl.DataFrame:
         parts = [teams.get((measure, department), empty), organisation.get((measure,), empty)]
@@ -274,7 +272,7 @@ def section(
             f"<p class='notice' title='{esc(source_title(SOURCE, language))}'>"
             f"{esc(text('evr_unavailable', language))}</p>"
         )
-    part = frame.filter((pl.col("measure") == measure) & (pl.col("period") == PERIOD))
+    part = frame.filter(pl.col("measure") == measure)
     organisation_rows = part.filter(pl.col("evaluator_id").is_null())
     if department is not None and "department" in part.columns:
         part = part.filter(pl.col("department") == department)
@@ -283,7 +281,14 @@ def section(
     if part.height == 0:
         return head + f"<p class='notice'>{esc(text('evr_none', language))}</p>"
     first = part["window_first_cycle"].drop_nulls()
-    intro = text("evr_intro", language).format(first=first.min() if first.len() else "", last=ctx.cycle or "")
+    start, end = (int(first.min()) if first.len() else None), ctx.cycle  # type: ignore[arg-type]
+    # the window's cycles as the other pooled-window pages write them ("2022–2024"; one cycle alone)
+    period = (
+        f"{start}–{end}"
+        if start is not None and end is not None and start != end
+        else str(end or start or "")
+    )
+    intro = text("evr_intro", language).format(period=period)
     parts = [head, f"<p class='explain'>{esc(intro)}</p>"]
     cuts = part.filter((pl.col("aspect") == "cut_point") & pl.col("pay_relevant").fill_null(False))
     if cuts.height == 0:

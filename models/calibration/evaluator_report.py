@@ -2,9 +2,9 @@
 practice measures raters (issue 23; DOMAIN.md Z-2, Z-8, Z-9, Z-10, F-3, F-9). Method, columns and limits:
 docs/marts/evaluator_report.md.
 
-Grain of evaluator_report: organization × cycle × period × measure × evaluator_id × aspect × item, where
-``period`` is ``cycle`` (that cycle's ratings) or ``window`` (the last ``calibration.leniency_window_cycles``
-cycles up to it) and ``aspect`` is one of
+Grain of evaluator_report: organization × cycle × measure × evaluator_id × aspect × item. Every row describes
+the window of the last ``calibration.leniency_window_cycles`` cycles up to ``cycle`` (``window_first_cycle``
+says where it starts; a window of 1 gives single-cycle figures), and ``aspect`` is one of
 
 * ``cut_point`` (item = the code c): the share rated at or above c, adjusted for function level, department
   and cycle, with the evaluator's effect estimated in a per-cut-point binomial GLMM (evaluator effects
@@ -13,7 +13,7 @@ cycles up to it) and ``aspect`` is one of
   shown as a false zero: the unshrunk estimate is shown and ``estimate_basis`` says so. The test is the exact
   binomial test of the evaluator's count against what the average evaluator gives the same team (function
   level × department × cycle), Benjamini–Hochberg within the pay-relevant cut points of the organisation,
-  measure, cycle and period. A flag needs that q < metrics.fdr, a standardised effect (log odds × √3/π,
+  measure and cycle (its window). A flag needs that q < metrics.fdr, a standardised effect (log odds × √3/π,
   Chinn 2000) of at least metrics.practical_effect, n >= metrics.min_n_flag, colleagues in the same
   department to compare with, and a cut point the policy calls pay-relevant
   (``calibration.pay_relevant_cut_points``).
@@ -28,11 +28,11 @@ cycles up to it) and ``aspect`` is one of
 * ``bias`` (item ``attribute=value``): evaluator × group interaction — how much more (or less) this evaluator
   rates the group above the rest than colleagues do, in category steps, with an interval; only where both the
   group and the rest number at least disclosure.min_group_size among the evaluator's ratings.
-* ``agreement`` (item ``changed_evaluator``, window only): employees rated in consecutive cycles by this
+* ``agreement`` (item ``changed_evaluator``, windows of two cycles or more): employees rated in consecutive cycles by this
   evaluator and another one: observed agreement, the agreement expected by chance, and Cohen's kappa. Rows
   with evaluator_id null are the organisation's pairs with a changed and with the same evaluator.
 
-marts.evaluator_fair_ratings holds, for the cycle's ratings, the cases whose "fair" rating — the rating the
+marts.evaluator_fair_ratings holds, for the cycle's ratings (judged over its window), the cases whose "fair" rating — the rating the
 average evaluator would have given, found by mapping the employee's place in their evaluator's adjusted
 distribution onto the average evaluator's distribution for the same team (equipercentile equating) — differs
 from the rating given, with ``pay_step`` where the difference crosses a pay-relevant cut point.
@@ -41,7 +41,7 @@ from the rating given, with ``pay_step`` where the difference crosses a pay-rele
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +70,10 @@ CHINN = math.sqrt(3.0) / math.pi  # log odds ratio → standardised difference (
 FIT_LOW, FIT_HIGH = 0.5, 1.5  # Linacre: mean-squares outside this range degrade measurement
 TAU_P = 0.05  # the likelihood-ratio test of tau² = 0 decides "separable"
 BIAS_ATTRIBUTES = ("gender", "part_time", "age_band")
-PERIODS = ("cycle", "window")
 
 SCHEMA: dict[str, pl.DataType] = {
     "organization": pl.String(),
     "cycle": pl.Int64(),
-    "period": pl.String(),
     "window_first_cycle": pl.Int64(),
     "measure": pl.String(),
     "evaluator_id": pl.String(),
@@ -143,10 +141,10 @@ def pay_relevant_cut_points(policy: Policy) -> dict[str, tuple[str, ...]]:
 
 @dataclass
 class Subset:
-    """The ratings of one organisation, measure and period, encoded for the models."""
+    """The ratings of one organisation, measure and window of cycles, encoded for the models."""
 
     rows: MeasureRows
-    now: NDArrayBool  # rows of the period's last cycle
+    now: NDArrayBool  # rows of the window's last cycle
     ev: IntArray  # local evaluator code per rating
     ev_global: IntArray  # org evaluator code per local code
     cell: IntArray  # covariate cell (level × department × cycle) per rating
@@ -831,59 +829,55 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(reasons["reason_nl"], reasons["reason_en"])
 
 
-def report_frames(org: OrgData) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
-    """The evaluator_report rows of one organisation, one finished part (_finish_part) per cycle, period and
-    measure, and its evaluator_fair_ratings rows."""
+def _org_parts(org: OrgData, fair: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The evaluator_report rows of one organisation, one finished part (_finish_part) per cycle and measure
+    (each over the window of the last ``calibration.leniency_window_cycles`` cycles up to the cycle), in the
+    mart's sort order (cycle, then measure); its evaluator_fair_ratings rows are appended to ``fair``."""
     settings = org.settings
     pays = pay_relevant_cut_points(org.policy)
     window_len = max(int(settings.leniency_window_cycles), 1)
-    report: list[pl.DataFrame] = []
-    fair: list[pl.DataFrame] = []
-    for rows in org.rows:
-        if rows.measure.k < 2 or rows.size == 0:
-            continue
-        pay = pays.get(rows.measure.name, ())
-        for c in range(org.cycles.size):
-            for period in PERIODS:
-                first = c if period == "cycle" else max(0, c - window_len + 1)
-                sub = _subset(rows, np.arange(first, c + 1), c)
-                if sub is None or np.unique(sub.rows.k).size < 2:
-                    continue
-                cuts, use, etas = _cut_rows(org, sub, pay, settings.practical_effect)
-                po, resid, var, _model = _po_rows(org, sub)
-                parts = [cuts, po]
-                bias = _bias_rows(org, sub, resid, var)
-                if bias is not None:
-                    parts.append(bias)
-                if period == "window" and c > first:
-                    agreement = _agreement_rows(org, sub)
-                    if agreement is not None:
-                        parts.append(agreement)
-                cases = _fair_ratings(org, sub, use, etas, pay)
-                if cases is not None and period == "window":
-                    fair.append(
-                        cases.with_columns(
-                            pl.lit(org.org).alias("organization"),
-                            pl.lit(int(org.cycles[c]), dtype=pl.Int64).alias("cycle"),
-                        )
+    measures = sorted(
+        (rows for rows in org.rows if rows.measure.k >= 2 and rows.size > 0), key=lambda r: r.measure.name
+    )
+    for c in range(org.cycles.size):
+        first = max(0, c - window_len + 1)
+        for rows in measures:
+            pay = pays.get(rows.measure.name, ())
+            sub = _subset(rows, np.arange(first, c + 1), c)
+            if sub is None or np.unique(sub.rows.k).size < 2:
+                continue
+            cuts, use, etas = _cut_rows(org, sub, pay, settings.practical_effect)
+            po, resid, var, _model = _po_rows(org, sub)
+            parts = [cuts, po]
+            bias = _bias_rows(org, sub, resid, var)
+            if bias is not None:
+                parts.append(bias)
+            if c > first:
+                agreement = _agreement_rows(org, sub)
+                if agreement is not None:
+                    parts.append(agreement)
+            cases = _fair_ratings(org, sub, use, etas, pay)
+            if cases is not None:
+                fair.append(
+                    cases.with_columns(
+                        pl.lit(org.org).alias("organization"),
+                        pl.lit(int(org.cycles[c]), dtype=pl.Int64).alias("cycle"),
                     )
-                frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
-                    pl.lit(org.org).alias("organization"),
-                    pl.lit(int(org.cycles[c]), dtype=pl.Int64).alias("cycle"),
-                    pl.lit(period).alias("period"),
-                    pl.lit(int(org.cycles[first]), dtype=pl.Int64).alias("window_first_cycle"),
-                    pl.lit(rows.measure.name).alias("measure"),
                 )
-                if cases is not None:
-                    crossing = (
-                        cases.filter(pl.col("pay_step"))
-                        .group_by("evaluator_id", pl.col("pay_cut").alias("item"))
-                        .agg(pl.len().cast(pl.Int64).alias("fair_cases"))
-                    )
-                    frame = frame.join(crossing, on=["evaluator_id", "item"], how="left")
-                # finished at once, so that only finished parts are held (see evaluator_report)
-                report.append(_finish_part(frame))
-    return report, fair
+            frame = pl.concat(parts, how="diagonal_relaxed").with_columns(
+                pl.lit(org.org).alias("organization"),
+                pl.lit(int(org.cycles[c]), dtype=pl.Int64).alias("cycle"),
+                pl.lit(int(org.cycles[first]), dtype=pl.Int64).alias("window_first_cycle"),
+                pl.lit(rows.measure.name).alias("measure"),
+            )
+            if cases is not None:
+                crossing = (
+                    cases.filter(pl.col("pay_step"))
+                    .group_by("evaluator_id", pl.col("pay_cut").alias("item"))
+                    .agg(pl.len().cast(pl.Int64).alias("fair_cases"))
+                )
+                frame = frame.join(crossing, on=["evaluator_id", "item"], how="left")
+            yield _finish_part(frame)
 
 
 def _finish_part(part: pl.DataFrame) -> pl.DataFrame:
@@ -906,36 +900,52 @@ def _finish_part(part: pl.DataFrame) -> pl.DataFrame:
     return finish(_reasons(out), SCHEMA).sort(["aspect", "item", "evaluator_id"], nulls_last=True)
 
 
+class ReportParts:
+    """marts.evaluator_report of some organisations produced one finished part (organisation × cycle × measure)
+    at a time, in the mart's sort order, so that a writer can store each part as it comes instead of holding
+    the whole report (at 200,000 × 5 two million rows, most of the step's memory); marts.evaluator_fair_ratings
+    once the parts are done. Each organisation's encoded data are let go once its parts are made."""
+
+    def __init__(self, orgs: Iterable[OrgData]) -> None:
+        self._orgs = sorted(orgs, key=lambda org: org.org)
+        self._fair: list[pl.DataFrame] = []
+        self._done = False
+
+    def report(self) -> Iterator[pl.DataFrame]:
+        """The report's parts, sorted by organization, cycle and measure and within a part by aspect, item and
+        evaluator: concatenated, the report in its sort order. Always at least one part (maybe empty)."""
+        produced = False
+        while self._orgs:
+            org = self._orgs.pop(0)
+            for part in _org_parts(org, self._fair):
+                produced = True
+                yield part
+            del org
+        self._done = True
+        if not produced:
+            yield pl.DataFrame(schema=SCHEMA)
+
+    def fair_ratings(self) -> pl.DataFrame:
+        """The fair-rating cases of every part (complete only once ``report`` is exhausted)."""
+        if not self._done:
+            raise RuntimeError("the fair ratings are complete only after the report's last part")
+        if not self._fair:
+            return pl.DataFrame(schema=FAIR_SCHEMA)
+        return finish(pl.concat(self._fair, how="diagonal_relaxed"), FAIR_SCHEMA).sort(
+            ["organization", "cycle", "measure", "department", "evaluator_id", "employee_id"]
+        )
+
+
 def evaluator_report(
     evaluations: pl.DataFrame, policies: Mapping[str, Policy], *, prepared: list[OrgData] | None = None
 ) -> dict[str, pl.DataFrame]:
-    """marts.evaluator_report and marts.evaluator_fair_ratings from canonical evaluations and the policies.
+    """marts.evaluator_report and marts.evaluator_fair_ratings from canonical evaluations and the policies,
+    as whole frames (the pipeline writes ReportParts part by part instead).
 
     ``evaluations`` carries the columns of models.calibration.prepare plus, where present, gender, fte and
     birth_year (the bias aspect).
     """
-    orgs = prepared if prepared is not None else prepare(evaluations, policies)
-    report: list[tuple[tuple[str, int, str, str], pl.DataFrame]] = []
-    fair: list[pl.DataFrame] = []
-    for org in orgs:
-        r, f = report_frames(org)
-        # Each part (one organisation, cycle, period and measure) is finished and sorted on its own, and the
-        # parts are concatenated in the order of those four sort keys: the same rows in the same order as
-        # finishing and sorting the whole, without several whole-report copies in memory at once (at 200,000
-        # × 5 the report has millions of rows; those copies were the step's memory peak).
-        for part in r:
-            key = (str(part["organization"][0]), int(part["cycle"][0]), str(part["period"][0]),
-                   str(part["measure"][0]))  # fmt: skip
-            report.append((key, part))
-        fair += f
-    report.sort(key=lambda item: item[0])
-    # rechunk=False: the parts are kept as chunks, not copied into one buffer (DuckDB reads chunked Arrow)
-    out = pl.concat([part for _, part in report], rechunk=False) if report else pl.DataFrame(schema=SCHEMA)
-    fair_frame = (
-        finish(pl.concat(fair, how="diagonal_relaxed"), FAIR_SCHEMA).sort(
-            ["organization", "cycle", "measure", "department", "evaluator_id", "employee_id"]
-        )
-        if fair
-        else pl.DataFrame(schema=FAIR_SCHEMA)
-    )
-    return {"evaluator_report": out, "evaluator_fair_ratings": fair_frame}
+    parts = ReportParts(prepared if prepared is not None else prepare(evaluations, policies))
+    # rechunk=False: the parts are kept as chunks, not copied into one buffer
+    report = pl.concat(list(parts.report()), rechunk=False)
+    return {"evaluator_report": report, "evaluator_fair_ratings": parts.fair_ratings()}

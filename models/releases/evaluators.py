@@ -3,10 +3,10 @@
 The report is per evaluator, so every number in it describes a team. It is protected with the disclosure
 engine (``protect`` with a ``TableRule`` and the organisation's ``Thresholds``) and these rules:
 
-* only the window rows (``PERIOD``) are published: the rows the pages show;
-* an evaluator row (organisation × cycle × period × measure × aspect × item) with 1 to k−1 ratings is hidden
+* every row describes the window of cycles ending at its cycle (the mart's only grain);
+* an evaluator row (organisation × cycle × measure × aspect × item) with 1 to k−1 ratings is hidden
   (``protect``'s small-cell rule on ``n``); so is every row of an evaluator who gave everyone the same
-  category in that period (everyone alike: each member's rating would follow);
+  category in that window (everyone alike: each member's rating would follow);
 * a share at or above a cut point (and the central/extreme shares) is a count in disguise: where the count on
   either side of it is 1 to k−1 the shares, estimates and intervals are hidden and only the verdict (flag,
   direction, status) stays, as for units on the norming page;
@@ -30,11 +30,7 @@ from models.releases.common import EVALUATOR_DEPARTMENTS, Missing
 
 NAME = "evaluator_report"
 SOURCE = "marts.evaluator_report"
-# The pages judge an evaluator over the window of cycles (a team of twelve is not judged on twelve ratings):
-# only the window rows are published. The per-cycle rows stay in the mart for analysts; at 200,000 × 5 they
-# were half of the report's rows and of the site step's reading, protection and digest work.
-PERIOD = "window"
-KEY = ("organization", "cycle", "period", "measure", "aspect", "item")
+KEY = ("organization", "cycle", "measure", "aspect", "item")
 NUMBERS = (
     "observed", "expected", "adjusted_share", "adjusted_lo", "adjusted_hi", "org_share", "estimate", "ci_lo",
     "ci_hi", "raw_estimate", "raw_se", "effect_size", "p_value", "q_value", "infit", "outfit", "n_group",
@@ -72,18 +68,18 @@ def release(
     absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
     if absent:
         raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
-    frame = frame.filter(pl.col("period") == PERIOD).select([c for c in COLUMNS if c in frame.columns])
+    frame = frame.select([c for c in COLUMNS if c in frame.columns])
     # Organisation rows (agreement over all changed evaluators) have no evaluator: protect treats a null
     # dimension as a total, so they are judged on their own n here.
     organisation = frame.filter(pl.col("evaluator_id").is_null())
     evaluators = frame.filter(pl.col("evaluator_id").is_not_null())
-    # Everyone alike: the evaluator's differentiation index is 0 in that period (one category only).
+    # Everyone alike: the evaluator's differentiation index is 0 in that window (one category only).
     alike = (
         evaluators.filter((pl.col("aspect") == "scale_use") & (pl.col("item") == "differentiation"))
-        .select("organization", "cycle", "period", "measure", "evaluator_id", (pl.col("observed") <= 1e-12).alias("_alike"))
+        .select("organization", "cycle", "measure", "evaluator_id", (pl.col("observed") <= 1e-12).alias("_alike"))
     )  # fmt: skip
     evaluators = evaluators.join(
-        alike, on=["organization", "cycle", "period", "measure", "evaluator_id"], how="left"
+        alike, on=["organization", "cycle", "measure", "evaluator_id"], how="left"
     ).with_columns(pl.col("_alike").fill_null(False))
     k = limits.k
     # counts hidden in shares: at or above and below the cut (or in and out of the central/extreme category)

@@ -17,7 +17,6 @@ from models.disclosure.report import summary
 from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PUBLISHED_TABLES
-from models.releases.evaluators import PERIOD as EVALUATOR_PERIOD
 from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
@@ -47,9 +46,6 @@ AGGREGATES: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 COLUMN_WHITELISTS: dict[str, tuple[str, ...]] = {"marts.calibration_worklist": WORKLIST_COLUMNS}
-# Rows a release never publishes are not read: the evaluator report's per-cycle rows (its release keeps the
-# window rows only) were half of the site step's memory at 200,000 × 5.
-ROW_FILTERS: dict[str, tuple[str, str]] = {"marts.evaluator_report": ("period", EVALUATOR_PERIOD)}
 
 
 def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict[str, pl.DataFrame]:
@@ -72,9 +68,6 @@ def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict
         elif name in COLUMN_WHITELISTS:
             wanted = [c for c in COLUMN_WHITELISTS[name] if c in columns[name]]
             sources[name] = read_frame(con, f"SELECT {', '.join(wanted)} FROM {name}")  # whitelisted names
-        elif name in ROW_FILTERS and ROW_FILTERS[name][0] in columns[name]:
-            column, value = ROW_FILTERS[name]
-            sources[name] = read_frame(con, f"SELECT * FROM {name} WHERE {column} = ?", [value])
         else:
             sources[name] = read_frame(
                 con, f"SELECT * FROM {name}"

@@ -1,25 +1,22 @@
 """Marts: the evaluator report (issue 23) — severity on every cut point of the scale, use of the scale, bias
 toward groups, agreement and fair ratings (docs/marts/evaluator_report.md; DOMAIN.md Z-10, F-3).
 
-One thin multi-asset: reads staging.evaluations once, calls models.calibration.evaluator_report and writes
-marts.evaluator_report and marts.evaluator_fair_ratings. Metadata and check results hold counts only.
+One thin multi-asset: reads staging.evaluations once per regime pass, has models.calibration.evaluator_report
+make the report part by part and writes each part of marts.evaluator_report as it comes (the whole report is
+never held: at 200,000 × 5 it is two million rows), then marts.evaluator_fair_ratings. Metadata and check
+results hold counts only.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import polars as pl
 
-from models.calibration.evaluator_report import FAIR_SCHEMA, SCHEMA, evaluator_report
-from pipelines.assets.common import (
-    STAGING,
-    concat_passes,
-    organisation_policies,
-    regime_passes,
-    staged_slices,
-)
+from models.calibration import prepare
+from models.calibration.evaluator_report import FAIR_SCHEMA, SCHEMA, ReportParts
+from pipelines.assets.common import STAGING, organisation_policies, regime_passes, staged_slices
 from pipelines.assets.marts.calibration import evaluation_lookback
-from pipelines.increments import SliceWork, plan, rebuild
+from pipelines.increments import Mart, SliceWork, plan, rebuild
 from pipelines.resources import CalibraResource, read_frame
 
 REPORT = dg.AssetKey(["marts", "evaluator_report"])
@@ -35,18 +32,37 @@ WHERE list_contains(?, organization)
 """
 
 
-# The asset's metadata and check: rows, flagged pay-relevant cut points over the window, and the cut points
-# (organisation, cycle, period, measure, item) whose data do not separate evaluators.
+# The asset's metadata and check: rows, flagged pay-relevant cut points, and the cut points (organisation,
+# cycle, measure, item) whose data do not separate evaluators.
 REPORT_COUNTS_SQL = """
 SELECT count(*),
-       count(*) FILTER (WHERE flag AND aspect = 'cut_point' AND period = 'window'),
-       (SELECT count(*) FROM (SELECT DISTINCT organization, cycle, period, measure, item
+       count(*) FILTER (WHERE flag AND aspect = 'cut_point'),
+       (SELECT count(*) FROM (SELECT DISTINCT organization, cycle, measure, item
                               FROM marts.evaluator_report WHERE tau2_status = 'not_separable'))
 FROM marts.evaluator_report
 """
 FAIR_COUNTS_SQL = """
 SELECT count(*), coalesce(sum(CASE WHEN pay_step THEN 1 ELSE 0 END), 0) FROM marts.evaluator_fair_ratings
 """
+CHECKPOINT_MEMORY_LIMIT = "400MB"  # DuckDB's buffer pool while it checkpoints the written report
+# Parts are written in batches of at least a DuckDB row group (122,880 rows): a smaller insert goes through
+# the write-ahead log and is written twice.
+BATCH_ROWS = 122_880
+
+
+def batched(parts: Iterable[pl.DataFrame], rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+    """Consecutive parts joined (without copying) until they hold at least `rows` rows; the last batch may be
+    smaller. The same rows in the same order; at least one batch when there is at least one part."""
+    pending: list[pl.DataFrame] = []
+    count = 0
+    for part in parts:
+        pending.append(part)
+        count += part.height
+        if count >= rows:
+            yield pl.concat(pending, rechunk=False)
+            pending, count = [], 0
+    if pending:
+        yield pl.concat(pending, rechunk=False)
 
 
 @dg.multi_asset(
@@ -57,11 +73,12 @@ SELECT count(*), coalesce(sum(CASE WHEN pay_step THEN 1 ELSE 0 END), 0) FROM mar
             deps=STAGING,
             group_name="marts",
             kinds={"duckdb", "polars"},
-            description="Per evaluator, cycle and period (cycle; last three cycles): severity on every cut "
-            "point of the scale (binomial GLMM, adjusted for function level and department, shrunk, with an "
-            "interval and a flag on pay-relevant cut points), mean shift, use of the scale (central tendency, "
-            "extremity, differentiation, infit/outfit), bias toward groups and agreement. Grain: organization × "
-            "cycle × period × measure × evaluator_id × aspect × item.",
+            description="Per evaluator and cycle, over the window of the last "
+            "calibration.leniency_window_cycles cycles up to the cycle: severity on every cut point of the "
+            "scale (binomial GLMM, adjusted for function level and department, shrunk, with an interval and a "
+            "flag on pay-relevant cut points), mean shift, use of the scale (central tendency, extremity, "
+            "differentiation, infit/outfit), bias toward groups and agreement. Grain: organization × "
+            "cycle × measure × evaluator_id × aspect × item.",
         ),
         dg.AssetSpec(
             FAIR,
@@ -78,7 +95,7 @@ SELECT count(*), coalesce(sum(CASE WHEN pay_step THEN 1 ELSE 0 END), 0) FROM mar
             "no_flagged_pay_cut_points",
             asset=REPORT,
             description="No evaluator hands out a pay-relevant outcome significantly and practically more or "
-            "less often than colleagues with comparable teams (last three cycles).",
+            "less often than colleagues with comparable teams (over the policy's window of cycles).",
         )
     ],
     can_subset=False,
@@ -93,19 +110,35 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
         for org in policies
     }
 
-    def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
+    def compute(work: SliceWork) -> dict[str, Mart]:
         # A cycle is judged by the policy in force for it (its scale, pay-relevant cut points and window), as
         # in the calibration marts: one pass per contiguous run of a regime, so an evaluator's window and
         # agreement never pool cycles judged by different policies; a single pass when nothing changed.
-        results = [
-            evaluator_report(
-                read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params]), regime
-            )
-            for regime, (condition, params) in regime_passes(
-                policies, work, staged_slices(con, "evaluations") if work.whole else ()
-            )
-        ]
-        return concat_passes(results, {"evaluator_report": SCHEMA, "evaluator_fair_ratings": FAIR_SCHEMA})
+        passes = regime_passes(policies, work, staged_slices(con, "evaluations") if work.whole else ())
+        done: list[ReportParts] = []
+
+        def report() -> Iterator[pl.DataFrame]:
+            """The report's parts, pass by pass, made while they are written (rebuild writes them)."""
+            for regime, (condition, params) in passes:
+                # prepare keeps each organisation's own rows: the evaluations as read are let go at once
+                parts = ReportParts(
+                    prepare(
+                        read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params]),
+                        regime,
+                    )
+                )
+                done.append(parts)
+                yield from parts.report()
+            if not done:  # no pass at all: the tables are still (re)written, empty
+                yield pl.DataFrame(schema=SCHEMA)
+
+        def fair() -> Iterator[pl.DataFrame]:
+            """The fair ratings of every pass: written after the report, whose parts collect them."""
+            frames = [parts.fair_ratings() for parts in done]
+            yield pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=FAIR_SCHEMA)
+
+        # in this order: the fair ratings are complete once the report's last part is written
+        return {"evaluator_report": batched(report()), "evaluator_fair_ratings": fair()}
 
     with calibra.writer() as con:
         # plan + rebuild rather than build_step: the metadata and the check need counts only, so they are
@@ -120,6 +153,14 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
             tables=CYCLE_COLUMNS,
         )
         slices = rebuild(con, slices, CYCLE_COLUMNS, compute)
+        # DuckDB compresses the new report when it checkpoints (else when the connection closes): with its
+        # default memory limit (80% of RAM) its buffer pool then grew by 0.8 GB at 200,000 × 5, the step's
+        # peak. Checkpointed here under a small limit (the pool evicts; same file), then the limit is reset.
+        con.execute(f"SET memory_limit = '{CHECKPOINT_MEMORY_LIMIT}'")
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.execute("RESET memory_limit")
         rows, flagged, not_separable = con.execute(REPORT_COUNTS_SQL).fetchone() or (0, 0, 0)
         fair_rows, pay_steps = con.execute(FAIR_COUNTS_SQL).fetchone() or (0, 0)
     calibra.progress(
