@@ -414,11 +414,31 @@ def cal_deviation(ev: pl.DataFrame, policies: Mapping[str, Any]) -> pl.DataFrame
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def layer_people(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """Read the people frame from the person-cycle layer in ``con`` as the fairness mart does."""
+def fairness_mart_columns(config: str | None, policies: Mapping[str, Any]) -> list[str]:
+    """The evaluation columns the fairness mart reads from the person-cycle layer: its own list and the
+    attributes the policies and settings ask for (pipelines/assets/marts/fairness.py, imported here, not timed)."""
+    from models.config import load_settings
+    from pipelines.assets.marts import fairness as mart
+
+    settings = load_settings(config or None)
+    requested = [
+        a
+        for org in sorted(policies)
+        for a in [
+            *policies[org].rule_value("fairness", "attributes", default=[]),
+            *(settings.organizations[org].attributes if org in settings.organizations else []),
+        ]
+    ]
+    return mart._evaluation_columns([*mart.EVALUATION_COLUMNS, *mart._attribute_columns(requested)])
+
+
+def layer_people(
+    con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any], columns: list[str]
+) -> pl.DataFrame:
+    """Read the people frame from the person-cycle layer in ``con`` as the fairness mart does (``columns``:
+    :func:`fairness_mart_columns`)."""
     from models import pay_transparency, person_cycle
 
-    columns = [c for c in person_cycle.staging_sources(con).evaluation_columns]
     return person_cycle.read(
         con,
         pay_transparency.people_columns(columns, policies),
@@ -454,12 +474,14 @@ def fairness_persons(
     return persons, outcomes
 
 
-def cal_fairness(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """Group rates by gender of the two outcomes, through the person-cycle layer (read), calibra's
-    person frame and count cube."""
+def cal_fairness(
+    con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any], columns: list[str]
+) -> pl.DataFrame:
+    """Group rates by gender of the two outcomes, through the person-cycle layer (read as the mart reads it),
+    calibra's person frame and count cube."""
     from models import fairness
 
-    people = layer_people(con, policies)
+    people = layer_people(con, policies, columns)
     persons, outcomes = fairness_persons(people, people, people, policies, people=people)
     parts = []
     for org, frame in persons.items():
@@ -501,12 +523,14 @@ def _binary_cube(fairness: Any, persons: pl.DataFrame, outcomes: list[Any]) -> p
 
 
 def cal_budget(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """marts.budget of the organisations on a percentage basis: the budget's inputs read from the person-cycle
-    layer as the mart reads them, and compute_budget."""
+    """marts.budget of the organisations on a percentage basis: the budget's inputs of those organisations
+    read from the person-cycle layer as the mart reads them, and compute_budget (both of its marts)."""
     from models.budget import compute_budget, load_inputs
 
     pct_policies = {o: p for o, p in policies.items() if p.rule_value("structural", "basis") == "pct"}
-    return compute_budget(load_inputs(con, layer=True), pct_policies).budget
+    # Only the organisations priced here, as the pandas side: the rows of the others were read and dropped.
+    only = ("list_contains(?, organization)", [sorted(pct_policies)])
+    return compute_budget(load_inputs(con, cycle_condition=only, layer=True), pct_policies).budget
 
 
 # --------------------------------------------------------------------------------------------- comparing
@@ -633,7 +657,10 @@ def run(db: Path, config: str | None, repeat: int) -> dict[str, Any]:
     layer_seconds, layer_runs, _ = best_of(lambda: person_cycle.build(con, policies), repeat)
     fair_keys = ["organization", "cycle", "outcome", "group_value"]
     fair_values = ["n", "count", "rate"]
-    c, p = measure("fairness", lambda: cal_fairness(con, policies), lambda: pd_fairness(pev, paw, policies))
+    columns = fairness_mart_columns(config, policies)
+    c, p = measure(
+        "fairness", lambda: cal_fairness(con, policies, columns), lambda: pd_fairness(pev, paw, policies)
+    )
     checks.append(compare("fairness: calibra = pandas", p, c, fair_keys, fair_values))
     outcomes = ["incidental_reward", *{f"rating_at_least_{t}" for t in fairness_outcomes(policies).values()}]
     checks.append(

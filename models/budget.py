@@ -40,7 +40,7 @@ import polars as pl
 from models.disclosure.recode import LEFT_OUT_PERSON, OTHERS_LEFT_OUT, mark_left_out_people
 from models.errors import ConfigError
 from models.person_cycle import TABLE as PERSON_CYCLE
-from models.person_cycle import person_cycle_frame
+from models.person_cycle import fetch_polars, person_cycle_frame
 from models.policy import AwardType, Policy
 
 TOTAL = "(totaal)"
@@ -311,14 +311,14 @@ def load_inputs(
             return conform(None, schema)
         columns = ", ".join(f'"{c}"' for c in schema)
         where, params = where_of(has_cycle)
-        relation = con.sql(f"SELECT {columns} FROM staging.{table}{where}", params=params)
-        return conform(relation.pl() if relation is not None else None, schema)
+        return conform(fetch_polars(con, f"SELECT {columns} FROM staging.{table}{where}", params), schema)
 
     people_rows = None
     if layer:
         where, params = where_of(True)
-        relation = con.sql(f"SELECT {PEOPLE_SELECT} FROM {PERSON_CYCLE}{where}", params=params)
-        people_rows = conform(relation.pl() if relation is not None else None, PEOPLE_COLUMNS).rechunk()
+        people_rows = conform(
+            fetch_polars(con, f"SELECT {PEOPLE_SELECT} FROM {PERSON_CYCLE}{where}", params), PEOPLE_COLUMNS
+        ).rechunk()
     return BudgetInputs(
         evaluations=read("evaluations", EVALUATION_COLUMNS),
         payroll=read("payroll", PAYROLL_COLUMNS),
@@ -722,7 +722,8 @@ def with_shown_headcount(
     :data:`TOTAL`) with :data:`SHOWN_HEADCOUNT` (headcount minus the people of `people` whose gender category
     `left_out` names: models.fairness_intersections.left_out_categories, the fairness mart's rule) and
     `others_left_out` on every row of such a cycle."""
-    if rows.height == 0:
+    if rows.height == 0 or left_out is None or left_out.height == 0 or "gender" not in people.columns:
+        # nobody left out (mark_left_out_people would mark no one): the headcount as it is
         return rows.with_columns(
             pl.col("headcount").alias(SHOWN_HEADCOUNT), pl.lit(False).alias(OTHERS_LEFT_OUT)
         )
