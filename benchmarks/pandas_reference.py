@@ -530,7 +530,8 @@ def cal_budget(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> p
     pct_policies = {o: p for o, p in policies.items() if p.rule_value("structural", "basis") == "pct"}
     # Only the organisations priced here, as the pandas side: the rows of the others were read and dropped.
     only = ("list_contains(?, organization)", [sorted(pct_policies)])
-    return compute_budget(load_inputs(con, cycle_condition=only, layer=True), pct_policies).budget
+    inputs = load_inputs(con, cycle_condition=only, layer=True, policies=pct_policies)
+    return compute_budget(inputs, pct_policies).budget
 
 
 # --------------------------------------------------------------------------------------------- comparing

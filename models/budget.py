@@ -285,13 +285,16 @@ def load_inputs(
     last_cycle_only: bool = False,
     cycle_condition: tuple[str, list[object]] | None = None,
     layer: bool = False,
+    policies: Mapping[str, Policy] | None = None,
 ) -> BudgetInputs:
     """Read the staging tables the budget needs (the columns it uses only; values are bound parameters).
 
     `cycle_condition` is an SQL condition written by the pipeline (never from data) with its parameters,
     applied to the tables that have cycles: a run that rebuilds some cycles reads only those. With `layer`
     the people come from the person-cycle layer (staging.person_cycle, which must be current) and the
-    evaluations and payroll are not read."""
+    evaluations and payroll are not read. With `policies` (the ones :func:`compute_budget` is given) only
+    the awards it prices are read: those of a type the organisation's policy marks incidental (the others,
+    such as Zeeland's structural raise rows, nine in ten awards, are dropped by :func:`incidental_costs`)."""
 
     def where_of(has_cycle: bool) -> tuple[str, list[object]]:
         if last_cycle_only and has_cycle:
@@ -311,6 +314,10 @@ def load_inputs(
             return conform(None, schema)
         columns = ", ".join(f'"{c}"' for c in schema)
         where, params = where_of(has_cycle)
+        if table == "awards" and policies is not None:
+            priced, priced_params = _incidental_awards(policies)
+            where = f"{where} AND {priced}" if where else f" WHERE {priced}"
+            params = [*params, *priced_params]
         return conform(fetch_polars(con, f"SELECT {columns} FROM staging.{table}{where}", params), schema)
 
     people_rows = None
@@ -326,6 +333,18 @@ def load_inputs(
         scales=read("salary_scales", SCALE_COLUMNS, has_cycle=False),
         people=people_rows,
     )
+
+
+def _incidental_awards(policies: Mapping[str, Policy]) -> tuple[str, list[object]]:
+    """SQL condition (with its parameters) on staging.awards: of an organisation in `policies` and of a type
+    its policy marks incidental (:func:`incidental_costs` prices those alone)."""
+    parts, params = [], []
+    for org, policy in sorted(policies.items()):
+        types = [a.code for a in policy.award_types if a.incidental]
+        if types:
+            parts.append("(organization = ? AND list_contains(?, award_type))")
+            params += [org, types]
+    return ("(" + " OR ".join(parts) + ")" if parts else "FALSE"), params
 
 
 # The people frame of the budget as a selection from the person-cycle layer: department from the evaluation,
