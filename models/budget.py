@@ -338,7 +338,8 @@ def load_inputs(
 def _incidental_awards(policies: Mapping[str, Policy]) -> tuple[str, list[object]]:
     """SQL condition (with its parameters) on staging.awards: of an organisation in `policies` and of a type
     its policy marks incidental (:func:`incidental_costs` prices those alone)."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[object] = []
     for org, policy in sorted(policies.items()):
         types = [a.code for a in policy.award_types if a.incidental]
         if types:
