@@ -16,13 +16,15 @@ with each other and with the mart tables the pipeline wrote (relative tolerance 
   fairness      marts.fairness, attribute gender: n, count and rate of "any incidental reward" and "top
                 rating" among rated people per organisation × cycle × gender.
                 calibra: the person-cycle layer built in DuckDB (models.person_cycle.build) and read as the
-                fairness mart reads it + models.fairness.person_frame + its polars count cube
-                (models.fairness._binary_cube when present).
+                fairness mart reads it (the columns it reads, taken from pipelines/assets/marts/fairness.py)
+                + models.fairness.person_frame + its polars count cube (models.fairness._binary_cube when
+                present).
   budget        marts.budget for organisations on a percentage basis (Zeeland, Z-2/Z-3/Z-4..Z-7): structural
                 cost (rating pct × salary, capped at the scale maximum, zero at the maximum, × fte × on-cost)
                 and incidental cost per cycle × department and organisation total.
                 calibra: the person-cycle layer built in DuckDB, read by models.budget.load_inputs as the
-                budget mart reads it + models.budget.compute_budget.
+                budget mart reads it (here for the organisations priced: their people, and the awards of
+                the types their policies mark incidental) + models.budget.compute_budget (both marts).
 
 The person-cycle layer (one SQL statement over the staging tables, copied untimed into an in-memory DuckDB as
 the pipeline's database holds them) is built once, as in a run, and timed on its own (`person_cycle`): each of
@@ -31,7 +33,8 @@ build added to it (`speedup_with_layer`), and the total counts the build once. T
 frames with merges inside each figure.
 
 Nothing here is product code: it lives in benchmarks/ and only the policy *values* (scale codes, scores,
-percentages, award-type rules) are read through the product's policy loader.
+percentages, award-type rules) are read through the product's policy loader (and the fairness mart's column
+list from its pipeline module, imported before anything is timed).
 """
 
 from __future__ import annotations
@@ -414,11 +417,31 @@ def cal_deviation(ev: pl.DataFrame, policies: Mapping[str, Any]) -> pl.DataFrame
     return pl.concat(parts, how="vertical_relaxed")
 
 
-def layer_people(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """Read the people frame from the person-cycle layer in ``con`` as the fairness mart does."""
+def fairness_mart_columns(config: str | None, policies: Mapping[str, Any]) -> list[str]:
+    """The evaluation columns the fairness mart reads from the person-cycle layer: its own list and the
+    attributes the policies and settings ask for (pipelines/assets/marts/fairness.py, imported here, not timed)."""
+    from models.config import load_settings
+    from pipelines.assets.marts import fairness as mart
+
+    settings = load_settings(config or None)
+    requested = [
+        a
+        for org in sorted(policies)
+        for a in [
+            *policies[org].rule_value("fairness", "attributes", default=[]),
+            *(settings.organizations[org].attributes if org in settings.organizations else []),
+        ]
+    ]
+    return mart._evaluation_columns([*mart.EVALUATION_COLUMNS, *mart._attribute_columns(requested)])
+
+
+def layer_people(
+    con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any], columns: list[str]
+) -> pl.DataFrame:
+    """Read the people frame from the person-cycle layer in ``con`` as the fairness mart does (``columns``:
+    :func:`fairness_mart_columns`)."""
     from models import pay_transparency, person_cycle
 
-    columns = [c for c in person_cycle.staging_sources(con).evaluation_columns]
     return person_cycle.read(
         con,
         pay_transparency.people_columns(columns, policies),
@@ -454,12 +477,14 @@ def fairness_persons(
     return persons, outcomes
 
 
-def cal_fairness(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """Group rates by gender of the two outcomes, through the person-cycle layer (read), calibra's
-    person frame and count cube."""
+def cal_fairness(
+    con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any], columns: list[str]
+) -> pl.DataFrame:
+    """Group rates by gender of the two outcomes, through the person-cycle layer (read as the mart reads it),
+    calibra's person frame and count cube."""
     from models import fairness
 
-    people = layer_people(con, policies)
+    people = layer_people(con, policies, columns)
     persons, outcomes = fairness_persons(people, people, people, policies, people=people)
     parts = []
     for org, frame in persons.items():
@@ -501,12 +526,15 @@ def _binary_cube(fairness: Any, persons: pl.DataFrame, outcomes: list[Any]) -> p
 
 
 def cal_budget(con: duckdb.DuckDBPyConnection, policies: Mapping[str, Any]) -> pl.DataFrame:
-    """marts.budget of the organisations on a percentage basis: the budget's inputs read from the person-cycle
-    layer as the mart reads them, and compute_budget."""
+    """marts.budget of the organisations on a percentage basis: the budget's inputs of those organisations
+    read from the person-cycle layer as the mart reads them, and compute_budget (both of its marts)."""
     from models.budget import compute_budget, load_inputs
 
     pct_policies = {o: p for o, p in policies.items() if p.rule_value("structural", "basis") == "pct"}
-    return compute_budget(load_inputs(con, layer=True), pct_policies).budget
+    # Only the organisations priced here, as the pandas side: the rows of the others were read and dropped.
+    only = ("list_contains(?, organization)", [sorted(pct_policies)])
+    inputs = load_inputs(con, cycle_condition=only, layer=True, policies=pct_policies)
+    return compute_budget(inputs, pct_policies).budget
 
 
 # --------------------------------------------------------------------------------------------- comparing
@@ -581,6 +609,7 @@ def run(db: Path, config: str | None, repeat: int) -> dict[str, Any]:
     for module in ("models.fairness", "models.pay_transparency", "models.budget"):
         importlib.import_module(module)
     policies = policies_of(config)
+    columns = fairness_mart_columns(config, policies)  # (imports the fairness mart's module: before timing)
     specs, bspecs = scale_specs(policies), budget_specs(policies)
     stg, pdf, marts = read_tables(db)
     con = staging_copy(db)
@@ -633,7 +662,9 @@ def run(db: Path, config: str | None, repeat: int) -> dict[str, Any]:
     layer_seconds, layer_runs, _ = best_of(lambda: person_cycle.build(con, policies), repeat)
     fair_keys = ["organization", "cycle", "outcome", "group_value"]
     fair_values = ["n", "count", "rate"]
-    c, p = measure("fairness", lambda: cal_fairness(con, policies), lambda: pd_fairness(pev, paw, policies))
+    c, p = measure(
+        "fairness", lambda: cal_fairness(con, policies, columns), lambda: pd_fairness(pev, paw, policies)
+    )
     checks.append(compare("fairness: calibra = pandas", p, c, fair_keys, fair_values))
     outcomes = ["incidental_reward", *{f"rating_at_least_{t}" for t in fairness_outcomes(policies).values()}]
     checks.append(

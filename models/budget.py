@@ -40,7 +40,7 @@ import polars as pl
 from models.disclosure.recode import LEFT_OUT_PERSON, OTHERS_LEFT_OUT, mark_left_out_people
 from models.errors import ConfigError
 from models.person_cycle import TABLE as PERSON_CYCLE
-from models.person_cycle import person_cycle_frame
+from models.person_cycle import fetch_polars, person_cycle_frame
 from models.policy import AwardType, Policy
 
 TOTAL = "(totaal)"
@@ -285,13 +285,16 @@ def load_inputs(
     last_cycle_only: bool = False,
     cycle_condition: tuple[str, list[object]] | None = None,
     layer: bool = False,
+    policies: Mapping[str, Policy] | None = None,
 ) -> BudgetInputs:
     """Read the staging tables the budget needs (the columns it uses only; values are bound parameters).
 
     `cycle_condition` is an SQL condition written by the pipeline (never from data) with its parameters,
     applied to the tables that have cycles: a run that rebuilds some cycles reads only those. With `layer`
     the people come from the person-cycle layer (staging.person_cycle, which must be current) and the
-    evaluations and payroll are not read."""
+    evaluations and payroll are not read. With `policies` (the ones :func:`compute_budget` is given) only
+    the awards it prices are read: those of a type the organisation's policy marks incidental (the others,
+    such as Zeeland's structural raise rows, nine in ten awards, are dropped by :func:`incidental_costs`)."""
 
     def where_of(has_cycle: bool) -> tuple[str, list[object]]:
         if last_cycle_only and has_cycle:
@@ -311,14 +314,18 @@ def load_inputs(
             return conform(None, schema)
         columns = ", ".join(f'"{c}"' for c in schema)
         where, params = where_of(has_cycle)
-        relation = con.sql(f"SELECT {columns} FROM staging.{table}{where}", params=params)
-        return conform(relation.pl() if relation is not None else None, schema)
+        if table == "awards" and policies is not None:
+            priced, priced_params = _incidental_awards(policies)
+            where = f"{where} AND {priced}" if where else f" WHERE {priced}"
+            params = [*params, *priced_params]
+        return conform(fetch_polars(con, f"SELECT {columns} FROM staging.{table}{where}", params), schema)
 
     people_rows = None
     if layer:
         where, params = where_of(True)
-        relation = con.sql(f"SELECT {PEOPLE_SELECT} FROM {PERSON_CYCLE}{where}", params=params)
-        people_rows = conform(relation.pl() if relation is not None else None, PEOPLE_COLUMNS).rechunk()
+        people_rows = conform(
+            fetch_polars(con, f"SELECT {PEOPLE_SELECT} FROM {PERSON_CYCLE}{where}", params), PEOPLE_COLUMNS
+        ).rechunk()
     return BudgetInputs(
         evaluations=read("evaluations", EVALUATION_COLUMNS),
         payroll=read("payroll", PAYROLL_COLUMNS),
@@ -326,6 +333,19 @@ def load_inputs(
         scales=read("salary_scales", SCALE_COLUMNS, has_cycle=False),
         people=people_rows,
     )
+
+
+def _incidental_awards(policies: Mapping[str, Policy]) -> tuple[str, list[object]]:
+    """SQL condition (with its parameters) on staging.awards: of an organisation in `policies` and of a type
+    its policy marks incidental (:func:`incidental_costs` prices those alone)."""
+    parts: list[str] = []
+    params: list[object] = []
+    for org, policy in sorted(policies.items()):
+        types = [a.code for a in policy.award_types if a.incidental]
+        if types:
+            parts.append("(organization = ? AND list_contains(?, award_type))")
+            params += [org, types]
+    return ("(" + " OR ".join(parts) + ")" if parts else "FALSE"), params
 
 
 # The people frame of the budget as a selection from the person-cycle layer: department from the evaluation,
@@ -722,7 +742,8 @@ def with_shown_headcount(
     :data:`TOTAL`) with :data:`SHOWN_HEADCOUNT` (headcount minus the people of `people` whose gender category
     `left_out` names: models.fairness_intersections.left_out_categories, the fairness mart's rule) and
     `others_left_out` on every row of such a cycle."""
-    if rows.height == 0:
+    if rows.height == 0 or left_out is None or left_out.height == 0 or "gender" not in people.columns:
+        # nobody left out (mark_left_out_people would mark no one): the headcount as it is
         return rows.with_columns(
             pl.col("headcount").alias(SHOWN_HEADCOUNT), pl.lit(False).alias(OTHERS_LEFT_OUT)
         )

@@ -1126,6 +1126,51 @@ def zeeland_inputs() -> mb.BudgetInputs:
     return mb.BudgetInputs(ev, pay, aw, zeeland_scales())
 
 
+def test_reading_only_the_priced_awards_changes_no_cost(tmp_path: Path) -> None:
+    """load_inputs(policies=...) reads only the awards of a type the organisation's policy marks incidental:
+    the structural raise rows, unknown types, another organisation's types and organisations without a
+    policy stay in the database, and both budget marts are the same as from every award."""
+    from models import person_cycle
+
+    inputs = zeeland_inputs()
+    people = inputs.evaluations["employee_id"].to_list()
+    aw = pl.concat(
+        [
+            awards(
+                [
+                    {"employee_id": people[0], "award_type": "output_bonus", "pct": 7.0},
+                    {"employee_id": people[1], "award_type": "structural", "pct": 2.0},
+                    {"employee_id": people[2], "award_type": "mobility", "amount": 500.0},
+                    {"employee_id": people[3], "award_type": "performance_allowance", "pct": 3.0},
+                    {"employee_id": people[4], "award_type": "unknown_type", "amount": 90.0},
+                    {"employee_id": people[5], "award_type": None, "amount": 80.0},
+                ]
+            ),
+            awards([{"employee_id": "v1", "award_type": "performance_allowance", "pct": 3.0}], org=V),
+            awards([{"employee_id": "x1", "award_type": "output_bonus", "pct": 3.0}], org="other-org"),
+        ]
+    )
+    database = tmp_path / "calibra.duckdb"
+    write_staging(database, dataclasses.replace(inputs, awards=aw))
+    policies = {Z: ZEELAND}
+    con = duckdb.connect(str(database))
+    try:
+        person_cycle.build(con, {Z: ZEELAND, V: PLOEG})
+        every = mb.load_inputs(con, layer=True)
+        priced = mb.load_inputs(con, layer=True, policies=policies)
+    finally:
+        con.close()
+    assert every.awards.height == 8
+    assert priced.awards.select("organization", "award_type").rows() == [
+        (Z, "output_bonus"),
+        (Z, "mobility"),
+    ]
+    a, b = mb.compute_budget(every, policies), mb.compute_budget(priced, policies)
+    total = a.budget.filter(pl.col("level") == mb.LEVEL_ORGANISATION)
+    assert total["incidental_awards"].to_list() == [2]  # the output bonus and the mobility award
+    assert a.budget.equals(b.budget) and a.by_type.equals(b.by_type)
+
+
 def run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="calibra")
     add_whatif_parser(parser.add_subparsers(dest="command", required=True))

@@ -104,12 +104,16 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
         if len(regimes) <= 1:
             regime = regimes[0][0] if regimes else dict(policies)
             result = compute_budget(
-                load_inputs(con, cycle_condition=work.staging_filter(), layer=True), regime, left_out
+                load_inputs(con, cycle_condition=work.staging_filter(), layer=True, policies=regime),
+                regime,
+                left_out,
             )
             return {"budget": result.budget, "budget_by_type": result.by_type}
         results = [
             compute_budget(
-                load_inputs(con, cycle_condition=slices_condition(slices), layer=True), regime, left_out
+                load_inputs(con, cycle_condition=slices_condition(slices), layer=True, policies=regime),
+                regime,
+                left_out,
             )
             for regime, slices in regimes
         ]
