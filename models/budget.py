@@ -164,19 +164,14 @@ class CostRules:
         return (12 - (payout.month - 1) - (payout.day - 1) / days) / 12
 
 
-def _number(policy: Policy, *path: str, default: float | None = None) -> float | None:
-    value = policy.rule_value(*path, default=default)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"policy {policy.id}: {'.'.join(path)} must be a number, not {value!r}") from exc
+def _number(value: float | None) -> float | None:
+    """A budget factor as the schema typed it (models.policy.Budget checks it is a number); None when unset."""
+    return None if value is None else float(value)
 
 
 def cost_rules(policy: Policy) -> CostRules:
     """Read and check what the budget needs from a policy; ConfigError names the missing key."""
-    basis = policy.rule_value("structural", "basis")
+    basis = policy.typed.structural.basis
     if basis not in ("pct", "steps"):
         raise ConfigError(f"policy {policy.id}: structural.basis must be 'pct' or 'steps', not {basis!r}")
     forced: tuple[str, ...] = ()
@@ -214,10 +209,12 @@ def cost_rules(policy: Policy) -> CostRules:
     every = float(seniority.get("every_years", 0) or 0)
     if costing == "periodic_steps" and every <= 0:
         raise ConfigError(f"policy {policy.id}: seniority costing periodic_steps needs every_years > 0")
-    payout = policy.rule_value("deadlines", "payout")
+    deadlines = policy.typed.deadlines
+    payout = deadlines.payout if deadlines is not None else None
     if not isinstance(payout, dict) or not {"month", "day"} <= payout.keys():
         raise ConfigError(f"policy {policy.id}: deadlines.payout (month, day, year_offset) is missing (Z-12)")
-    max_steps = policy.rule_value("salary_decision", "max_steps_per_scale")
+    max_steps = policy.typed.salary_decision.max_steps_per_scale
+    budget = policy.typed.budget
     return CostRules(
         policy_id=policy.id,
         basis=str(basis),
@@ -232,11 +229,12 @@ def cost_rules(policy: Policy) -> CostRules:
         payout_month=int(payout["month"]),
         payout_day=int(payout["day"]),
         payout_year_offset=int(payout.get("year_offset", 0)),
-        oncost=_number(policy, "budget", "employer_oncost_factor", default=1.0) or 1.0,
-        net_to_gross=_number(policy, "budget", "net_to_gross_factor", default=1.0) or 1.0,
-        incidental_share_pct=_number(policy, "budget", "incidental_payroll_share_pct"),
-        structural_budget_pct=_number(policy, "budget", "structural_budget_pct"),
-        general_raise_pct=_number(policy, "budget", "general_raise_pct", default=0.0) or 0.0,
+        # unset factors are neutral (1: no on-cost, net equals gross; no general raise)
+        oncost=_number(budget.employer_oncost_factor) or 1.0,
+        net_to_gross=_number(budget.net_to_gross_factor) or 1.0,
+        incidental_share_pct=_number(budget.incidental_payroll_share_pct),
+        structural_budget_pct=_number(budget.structural_budget_pct),
+        general_raise_pct=_number(budget.general_raise_pct) or 0.0,
         incidental_types=tuple(a for a in policy.award_types if a.incidental),
         min_group_size=policy.min_group_size,
     )

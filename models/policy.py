@@ -316,7 +316,7 @@ class Calibration(_Section):
     leniency_window_cycles: Count = 3
     case_outlier_sd: Positive = 2.5
     sharp_change_points: Positive = 2.0
-    pay_relevant_cut_points: Any = None
+    pay_relevant_cut_points: Annotated[dict[str, Any] | None, Unwrapped] = None
 
 
 class CalibrationImpact(_Section):

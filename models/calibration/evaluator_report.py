@@ -135,7 +135,7 @@ FAIR_SCHEMA: dict[str, pl.DataType] = {
 
 def pay_relevant_cut_points(policy: Policy) -> dict[str, tuple[str, ...]]:
     """{measure: codes} whose "at or above" cut point decides pay (policy calibration.pay_relevant_cut_points)."""
-    value = policy.rule_value("calibration", "pay_relevant_cut_points", default={}) or {}
+    value = policy.typed.calibration.pay_relevant_cut_points or {}
     return {str(m): tuple(str(c) for c in codes) for m, codes in dict(value).items()}
 
 
@@ -450,7 +450,7 @@ def _attributes(org: OrgData, sub: Subset) -> dict[str, pl.Series]:
     if "gender" in frame.columns:
         out["gender"] = frame["gender"].cast(pl.String).gather(idx)
     if "fte" in frame.columns:
-        below = float(policy.rule_value("fairness", "part_time_below_fte", default=1.0))
+        below = float(policy.typed.fairness.part_time_below_fte)
         fte = frame["fte"].cast(pl.Float64).gather(idx)
         out["part_time"] = (
             pl.DataFrame({"f": fte})
@@ -464,7 +464,7 @@ def _attributes(org: OrgData, sub: Subset) -> dict[str, pl.Series]:
             .to_series()
         )
     if "birth_year" in frame.columns:
-        edges = [int(e) for e in (policy.rule_value("fairness", "age_bands", default=[]) or [])]
+        edges = [int(e) for e in (policy.typed.fairness.age_bands or [])]
         if edges:
             # as models.fairness derives it: age = cycle - birth year, band = number of edges at or below it
             labels = dict(enumerate(age_band_labels(edges)))
