@@ -1246,6 +1246,7 @@ OVERALL_SCHEMA: dict[str, Any] = {
         )
     },
     "confidence_level": pl.Float64,  # the policy's fairness.confidence_level: every interval's coverage
+    "policy_version": pl.Int64,  # the version of the policy in force for the cycle, whose rules the row applies
     "publishable": pl.Boolean,
     "flag": pl.Boolean,
     "finding_nl": pl.String,
@@ -1287,6 +1288,7 @@ STRATA_SCHEMA: dict[str, Any] = {
     "test": pl.String,
     "p_value": pl.Float64,
     "q_value": pl.Float64,
+    "policy_version": pl.Int64,  # the version of the policy in force for the cycle, whose rules the row applies
     "publishable": pl.Boolean,
     "flag": pl.Boolean,
     "finding_nl": pl.String,
@@ -1903,13 +1905,18 @@ def fairness_marts(
         rows, strata, k = _organisation_marts(
             org, persons if wanted is None else persons.filter(wanted), config, outcomes
         )
-        overall_parts.append(rows)
+        # Every row and finding names the version of the policy it applied (one policy per call and
+        # organisation: the asset runs once per regime).
+        version = pl.lit(policy.version, pl.Int64).alias("policy_version")
+        overall_parts.append(rows.with_columns(version))
         strata_parts.append(
-            strata.with_columns(pl.lit(PERIOD_CYCLE).alias("period"), pl.col("cycle").alias("first_cycle"))
+            strata.with_columns(
+                pl.lit(PERIOD_CYCLE).alias("period"), pl.col("cycle").alias("first_cycle"), version
+            )
         )
         window = window_cycles(policy)
         if window is not None:
-            pooled = _pooled_strata(org, persons, config, outcomes, window)
+            pooled = _pooled_strata(org, persons, config, outcomes, window).with_columns(version)
             strata_parts.append(pooled if wanted is None else pooled.filter(wanted))
         n_tests += k
     overall = pl.concat(overall_parts) if overall_parts else pl.DataFrame(schema=OVERALL_SCHEMA)

@@ -381,3 +381,33 @@ def test_process_status_counts_each_cycle_by_its_own_policy(
     _same("process_status", reference.select(stored.columns).cast(dict(stored.schema)), stored)
     in_window = stored.group_by("cycle").agg(pl.col("evaluations_in_window").is_not_null().all())
     assert dict(in_window.iter_rows()) == {2000: True, 2001: True, 2002: True, 2003: False, 2004: False}
+
+
+def test_every_fairness_row_and_finding_names_the_version_of_its_cycles_policy(
+    two_regimes: tuple[Path, dict[str, pl.DataFrame]],
+) -> None:
+    """marts.fairness and marts.fairness_strata name, in `policy_version`, the version of the policy each
+    cycle's row (and its finding sentence) applied: 1 up to 2002, 2 from 2003 on; the organisation release
+    publishes it beside the finding."""
+    from models.releases.registry import publish_tables
+    from pipelines.assets.publish import read_sources
+
+    folder, _ = two_regimes
+    expected = {c: 1 for c in OLD_CYCLES} | {c: 2 for c in NEW_CYCLES}
+    for table in ("marts.fairness", "marts.fairness_strata"):
+        stored = _stored(folder, table)
+        versions = stored.group_by("cycle").agg(pl.col("policy_version").unique())
+        assert {c: v for c, v in versions.iter_rows()} == {c: [v] for c, v in expected.items()}, table
+    # findings exist under both regimes, each beside its cycle's version
+    findings = _stored(folder, "marts.fairness").filter(pl.col("finding_nl").is_not_null())
+    assert set(findings["cycle"]) & set(OLD_CYCLES) and set(findings["cycle"]) & set(NEW_CYCLES)
+    assert all(expected[c] == v for c, v in findings.select("cycle", "policy_version").iter_rows())
+    with duckdb.connect(str(folder / "home" / "calibra.duckdb"), read_only=True) as con:
+        sources = read_sources(con, include_worklist=True)
+    published = publish_tables(sources, {ORG: Thresholds.from_policy(_regimes(folder)[0][1])})
+    # every group's row (the cube's totals, group_value null, carry no comparison)
+    rows = published.tables["fairness"].filter(
+        (pl.col("scope") == "overall") & pl.col("group_value").is_not_null()
+    )
+    assert rows.height > 0 and rows.filter(pl.col("finding_nl").is_not_null()).height > 0
+    assert all(expected[c] == v for c, v in rows.select("cycle", "policy_version").iter_rows())

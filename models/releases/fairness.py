@@ -74,6 +74,7 @@ FAIRNESS_STATS = (
 )  # fmt: skip
 FAIRNESS_LABELS = (
     "confidence_level",
+    "policy_version",  # the cycle's policy version (issue 20): not personal data
     "outcome_kind",
     "favourable",
     "outcome_label_nl",
