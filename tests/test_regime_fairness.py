@@ -411,3 +411,30 @@ def test_every_fairness_row_and_finding_names_the_version_of_its_cycles_policy(
     )
     assert rows.height > 0 and rows.filter(pl.col("finding_nl").is_not_null()).height > 0
     assert all(expected[c] == v for c, v in rows.select("cycle", "policy_version").iter_rows())
+
+
+def test_the_publication_list_judges_each_cycle_by_its_own_policy(tmp_path: Path) -> None:
+    """marts.publication_list (Z-9): the new policy stops publishing incidental rewards, so the old cycles list
+    their output bonuses and group rewards and the new cycles list none; the mart equals
+    models.publication.publication_list run per regime on that regime's cycles with its policy alone."""
+    from models.publication import publication_list
+    from pipelines.assets.marts.compliance import publication_list_asset
+    from pipelines.resources import CalibraResource
+
+    config = _configure(tmp_path)
+    new = yaml.safe_load((tmp_path / "new.yaml").read_text(encoding="utf-8"))
+    new["compliance"] = new["compliance"] | {"publish_incidental": {"value": False, "rule": "Z-9"}}
+    _write(tmp_path / "new.yaml", new)
+    exports = _exports()
+    _stage(tmp_path / "home" / "calibra.duckdb", exports)
+    resource = CalibraResource(config_path=str(config), home=str(tmp_path / "home"))
+    assert dg.materialize([publication_list_asset], resources={"calibra": resource}).success
+    stored = _stored(tmp_path, "marts.publication_list")
+    parts = [
+        publication_list({ORG: policy}, _of(exports["awards"], cycles), _of(exports["evaluations"], cycles))
+        for cycles, policy in _regimes(tmp_path)
+    ]
+    reference = pl.concat(parts)
+    assert _of(reference, OLD_CYCLES).height > 0 and _of(reference, NEW_CYCLES).height == 0
+    assert stored.height == reference.height
+    _same("publication_list", reference.select(stored.columns).cast(dict(stored.schema)), stored)

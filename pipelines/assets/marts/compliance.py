@@ -179,16 +179,27 @@ def publication_list_asset(
     """Rewards published inside the organisation (Z-9): structural rewards above the policy's percentage and
     all incidental rewards, with their argumentation; also written as CSV and XLSX to <home>/exports/.
 
-    Grain: organization × cycle × employee_id × award_type."""
+    Grain: organization × cycle × employee_id × award_type. Each cycle is judged by the policy in force for
+    it (its threshold and whether incidental rewards are published), one regime at a time."""
     policies = organisation_policies(calibra)
-    organizations = publishing_organizations(policies)
+    # the organisations of which any policy publishes rewards (a cycle under one that does not has no rows)
+    organizations = sorted(
+        {org for org in policies for policy in policies.every(org) if publishing_organizations({org: policy})}
+    )
     rebuilt: list[pl.DataFrame] = []
 
     def compute(work: SliceWork) -> dict[str, pl.DataFrame]:
         read = None if work.whole else work.read
         awards = _staging(con, "awards", organizations, slices=read)
         evaluations = _staging(con, "evaluations", organizations, PUBLICATION_EVALUATION_COLUMNS, read)
-        rebuilt.append(work.keep(publication_list(policies, awards, evaluations)))
+        # per-cycle rows: each regime's awards with its policies (evaluations join on the award's own cycle)
+        parts = [
+            publication_list(regime, rows, evaluations) for regime, rows in by_cycle_policy(policies, awards)
+        ]
+        frame = pl.concat(parts).sort(
+            "organization", "cycle", "department", "award_type", "employee_id", nulls_last=True
+        )
+        rebuilt.append(work.keep(frame))
         return {"publication_list": rebuilt[-1]}
 
     with calibra.writer() as con:
