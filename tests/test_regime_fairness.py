@@ -438,3 +438,23 @@ def test_the_publication_list_judges_each_cycle_by_its_own_policy(tmp_path: Path
     assert _of(reference, OLD_CYCLES).height > 0 and _of(reference, NEW_CYCLES).height == 0
     assert stored.height == reference.height
     _same("publication_list", reference.select(stored.columns).cast(dict(stored.schema)), stored)
+
+
+def test_the_fairness_page_takes_its_level_from_the_cycles_rows(tmp_path: Path) -> None:
+    """The page's level (dashboards.pages.fairness.confidence_level) is the one the cycle's rows were computed
+    at, i.e. the old policy's for an old cycle even when the organisation's latest policy says otherwise; the
+    policy's when the rows do not carry it; and no silent default when neither does."""
+    from dashboards.pages import SiteData
+    from dashboards.pages.fairness import confidence_level
+    from models.errors import ConfigError
+
+    settings = load_settings(_configure(tmp_path))
+    latest = load_policy(tmp_path / "new.yaml")
+    assert latest.typed.fairness.confidence_level == 0.95
+    rows = pl.DataFrame({"cycle": [2001, 2001], "confidence_level": [0.9, None]})
+    data = SiteData(tables={}, settings=settings, policies={ORG: latest})
+    assert confidence_level(data, ORG, rows) == 0.9
+    assert confidence_level(data, ORG, rows.drop("confidence_level")) == 0.95
+    assert confidence_level(data, ORG) == 0.95
+    with pytest.raises(ConfigError, match="confidence_level"):
+        confidence_level(SiteData(tables={}, settings=settings), ORG, rows.drop("confidence_level"))

@@ -26,6 +26,7 @@ from dashboards.i18n import fmt_int, fmt_money, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages.intersections_section import section as intersections_section
 from dashboards.pages.pay_gap_section import section as pay_gap_section
+from models.errors import ConfigError
 from models.policy import Metrics
 
 FAIRNESS = "fairness"
@@ -34,18 +35,24 @@ ATTRIBUTE_ORDER = ("gender", "function_level", "age_band", "employment_type", "p
 # The published `scope`s within strata (models.fairness.STRATA) and their column prefixes.
 STRATIFICATIONS = ("function_level", "department")
 PREFIX = {"function_level": "within_level", "department": "within_department"}
-# The policy's coverage of the fairness marts' intervals (fairness.confidence_level) where a site is built
-# without the organisation's policy: the bundled policies' value.
-DEFAULT_CONFIDENCE_LEVEL = 0.95
 
 
-def confidence_level(data: SiteData, organization: str) -> float:
-    """The organisation's policy value `fairness.confidence_level`: the coverage of every interval in the
-    fairness marts. The sentences call a gap clear at the matching significance level (1 − that level): the
-    overall one where Fisher's p is below it, a stratified one where its interval excludes 1."""
+def confidence_level(data: SiteData, organization: str, rows: pl.DataFrame | None = None) -> float:
+    """The policy value `fairness.confidence_level`: the coverage of every interval in the fairness marts.
+    The sentences call a gap clear at the matching significance level (1 − that level): the overall one where
+    Fisher's p is below it, a stratified one where its interval excludes 1. Taken from `rows` (one cycle's
+    published rows: their `confidence_level`, the level of the policy in force for that cycle, which the
+    statistics were computed at) when they carry it, else from the organisation's policy; the fairness marts
+    require it, so there is no default."""
+    if rows is not None and "confidence_level" in rows.columns:
+        found = rows["confidence_level"].drop_nulls().unique()
+        if found.len() == 1:
+            return float(found[0])
     policy = data.policies.get(organization)
-    found = policy.typed.fairness.confidence_level if policy is not None else None
-    return float(found) if found is not None else DEFAULT_CONFIDENCE_LEVEL
+    level = policy.typed.fairness.confidence_level if policy is not None else None
+    if level is None:
+        raise ConfigError(f"{organization}: no fairness.confidence_level (the fairness marts require it)")
+    return float(level)
 
 
 def attribute_label(attribute: str, language: str) -> str:
@@ -726,7 +733,12 @@ def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFra
 
 
 def _window_section(
-    pooled: pl.DataFrame, data: SiteData, ctx: PageContext, organization: str, labels: dict[str, str]
+    pooled: pl.DataFrame,
+    data: SiteData,
+    ctx: PageContext,
+    organization: str,
+    labels: dict[str, str],
+    level: float,
 ) -> str:
     """Women and men within each function level over the pooled window of cycles (issue 16): a table per
     outcome and a sentence for every difference larger than chance explains (BH q below metrics.fdr)."""
@@ -736,7 +748,6 @@ def _window_section(
     period = window_span(pooled)
     policy = data.policies.get(organization)
     fdr = float(policy.typed.metrics.fdr if policy is not None else Metrics().fdr)  # the schema's default
-    level = confidence_level(data, organization)
     headers = text("fair_window_headers", language)
     women, men = (group_label("gender", g, language).capitalize() for g in (WOMEN, MEN))
     columns = [
@@ -948,6 +959,8 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
         keep = key_outcomes(overall, data, organization)
         overall = overall.filter(pl.col("outcome").is_in(keep))
         frame = frame.filter(pl.col("outcome").is_in(keep))
+        # the level of the cycle's own policy, which its rows were computed at
+        level = confidence_level(data, organization, overall)
         present = overall["attribute"].unique().to_list()
         attributes = [a for a in ATTRIBUTE_ORDER if a in present] + sorted(
             a for a in present if a not in ATTRIBUTE_ORDER
@@ -963,14 +976,13 @@ def body(data: SiteData, ctx: PageContext, organization: str, cycle: int) -> str
                 parts.append(_level_rates(overall, ctx, labels))
                 continue
             parts.append(_comparison_chart(overall, attribute, ctx, labels))
-            level = confidence_level(data, organization)
             parts.append(_stories(frame, overall, attribute, language, labels, level))
             parts.append(_forest_charts(frame, overall, attribute, ctx, labels, level))
             if attribute == "gender":
                 parts.append(_strata_chart(frame, ctx, labels))
                 parts.append(
                     _window_section(
-                        pooled.filter(pl.col("outcome").is_in(keep)), data, ctx, organization, labels
+                        pooled.filter(pl.col("outcome").is_in(keep)), data, ctx, organization, labels, level
                     )
                 )
             parts.append(_rates_table(overall, attribute, language, labels))
