@@ -70,6 +70,21 @@ TEXTS: dict[str, dict[str, Any]] = {
         "other figures of this site, a second cell is hidden too. Groups in which everyone got the same "
         "rating are not broken down.",
     },
+    # The index, when the cycles' policies protect with different thresholds (dashboards/site.py).
+    "privacy_thresholds_per_policy": {
+        "nl": "Elke cyclus is afgeschermd met de drempels van het beleid van die cyclus:",
+        "en": "Each cycle is protected with the thresholds of its own policy:",
+    },
+    "privacy_thresholds_of_policy_organisation": {
+        "nl": "{organization}, cyclus {cycles} ({policy}): cellen van minstens {k} personen, bedragen van "
+        "minstens {k_amounts}, niemand boven {dominance} van een bedrag.",
+        "en": "{organization}, cycle {cycles} ({policy}): cells of at least {k} people, amounts of at least "
+        "{k_amounts}, nobody above {dominance} of an amount.",
+    },
+    "privacy_thresholds_of_policy_management": {
+        "nl": "{organization}, cyclus {cycles} ({policy}): cellen van minstens {k} personen.",
+        "en": "{organization}, cycle {cycles} ({policy}): cells of at least {k} people.",
+    },
     "privacy_intro_management": {
         "nl": "Normering: elke getoonde cel komt van minstens {k} personen, en waar een verborgen cel uit de "
         "totalen van dezelfde tabel terug te rekenen zou zijn, is ook een tweede cel verborgen. De "

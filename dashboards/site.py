@@ -172,13 +172,7 @@ def _index(data: SiteData, language: str, audience: str, manifest: dict[str, Any
         else:
             content = f"<p>{esc(text('no_data', language))}</p>"
         cards.append(f"<div class='card'><h3>{esc(entry['name'])}</h3>{content}</div>")
-    # The index covers every organisation: it states the strictest thresholds of their policies.
-    limits = Thresholds.strictest(data.policies.values())
-    privacy = text("privacy_intro_" + audience, language).format(
-        k=fmt_int(limits.k, language),
-        k_amounts=fmt_int(limits.k_amounts, language),
-        dominance=fmt_pct(limits.dominance, language),
-    )
+    privacy, per_policy = _thresholds_statement(data, language, audience, manifest)
     quality = ""
     if "data_quality" in site_pages(audience):
         quality = (
@@ -189,11 +183,63 @@ def _index(data: SiteData, language: str, audience: str, manifest: dict[str, Any
         f"<h1>{esc(text('site_title', language))}</h1>"
         f"<p class='lead'>{esc(text('site_intro_' + audience, language))}</p>"
         f"<p class='notice'>{esc(text('site_audience_' + audience, language))}</p>"
-        f"<p class='explain'>{esc(privacy)}</p>"
+        f"<p class='explain'>{esc(privacy)}</p>{per_policy}"
         f"<h2>{esc(text('organisations', language))}</h2><div class='cards'>{''.join(cards)}</div>"
         f"{quality}"
     )
     return shell(ctx, text("site_title", language), body)
+
+
+def _thresholds_statement(
+    data: SiteData, language: str, audience: str, manifest: dict[str, Any]
+) -> tuple[str, str]:
+    """The index's statement of the disclosure thresholds, and (html) what each policy's cycles used when they
+    differ. Each organisation's cycle is protected with the thresholds of the policy in force for it
+    (pipelines/publishing.py), so the sentence states the lowest of those of the cycles listed (true of every
+    cycle); where the cycles' policies do not agree, a list names, per organisation and policy, its cycles
+    and the thresholds they were protected with."""
+    cycles = {
+        org: [int(c["cycle"]) for c in entry["cycles"]] for org, entry in manifest["organisations"].items()
+    }
+    grouped: dict[tuple[str, str, int], tuple[Policy, list[int]]] = {}
+    for (org, cycle), policy in sorted(policies_of_cycles(data.settings, cycles).items()):
+        grouped.setdefault((org, policy.id, policy.version), (policy, []))[1].append(cycle)
+    used = {key: Thresholds.from_policy(policy) for key, (policy, _) in grouped.items()}
+    found = list(used.values()) or [Thresholds.strictest(data.policies.values())]
+    limits = replace(
+        found[0],
+        k=min(t.k for t in found),
+        k_amounts=min(t.k_amounts for t in found),
+        dominance=max(t.dominance for t in found),
+    )
+
+    def stated(t: Thresholds) -> dict[str, str]:
+        return {
+            "k": fmt_int(t.k, language),
+            "k_amounts": fmt_int(t.k_amounts, language),
+            "dominance": fmt_pct(t.dominance, language),
+        }
+
+    sentence = text("privacy_intro_" + audience, language).format(**stated(limits))
+    if len({tuple(stated(t).values()) if audience == ORGANISATION else t.k for t in found}) <= 1:
+        return sentence, ""
+    line = str(text("privacy_thresholds_of_policy_" + audience, language))
+    items = "".join(
+        "<li>"
+        + esc(
+            line.format(
+                organization=manifest["organisations"][org]["name"],
+                cycles=_cycles_text(found_cycles),
+                policy=policy_named(policy, language),
+                **stated(used[(org, policy_id, version)]),
+            )
+        )
+        + "</li>"
+        for (org, policy_id, version), (policy, found_cycles) in grouped.items()
+    )
+    return sentence, (
+        f"<p class='explain'>{esc(text('privacy_thresholds_per_policy', language))}</p><ul>{items}</ul>"
+    )
 
 
 def _context(

@@ -13,6 +13,8 @@ the published tables of each cycle are protected with the thresholds of its own 
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -345,6 +347,15 @@ def test_the_site_publishes_each_cycle_with_its_own_policy(
     # the pooled-window tables: on the last cycle of each regime's complete window only
     tables = root.glob("*/fairness.vrouwen-en-mannen-binnen-hetzelfde-functieniveau*.csv")
     assert {int(table.parent.name) for table in tables} == {2002, 2004}
+    # the index states the lowest minimum size (true of every cycle) and, per policy, what its cycles used
+    index = html.unescape((tmp_path / "site" / "organisatie" / "index.html").read_text(encoding="utf-8"))
+    assert "Elke getoonde cel komt van minstens 5 personen" in index
+    items = re.findall(r"<li>([^<]*\(beleid z_[a-z]+, versie \d[^<]*cellen van[^<]*)</li>", index)
+    assert len(items) == 2, items
+    assert "cyclus 2000–2002" in items[0] and "beleid z_old, versie 1" in items[0]
+    assert "cellen van minstens 5 personen" in items[0]
+    assert "cyclus 2003–2004" in items[1] and "beleid z_new, versie 2" in items[1]
+    assert "cellen van minstens 8 personen" in items[1]
 
 
 def _group_sizes(folder: Path) -> list[int]:
