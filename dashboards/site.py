@@ -206,6 +206,9 @@ def _thresholds_statement(
         grouped.setdefault((org, policy.id, policy.version), (policy, []))[1].append(cycle)
     used = {key: Thresholds.from_policy(policy) for key, (policy, _) in grouped.items()}
     found = list(used.values()) or [Thresholds.strictest(data.policies.values())]
+    if audience == MANAGEMENT:  # the management site is protected with the management minimum group
+        found = [replace(t, k=t.management_k) for t in found]
+        used = {key: replace(t, k=t.management_k) for key, t in used.items()}
     limits = replace(
         found[0],
         k=min(t.k for t in found),

@@ -59,7 +59,8 @@ def _configure(folder: Path) -> Path:
         "version": 2,
         "valid_from": f"{CHANGE}-01-01",
         "calibration_impact": {"window_cycles": 2},
-        "disclosure": zeeland["disclosure"] | {"min_group_size": 8},
+        # the management site's minimum group differs from the organisation's (the index states each)
+        "disclosure": zeeland["disclosure"] | {"min_group_size": 8, "management_min_group_size": 6},
         "budget": zeeland["budget"] | {"net_to_gross_factor": 1.5},
         "fairness": zeeland["fairness"]
         | {"award_outcomes": [NEW_OUTCOME, *zeeland["fairness"]["award_outcomes"]]},
@@ -356,6 +357,11 @@ def test_the_site_publishes_each_cycle_with_its_own_policy(
     assert "cellen van minstens 5 personen" in items[0]
     assert "cyclus 2003–2004" in items[1] and "beleid z_new, versie 2" in items[1]
     assert "cellen van minstens 8 personen" in items[1]
+    # the management index states the management minimum group of each policy (6 from 2003, not 8)
+    index = html.unescape((tmp_path / "site" / "management" / "index.html").read_text(encoding="utf-8"))
+    items = re.findall(r"<li>([^<]*\(beleid z_[a-z]+, versie \d[^<]*cellen van[^<]*)</li>", index)
+    assert len(items) == 2 and "beleid z_new, versie 2" in items[1], items
+    assert "cellen van minstens 6 personen" in items[1], items[1]
 
 
 def _group_sizes(folder: Path) -> list[int]:
