@@ -73,7 +73,10 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     fairness 326 of 12,952, intersections 28 of 459, process 12 of 951, budget 4 of 72; with the small
     remainders of at least 2k counted as complements too, 1,445 (9.8%). Management, the calibration moves by
     group counted the same way (size and people moved, not those not moved): 134 of 6,212 (2.2%): `ratings`
-    65, heat map 18, transitions 17, moves by department 13, by level 10, before/after 6, by group 5 (78)."""
+    65, heat map 18, transitions 17, moves by department 13, by level 10, before/after 6, by group 5 (78).
+    Then margins no management page shows became unknowns (`TableRule.unpublished`: a function level's
+    distribution over all departments in `ratings`, the transitions' column totals): management 90 of 6,122
+    (`ratings` 65 → 29, transitions 17 → 9, the others unchanged)."""
     per_audience = summary(sample_report)
     per_table = complement_share(sample_report)
     with pl.Config(tbl_rows=40, tbl_cols=9, tbl_width_chars=180):
@@ -86,7 +89,7 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     # Complements inside each management table only (its own margins), none forced from another table: not
     # more than when this was measured (a share moves with the cells a table publishes, the count does not).
     management = per_audience.filter(pl.col("audience") == "management")
-    assert management["complement_2k"].item() <= 134, shares
+    assert management["complement_2k"].item() <= 90, shares
     organisation = per_table.filter(pl.col("audience") == "organisation")
     fairness = organisation.filter(pl.col("table") == "fairness")
     assert fairness["cells_2k"].item() > 10_000, "the fairness table has many cells of at least 2k people"
