@@ -73,7 +73,10 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     fairness 326 of 12,952, intersections 28 of 459, process 12 of 951, budget 4 of 72; with the small
     remainders of at least 2k counted as complements too, 1,445 (9.8%). Management, the calibration moves by
     group counted the same way (size and people moved, not those not moved): 134 of 6,212 (2.2%): `ratings`
-    65, heat map 18, transitions 17, moves by department 13, by level 10, before/after 6, by group 5 (78)."""
+    65, heat map 18, transitions 17, moves by department 13, by level 10, before/after 6, by group 5 (78).
+    Then margins no management page shows became unknowns (`TableRule.unpublished`: a function level's
+    distribution over all departments in `ratings`, the transitions' column totals): management 90 of 6,122
+    (`ratings` 65 → 29, transitions 17 → 9, the others unchanged)."""
     per_audience = summary(sample_report)
     per_table = complement_share(sample_report)
     with pl.Config(tbl_rows=40, tbl_cols=9, tbl_width_chars=180):
@@ -86,7 +89,7 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     # Complements inside each management table only (its own margins), none forced from another table: not
     # more than when this was measured (a share moves with the cells a table publishes, the count does not).
     management = per_audience.filter(pl.col("audience") == "management")
-    assert management["complement_2k"].item() <= 134, shares
+    assert management["complement_2k"].item() <= 90, shares
     organisation = per_table.filter(pl.col("audience") == "organisation")
     fairness = organisation.filter(pl.col("table") == "fairness")
     assert fairness["cells_2k"].item() > 10_000, "the fairness table has many cells of at least 2k people"
@@ -208,3 +211,52 @@ def test_where_the_fairness_complements_are(sample_publication) -> None:  # type
     # Department totals with and without the outcome are unknowns, never counted or complemented.
     unpublished = cube.filter(pl.col(REASON) == "unpublished")
     assert (unpublished["stratification"] == "department").all() and unpublished.height > 0
+
+
+def test_margins_no_management_page_shows_are_unknowns(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """`ratings`' function levels over all departments and the transitions' column totals are shown by no
+    page (docs/privacy.md, "Complements in the management release"): never published (reason `unpublished`
+    unless primary), so they force no complement; with them unknown, the attacker (bounds by linear
+    programming over each table's equations) still pins no hidden small or everyone-alike cell."""
+    from models.disclosure.engine import UNPUBLISHED
+    from models.releases.calibration import RATINGS_RULE, TRANSITIONS_RULE, department_level_cells
+    from tests.test_privacy import assert_not_recovered, cube_truth
+
+    sources, published = sample_publication
+    ratings, transitions = published.tables["ratings"], published.tables["transitions"]
+    levels = ratings.filter(
+        pl.col("department").is_null()
+        & pl.col("function_level").is_not_null()
+        & pl.col("rating").is_not_null()
+    )
+    columns = transitions.filter(pl.col("from_rating").is_null() & pl.col("to_rating").is_not_null())
+    for margin, value in ((levels, "n"), (columns, "count")):
+        assert margin.height > 0 and margin[value].is_null().all(), "an unshown margin is published"
+        assert (margin["suppressed_reason"] == UNPUBLISHED).sum() > margin.height // 2
+    # The margins the pages do show stay published: a level's size (the funnel plot's n comes from `units`),
+    # a transition row's total (the denominator of its shares).
+    assert (
+        ratings.filter(
+            pl.col("department").is_null()
+            & pl.col("function_level").is_not_null()
+            & pl.col("rating").is_null()
+        )["n"]
+        .is_not_null()
+        .any()
+    )
+    assert (
+        transitions.filter(pl.col("from_rating").is_not_null() & pl.col("to_rating").is_null())["count"]
+        .is_not_null()
+        .any()
+    )
+    cells = department_level_cells(sources)
+    rule = RATINGS_RULE
+    truth = cube_truth(cells, rule.by, rule.dims, rule.totals, "n")
+    attacked = assert_not_recovered(ratings, truth, rule.by, rule.dims, rule.totals, "n", K, limit=300)
+    rule = TRANSITIONS_RULE
+    truth = cube_truth(sources["marts.rating_transitions"], rule.by, rule.dims, rule.totals, "count")
+    attacked += assert_not_recovered(transitions, truth, rule.by, rule.dims, rule.totals, "count", K)
+    print(
+        f"\nratings and transitions with unpublished margins: {attacked} hidden cells attacked, 0 recovered"
+    )
+    assert attacked > 100

@@ -24,6 +24,12 @@ RATINGS_RULE = TableRule(
     totals=("department", "function_level", "rating"),
     category="rating",
     complete=True,
+    # A function level's distribution over all departments: no page shows it (the calibration pages show the
+    # organisation's and each department's distributions, a department's per function level; the funnel plot
+    # shows a level's size and adjusted mean in `units`). An unknown, not a published total.
+    unpublished=pl.col("department").is_null()
+    & pl.col("function_level").is_not_null()
+    & pl.col("rating").is_not_null(),
 )
 UNRATED_METRIC = "ratings_missing"  # marts.process_status: people of a department without a rating
 
@@ -317,6 +323,9 @@ TRANSITIONS_RULE = TableRule(
     totals=("from_rating", "to_rating"),
     category="to_rating",
     complete=True,
+    # The column totals (how many of the people rated in both cycles got each code in the later one): the
+    # page shows the cells as shares of their row and the grand total, never a column total. An unknown.
+    unpublished=pl.col("from_rating").is_null() & pl.col("to_rating").is_not_null(),
 )
 
 
