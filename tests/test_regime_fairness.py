@@ -475,3 +475,16 @@ def test_the_fairness_page_takes_its_level_from_the_cycles_rows(tmp_path: Path) 
     assert confidence_level(data, ORG) == 0.95
     with pytest.raises(ConfigError, match="confidence_level"):
         confidence_level(SiteData(tables={}, settings=settings), ORG, rows.drop("confidence_level"))
+
+
+def test_pages_quote_the_policy_their_cycle_was_judged_by(tmp_path: Path) -> None:
+    """SiteData.policy_of: the FDR and confidence level a page quotes come from the cycle's own policy (the
+    norming page's and the fairness window's significance sentences), not from the organisation's latest."""
+    from dashboards.pages import SiteData
+
+    settings = load_settings(_configure(tmp_path))
+    data = SiteData(tables={}, settings=settings, policies={ORG: load_policy(tmp_path / "new.yaml")})
+    assert {c: data.policy_of(ORG, c).id for c in (*OLD_CYCLES, *NEW_CYCLES)} == {  # type: ignore[union-attr]
+        **dict.fromkeys(OLD_CYCLES, "z_old"),
+        **dict.fromkeys(NEW_CYCLES, "z_new"),
+    }

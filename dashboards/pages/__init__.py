@@ -11,7 +11,8 @@ from typing import Any
 import polars as pl
 
 from models.config import Settings
-from models.policy import Policy
+from models.errors import ConfigError
+from models.policy import Policy, policy_for
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,14 @@ class SiteData:
 
     def policy(self, organization: str) -> Policy | None:
         return self.policies.get(organization)
+
+    def policy_of(self, organization: str, cycle: int) -> Policy | None:
+        """The policy the cycle was judged by (calibra.yaml names one per range of cycles), for the values a
+        page quotes about that cycle (FDR, confidence level); the organisation's latest when none is named."""
+        try:
+            return policy_for(self.settings, organization, int(cycle))
+        except ConfigError:
+            return self.policies.get(organization)
 
 
 def rating_labels(policy: Policy | None, language: str) -> tuple[list[str], dict[str, str]]:

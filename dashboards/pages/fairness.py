@@ -746,7 +746,8 @@ def _window_section(
     if pooled.height == 0:
         return ""
     period = window_span(pooled)
-    policy = data.policies.get(organization)
+    # the FDR of the policy the window's cycle was judged by (a window does not cross a policy change)
+    policy = data.policy_of(organization, int(pooled["cycle"].max()))  # type: ignore[arg-type]
     fdr = float(policy.typed.metrics.fdr if policy is not None else Metrics().fdr)  # the schema's default
     headers = text("fair_window_headers", language)
     women, men = (group_label("gender", g, language).capitalize() for g in (WOMEN, MEN))

@@ -705,7 +705,7 @@ def _impact_levels(data: SiteData, ctx: PageContext, organization: str, cycle: i
     }
     # Sentences for every comparison more or less often than chance explains (BH q below the policy's
     # metrics.fdr) and every flagged one (also practically large, metrics.practical_effect).
-    policy = data.policies.get(organization)
+    policy = data.policy_of(organization, cycle)  # the FDR of the policy this cycle was judged by
     fdr = policy.typed.metrics.fdr if policy is not None else None
     significant = pl.col("flag").fill_null(False)
     if fdr is not None:
