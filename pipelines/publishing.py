@@ -2,8 +2,9 @@
 
 Organisations are protected independently (models.releases.registry.protect_organization) and their pages read only
 their own rows (dashboards.site.organization_pages). Doing them one after the other keeps one
-organisation's rows and working memory at a time beside the finished parts, and the whole source tables are
-not kept once they are split. The merged result is exactly what models.releases.registry.publish_tables gives
+organisation's rows and working memory at a time beside the finished parts: the publish asset reads each
+organisation's rows from the database only when its turn comes (:func:`protect_and_render_each`), and
+:func:`protect_and_render`, given whole tables, drops them once they are split. The merged result is exactly what models.releases.registry.publish_tables gives
 (tests/test_site.py checks it).
 
 Measured and left out: protecting one organisation in a worker process while this process did the other
