@@ -943,6 +943,41 @@ def test_the_site_built_one_organisation_at_a_time_is_the_site_of_publish_tables
     assert not different, different[:5]
 
 
+def test_the_publish_step_reads_each_organisation_as_the_whole_tables_split(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """The publish asset reads one organisation's rows at a time (issue 21, memory): they are the rows the
+    whole tables split per organisation give, and so are the thresholds publish_limits gives it."""
+    from polars.testing import assert_frame_equal
+
+    from models.releases.registry import organization_sources
+    from pipelines.assets.common import organisation_policies
+    from pipelines.assets.publish import AGGREGATES, PROTECTED, publish_limits, read_sources
+    from pipelines.resources import CalibraResource
+
+    assert sample_run.success
+    settings = sample_run.settings
+    policies = organisation_policies(
+        CalibraResource(config_path=str(settings.config_path), home=str(settings.home))
+    )
+    con = duckdb.connect(str(settings.database), read_only=True)
+    try:
+        whole = read_sources(con, include_worklist=True)
+        each = {org: read_sources(con, True, org, PROTECTED) for org in sorted(policies)}
+        shared = read_sources(con, True, tables=("audit.load_ledger", "marts.calibration_worklist"))
+    finally:
+        con.close()
+    assert list(shared) == ["audit.load_ledger", "marts.calibration_worklist"]
+    limits = publish_limits(policies, whole)
+    assert len(each) >= 2
+    for org, sources in each.items():
+        split = organization_sources(whole, org)
+        assert list(sources) == list(split)
+        assert any(frame.height for frame in sources.values()), org
+        for name, frame in split.items():
+            # an aggregate's rows come in no fixed order either way
+            assert_frame_equal(sources[name], frame, check_row_order=name not in AGGREGATES)
+        assert publish_limits(policies, sources)[org] == limits[org]
+
+
 # ------------------------------------------------------------------------------- audiences and the manifest (16, 21)
 def test_the_organisation_site_holds_no_management_table_page_or_link(sites: dict[str, Path]) -> None:
     """No page of the organisation site links to a management page, and none shows a management table's

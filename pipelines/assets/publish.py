@@ -7,6 +7,8 @@ pipelines.publishing: k, complementary suppression, amounts, dominance) and hand
 to dashboards.site.build_site.
 """
 
+from collections.abc import Collection
+
 import dagster as dg
 import duckdb
 import polars as pl
@@ -16,12 +18,12 @@ from models.disclosure import Thresholds
 from models.disclosure.report import summary
 from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
-from models.releases.common import PUBLISHED_TABLES
+from models.releases.common import PASS_THROUGH, PUBLISHED_TABLES
 from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
 from pipelines.packs import write_meeting_packs
-from pipelines.publishing import Limits, SiteJob, protect_and_render, regimes_of, source_cycles
+from pipelines.publishing import Limits, SiteJob, protect_and_render_each, regimes_of, source_cycles
 from pipelines.resources import CalibraResource, read_frame
 
 # The worklist is row-level (pseudonymised) and marked confidential on the pages; False leaves it out.
@@ -45,11 +47,21 @@ AGGREGATES: dict[str, tuple[tuple[str, ...], str]] = {
         ") WHERE position = 1",
     ),
 }
+# The tables protected per organisation (the pass-through tables are published as they are).
+PROTECTED = tuple(name for name in PUBLISHED_TABLES if name not in PASS_THROUGH)
 COLUMN_WHITELISTS: dict[str, tuple[str, ...]] = {"marts.calibration_worklist": WORKLIST_COLUMNS}
 
 
-def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict[str, pl.DataFrame]:
-    """The whitelisted tables that exist, as polars frames (aggregated where the table is row-level)."""
+def read_sources(
+    con: duckdb.DuckDBPyConnection,
+    include_worklist: bool,
+    organization: str | None = None,
+    tables: Collection[str] = PUBLISHED_TABLES,
+) -> dict[str, pl.DataFrame]:
+    """The whitelisted tables that exist, as polars frames (aggregated where the table is row-level).
+
+    `tables`: only these of the whitelist; `organization`: only that organisation's rows of the tables that
+    have an organisation column (the others whole)."""
     columns: dict[str, set[str]] = {}
     for schema, table, column in con.execute(
         "SELECT schema_name, table_name, column_name FROM duckdb_columns()"
@@ -61,17 +73,21 @@ def read_sources(con: duckdb.DuckDBPyConnection, include_worklist: bool) -> dict
             continue
         if name == "marts.calibration_worklist" and not include_worklist:
             continue
+        if name not in tables:
+            continue
         if name in AGGREGATES:
             needed, query = AGGREGATES[name]
-            if set(needed) <= columns[name]:
-                sources[name] = read_frame(con, query)
+            if not set(needed) <= columns[name]:
+                continue
         elif name in COLUMN_WHITELISTS:
             wanted = [c for c in COLUMN_WHITELISTS[name] if c in columns[name]]
-            sources[name] = read_frame(con, f"SELECT {', '.join(wanted)} FROM {name}")  # whitelisted names
+            query = f"SELECT {', '.join(wanted)} FROM {name}"  # whitelisted names
         else:
-            sources[name] = read_frame(
-                con, f"SELECT * FROM {name}"
-            )  # aggregate marts; names from a whitelist
+            query = f"SELECT * FROM {name}"  # aggregate marts; names from a whitelist
+        if organization is not None and "organization" in columns[name]:
+            sources[name] = read_frame(con, f"SELECT * FROM ({query}) WHERE organization = ?", [organization])
+        else:
+            sources[name] = read_frame(con, query)
     return sources
 
 
@@ -121,10 +137,17 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     settings = calibra.settings()
     policies = organisation_policies(calibra)
     with calibra.writer() as con:
-        sources = read_sources(con, INCLUDE_WORKLIST)
-    limits = publish_limits(policies, sources)
+        passed_through = read_sources(con, INCLUDE_WORKLIST, tables=PASS_THROUGH)
+
+    def load(organization: str) -> tuple[dict[str, pl.DataFrame], Limits]:
+        """One organisation's sources, read when its turn comes (never every organisation's rows at once),
+        and its thresholds: those publish_limits gives it from every organisation's rows."""
+        with calibra.writer() as con:
+            sources = read_sources(con, INCLUDE_WORKLIST, organization, PROTECTED)
+        return sources, publish_limits(policies, sources)[organization]
+
     job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST, site=settings.site.resolve())
-    published, rendered = protect_and_render(sources, limits, job)  # empties `sources`
+    published, rendered = protect_and_render_each(sorted(policies), passed_through, load, job)
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     # One build time for the site and the packs: a pack is the site's department page re-identified, and its
     # workbooks are then the very bytes the site wrote (dashboards.downloads keeps them per table).
