@@ -292,6 +292,19 @@ class StratifiedResults(NamedTuple):
     breslow_day_df: NDArray[np.int64]  # its degrees of freedom: informative strata - 1
 
 
+def reference_cells(rest: pl.Expr, size: str) -> list[pl.Expr]:
+    """A stratum's reference size `_rn` and count `_rc` beside the group's (`size`, `count`): the reference
+    group's own (`_rn`, `_rc`), or for "the rest of the organisation" (`rest`) the stratum total (`_tn`, `_tc`)
+    minus the group. Shared by the mart and the organisation release, which recomputes over published strata."""
+    return [
+        pl.when(rest).then(pl.col("_tn") - pl.col(size)).otherwise(pl.col("_rn").fill_null(0)).alias("_rn"),
+        pl.when(rest)
+        .then(pl.col("_tc") - pl.col("count"))
+        .otherwise(pl.col("_rc").fill_null(0))
+        .alias("_rc"),
+    ]
+
+
 def stratified_odds_ratios(
     test: ArrayLike, a: ArrayLike, b: ArrayLike, c: ArrayLike, d: ArrayLike, n_tests: int, level: float = 0.95
 ) -> StratifiedResults:
@@ -1440,16 +1453,7 @@ def _cmh_results(strata: pl.DataFrame, tests: pl.DataFrame, config: FairnessConf
         .join(strata.select(*keys, "group_value", "n", "count"), on=[*keys, "group_value"], how="left")
         .join(refs, on=[*keys, "reference_group"], how="left")
         .with_columns(pl.col("n").fill_null(0), pl.col("count").fill_null(0))
-        .with_columns(
-            pl.when(rest)
-            .then(pl.col("_tn") - pl.col("n"))
-            .otherwise(pl.col("_rn").fill_null(0))
-            .alias("_rn"),
-            pl.when(rest)
-            .then(pl.col("_tc") - pl.col("count"))
-            .otherwise(pl.col("_rc").fill_null(0))
-            .alias("_rc"),
-        )
+        .with_columns(*reference_cells(rest, "n"))
         .filter((pl.col("n") + pl.col("_rn")) > 0)
         .sort([*test_cols, "stratum"])
     )

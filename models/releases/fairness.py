@@ -22,7 +22,7 @@ from models.disclosure.engine import (
     amount_flag,
     protect,
 )
-from models.fairness import PREFIX, stratified_columns, stratified_odds_ratios
+from models.fairness import PREFIX, reference_cells, stratified_columns, stratified_odds_ratios
 from models.releases.common import _hide, _need
 from models.releases.derived import REST as REST_OF_ORGANISATION
 from models.releases.fairness_pooled import protect_pooled
@@ -731,14 +731,7 @@ def within_over_published(over: pl.DataFrame, rates: pl.DataFrame) -> tuple[pl.D
                 pl.col("_hidden").fill_null(False),
             )
             .with_columns(
-                pl.when(rest)
-                .then(pl.col("_tn") - pl.col("group_n"))
-                .otherwise(pl.col("_rn").fill_null(0))
-                .alias("_rn"),
-                pl.when(rest)
-                .then(pl.col("_tc") - pl.col("count"))
-                .otherwise(pl.col("_rc").fill_null(0))
-                .alias("_rc"),
+                *reference_cells(rest, "group_n"),
                 pl.when(rest)
                 .then(pl.col("_t_hidden").fill_null(True) | pl.col("_hidden"))
                 .otherwise(pl.col("_r_hidden").fill_null(False))
