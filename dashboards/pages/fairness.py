@@ -689,6 +689,16 @@ WINDOW_SCOPE = "function_level_window"  # models.releases.fairness_pooled.POOLED
 WOMEN, MEN = "F", "M"  # the compared gender categories (the tables hold no others where they are small)
 
 
+def women_and_men(women: dict[str, Any], men: dict[str, Any]) -> dict[str, Any]:
+    """The size, count and rate columns of a women-and-men table row (the fairness window and the norming
+    review's within-level table), from the two groups' published rows."""
+    return {
+        f"{prefix}_{column}": row[source]
+        for prefix, row in (("women", women), ("men", men))
+        for column, source in (("n", "group_n"), ("count", "count"), ("rate", "rate"))
+    }
+
+
 def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFrame:
     """Women and men side by side per function level for one outcome of the pooled window, with the
     comparison (odds ratio women against men, interval, q) where the published table has it."""
@@ -707,12 +717,7 @@ def window_rows(pooled: pl.DataFrame, outcome: str, language: str) -> pl.DataFra
         out.append(
             {
                 "stratum": level,
-                "women_n": women["group_n"],
-                "women_count": women["count"],
-                "women_rate": women["rate"],
-                "men_n": men["group_n"],
-                "men_count": men["count"],
-                "men_rate": men["rate"],
+                **women_and_men(women, men),
                 "odds_ratio": odds if shown else None,
                 "ci": f"{fmt_number(low, language, 2)} – {fmt_number(high, language, 2)}" if shown else None,  # type: ignore[arg-type]
                 "q_value": women.get("q_value") if shown else None,

@@ -26,7 +26,14 @@ from dashboards.i18n import fmt_int, fmt_number, fmt_pct, text
 from dashboards.pages import SiteData
 from dashboards.pages import evaluators_section as evr
 from dashboards.pages.calibration import RATINGS, measure_title, measures, scale
-from dashboards.pages.fairness import ATTRIBUTE_ORDER, MEN, WOMEN, attribute_label, group_label
+from dashboards.pages.fairness import (
+    ATTRIBUTE_ORDER,
+    MEN,
+    WOMEN,
+    attribute_label,
+    group_label,
+    women_and_men,
+)
 
 MANAGERS_SHOWN = 60  # bars in the differentiation chart
 Z95 = 1.959963984540054
@@ -638,12 +645,7 @@ def _gender_level_rows(frame: pl.DataFrame, direction: str, language: str) -> pl
         out.append(
             {
                 "function_level": level,
-                "women_n": women["group_n"],
-                "women_count": women["count"],
-                "women_rate": women["rate"],
-                "men_n": men["group_n"],
-                "men_count": men["count"],
-                "men_rate": men["rate"],
+                **women_and_men(women, men),
                 "odds_ratio": _odds(women, men) if compared is not None else None,
                 "p_value": _p_text(compared["p_value"], language, False) if compared is not None else None,
                 "q_value": _p_text(compared["q_value"], language, False) if compared is not None else None,
