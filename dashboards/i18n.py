@@ -560,6 +560,38 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "CONFIDENTIAL — calibration pack with employee numbers as in the HR system. For the participants "
         "of this department's calibration meeting only; do not forward, do not put on a shared drive.",
     },
+    # The management pack (pipelines/packs.py): the norming review with evaluators and managers re-identified.
+    "pack_management_confidential": {
+        "nl": "VERTROUWELIJK — normeringsreview met beoordelaars en leidinggevenden onder hun personeelsnummer "
+        "zoals in het HR-systeem. Alleen voor het managementteam en HR; niet doorsturen, niet op een gedeelde "
+        "schijf.",
+        "en": "CONFIDENTIAL — norming review with evaluators and managers by their employee number as in the HR "
+        "system. For the management team and HR only; do not forward, do not put on a shared drive.",
+    },
+    # A pack in which some pseudonyms could not be turned back (no key, exports gone, unprintable identifier).
+    "pack_pseudonyms_left": {
+        "nl": plural(
+            "VERTROUWELIJK — niet doorsturen, niet op een gedeelde schijf. {count} nummer kon niet worden "
+            "teruggezet en staat er als pseudoniem: de exports staan niet meer in de inbox, de "
+            "pseudonimiseringssleutel is niet die waarmee het werd gemaakt, of het nummer bevat tekens die een "
+            "pakket niet toont.",
+            "VERTROUWELIJK — niet doorsturen, niet op een gedeelde schijf. {count} nummers konden niet worden "
+            "teruggezet en staan er als pseudoniem: de exports staan niet meer in de inbox, de "
+            "pseudonimiseringssleutel is niet die waarmee ze werden gemaakt, of het nummer bevat tekens die een "
+            "pakket niet toont.",
+        ),
+        "en": plural(
+            "CONFIDENTIAL — do not forward, do not put on a shared drive. {count} number could not be turned "
+            "back and is shown as a pseudonym: the exports are no longer in the inbox, the pseudonymisation key "
+            "is not the one it was made with, or the number holds characters a pack does not show.",
+            "CONFIDENTIAL — do not forward, do not put on a shared drive. {count} numbers could not be turned "
+            "back and are shown as pseudonyms: the exports are no longer in the inbox, the pseudonymisation key "
+            "is not the one they were made with, or the numbers hold characters a pack does not show.",
+        ),
+    },
+    # What a pack says where the site's labels say "(pseudoniem)" / "(gepseudonimiseerd)".
+    "pack_mark_pseudonym": {"nl": " (personeelsnummer)", "en": " (employee number)"},
+    "pack_mark_pseudonymised": {"nl": " (op personeelsnummer)", "en": " (by employee number)"},
     "fair_others_left_out": {
         "nl": "Excl. n < k anderen: een geslachtscategorie naast vrouwen en mannen met minder mensen dan de "
         "minimale groepsgrootte telt in deze cyclus in geen enkele groep en geen enkel totaal mee, zodat ze niet "

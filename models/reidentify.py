@@ -1,5 +1,6 @@
-"""Re-identification for the meeting release: the calibration pack shows each case by the employee number the
-HR system knows, for the participants of that department's meeting only (docs/privacy.md, "meeting").
+"""Re-identification for the packs: the meeting's calibration pack shows each case by the employee number the
+HR system knows, for the participants of that department's meeting only, and the management pack shows the
+norming review's evaluators and managers the same way, for the management team and HR (docs/privacy.md).
 
 Raw identifiers never enter the database, logs or Dagster storage. The map pseudonym → employee number is
 rebuilt at pack time from the source exports still in the inbox and the pseudonymisation key (no map is
@@ -17,7 +18,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -29,7 +30,16 @@ from models.pseudonym import DIGEST_CHARS, PREFIX, pseudonymise_many
 from models.readers import read_source
 
 PSEUDONYM = re.compile(re.escape(PREFIX) + r"[0-9a-f]{" + str(DIGEST_CHARS) + r"}\b")
-EXPORT_KINDS = ("evaluations",)  # the exports that name the people a calibration pack discusses
+# The exports that name the people a pack shows: evaluations carry the employee (`employee_id`) and the
+# evaluators (`evaluator_id`, the manager the norming review's charts group by, and `second_evaluator_id`), all
+# `pii: identifier` in the contract, so one map turns back cases, evaluators and managers alike (employee and
+# evaluator ids share one namespace, models.pseudonym).
+EXPORT_KINDS = ("evaluations",)
+# What a pack writes in place of a pseudonym: letters and digits (any script), with spaces, '.', '-' and '_'
+# inside, at most 64 characters (an evaluator may be exported by name, "J. de Vries"). Every such value is the
+# same text in HTML (text and quoted attributes), in the JSON of a chart, in CSV (`;` or `,`) and in XLSX's XML,
+# so it needs no escaping anywhere; any other identifier stays a pseudonym (and is counted as left).
+SHOWABLE = re.compile(r"\w(?:[\w .-]{0,62}[\w.])?")
 
 
 def pseudonym_map(
@@ -59,14 +69,18 @@ def pseudonym_map(
     return dict(zip(pseudonymise_many(key, organizations, raw_ids), raw_ids, strict=True))
 
 
-def reidentify(html: str, known: dict[str, str]) -> str:
-    """`html` with every pseudonym `known` maps replaced by its identifier. Identifiers are letters, digits,
-    '-' and '_' (the contracts' pattern), so they need no escaping in HTML or JSON; others are left out."""
-    safe = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+def reidentify(html: str, known: dict[str, str], left: set[str] | None = None) -> str:
+    """`html` with every pseudonym `known` maps replaced by its identifier, where the identifier is
+    `SHOWABLE` (then it needs no escaping in HTML, JSON, CSV or XML); every pseudonym left as it is (not
+    in the map, or not showable) is added to `left`."""
 
     def swap(found: re.Match[str]) -> str:
         raw = known.get(found.group(0))
-        return raw if raw is not None and safe.match(raw) else found.group(0)
+        if raw is not None and SHOWABLE.fullmatch(raw):
+            return raw
+        if left is not None:
+            left.add(found.group(0))
+        return found.group(0)
 
     return PSEUDONYM.sub(swap, html)
 
@@ -94,21 +108,29 @@ def write_private(root: Path, relative: str, text: str | bytes) -> Path:
     return path
 
 
-def reidentify_file(name: str, content: str | bytes, known: dict[str, str]) -> str | bytes:
-    """One file of a pack with its pseudonyms replaced: a page or CSV as text, a workbook part by part (an
-    XLSX is a zip of XML text; identifiers need no XML escaping, see `reidentify`)."""
+def rewrite_file(name: str, content: str | bytes, change: Callable[[str], str]) -> str | bytes:
+    """One file of a pack with `change` applied to its text: a page or CSV as text, a workbook part by part
+    (an XLSX is a zip of XML text)."""
     if isinstance(content, str):
-        return reidentify(content, known)
+        return change(content)
     if not name.endswith(".xlsx"):
-        return reidentify(content.decode("utf-8"), known).encode("utf-8")
+        return change(content.decode("utf-8")).encode("utf-8")
     source, out = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
     with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             data = source.read(info)
             if info.filename.endswith(".xml"):
-                data = reidentify(data.decode("utf-8"), known).encode("utf-8")
+                data = change(data.decode("utf-8")).encode("utf-8")
             target.writestr(info, data)
     return out.getvalue()
+
+
+def reidentify_file(
+    name: str, content: str | bytes, known: dict[str, str], left: set[str] | None = None
+) -> str | bytes:
+    """One file of a pack with its pseudonyms replaced (`reidentify`: page, CSV or each XML part of a
+    workbook; identifiers that need no escaping only); the pseudonyms left are added to `left`."""
+    return rewrite_file(name, content, lambda found: reidentify(found, known, left))
 
 
 def mark_confidential(html: str, text: str) -> str:

@@ -22,7 +22,7 @@ from models.releases.common import PASS_THROUGH, PUBLISHED_TABLES
 from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
-from pipelines.packs import write_meeting_packs
+from pipelines.packs import write_packs
 from pipelines.publishing import Limits, SiteJob, protect_and_render_each, regimes_of, source_cycles
 from pipelines.resources import CalibraResource, read_frame
 
@@ -163,14 +163,16 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         digests=job.digests,
         built_at=built,
     )
-    # Meeting packs: re-identified at pack time from the inbox's exports and the key (pipelines/packs.py);
-    # only their number reaches Dagster.
-    packs = (
-        write_meeting_packs(
-            rendered[MANAGEMENT], published.tables, settings, load_key(), calibra.language, built_at=built
-        )
-        if INCLUDE_WORKLIST
-        else 0
+    # Meeting and management packs: re-identified at pack time from the inbox's exports and the key
+    # (pipelines/packs.py); only their numbers reach Dagster.
+    packs = write_packs(
+        rendered[MANAGEMENT],
+        published.tables,
+        settings,
+        load_key(),
+        calibra.language,
+        built_at=built,
+        meeting=INCLUDE_WORKLIST,
     )
     return dg.MaterializeResult(
         metadata={
@@ -182,7 +184,10 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
             "largest_page_bytes": dg.MetadataValue.int(report.largest_page),
             "tables": dg.MetadataValue.int(len(published.tables)),
             "hidden_cells": dg.MetadataValue.int(sum(published.hidden.values())),
-            "meeting_packs": dg.MetadataValue.int(packs),
+            "meeting_packs": dg.MetadataValue.int(packs.meeting),
+            "management_packs": dg.MetadataValue.int(packs.management),
+            # Pseudonyms the packs could not turn back (no key, exports gone from the inbox): a count only.
+            "pack_pseudonyms_left": dg.MetadataValue.int(packs.left),
             # Per audience: cells shown and hidden by reason (counts only; docs/privacy.md).
             "disclosure_report": dg.MetadataValue.md(_report_markdown(published.report_frame())),
             # Notes name tables and columns only (never values).
