@@ -72,6 +72,15 @@ def one_folder_deeper(html: str) -> str:
     return _ROOT_LINK.sub(r"\1../../../", html)
 
 
+# The site's listing of cycles (manifest.js, for the cycle menu) lists site pages, not packs: a pack names its
+# own cycle only and asks for no file it does not have.
+_MANIFEST_SCRIPT = re.compile(r"""\n?<script src=["'][^"']*manifest\.js["']></script>""")
+
+
+def without_manifest(html: str) -> str:
+    return _MANIFEST_SCRIPT.sub("", html)
+
+
 # The site's words for pseudonyms (inside its catalogue sentences and labels, dashboards/i18n.py) and the pack's
 # words for them (catalogue keys).
 PSEUDONYM_MARKS = {
@@ -131,7 +140,7 @@ def finish_pack(
         }
     html = done[page]
     assert isinstance(html, str)
-    done[page] = mark_confidential(html, esc(banner))
+    done[page] = mark_confidential(without_manifest(html), esc(banner))
     return done, len(left)
 
 

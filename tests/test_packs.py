@@ -1,0 +1,304 @@
+"""Packs (pipelines/packs.py, models/reidentify.py): the meeting's and the management's pages re-identified at
+pack time, owner-only, marked confidential; the site, the database and the logs keep pseudonyms.
+
+The hand-made tests build one management page (the norming review's manager chart and a download) over a real
+evaluation export in a real inbox with the session's key; the sample tests look at what the publish step wrote
+for the bundled sample.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+import stat
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageHTML
+from dashboards.downloads import TableExport
+from dashboards.i18n import text
+from models.config import Settings
+from models.contracts import load_contract
+from models.mapping import load_mappings
+from models.pseudonym import load_key, pseudonymise_value
+from models.reidentify import PSEUDONYM, pseudonym_map, reidentify
+from pipelines.packs import MANAGEMENT_FOLDER, packs_folder, write_packs
+from tests.bad_inputs.make_corpus import EVALUATION_COLUMNS, MAPPINGS
+from tests.test_ingest import make_settings
+from tests.test_privacy_ingest import table
+from tests.test_site import all_strings, chart_payloads
+
+ORG = "zeeland-demo"
+EMPLOYEES = [f"QP5531A{i:02d}" for i in range(1, 13)]
+# Evaluators as management knows them: an employee number and a name (the contract allows any printable text).
+EVALUATORS = ["QPM7701", "J. de Vries"]
+SECOND = "QPM7799"
+PAGE = f"{ORG}/2024/norming.html"
+
+
+def export() -> bytes:
+    header = [*EVALUATION_COLUMNS, "Tweede beoordelaar"]
+    rows = [header]
+    for i, person in enumerate(EMPLOYEES):
+        cells = {
+            "Medewerkernr": person,
+            "Jaar": "2024",
+            "Afdeling": "Financiën",
+            "Schaal": "S08",
+            "Leidinggevende": EVALUATORS[i % 2],
+            "Beoordeling": "Normaal",
+            "Geslacht": ["Vrouw", "Man"][i % 2],
+            "Geboortejaar": "1980",
+            "Deeltijdfactor": "1",
+            "Dienstverband": "Vast",
+            "Datum in dienst": "",
+            "Datum jaargesprek": "10-02-2025",
+            "Op schaalmaximum": "nee",
+            "Tweede beoordelaar": SECOND,
+        }
+        rows.append([cells[h] for h in header])
+    return table(rows)
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Settings:
+    """A calibra home whose inbox holds one evaluation export (with a second evaluator column)."""
+    mapping = dict(next(m for m in MAPPINGS if m["id"] == "corpus_evaluations"))
+    mapping["columns"] = {**mapping["columns"], "Tweede beoordelaar": "second_evaluator_id"}
+    settings = make_settings(tmp_path, [mapping])
+    (settings.inbox / "beoordeling_2024.csv").write_bytes(export())
+    return settings
+
+
+def pseudonym(raw: str) -> str:
+    return pseudonymise_value(load_key(), ORG, raw)
+
+
+def norming_page(language: str = "nl") -> PageHTML:
+    """A management page as the site renders it: links from two folders down, the manager chart's JSON with
+    pseudonyms and its label, a sentence with the site's mark, and a table download of the evaluators."""
+    first, second = (pseudonym(e) for e in EVALUATORS)
+    axis = text("axis_manager", language)
+    explain = text("chart_differentiation_explain", language)
+    html = (
+        "<!DOCTYPE html><html><head>"
+        '<link rel="stylesheet" href="../../assets/site.css">'
+        '<script src="../../assets/plotly.min.js"></script>\n<script src="../../manifest.js"></script>'
+        "</head><body><nav><a href='../../glossary.html'>glossary</a>"
+        "<select data-prefix='../../'></select></nav>"
+        f"<p class='explain'>{explain}</p>"
+        "<script type='application/json' id='chart-1-data'>"
+        f'{{"data":[{{"type":"bar","y":["{first}","{second}"],"hovertext":["{first}: 0,79","{second}: 0,40"]}}],'
+        f'"layout":{{"yaxis":{{"title":{{"text":"{axis}"}}}}}}}}</script>'
+        f"<a href='{PAGE_TOKEN}.scale.csv'>CSV</a><a href='{PAGE_TOKEN}.scale.xlsx'>XLSX</a>"
+        f"<footer>{FOOTER_TOKEN}</footer></body></html>"
+    )
+    scale = TableExport(
+        language,
+        [text("axis_manager", language), "n"],
+        ["text", "int"],
+        [0, 0],
+        [[first, 6], [second, 6]],
+        title="scale",
+    )
+    return PageHTML(html, {f"{PAGE_TOKEN}.scale.csv": scale, f"{PAGE_TOKEN}.scale.xlsx": scale})
+
+
+def rendered(language: str = "nl") -> dict[str, dict[str, str]]:
+    return {
+        ORG: {
+            PAGE: norming_page(language),
+            # a page that names nobody gets no pack
+            f"{ORG}/2024/data_quality.html": PageHTML("<html><body><p>none</p></body></html>"),
+        }
+    }
+
+
+def pack_files(settings: Settings) -> dict[str, Path]:
+    root = packs_folder(settings)
+    return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+
+def workbook_cells(path: Path) -> list[str]:
+    book = openpyxl.load_workbook(path)
+    return [str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row if c.value]
+
+
+# ---------------------------------------------------------------------------------------------- the map
+def test_the_map_turns_back_employees_evaluators_and_second_evaluators(inbox: Settings) -> None:
+    identifiers = {c.name for c in load_contract("evaluations").columns if c.pii == "identifier"}
+    assert identifiers == {"employee_id", "evaluator_id", "second_evaluator_id"}
+    known = pseudonym_map(sorted(inbox.inbox.iterdir()), load_mappings(inbox.mappings_dirs), load_key())
+    for raw in [*EMPLOYEES, *EVALUATORS, SECOND]:
+        assert known[pseudonym(raw)] == raw
+    assert len(known) == len(EMPLOYEES) + len(EVALUATORS) + 1
+
+
+def test_only_identifiers_that_need_no_escaping_are_shown() -> None:
+    known = {
+        "p" + "1" * 16: "QPM7701",
+        "p" + "2" * 16: "J. de Vries",
+        "p" + "3" * 16: "Zoë Ünal-Öztürk",
+        "p" + "4" * 16: "O'Brien",  # an apostrophe would close a single-quoted attribute
+        "p" + "5" * 16: "<b>x</b>",
+        "p" + "6" * 16: "Jansen, P.",  # a comma splits an English CSV row
+        "p" + "7" * 16: " leading",
+    }
+    left: set[str] = set()
+    page = " ".join(known)
+    shown = reidentify(page, known, left)
+    assert shown.split(" ")[:5] == ["QPM7701", "J.", "de", "Vries", "Zoë"]
+    assert "Zoë Ünal-Öztürk" in shown
+    assert left == {"p" + c * 16 for c in "4567"}
+    assert "O'Brien" not in shown and "<b>" not in shown and "Jansen, P." not in shown
+
+
+# ---------------------------------------------------------------------------------------------- management pack
+def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downloads(inbox: Settings) -> None:
+    counts = write_packs(rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (counts.meeting, counts.management, counts.left) == (0, 1, 0)
+    files = pack_files(inbox)
+    folder = f"{ORG}/2024/{MANAGEMENT_FOLDER}"
+    assert sorted(files) == [
+        f"{folder}/norming.html",
+        f"{folder}/norming.scale.csv",
+        f"{folder}/norming.scale.xlsx",
+    ]
+    html = files[f"{folder}/norming.html"].read_text(encoding="utf-8")
+    # the chart's JSON: categories and hover texts by number; the page names no pseudonym any more
+    assert '"y":["QPM7701","J. de Vries"]' in html and '"QPM7701: 0,79"' in html
+    assert PSEUDONYM.search(html) is None
+    # the pack's words, Dutch; the banner says what it is and for whom
+    assert "Leidinggevende (personeelsnummer)" in html and "leidinggevende (op personeelsnummer)" in html
+    assert "pseudon" not in html.lower()
+    assert text("pack_management_confidential", "nl").split(" — ")[0] in html
+    assert html.index("VERTROUWELIJK") < html.index("<nav>")
+    # one folder deeper than on the site: links reach the packs folder's assets; no listing of site pages
+    assert 'href="../../../assets/site.css"' in html and "href='../../../glossary.html'" in html
+    assert "data-prefix='../../../'" in html and "manifest.js" not in html
+    rows = list(
+        csv.reader(
+            io.StringIO(files[f"{folder}/norming.scale.csv"].read_text(encoding="utf-8-sig")), delimiter=";"
+        )
+    )
+    assert rows[0][0] == "Leidinggevende (personeelsnummer)"
+    assert [r[0] for r in rows[1:]] == ["QPM7701", "J. de Vries"]
+    cells = workbook_cells(files[f"{folder}/norming.scale.xlsx"])
+    assert "QPM7701" in cells and "J. de Vries" in cells and "Leidinggevende (personeelsnummer)" in cells
+    assert not any(PSEUDONYM.search(c) for c in cells)
+    # owner-only: every folder from the packs folder down 0700, every file 0600
+    root = packs_folder(inbox)
+    for path in [root, *root.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_the_management_pack_speaks_english_on_request(inbox: Settings) -> None:
+    write_packs(rendered("en"), {}, inbox, load_key(), "en", meeting=False)
+    html = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
+        encoding="utf-8"
+    )
+    assert "Manager (employee number)" in html and "manager (by employee number)" in html
+    assert "CONFIDENTIAL — norming review" in html and "pseudonym" not in html.lower()
+
+
+@pytest.mark.parametrize("missing", ["no key", "another key", "exports gone"])
+def test_without_the_key_or_the_exports_a_pack_keeps_pseudonyms_and_says_so(
+    inbox: Settings, missing: str
+) -> None:
+    key: bytes | None = load_key()
+    if missing == "no key":
+        key = None
+    elif missing == "another key":
+        key = secrets.token_bytes(32)
+    else:
+        for export_file in inbox.inbox.iterdir():
+            export_file.unlink()
+    counts = write_packs(rendered(), {}, inbox, key, "nl", meeting=False)
+    assert (counts.management, counts.left) == (1, 2)
+    folder = packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER
+    html = (folder / "norming.html").read_text(encoding="utf-8")
+    first, second = (pseudonym(e) for e in EVALUATORS)
+    assert f'"y":["{first}","{second}"]' in html
+    assert not any(raw in html for raw in EVALUATORS)
+    # the site's words stay (they are true), and the banner says how many could not be turned back and why
+    assert "Leidinggevende (pseudoniem)" in html and "personeelsnummer)" not in html
+    note = text("pack_pseudonyms_left", "nl").format(count="2")
+    assert note in html and "2 nummers konden niet worden teruggezet" in html
+    assert text("pack_management_confidential", "nl") not in html
+    assert first in (folder / "norming.scale.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_partly_turned_back_pack_counts_what_is_left(inbox: Settings) -> None:
+    """One evaluator's export row gone: the other is shown by number, the banner names one left."""
+    (inbox.inbox / "beoordeling_2024.csv").write_bytes(export().replace(b"J. de Vries", b"QPM7702"))
+    counts = write_packs(rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert counts.left == 1
+    html = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
+        encoding="utf-8"
+    )
+    assert "QPM7701" in html and pseudonym("J. de Vries") in html
+    assert "1 nummer kon niet worden teruggezet" in html
+
+
+# ---------------------------------------------------------------------------------------------- the sample
+def test_sample_management_packs_name_the_evaluators_the_site_and_database_do_not(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """Every organisation and cycle has its management pack: every evaluator and manager pseudonym of the
+    site's norming review is there by the number in the export, in the page, its chart JSON and its downloads;
+    the site (both audiences, every file) and the database hold none of those numbers."""
+    import duckdb
+
+    assert sample_run.success
+    settings = sample_run.settings
+    known = pseudonym_map(sorted(settings.inbox.iterdir()), load_mappings(settings.mappings_dirs), load_key())
+    evaluators = sample_run.query(
+        "SELECT DISTINCT organization, evaluator_id FROM staging.evaluations WHERE evaluator_id IS NOT NULL"
+    )
+    assert evaluators.height and all(p in known for p in evaluators["evaluator_id"].to_list())
+    numbers = {known[p] for p in evaluators["evaluator_id"].to_list()}
+    root = packs_folder(settings)
+    site = settings.site
+    shown: set[str] = set()
+    for norming in sorted(site.glob("management/*/*/norming.html")):
+        organization, cycle = norming.parent.parent.name, norming.parent.name
+        pack = root / organization / cycle / MANAGEMENT_FOLDER / "norming.html"
+        assert pack.exists(), f"{organization} {cycle}: no management pack"
+        site_html, pack_html = norming.read_text(encoding="utf-8"), pack.read_text(encoding="utf-8")
+        on_site = set(PSEUDONYM.findall(site_html))
+        assert on_site, f"{organization} {cycle}: the site's norming review names no evaluator"
+        assert PSEUDONYM.search(pack_html) is None
+        for found in on_site:  # in a chart's JSON, a table or a sentence
+            assert re.search(rf"(?<![0-9A-Za-z]){re.escape(known[found])}(?![0-9A-Za-z])", pack_html)
+        labels = {label for _, payload in chart_payloads(pack_html) for label in all_strings(payload["data"])}
+        assert labels & {known[p] for p in on_site}, "the charts' labels are turned back"
+        shown |= {known[p] for p in on_site}
+        assert "pseudon" not in pack_html.lower()
+        assert text("pack_management_confidential", "nl") in pack_html
+        for download in norming.parent.glob("norming.*.csv"):
+            packed = (pack.parent / download.name).read_text(encoding="utf-8-sig")
+            assert PSEUDONYM.search(packed) is None
+            assert set(PSEUDONYM.findall(download.read_text(encoding="utf-8-sig"))) <= on_site
+        for path in [pack.parent, *pack.parent.iterdir()]:
+            assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+    assert len(shown) > 20 and shown <= numbers
+    # The sites: no evaluator number in any page, script, CSV or workbook part; and none in the database.
+    # Scanned for the numbers with a letter (the Zeeland sample's "L00973"): a bare number such as the
+    # Flemish sample's could be any count.
+    lettered = sorted((n for n in shown if re.search("[A-Za-z]", n)), key=len, reverse=True)
+    assert len(lettered) > 20
+    token = re.compile(r"(?<![0-9A-Za-z])(" + "|".join(re.escape(n) for n in lettered) + r")(?![0-9A-Za-z])")
+    for path in site.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".csv", ".js", ".json"):
+            assert token.search(path.read_text(encoding="utf-8-sig")) is None, path
+        elif path.suffix == ".xlsx":
+            assert not any(token.search(c) for c in workbook_cells(path)), path
+    con = duckdb.connect(str(settings.database), read_only=True)
+    try:
+        for schema, name in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall():
+            for (row,) in con.execute(f'SELECT CAST(t AS VARCHAR) FROM "{schema}"."{name}" AS t').fetchall():
+                assert token.search(row) is None, f"{schema}.{name}"
+    finally:
+        con.close()
