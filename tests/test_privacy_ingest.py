@@ -291,6 +291,19 @@ def test_no_raw_identifier_in_the_site_output_or_dagster_event_log(published: Pu
         assert leaks(output, forbidden()) == []
 
 
+def test_the_management_pack_names_the_evaluators_that_nothing_else_does(published: Published) -> None:
+    """The norming review's management pack (pipelines/packs.py) shows both evaluators by the number in the
+    export, owner-only; the scans above find them in no other file, output or event log."""
+    pack = published.home / "packs" / ORG / "2024" / "management" / "norming.html"
+    html = pack.read_text(encoding="utf-8")
+    assert [e for e in EVALUATORS if e in html] == EVALUATORS
+    assert stat.S_IMODE(pack.stat().st_mode) == 0o600
+    site_page = (published.site / "management" / ORG / "2024" / "norming.html").read_text(encoding="utf-8")
+    assert (
+        leaks(site_page, EVALUATORS) == [] and pseudonymise_value(load_key(), ORG, EVALUATORS[0]) in site_page
+    )
+
+
 def test_the_key_lives_apart_and_every_file_is_the_owners(published: Published) -> None:
     key_file = default_key_file()
     key_hex = load_key().hex()
