@@ -590,7 +590,8 @@ TEXTS: dict[str, dict[str, Any]] = {
         ),
     },
     # What a pack says where the site's labels say "(pseudoniem)" / "(gepseudonimiseerd)".
-    "pack_mark_pseudonym": {"nl": " (personeelsnummer)", "en": " (employee number)"},
+    # short: it is also a chart's axis title (a chart of three evaluators is about 200 pixels high)
+    "pack_mark_pseudonym": {"nl": " (personeelsnr.)", "en": " (employee no.)"},
     "pack_mark_pseudonymised": {"nl": " (op personeelsnummer)", "en": " (by employee number)"},
     "fair_others_left_out": {
         "nl": "Excl. n < k anderen: een geslachtscategorie naast vrouwen en mannen met minder mensen dan de "

@@ -173,7 +173,7 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
     assert '"y":["QPM7701","J. de Vries"]' in html and '"QPM7701: 0,79"' in html
     assert PSEUDONYM.search(html) is None
     # the pack's words, Dutch; the banner says what it is and for whom
-    assert "Leidinggevende (personeelsnummer)" in html and "leidinggevende (op personeelsnummer)" in html
+    assert "Leidinggevende (personeelsnr.)" in html and "leidinggevende (op personeelsnummer)" in html
     assert "pseudon" not in html.lower()
     assert text("pack_management_confidential", "nl").split(" — ")[0] in html
     assert html.index("VERTROUWELIJK") < html.index("<nav>")
@@ -185,10 +185,10 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
             io.StringIO(files[f"{folder}/norming.scale.csv"].read_text(encoding="utf-8-sig")), delimiter=";"
         )
     )
-    assert rows[0][0] == "Leidinggevende (personeelsnummer)"
+    assert rows[0][0] == "Leidinggevende (personeelsnr.)"
     assert [r[0] for r in rows[1:]] == ["QPM7701", "J. de Vries"]
     cells = workbook_cells(files[f"{folder}/norming.scale.xlsx"])
-    assert "QPM7701" in cells and "J. de Vries" in cells and "Leidinggevende (personeelsnummer)" in cells
+    assert "QPM7701" in cells and "J. de Vries" in cells and "Leidinggevende (personeelsnr.)" in cells
     assert not any(PSEUDONYM.search(c) for c in cells)
     # owner-only: every folder from the packs folder down 0700, every file 0600
     root = packs_folder(inbox)
@@ -201,7 +201,7 @@ def test_the_management_pack_speaks_english_on_request(inbox: Settings) -> None:
     html = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
         encoding="utf-8"
     )
-    assert "Manager (employee number)" in html and "manager (by employee number)" in html
+    assert "Manager (employee no.)" in html and "manager (by employee number)" in html
     assert "CONFIDENTIAL — norming review" in html and "pseudonym" not in html.lower()
 
 
@@ -225,7 +225,7 @@ def test_without_the_key_or_the_exports_a_pack_keeps_pseudonyms_and_says_so(
     assert f'"y":["{first}","{second}"]' in html
     assert not any(raw in html for raw in EVALUATORS)
     # the site's words stay (they are true), and the banner says how many could not be turned back and why
-    assert "Leidinggevende (pseudoniem)" in html and "personeelsnummer)" not in html
+    assert "Leidinggevende (pseudoniem)" in html and "personeelsnr.)" not in html
     note = text("pack_pseudonyms_left", "nl").format(count="2")
     assert note in html and "2 nummers konden niet worden teruggezet" in html
     assert text("pack_management_confidential", "nl") not in html
