@@ -302,3 +302,36 @@ def test_sample_management_packs_name_the_evaluators_the_site_and_database_do_no
                 assert token.search(row) is None, f"{schema}.{name}"
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------------------------- meeting pack
+def meeting_page() -> PageHTML:
+    """A department's page as the site renders it: the worklist's banner and note, a case by pseudonym."""
+    employee, evaluator = pseudonym(EMPLOYEES[0]), pseudonym(EVALUATORS[0])
+    return PageHTML(
+        '<html><head><script src="../../../manifest.js"></script></head><body>'
+        f"<p class='confidential'>{text('worklist_confidential', 'nl')}</p>"
+        f"<p class='explain'>{text('worklist_explain', 'nl')}</p>"
+        f"<table><tr><th>{text('worklist_headers', 'nl')['employee_id']}</th></tr>"
+        f"<tr><td><code>{employee}</code></td><td><code>{evaluator}</code></td></tr></table></body></html>"
+    )
+
+
+@pytest.mark.parametrize("with_key", [True, False])
+def test_a_meeting_pack_says_employee_numbers_only_where_it_shows_them(
+    inbox: Settings, with_key: bool
+) -> None:
+    pages = {ORG: {f"{ORG}/2024/calibration/financien.html": meeting_page()}}
+    counts = write_packs(pages, {}, inbox, load_key() if with_key else None, "nl")
+    assert (counts.meeting, counts.management) == (1, 0)
+    html = (packs_folder(inbox) / ORG / "2024" / "calibration" / "financien.html").read_text(encoding="utf-8")
+    if with_key:
+        assert counts.left == 0 and EMPLOYEES[0] in html and EVALUATORS[0] in html
+        assert text("pack_worklist_explain", "nl") in html and text("worklist_explain", "nl") not in html
+        assert "Medewerker (personeelsnr.)" in html and "pseudon" not in html.lower()
+    else:
+        # the site's sentences stay true ("numbers are pseudonyms"); the banner says how many are left
+        assert counts.left == 2 and EMPLOYEES[0] not in html
+        assert text("worklist_explain", "nl") in html and text("pack_worklist_explain", "nl") not in html
+        assert "2 nummers konden niet worden teruggezet" in html
+    assert "manifest.js" not in html
