@@ -77,13 +77,16 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
 
     from models.sample import write_sample
     from pipelines.definitions import all_assets
-    from pipelines.resources import CalibraResource
+    from pipelines.resources import CalibraResource, long_lived_objects_frozen
 
     root = tmp_path_factory.mktemp("sample_run")
     write_sample(root / "home", seed=7, employees=900, cycles=3)
     config = str(PROJECT_ROOT / "calibra.yaml")
     resource = CalibraResource(config_path=config, home=str(root / "home"), site=str(root / "site"))
-    result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
+    with (
+        long_lived_objects_frozen()
+    ):  # as `calibra run` does: the worker's objects are not rescanned per step
+        result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
     settings = load_settings(config, root / "home", root / "site")
     manifest = json.loads((root / "home" / "manifest.json").read_text())
     return SampleRun(settings=settings, manifest=manifest, success=result.success)
@@ -210,3 +213,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.process)
         if _in_soak(item.nodeid):
             item.add_marker(pytest.mark.soak)
+    _longest_modules_first(items)
+
+
+# How much heavier a test that runs the pipeline, a browser or a child process is than one that does not.
+HEAVY = {"pipeline": 20, "browser": 10, "process": 10}
+
+
+def _longest_modules_first(items: list[pytest.Item]) -> None:
+    """Order whole modules by their expected cost, heaviest first (the Makefile turns off xdist's own order, by
+    number of tests). Modules are handed to the two workers in this order, so the long ones (own pipeline runs,
+    child processes, Chromium) start early and the many short ones fill in at the end, instead of one worker
+    finishing a long module alone at the end."""
+    cost: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.partition("::")[0]
+        weight = 1 + sum(w for name, w in HEAVY.items() if item.get_closest_marker(name) is not None)
+        cost[module] = cost.get(module, 0) + weight
+    items.sort(key=lambda item: -cost[item.nodeid.partition("::")[0]])  # stable: a module's own order kept
