@@ -287,13 +287,31 @@ HEAVY = {"pipeline": 20, "browser": 10, "process": 10}
 
 
 def _longest_modules_first(items: list[pytest.Item]) -> None:
-    """Order whole modules by their expected cost, heaviest first (the Makefile turns off xdist's own order, by
-    number of tests). Modules are handed to the two workers in this order, so the long ones (own pipeline runs,
-    child processes, Chromium) start early and the many short ones fill in at the end, instead of one worker
-    finishing a long module alone at the end."""
+    """Order whole modules for the two workers (the Makefile turns off xdist's own order, by number of tests):
+    first the heaviest module that needs the session's sample run, so one worker starts building it; then the
+    modules with pipeline runs or child processes of their own, which the other worker goes on with meanwhile;
+    then the rest of the sample's modules; the many short modules last, to fill in at the end instead of one
+    worker finishing a long module alone. Within each group, heaviest first (marks weigh as HEAVY)."""
     cost: dict[str, int] = {}
+    uses_sample: set[str] = set()
+    heavy: set[str] = set()
     for item in items:
         module = item.nodeid.partition("::")[0]
         weight = 1 + sum(w for name, w in HEAVY.items() if item.get_closest_marker(name) is not None)
         cost[module] = cost.get(module, 0) + weight
-    items.sort(key=lambda item: -cost[item.nodeid.partition("::")[0]])  # stable: a module's own order kept
+        if weight > 1:
+            heavy.add(module)
+        if "sample_run" in getattr(item, "fixturenames", ()):
+            uses_sample.add(module)
+    sample_modules = sorted(uses_sample, key=lambda m: -cost[m])
+    first = sample_modules[0] if sample_modules else None
+
+    def group(module: str) -> int:
+        if module == first:
+            return 0
+        if module in uses_sample:
+            return 2
+        return 1 if module in heavy else 3
+
+    # stable: a module's own order is kept
+    items.sort(key=lambda item: (group(m := item.nodeid.partition("::")[0]), -cost[m]))
