@@ -9,7 +9,8 @@ PYTEST := $(BIN)/python -m pytest
 # Tests run in TEST_WORKERS processes (pytest-xdist), whole modules per process so a module's fixtures are built
 # once; each process runs its own sample pipeline. TEST_WORKERS=0 runs them in this process.
 TEST_WORKERS ?= 2
-PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# --no-loadscope-reorder: modules go to the workers heaviest first (tests/conftest.py), not by number of tests.
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run test test-fast soak lint typecheck ui bench sample clean env browser screenshots
 

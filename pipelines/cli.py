@@ -91,11 +91,12 @@ def _materialize(
     import dagster as dg
 
     from pipelines.definitions import all_assets
+    from pipelines.resources import long_lived_objects_frozen
     from pipelines.settings import run_resource
 
     dagster_home = _dagster_home(settings.home)
     try:
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        with long_lived_objects_frozen(), dg.DagsterInstance.from_config(str(dagster_home)) as instance:
             result = dg.materialize(
                 all_assets,
                 instance=instance,

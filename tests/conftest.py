@@ -16,10 +16,14 @@ decorator (`make test` = not soak, `make test-fast` = none of the four, `make so
 from __future__ import annotations
 
 import ast
+import fcntl
 import inspect
 import os
+import pickle
 import re
+import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,10 +39,17 @@ from models.config import PROJECT_ROOT, Settings, load_settings
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Tests never touch the developer's key file or database."""
-    key_dir = tmp_path_factory.mktemp("key")
+    shared = _shared_folder(tmp_path_factory)
+    # One key for the session's workers: they share the sample run, pseudonymised with it.
+    key_dir = tmp_path_factory.mktemp("key") if shared is None else shared / "key"
     old = {k: os.environ.get(k) for k in ("CALIBRA_KEY_FILE", "CALIBRA_PSEUDONYM_KEY", "DAGSTER_HOME")}
     os.environ["CALIBRA_KEY_FILE"] = str(key_dir / "pseudonym.key")
     os.environ.pop("CALIBRA_PSEUDONYM_KEY", None)
+    if shared is not None:
+        from models.pseudonym import load_key
+
+        with _session_lock(shared, "key"):
+            load_key()  # created once, by the first worker
     # Tests never use the caller's home: the command line reads these (pipelines.settings) and never writes
     # them, so clearing them once for the session is enough.
     for name in ("CALIBRA_HOME", "CALIBRA_CONFIG", "CALIBRA_SITE"):
@@ -68,42 +79,98 @@ class SampleRun:
             con.close()
 
 
-@pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
-    """The small sample (900 employees × 3 cycles) run once through the whole Dagster pipeline."""
-    import json
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The folder every xdist worker of this session shares (None when the tests run in one process)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    return tmp_path_factory.getbasetemp().parent
 
+
+@contextmanager
+def _session_lock(shared: Path, name: str) -> Iterator[None]:
+    """An exclusive lock among the session's workers (released by the OS if a worker dies)."""
+    with open(shared / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_sample(root: Path) -> bool:
     import dagster as dg
 
     from models.sample import write_sample
     from pipelines.definitions import all_assets
-    from pipelines.resources import CalibraResource
+    from pipelines.resources import CalibraResource, long_lived_objects_frozen
 
-    root = tmp_path_factory.mktemp("sample_run")
     write_sample(root / "home", seed=7, employees=900, cycles=3)
     config = str(PROJECT_ROOT / "calibra.yaml")
     resource = CalibraResource(config_path=config, home=str(root / "home"), site=str(root / "site"))
-    result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
-    settings = load_settings(config, root / "home", root / "site")
-    manifest = json.loads((root / "home" / "manifest.json").read_text())
-    return SampleRun(settings=settings, manifest=manifest, success=result.success)
+    with (
+        long_lived_objects_frozen()
+    ):  # as `calibra run` does: the worker's objects are not rescanned per step
+        result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
+    return bool(result.success)
 
 
 @pytest.fixture(scope="session")
-def sample_publication(sample_run: SampleRun):  # type: ignore[no-untyped-def]
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    """The small sample (900 employees × 3 cycles) run once through the whole Dagster pipeline. With xdist the
+    first worker that needs it builds it and every worker copies it (so a test that writes into its home or
+    site touches only its own copy): one build per session instead of one per worker, while the other worker
+    goes on with modules that do not need it."""
+    import json
+
+    root = tmp_path_factory.mktemp("sample_run")
+    shared = _shared_folder(tmp_path_factory)
+    if shared is None:
+        success = _build_sample(root)
+    else:
+        built = shared / "sample_run"
+        with _session_lock(shared, "sample_run"):
+            if not (built / "built.json").exists():
+                (built / "built.json").parent.mkdir(exist_ok=True)
+                (built / "built.json").write_text(json.dumps({"success": _build_sample(built)}))
+        success = json.loads((built / "built.json").read_text())["success"]
+        for folder in ("home", "site"):
+            if (built / folder).exists():
+                shutil.copytree(built / folder, root / folder, symlinks=True)
+    config = str(PROJECT_ROOT / "calibra.yaml")
+    settings = load_settings(config, root / "home", root / "site")
+    manifest = json.loads((root / "home" / "manifest.json").read_text())
+    return SampleRun(settings=settings, manifest=manifest, success=success)
+
+
+@pytest.fixture(scope="session")
+def sample_publication(sample_run: SampleRun, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The sample's marts as the publish step reads them, and their publication at the policy defaults (k = 5,
     amounts 10, dominance 30%): computed once for every test that attacks or counts the published tables."""
     from models.privacy import Thresholds, publish_tables
     from pipelines.assets.publish import read_sources
 
     assert sample_run.success, "the sample run must succeed"
-    con = duckdb.connect(str(sample_run.settings.database), read_only=True)
-    try:
-        sources = read_sources(con, include_worklist=True)
-    finally:
-        con.close()
-    limits = {org: Thresholds(k=5, k_amounts=10, dominance=0.30) for org in sample_run.settings.organizations}
-    return sources, publish_tables(sources, limits)
+
+    def publish():  # type: ignore[no-untyped-def]
+        con = duckdb.connect(str(sample_run.settings.database), read_only=True)
+        try:
+            sources = read_sources(con, include_worklist=True)
+        finally:
+            con.close()
+        limits = {
+            org: Thresholds(k=5, k_amounts=10, dominance=0.30) for org in sample_run.settings.organizations
+        }
+        return sources, publish_tables(sources, limits)
+
+    shared = _shared_folder(tmp_path_factory)
+    if shared is None:
+        return publish()
+    # Computed by the first worker that needs it, read by the others (the workers share the sample run).
+    stored = shared / "sample_publication.pickle"
+    with _session_lock(shared, "sample_publication"):
+        if not stored.exists():
+            stored.write_bytes(pickle.dumps(publish()))
+    return pickle.loads(stored.read_bytes())
 
 
 # ------------------------------------------------------------------------------------------------ test tiers
@@ -123,6 +190,8 @@ SOAK = (
     "test_browser.py::test_every_category_on_a_y_axis_has_its_label",
     # the parallel site build against the serial one (35 s): the sample site itself is checked in make test
     "test_site.py::test_the_site_built_one_organisation_at_a_time_is_the_site_of_publish_tables",
+    # its companion (the attacker recovers nothing from the organisation site) stays in make test
+    "test_attacks.py::test_the_organisation_site_attacker_sees_the_left_out_category_in_totals_over_everyone",
     "test_bench.py::test_every_run_reports_every_stage",
     "test_bench.py::test_the_numbers_are_positive",
     "test_bench.py::test_the_agreement_checks_passed",
@@ -210,3 +279,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.process)
         if _in_soak(item.nodeid):
             item.add_marker(pytest.mark.soak)
+    _longest_modules_first(items)
+
+
+# How much heavier a test that runs the pipeline, a browser or a child process is than one that does not.
+HEAVY = {"pipeline": 20, "browser": 10, "process": 10}
+
+
+def _longest_modules_first(items: list[pytest.Item]) -> None:
+    """Order whole modules for the two workers (the Makefile turns off xdist's own order, by number of tests):
+    first the heaviest module that needs the session's sample run, so one worker starts building it; then the
+    modules with pipeline runs or child processes of their own, which the other worker goes on with meanwhile;
+    then the rest of the sample's modules; the many short modules last, to fill in at the end instead of one
+    worker finishing a long module alone. Within each group, heaviest first (marks weigh as HEAVY)."""
+    cost: dict[str, int] = {}
+    uses_sample: set[str] = set()
+    heavy: set[str] = set()
+    for item in items:
+        module = item.nodeid.partition("::")[0]
+        weight = 1 + sum(w for name, w in HEAVY.items() if item.get_closest_marker(name) is not None)
+        cost[module] = cost.get(module, 0) + weight
+        if weight > 1:
+            heavy.add(module)
+        if "sample_run" in getattr(item, "fixturenames", ()):
+            uses_sample.add(module)
+    sample_modules = sorted(uses_sample, key=lambda m: -cost[m])
+    first = sample_modules[0] if sample_modules else None
+
+    def group(module: str) -> int:
+        if module == first:
+            return 0
+        if module in uses_sample:
+            return 2
+        return 1 if module in heavy else 3
+
+    # stable: a module's own order is kept
+    items.sort(key=lambda item: (group(m := item.nodeid.partition("::")[0]), -cost[m]))

@@ -21,12 +21,13 @@ MARTS_AND_INGEST = dg.AssetSelection.groups("ingest", "marts")
 
 def _materialize(home: Path) -> None:
     from pipelines.definitions import all_assets
-    from pipelines.resources import CalibraResource
+    from pipelines.resources import CalibraResource, long_lived_objects_frozen
 
     resource = CalibraResource(config_path=str(PROJECT_ROOT / "calibra.yaml"), home=str(home))
-    result = dg.materialize(
-        all_assets, resources={"calibra": resource}, selection=MARTS_AND_INGEST, raise_on_error=False
-    )
+    with long_lived_objects_frozen():
+        result = dg.materialize(
+            all_assets, resources={"calibra": resource}, selection=MARTS_AND_INGEST, raise_on_error=False
+        )
     assert result.success
 
 

@@ -102,3 +102,31 @@ def test_a_rejected_file_stops_everything_downstream(tmp_path: Path) -> None:
     assert not (tmp_path / "site").exists()
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks["every_file_has_a_mapping"] is False
+
+
+def test_a_run_freezes_what_outlives_its_steps_and_still_collects_their_cycles() -> None:
+    """`long_lived_objects_frozen` (pipelines.resources): after each step's collection the survivors are frozen,
+    cyclic garbage made by a step is still collected by that step's `release_memory`, and nothing stays frozen
+    after the run."""
+    import gc
+    import weakref
+
+    from pipelines.resources import long_lived_objects_frozen, release_memory
+
+    class Node:
+        pass
+
+    assert gc.get_freeze_count() == 0
+    with long_lived_objects_frozen():
+        frozen_before = gc.get_freeze_count()
+        assert frozen_before > 0
+        kept = [Node()]  # alive at the end of the step: frozen by its collection
+        cycle = Node()
+        cycle.self = cycle  # type: ignore[attr-defined]
+        gone = weakref.ref(cycle)
+        del cycle
+        release_memory()
+        assert gone() is None, "a step's cyclic garbage must be collected by its own release_memory"
+        assert gc.get_freeze_count() > frozen_before
+        del kept
+    assert gc.get_freeze_count() == 0

@@ -1712,7 +1712,7 @@ def test_the_same_data_in_another_row_order_is_hidden_the_same_way(sample_public
 
     sources, published = sample_publication
     limits = {org: K5 for org in {"vo-demo", "zeeland-demo"}}
-    for seed in (1, 2):
+    for seed in (1,):  # one other order: each publication of the sample takes a quarter of a minute
         shuffled = {
             name: frame.sample(fraction=1.0, shuffle=True, seed=seed) for name, frame in sources.items()
         }

@@ -18,7 +18,7 @@ import polars as pl
 
 from models.pseudonym import load_key, pseudonymise_value
 from pipelines.definitions import all_assets
-from pipelines.resources import CalibraResource
+from pipelines.resources import CalibraResource, long_lived_objects_frozen
 
 FIXTURE = Path(__file__).parent / "fixtures" / "third_regime"
 ORG = "gemeente-demo"
@@ -41,7 +41,8 @@ def test_a_third_regime_runs_through_the_whole_pipeline_without_code(tmp_path: P
         shutil.copy(export, home / "inbox" / export.name)
     resource = CalibraResource(config_path=str(FIXTURE / "calibra.yaml"), home=str(home), site=str(site))
 
-    result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
+    with long_lived_objects_frozen():
+        result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
 
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     database = home / "calibra.duckdb"
