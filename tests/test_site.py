@@ -978,6 +978,52 @@ def test_the_publish_step_reads_each_organisation_as_the_whole_tables_split(samp
         assert publish_limits(policies, sources)[org] == limits[org]
 
 
+def test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time(
+    sample_run,
+) -> None:  # type: ignore[no-untyped-def]
+    """The publish asset reads each organisation's evaluator report one cycle at a time and protects it cycle by
+    cycle (issue 21, memory): its protected table, hidden count, report line and notes are those of protecting
+    the organisation's whole sources at once, and the other tables are untouched."""
+    from polars.testing import assert_frame_equal
+
+    from models.releases.evaluators import NAME
+    from models.releases.registry import protect_organization
+    from pipelines.assets.common import organisation_policies
+    from pipelines.assets.publish import PROTECTED, PROTECTED_WHOLE, evaluator_report_reader, read_sources
+    from pipelines.publishing import Publication, add_evaluator_report
+    from pipelines.resources import CalibraResource
+
+    assert sample_run.success
+    settings = sample_run.settings
+    policies = organisation_policies(
+        CalibraResource(config_path=str(settings.config_path), home=str(settings.home))
+    )
+
+    def connect() -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(settings.database), read_only=True)
+
+    for org, policy in sorted(policies.items()):
+        limits = Thresholds.from_policy(policy)
+        con = connect()
+        try:
+            whole = read_sources(con, True, org, PROTECTED)
+            sources = read_sources(con, True, org, PROTECTED_WHOLE)
+            reader = evaluator_report_reader(con, org, connect)
+        finally:
+            con.close()
+        assert reader is not None and len(reader.cycles) >= 2, org
+        assert "marts.evaluator_report" in whole and "marts.evaluator_report" not in sources
+        reference = protect_organization(whole, limits)
+        streamed: Publication = protect_organization(sources, limits)
+        add_evaluator_report(streamed, org, reader, sources.get("staging.evaluations"), limits)
+        assert list(streamed.tables) == list(reference.tables), org
+        for name, frame in reference.tables.items():
+            assert_frame_equal(streamed.tables[name], frame)
+        assert streamed.tables[NAME]["suppressed"].any() and not streamed.tables[NAME]["suppressed"].all()
+        assert streamed.notes == reference.notes and streamed.hidden == reference.hidden
+        assert streamed.report == reference.report
+
+
 # ------------------------------------------------------------------------------- audiences and the manifest (16, 21)
 def test_the_organisation_site_holds_no_management_table_page_or_link(sites: dict[str, Path]) -> None:
     """No page of the organisation site links to a management page, and none shows a management table's

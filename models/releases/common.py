@@ -55,6 +55,14 @@ CONFIDENTIAL = ("worklist", "fair_worklist")
 EVALUATOR_DEPARTMENTS = "staging.evaluations"
 
 
+def own_buffers(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` copied through Arrow into buffers that hold only its own values (a string view column of a
+    filtered frame shares, and so keeps alive, every data buffer of the column it was filtered from)."""
+    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
+    assert isinstance(copied, pl.DataFrame)
+    return copied if copied.schema == frame.schema else frame
+
+
 class Missing(Exception):
     """A source lacks a table or a column the published table needs (said in the notes, never fatal)."""
 
