@@ -32,6 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dashboards.pages import SiteData
 from dashboards.site import (
     SITES,
     audience_tables,
@@ -130,6 +131,10 @@ class SiteJob:
     # {audience: {organisation: {(organisation, cycle): digest}}}, filled here for dashboards.site.build_site
     # (an organisation's own tables give the digest the merged tables give; computing it is not cheap).
     digests: dict[str, dict[str, dict[tuple[str, int], str]]] = field(default_factory=dict)
+    # Tables only an organisation's own cycle pages read (rendered and digested here): once they are, their
+    # rows are dropped from the publication (an empty frame of the same columns stays), so the next
+    # organisation is protected beside its pages, not beside its rows (:func:`drop_rendered_rows`).
+    page_only: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,8 @@ def organization_part(
     """One organisation's protected tables (each cycle's with the thresholds in force for it) and its rendered
     pages per audience ({audience: {path: html}}): each audience's site from that audience's tables only, and
     only the cycles the current site lacks. With a `reader`, the evaluator report is read and protected one
-    cycle at a time (:func:`add_evaluator_report`) instead of from `sources`."""
+    cycle at a time (:func:`add_evaluator_report`) instead of from `sources`. `sources` is emptied once
+    protected."""
     publication = protect_regimes(sources, limits, job.include_worklist)
     # Kept until the site is written, so each table gets buffers of its own (same values, same dtypes): a
     # protected frame's string columns otherwise keep the whole source columns they were filtered from
@@ -199,8 +205,13 @@ def organization_part(
         name: frame if name == evaluators.NAME else own_buffers(frame)
         for name, frame in publication.tables.items()
     }
+    # The sources are not read again: emptied (the caller's dict too), the evaluator report is protected and
+    # the pages are rendered without them beside.
+    departments = sources.get(EVALUATOR_DEPARTMENTS)
+    sources.clear()
     if reader is not None:
-        add_evaluator_report(publication, organization, reader, sources.get(EVALUATOR_DEPARTMENTS), limits)
+        add_evaluator_report(publication, organization, reader, departments, limits)
+    del departments
     data = site_data(
         {**passed_through, **publication.tables}, job.settings, job.include_worklist, job.policies
     )
@@ -216,7 +227,26 @@ def organization_part(
             job.reused.setdefault(audience, {})[organization] = reused
         cycles = [c for c in scoped.cycles(organization) if c not in reused]
         pages[audience] = organization_pages(scoped, job.language, organization, audience, cycles)
+    drop_rendered_rows(publication, data, organization, job.page_only)
     return publication, pages
+
+
+def drop_rendered_rows(
+    publication: Publication, data: SiteData, organization: str, names: Iterable[str]
+) -> None:
+    """Empty the tables `names` of `publication` (same columns, no rows) once the organisation's pages are
+    rendered: dashboards.site.build_site and the meeting packs then read only the pass-through tables (the
+    footers' file list), the cycles and the pages rendered here, so the site is the same byte for byte
+    (tests/test_site.py). At 200,000 × 5 the evaluator report of the larger organisation is about 0.6 GB kept
+    beside the other organisation's work otherwise. A table is kept when dropping it would lose a cycle
+    (one that no other table has)."""
+    for name in names:
+        frame = publication.tables.get(name)
+        if frame is None or frame.height == 0:
+            continue
+        rest = replace(data, tables={n: f for n, f in data.tables.items() if n != name}, _cache={})
+        if rest.cycles(organization) == data.cycles(organization):
+            publication.tables[name] = frame.clear()
 
 
 # An organisation's protected sources (its rows only, pass-through tables left out), its thresholds, and the

@@ -20,6 +20,7 @@ from models.disclosure.report import summary
 from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PASS_THROUGH, PUBLISHED_TABLES
+from models.releases.evaluators import NAME as EVALUATOR_REPORT
 from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
 from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
@@ -194,7 +195,15 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         extra = {} if reader is None else {organization: set(reader.cycles)}
         return sources, publish_limits(policies, sources, extra)[organization], reader
 
-    job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST, site=settings.site.resolve())
+    # The evaluator report is read only by its organisation's norming and department pages (issue 21, memory).
+    job = SiteJob(
+        settings,
+        policies,
+        calibra.language,
+        INCLUDE_WORKLIST,
+        site=settings.site.resolve(),
+        page_only=(EVALUATOR_REPORT,),
+    )
     published, rendered = protect_and_render_each(sorted(policies), passed_through, load, job)
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     # One build time for the site and the packs: a pack is the site's department page re-identified, and its
