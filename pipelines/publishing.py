@@ -143,10 +143,11 @@ class CycleReader:
     1.3 million rows × 39 columns, 0.6 GB as one frame, twice that while it is read)."""
 
     cycles: tuple[int, ...]
-    read: Callable[[int], pl.DataFrame]
+    # one cycle's rows; None: no rows, the table's columns only (an organisation without rows in it)
+    read: Callable[[int | None], pl.DataFrame]
 
 
-def thresholds_of(limits: Limits, cycle: int) -> Thresholds:
+def thresholds_of(limits: Limits, cycle: int | None) -> Thresholds:
     """The thresholds `limits` gives a cycle's rows (:func:`protect_regimes`; a cycle of no regime: the last's,
     as a table without a cycle)."""
     if isinstance(limits, Thresholds):
@@ -170,7 +171,8 @@ def add_evaluator_report(
     publication.notes = [n for n in publication.notes if n != missing]
     try:
         result = evaluators.release_cycles(
-            ((reader.read(cycle), thresholds_of(limits, cycle)) for cycle in reader.cycles), departments
+            ((reader.read(cycle), thresholds_of(limits, cycle)) for cycle in reader.cycles or (None,)),
+            departments,
         )
     except Missing as gap:
         publication.notes.append(f"{name}: {gap}")

@@ -1009,6 +1009,8 @@ def test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time(
     """The publish asset reads each organisation's evaluator report one cycle at a time and protects it cycle by
     cycle (issue 21, memory): its protected table, hidden count, report line and notes are those of protecting
     the organisation's whole sources at once, and the other tables are untouched."""
+    from dataclasses import replace
+
     from polars.testing import assert_frame_equal
 
     from models.releases.evaluators import NAME
@@ -1047,6 +1049,15 @@ def test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time(
         assert streamed.tables[NAME]["suppressed"].any() and not streamed.tables[NAME]["suppressed"].all()
         assert streamed.notes == reference.notes and streamed.hidden == reference.hidden
         assert streamed.report == reference.report
+    # an organisation without evaluator-report rows: the empty table, as protecting the empty source gives it
+    empty_source = whole | {"marts.evaluator_report": whole["marts.evaluator_report"].clear()}
+    reference = protect_organization(empty_source, limits)
+    streamed = protect_organization(sources, limits)
+    nothing = replace(reader, cycles=())
+    add_evaluator_report(streamed, org, nothing, sources.get("staging.evaluations"), limits)
+    assert reference.tables[NAME].height == 0
+    assert_frame_equal(streamed.tables[NAME], reference.tables[NAME])
+    assert streamed.notes == reference.notes and streamed.report == reference.report
 
 
 # ------------------------------------------------------------------------------- audiences and the manifest (16, 21)

@@ -121,11 +121,11 @@ def evaluator_report_reader(
         [organization],
     ).fetchall()
 
-    def read(cycle: int) -> pl.DataFrame:
+    def read(cycle: int | None) -> pl.DataFrame:
         with connect() as reader:
-            return read_frame(
+            return read_frame(  # cycle None: no rows (the mart's cycle is never null), its columns
                 reader,
-                "SELECT * FROM marts.evaluator_report WHERE organization = ? AND cycle = ?",
+                "SELECT * FROM marts.evaluator_report WHERE organization = ? AND cycle IS NOT DISTINCT FROM ?",
                 [organization, cycle],
             )
 
