@@ -16,6 +16,11 @@ docs/design.md) is protected once per set of thresholds, each pass with the rows
 (:func:`protect_regimes`); the marts never pool or compare cycles across a regime change, so no published row
 spans two passes.
 
+The largest source, the evaluator report, is not read whole even for one organisation: the publish asset
+hands a `CycleReader` and its release protects one cycle at a time (models.releases.evaluators.release_cycles;
+its cells lie within one cycle, so the result is the whole table's). Other cycles' releases are not: the
+organisation release depends on other cycles (docs/privacy.md, "Cycles (issue 21)").
+
 No database and no Dagster here: the publish asset reads the sources and writes the site.
 """
 
@@ -27,6 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dashboards.pages import SiteData
 from dashboards.site import (
     SITES,
     audience_tables,
@@ -38,9 +44,12 @@ from dashboards.site import (
 )
 from models.config import Settings
 from models.disclosure import Thresholds
+from models.disclosure.report import report_row
 from models.policy import Policy
-from models.releases.common import PASS_THROUGH
+from models.releases import evaluators
+from models.releases.common import EVALUATOR_DEPARTMENTS, PASS_THROUGH, Missing, own_buffers
 from models.releases.registry import (
+    PAGES,
     Publication,
     merge_publications,
     organization_sources,
@@ -122,14 +131,57 @@ class SiteJob:
     # {audience: {organisation: {(organisation, cycle): digest}}}, filled here for dashboards.site.build_site
     # (an organisation's own tables give the digest the merged tables give; computing it is not cheap).
     digests: dict[str, dict[str, dict[tuple[str, int], str]]] = field(default_factory=dict)
+    # Tables only an organisation's own cycle pages read (rendered and digested here): once they are, their
+    # rows are dropped from the publication (an empty frame of the same columns stays), so the next
+    # organisation is protected beside its pages, not beside its rows (:func:`drop_rendered_rows`).
+    page_only: tuple[str, ...] = ()
 
 
-def own_buffers(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` copied through Arrow into buffers that hold only its own values (a string view column of a
-    filtered frame shares, and so keeps alive, every data buffer of the column it was filtered from)."""
-    copied = pl.from_arrow(frame.to_arrow(compat_level=pl.CompatLevel.oldest()))
-    assert isinstance(copied, pl.DataFrame)
-    return copied if copied.schema == frame.schema else frame
+@dataclass(frozen=True)
+class CycleReader:
+    """An organisation's evaluator report read one cycle at a time (its largest source: at 200,000 × 5 about
+    1.3 million rows × 39 columns, 0.6 GB as one frame, twice that while it is read)."""
+
+    cycles: tuple[int, ...]
+    # one cycle's rows; None: no rows, the table's columns only (an organisation without rows in it)
+    read: Callable[[int | None], pl.DataFrame]
+
+
+def thresholds_of(limits: Limits, cycle: int | None) -> Thresholds:
+    """The thresholds `limits` gives a cycle's rows (:func:`protect_regimes`; a cycle of no regime: the last's,
+    as a table without a cycle)."""
+    if isinstance(limits, Thresholds):
+        return limits
+    return next((found for cycles, found in limits if cycle in cycles), limits[-1][1])
+
+
+def add_evaluator_report(
+    publication: Publication,
+    organization: str,
+    reader: CycleReader,
+    departments: pl.DataFrame | None,
+    limits: Limits,
+) -> None:
+    """The evaluator report protected cycle by cycle from `reader` (models.releases.evaluators.release_cycles)
+    and added to `publication` as models.releases.registry.protect_organization adds a table: the same frame,
+    hidden count, report line and notes as protecting the whole table (tests/test_site.py). Its release is the
+    last of the registry's and no other table reads it, so nothing protected before depends on it."""
+    name = evaluators.NAME
+    missing = f"{name}: {evaluators.SOURCE} is not in the database (yet)"
+    publication.notes = [n for n in publication.notes if n != missing]
+    try:
+        result = evaluators.release_cycles(
+            ((reader.read(cycle), thresholds_of(limits, cycle)) for cycle in reader.cycles or (None,)),
+            departments,
+        )
+    except Missing as gap:
+        publication.notes.append(f"{name}: {gap}")
+        return
+    publication.tables[name] = result.frame
+    publication.hidden[name] = publication.hidden.get(name, 0) + result.hidden
+    page, audience = PAGES[name]
+    publication.report.append(report_row(organization, name, page, audience, result))
+    publication.notes += [f"{name}: {n}" for n in result.notes if f"{name}: {n}" not in publication.notes]
 
 
 def organization_part(
@@ -138,15 +190,30 @@ def organization_part(
     passed_through: dict[str, pl.DataFrame],
     limits: Limits,
     job: SiteJob,
+    reader: CycleReader | None = None,
 ) -> tuple[Publication, dict[str, dict[str, str]]]:
     """One organisation's protected tables (each cycle's with the thresholds in force for it) and its rendered
     pages per audience ({audience: {path: html}}): each audience's site from that audience's tables only, and
-    only the cycles the current site lacks."""
+    only the cycles the current site lacks. With a `reader`, the evaluator report is read and protected one
+    cycle at a time (:func:`add_evaluator_report`) instead of from `sources`. `sources` is emptied once
+    protected."""
     publication = protect_regimes(sources, limits, job.include_worklist)
     # Kept until the site is written, so each table gets buffers of its own (same values, same dtypes): a
     # protected frame's string columns otherwise keep the whole source columns they were filtered from
     # alive after `sources` is dropped (at 200,000 × 5 about 0.3 GB per million evaluator-report rows).
-    publication.tables = {name: own_buffers(frame) for name, frame in publication.tables.items()}
+    # The evaluator report's parts have buffers of their own already (a second copy of the whole table would
+    # be the step's memory peak).
+    publication.tables = {
+        name: frame if name == evaluators.NAME else own_buffers(frame)
+        for name, frame in publication.tables.items()
+    }
+    # The sources are not read again: emptied (the caller's dict too), the evaluator report is protected and
+    # the pages are rendered without them beside.
+    departments = sources.get(EVALUATOR_DEPARTMENTS)
+    sources.clear()
+    if reader is not None:
+        add_evaluator_report(publication, organization, reader, departments, limits)
+    del departments
     data = site_data(
         {**passed_through, **publication.tables}, job.settings, job.include_worklist, job.policies
     )
@@ -162,11 +229,31 @@ def organization_part(
             job.reused.setdefault(audience, {})[organization] = reused
         cycles = [c for c in scoped.cycles(organization) if c not in reused]
         pages[audience] = organization_pages(scoped, job.language, organization, audience, cycles)
+    drop_rendered_rows(publication, data, organization, job.page_only)
     return publication, pages
 
 
-# An organisation's protected sources (its rows only, pass-through tables left out) and its thresholds.
-Loader = Callable[[str], tuple[dict[str, pl.DataFrame], Limits]]
+def drop_rendered_rows(
+    publication: Publication, data: SiteData, organization: str, names: Iterable[str]
+) -> None:
+    """Empty the tables `names` of `publication` (same columns, no rows) once the organisation's pages are
+    rendered: dashboards.site.build_site and the meeting packs then read only the pass-through tables (the
+    footers' file list), the cycles and the pages rendered here, so the site is the same byte for byte
+    (tests/test_site.py). At 200,000 × 5 the evaluator report of the larger organisation is about 0.6 GB kept
+    beside the other organisation's work otherwise. A table is kept when dropping it would lose a cycle
+    (one that no other table has)."""
+    for name in names:
+        frame = publication.tables.get(name)
+        if frame is None or frame.height == 0:
+            continue
+        rest = replace(data, tables={n: f for n, f in data.tables.items() if n != name}, _cache={})
+        if rest.cycles(organization) == data.cycles(organization):
+            publication.tables[name] = frame.clear()
+
+
+# An organisation's protected sources (its rows only, pass-through tables left out), its thresholds, and the
+# reader of its evaluator report when that is not among the sources (None: it is, or there is none).
+Loader = Callable[[str], tuple[dict[str, pl.DataFrame], Limits, CycleReader | None]]
 
 
 def protect_and_render(
@@ -178,7 +265,7 @@ def protect_and_render(
     per_organization = {o: organization_sources(sources, o) for o in limits}
     sources.clear()
     return protect_and_render_each(
-        sorted(limits), passed_through, lambda o: (per_organization.pop(o), limits[o]), job
+        sorted(limits), passed_through, lambda o: (per_organization.pop(o), limits[o], None), job
     )
 
 
@@ -187,13 +274,13 @@ def protect_and_render_each(
 ) -> tuple[Publication, dict[str, dict[str, dict[str, str]]]]:
     """:func:`protect_and_render` with each organisation's sources loaded only when its turn comes (`load`), so
     the whole source tables are never in memory at once: the publish asset reads one organisation's rows from
-    the database, protects and renders them, and drops them before it reads the next (at 200,000 × 5 the
-    evaluator report alone is about 0.9 GB as a whole frame; docs/benchmark.md)."""
+    the database, protects and renders them, and drops them before it reads the next; its evaluator report
+    (at 200,000 × 5 about 0.9 GB as a whole frame; docs/benchmark.md) one cycle at a time (`CycleReader`)."""
     organizations = list(organizations)
     parts = {}
     for organization in organizations:
-        sources, limits = load(organization)
-        parts[organization] = organization_part(organization, sources, passed_through, limits, job)
+        sources, limits, reader = load(organization)
+        parts[organization] = organization_part(organization, sources, passed_through, limits, job, reader)
         del sources
     published = merge_publications(passed_through, (parts[o][0] for o in organizations))
     rendered = {audience: {o: parts[o][1][audience] for o in organizations} for audience in SITES}

@@ -510,6 +510,47 @@ def test_release_hides_counts_hidden_in_shares(
     )
 
 
+def test_release_cycle_by_cycle_hides_what_the_whole_table_hides(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
+) -> None:
+    """The release protects one cycle at a time (issue 21, memory): every cell's partition lies within one
+    cycle, so the evaluator rows are those of one `protect` over every cycle at once, in the same order, and
+    each cycle may carry the thresholds of its own policy (a regime change)."""
+    from polars.testing import assert_frame_equal
+
+    from models.disclosure.engine import SUPPRESSED
+    from models.privacy import Thresholds
+    from models.releases import evaluators
+
+    _, out = motivating
+    report = out["evaluator_report"]
+    cycles = sorted(report["cycle"].unique().to_list())
+    assert len(cycles) >= 2
+    limits = Thresholds(k=5)
+    by_cycle = evaluators.release({"marts.evaluator_report": report}, limits, {})
+    # the whole table through the same rule at once, as the release did before it went cycle by cycle
+    rows = report.select([c for c in evaluators.COLUMNS if c in report.columns])
+    at_once = evaluators._evaluator_rows(rows.filter(pl.col("evaluator_id").is_not_null()), limits)
+    shown = by_cycle.frame.filter(pl.col("evaluator_id").is_not_null()).drop("department")
+    assert_frame_equal(shown, at_once.frame)
+    assert 0 < by_cycle.hidden == at_once.hidden and by_cycle.cells == at_once.cells
+    assert by_cycle.reasons == at_once.reasons
+    # a stricter policy in force for the last cycle: that cycle's rows as that policy alone hides them
+    strict = Thresholds(k=12)
+    parts = [(report.filter(pl.col("cycle") == c), strict if c == cycles[-1] else limits) for c in cycles]
+    mixed = evaluators.release_cycles(parts, None).frame
+    alone = evaluators.release(
+        {"marts.evaluator_report": report.filter(pl.col("cycle") == cycles[-1])}, strict, {}
+    ).frame
+    last = mixed.filter(pl.col("cycle") == cycles[-1])
+    assert_frame_equal(last, alone)
+    assert last[SUPPRESSED].sum() > by_cycle.frame.filter(pl.col("cycle") == cycles[-1])[SUPPRESSED].sum()
+    assert_frame_equal(
+        mixed.filter(pl.col("cycle") != cycles[-1]),
+        by_cycle.frame.filter(pl.col("cycle") != cycles[-1]),
+    )
+
+
 # ------------------------------------------------------------------------------------------ the page section
 def test_section_labels_every_evaluator_and_names_the_flagged_one(
     motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]],

@@ -942,6 +942,31 @@ def test_the_site_built_one_organisation_at_a_time_is_the_site_of_publish_tables
     different = [f for f in files if (by_hand / f).read_bytes() != (by_part / f).read_bytes()]
     assert not different, different[:5]
 
+    # The publish asset drops the evaluator report's rows once an organisation's pages are rendered (issue 21,
+    # memory): nothing after reads them, so the site is the same byte for byte (given the cycle digests
+    # computed beside the pages, as the asset gives them).
+    job = SiteJob(settings, policies, "nl", True, page_only=("evaluator_report",))
+    dropped, rendered_again = protect_and_render(dict(sources), limits, job)
+    report = dropped.tables["evaluator_report"]
+    assert report.height == 0 and report.schema == reference.tables["evaluator_report"].schema
+    assert reference.tables["evaluator_report"].height > 0
+    for name, frame in reference.tables.items():
+        if name != "evaluator_report":
+            assert_frame_equal(dropped.tables[name], frame)
+    without = tmp_path / "without"
+    build_site(
+        dropped.tables,
+        settings,
+        without,
+        "nl",
+        policies=policies,
+        rendered=rendered_again,
+        digests=job.digests,
+    )
+    assert files == sorted(p.relative_to(without) for p in without.rglob("*") if p.is_file())
+    different = [f for f in files if (by_hand / f).read_bytes() != (without / f).read_bytes()]
+    assert not different, different[:5]
+
 
 def test_the_publish_step_reads_each_organisation_as_the_whole_tables_split(sample_run) -> None:  # type: ignore[no-untyped-def]
     """The publish asset reads one organisation's rows at a time (issue 21, memory): they are the rows the
@@ -976,6 +1001,63 @@ def test_the_publish_step_reads_each_organisation_as_the_whole_tables_split(samp
             # an aggregate's rows come in no fixed order either way
             assert_frame_equal(sources[name], frame, check_row_order=name not in AGGREGATES)
         assert publish_limits(policies, sources)[org] == limits[org]
+
+
+def test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time(
+    sample_run,
+) -> None:  # type: ignore[no-untyped-def]
+    """The publish asset reads each organisation's evaluator report one cycle at a time and protects it cycle by
+    cycle (issue 21, memory): its protected table, hidden count, report line and notes are those of protecting
+    the organisation's whole sources at once, and the other tables are untouched."""
+    from dataclasses import replace
+
+    from polars.testing import assert_frame_equal
+
+    from models.releases.evaluators import NAME
+    from models.releases.registry import protect_organization
+    from pipelines.assets.common import organisation_policies
+    from pipelines.assets.publish import PROTECTED, PROTECTED_WHOLE, evaluator_report_reader, read_sources
+    from pipelines.publishing import Publication, add_evaluator_report
+    from pipelines.resources import CalibraResource
+
+    assert sample_run.success
+    settings = sample_run.settings
+    policies = organisation_policies(
+        CalibraResource(config_path=str(settings.config_path), home=str(settings.home))
+    )
+
+    def connect() -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(settings.database), read_only=True)
+
+    for org, policy in sorted(policies.items()):
+        limits = Thresholds.from_policy(policy)
+        con = connect()
+        try:
+            whole = read_sources(con, True, org, PROTECTED)
+            sources = read_sources(con, True, org, PROTECTED_WHOLE)
+            reader = evaluator_report_reader(con, org, connect)
+        finally:
+            con.close()
+        assert reader is not None and len(reader.cycles) >= 2, org
+        assert "marts.evaluator_report" in whole and "marts.evaluator_report" not in sources
+        reference = protect_organization(whole, limits)
+        streamed: Publication = protect_organization(sources, limits)
+        add_evaluator_report(streamed, org, reader, sources.get("staging.evaluations"), limits)
+        assert list(streamed.tables) == list(reference.tables), org
+        for name, frame in reference.tables.items():
+            assert_frame_equal(streamed.tables[name], frame)
+        assert streamed.tables[NAME]["suppressed"].any() and not streamed.tables[NAME]["suppressed"].all()
+        assert streamed.notes == reference.notes and streamed.hidden == reference.hidden
+        assert streamed.report == reference.report
+    # an organisation without evaluator-report rows: the empty table, as protecting the empty source gives it
+    empty_source = whole | {"marts.evaluator_report": whole["marts.evaluator_report"].clear()}
+    reference = protect_organization(empty_source, limits)
+    streamed = protect_organization(sources, limits)
+    nothing = replace(reader, cycles=())
+    add_evaluator_report(streamed, org, nothing, sources.get("staging.evaluations"), limits)
+    assert reference.tables[NAME].height == 0
+    assert_frame_equal(streamed.tables[NAME], reference.tables[NAME])
+    assert streamed.notes == reference.notes and streamed.report == reference.report
 
 
 # ------------------------------------------------------------------------------- audiences and the manifest (16, 21)

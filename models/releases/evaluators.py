@@ -23,10 +23,13 @@ Registered in models.releases.registry (management audience: the norming review;
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 import polars as pl
 
 from models.disclosure.engine import REASON, SMALL, SUPPRESSED, ProtectedTable, TableRule, Thresholds, protect
-from models.releases.common import EVALUATOR_DEPARTMENTS, Missing
+from models.releases.common import EVALUATOR_DEPARTMENTS, Missing, own_buffers
 
 NAME = "evaluator_report"
 SOURCE = "marts.evaluator_report"
@@ -58,28 +61,15 @@ def _hide(frame: pl.DataFrame, mask: pl.Expr, columns: tuple[str, ...]) -> pl.Da
     )
 
 
-def release(
-    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
-) -> ProtectedTable:
-    """The evaluator report as the calibration pack and the norming review may show it."""
-    frame = sources.get(SOURCE)
-    if frame is None:
-        raise Missing(f"{SOURCE} is not in the database (yet)")
-    absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
-    if absent:
-        raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
-    frame = frame.select([c for c in COLUMNS if c in frame.columns])
-    # Organisation rows (agreement over all changed evaluators) have no evaluator: protect treats a null
-    # dimension as a total, so they are judged on their own n here.
-    organisation = frame.filter(pl.col("evaluator_id").is_null())
-    evaluators = frame.filter(pl.col("evaluator_id").is_not_null())
+def _evaluator_rows(evaluators: pl.DataFrame, limits: Thresholds) -> ProtectedTable:
+    """The protected evaluator rows (evaluator_id set) of some cycles."""
     # Everyone alike: the evaluator's differentiation index is 0 in that window (one category only).
     alike = (
         evaluators.filter((pl.col("aspect") == "scale_use") & (pl.col("item") == "differentiation"))
         .select("organization", "cycle", "measure", "evaluator_id", (pl.col("observed") <= 1e-12).alias("_alike"))
     )  # fmt: skip
     evaluators = evaluators.join(
-        alike, on=["organization", "cycle", "measure", "evaluator_id"], how="left"
+        alike, on=["organization", "cycle", "measure", "evaluator_id"], how="left", maintain_order="left"
     ).with_columns(pl.col("_alike").fill_null(False))
     k = limits.k
     # counts hidden in shares: at or above and below the cut (or in and out of the central/extreme category)
@@ -102,27 +92,104 @@ def release(
     )
     evaluators = evaluators.with_columns(pl.col("n").cast(pl.Int64))
     protected = protect(evaluators, EVALUATOR_REPORT_RULE, limits)
+    del evaluators
     shown = protected.frame.filter(pl.col("evaluator_id").is_not_null())
     side = pl.col("_side").fill_null(False)
-    shown = shown.with_columns(
+    protected.frame = shown.with_columns(
         (pl.col(SUPPRESSED) | side).alias(SUPPRESSED),
         pl.when(side & pl.col(REASON).is_null()).then(pl.lit(SMALL)).otherwise(pl.col(REASON)).alias(REASON),
     ).drop("_alike", "_side", strict=False)
-    organisation = _hide(organisation, pl.col("n") < k, (*NUMBERS, *SENTENCES)).with_columns(
-        (pl.col("n") < k).alias(SUPPRESSED)
+    return protected
+
+
+def _with_departments(frame: pl.DataFrame, departments: pl.DataFrame | None) -> pl.DataFrame:
+    if departments is None:
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias("department"))
+    return frame.join(
+        departments.select("organization", "cycle", "evaluator_id", "department"),
+        on=["organization", "cycle", "evaluator_id"],
+        how="left",
+        maintain_order="left",
     )
-    out = pl.concat([shown, organisation], how="diagonal_relaxed")
-    departments = sources.get(EVALUATOR_DEPARTMENTS)
-    if departments is not None and {"organization", "cycle", "evaluator_id", "department"} <= set(
+
+
+# One cycle's rows of the source (every column of it, or at least COLUMNS) and the thresholds of its policy.
+CyclePart = tuple[pl.DataFrame, Thresholds]
+
+
+def release_cycles(
+    parts: Iterable[CyclePart], departments: pl.DataFrame | None, notes: list[str] | None = None
+) -> ProtectedTable:
+    """The evaluator report protected one part at a time (each part: rows of whole cycles with their
+    thresholds), as :func:`release` protects it whole. Every cell's partition (``KEY``) lies within one
+    organisation and cycle and nothing is recomputed across rows, so protecting cycle by cycle hides exactly
+    the cells protecting the whole table hides; only the working memory is one cycle's. `parts` may read each
+    cycle when its turn comes (the site reads them from the database one at a time): the whole source is then
+    never in memory, only the protected rows, each part with buffers of its own (a filtered string column
+    otherwise keeps its cycle's whole source column alive)."""
+    if departments is not None and not {"organization", "cycle", "evaluator_id", "department"} <= set(
         departments.columns
     ):
-        out = out.join(
-            departments.select("organization", "cycle", "evaluator_id", "department"),
-            on=["organization", "cycle", "evaluator_id"],
-            how="left",
+        departments = None
+    out = ProtectedTable(frame=pl.DataFrame(), notes=list(notes or []))
+    shown: list[pl.DataFrame] = []
+    organisation: list[pl.DataFrame] = []
+    reasons: Counter[str] = Counter()
+    for frame, limits in parts:
+        absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
+        if absent:
+            raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
+        frame = frame.select([c for c in COLUMNS if c in frame.columns])
+        # Organisation rows (agreement over all changed evaluators) have no evaluator: protect treats a null
+        # dimension as a total, so they are judged on their own n here.
+        agreement = frame.filter(pl.col("evaluator_id").is_null())
+        organisation.append(
+            own_buffers(
+                _hide(agreement, pl.col("n") < limits.k, (*NUMBERS, *SENTENCES)).with_columns(
+                    (pl.col("n") < limits.k).alias(SUPPRESSED)
+                )
+            )
         )
-    else:
-        protected.notes.append(f"{NAME} has no department: evaluators cannot be placed in calibration packs")
-        out = out.with_columns(pl.lit(None, dtype=pl.String).alias("department"))
-    protected.frame = out
-    return protected
+        part = _evaluator_rows(frame.filter(pl.col("evaluator_id").is_not_null()), limits)
+        del frame
+        shown.append(own_buffers(_with_departments(part.frame, departments)))
+        out.cells += part.cells
+        out.hidden += part.hidden
+        out.large_cells += part.large_cells
+        out.large_complements += part.large_complements
+        out.large_remainders += part.large_remainders
+        reasons.update(part.reasons)
+        out.notes += [n for n in part.notes if n not in out.notes]
+    if not shown:
+        raise Missing(f"{SOURCE} has no rows")
+    out.reasons = dict(reasons)
+    if departments is None:
+        out.notes.append(f"{NAME} has no department: evaluators cannot be placed in calibration packs")
+    # The evaluator rows in key order (each part is sorted, and the parts come in cycle order), then the
+    # organisation rows: as the whole table is published.
+    out.frame = pl.concat(
+        [*shown, _with_departments(pl.concat(organisation, how="diagonal_relaxed"), departments)],
+        how="diagonal_relaxed",
+    )
+    return out
+
+
+def release(
+    sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
+) -> ProtectedTable:
+    """The evaluator report as the calibration pack and the norming review may show it (one cycle at a time,
+    :func:`release_cycles`)."""
+    frame = sources.get(SOURCE)
+    if frame is None:
+        raise Missing(f"{SOURCE} is not in the database (yet)")
+    absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
+    if absent:
+        raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
+    cycles = frame.select("organization", "cycle").unique().sort(["organization", "cycle"], nulls_last=True)
+    parts: Iterable[CyclePart] = (
+        (frame.filter(pl.col("organization").eq_missing(o) & pl.col("cycle").eq_missing(c)), limits)
+        for o, c in cycles.iter_rows()
+    )
+    if cycles.height == 0:  # no rows: the empty table, protected as it comes
+        parts = [(frame, limits)]
+    return release_cycles(parts, sources.get(EVALUATOR_DEPARTMENTS))

@@ -7,7 +7,8 @@ pipelines.publishing: k, complementary suppression, amounts, dominance) and hand
 to dashboards.site.build_site.
 """
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 
 import dagster as dg
 import duckdb
@@ -19,11 +20,20 @@ from models.disclosure.report import summary
 from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PASS_THROUGH, PUBLISHED_TABLES
+from models.releases.evaluators import NAME as EVALUATOR_REPORT
+from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
 from models.releases.registry import MANAGEMENT
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
 from pipelines.packs import write_packs
-from pipelines.publishing import Limits, SiteJob, protect_and_render_each, regimes_of, source_cycles
+from pipelines.publishing import (
+    CycleReader,
+    Limits,
+    SiteJob,
+    protect_and_render_each,
+    regimes_of,
+    source_cycles,
+)
 from pipelines.resources import CalibraResource, read_frame
 
 # The worklist is row-level (pseudonymised) and marked confidential on the pages; False leaves it out.
@@ -49,6 +59,8 @@ AGGREGATES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 # The tables protected per organisation (the pass-through tables are published as they are).
 PROTECTED = tuple(name for name in PUBLISHED_TABLES if name not in PASS_THROUGH)
+# The protected tables read whole per organisation: all but the evaluator report (read one cycle at a time).
+PROTECTED_WHOLE = tuple(name for name in PROTECTED if name != EVALUATOR_REPORT_SOURCE)
 COLUMN_WHITELISTS: dict[str, tuple[str, ...]] = {"marts.calibration_worklist": WORKLIST_COLUMNS}
 
 
@@ -91,11 +103,45 @@ def read_sources(
     return sources
 
 
-def publish_limits(policies: CyclePolicies, sources: dict[str, pl.DataFrame]) -> dict[str, Limits]:
+def evaluator_report_reader(
+    con: duckdb.DuckDBPyConnection,
+    organization: str,
+    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+) -> CycleReader | None:
+    """The organisation's rows of marts.evaluator_report, one cycle per read, each on a connection of its own
+    (`connect`, opened when the release comes to that cycle); None when the table is not there (its release
+    then says so, as with the whole table)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'evaluator_report'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    found = con.execute(
+        "SELECT DISTINCT cycle FROM marts.evaluator_report WHERE organization = ? ORDER BY cycle",
+        [organization],
+    ).fetchall()
+
+    def read(cycle: int | None) -> pl.DataFrame:
+        with connect() as reader:
+            return read_frame(  # cycle None: no rows (the mart's cycle is never null), its columns
+                reader,
+                "SELECT * FROM marts.evaluator_report WHERE organization = ? AND cycle IS NOT DISTINCT FROM ?",
+                [organization, cycle],
+            )
+
+    return CycleReader(tuple(int(c) for (c,) in found if c is not None), read)
+
+
+def publish_limits(
+    policies: CyclePolicies, sources: dict[str, pl.DataFrame], extra: dict[str, set[int]] | None = None
+) -> dict[str, Limits]:
     """Per organisation the disclosure thresholds its rows are protected with: each cycle's those of the policy
     in force for it (pipelines.publishing.protect_regimes), one set when its policies agree (as before regimes
-    existed), the latest policy's for an organisation without rows."""
+    existed), the latest policy's for an organisation without rows. `extra`: cycles of rows not in `sources`
+    (the evaluator report, read one cycle at a time)."""
     cycles = source_cycles(sources)
+    for org, more in (extra or {}).items():
+        cycles.setdefault(org, set()).update(more)
     return {
         org: regimes_of(
             (cycle, Thresholds.from_policy(policies.for_cycle(org, cycle))) for cycle in cycles[org]
@@ -139,14 +185,25 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     with calibra.writer() as con:
         passed_through = read_sources(con, INCLUDE_WORKLIST, tables=PASS_THROUGH)
 
-    def load(organization: str) -> tuple[dict[str, pl.DataFrame], Limits]:
+    def load(organization: str) -> tuple[dict[str, pl.DataFrame], Limits, CycleReader | None]:
         """One organisation's sources, read when its turn comes (never every organisation's rows at once),
-        and its thresholds: those publish_limits gives it from every organisation's rows."""
+        and its thresholds: those publish_limits gives it from every organisation's rows. Its evaluator
+        report is read one cycle at a time, when the release comes to that cycle (evaluator_report_reader)."""
         with calibra.writer() as con:
-            sources = read_sources(con, INCLUDE_WORKLIST, organization, PROTECTED)
-        return sources, publish_limits(policies, sources)[organization]
+            sources = read_sources(con, INCLUDE_WORKLIST, organization, PROTECTED_WHOLE)
+            reader = evaluator_report_reader(con, organization, calibra.writer)
+        extra = {} if reader is None else {organization: set(reader.cycles)}
+        return sources, publish_limits(policies, sources, extra)[organization], reader
 
-    job = SiteJob(settings, policies, calibra.language, INCLUDE_WORKLIST, site=settings.site.resolve())
+    # The evaluator report is read only by its organisation's norming and department pages (issue 21, memory).
+    job = SiteJob(
+        settings,
+        policies,
+        calibra.language,
+        INCLUDE_WORKLIST,
+        site=settings.site.resolve(),
+        page_only=(EVALUATOR_REPORT,),
+    )
     published, rendered = protect_and_render_each(sorted(policies), passed_through, load, job)
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     # One build time for the site and the packs: a pack is the site's department page re-identified, and its
