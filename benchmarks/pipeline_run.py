@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from models.config import PROJECT_ROOT, load_settings
     from pipelines.definitions import all_assets
-    from pipelines.resources import CalibraResource
+    from pipelines.resources import CalibraResource, long_lived_objects_frozen
 
     imports_done_at = time.time()
     config = args.config or str(PROJECT_ROOT / "calibra.yaml")
@@ -224,15 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     run_started_at = time.time()
     if profiler:
         profiler.enable()
-    result = dg.materialize(
-        all_assets,
-        instance=instance,
-        resources={"calibra": resource_},
-        selection=args.selection or None,
-        raise_on_error=False,
-        tags={"calibra/command": "benchmark"},
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-    )
+    with long_lived_objects_frozen():  # as `calibra run` (pipelines/cli.py)
+        result = dg.materialize(
+            all_assets,
+            instance=instance,
+            resources={"calibra": resource_},
+            selection=args.selection or None,
+            raise_on_error=False,
+            tags={"calibra/command": "benchmark"},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
     if profiler:
         profiler.disable()
     run_finished_at = time.time()
