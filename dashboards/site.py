@@ -392,10 +392,31 @@ def cycle_digest(data: SiteData, org_id: str, cycle: int) -> str:
     return _organization_digests(data, org_id, [cycle])[cycle]
 
 
+# Rows hashed at a time in a digest. A row's hash depends on that row only, so the slices give the whole table's
+# hashes; written as text at once, the evaluator report of 200,000 people × 5 cycles (1.3 million rows, 37
+# columns) took the site step from 1.2 to 2.0 GB.
+DIGEST_SLICE_ROWS = 100_000
+
+
+def _row_hashes(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.Series:
+    """The hash of each row of `columns` written as text (nested values by their hash), slice by slice."""
+    if not columns:
+        return pl.Series([], dtype=pl.UInt64)
+    as_text = [
+        pl.col(c).hash(0).cast(pl.String) if frame[c].dtype.is_nested() else pl.col(c).cast(pl.String)
+        for c in columns
+    ]
+    return pl.concat(
+        [
+            frame.slice(start, DIGEST_SLICE_ROWS).select(as_text).hash_rows(0)
+            for start in range(0, frame.height, DIGEST_SLICE_ROWS)
+        ]
+    )
+
+
 def _organization_digests(data: SiteData, org_id: str, cycles: Iterable[int]) -> dict[int, str]:
-    """:func:`cycle_digest` of several cycles of one organisation. Each table is cut to the organisation and
-    written as text once (not once per cycle), and its rows are hashed once per set of columns with a value
-    rather than once per cycle: a row's hash does not depend on the other rows, so the rows of each cycle's
+    """:func:`cycle_digest` of several cycles of one organisation. Each table is cut to the organisation, and
+    its rows are hashed once per set of columns with a value rather than once per cycle: a row's hash does not depend on the other rows, so the rows of each cycle's
     digest are a selection of the same hashes."""
     cycles = sorted(set(cycles))
     digests = {cycle: hashlib.sha256() for cycle in cycles}
@@ -408,10 +429,6 @@ def _organization_digests(data: SiteData, org_id: str, cycles: Iterable[int]) ->
         if "cycle" in frame.columns:
             cycle_of = frame["cycle"].cast(pl.Int64)
             cycle_null = frame["cycle"].is_null()
-        text_frame = frame.select(
-            pl.col(c).hash(0).cast(pl.String) if frame[c].dtype.is_nested() else pl.col(c).cast(pl.String)
-            for c in frame.columns
-        )
         missing = frame.select(pl.all().is_null())
         hashed: dict[tuple[str, ...], pl.Series] = {}
         for cycle in cycles:
@@ -422,9 +439,7 @@ def _organization_digests(data: SiteData, org_id: str, cycles: Iterable[int]) ->
             counts = nulls.sum().row(0, named=True)
             columns = tuple(sorted(c for c in frame.columns if counts[c] < nulls.height))
             if columns not in hashed:
-                hashed[columns] = (
-                    text_frame.select(columns).hash_rows(0) if columns else pl.Series([], dtype=pl.UInt64)
-                )
+                hashed[columns] = _row_hashes(frame, columns)
             rows = hashed[columns] if keep is None or not columns else hashed[columns].filter(keep)
             digests[cycle].update(f"{name}|{nulls.height}|{list(columns)}|".encode())
             digests[cycle].update(rows.sort().to_numpy().tobytes())

@@ -1188,3 +1188,31 @@ def test_funnel_limits_are_drawn_through_few_sizes_and_follow_the_exact_curve() 
         exact = Z95 / np.sqrt(n)
         drawn = np.interp(n, grid, [Z95 / math.sqrt(g) for g in grid])
         assert np.max(np.abs(drawn - exact) / exact) < 0.01
+
+
+def test_row_hashes_slice_by_slice_are_the_whole_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cycle digests hash a table's rows a slice at a time (memory): the hashes are those of the whole table
+    written as text at once, with nulls, numbers, dates and nested values."""
+    import datetime as dt
+
+    from dashboards import site as site_module
+
+    frame = pl.DataFrame(
+        {
+            "organization": ["o"] * 7,
+            "cycle": [2022, 2022, 2023, None, 2024, 2024, 2024],
+            "n": [1, None, 3, 4, 5, 6, 7],
+            "rate": [0.5, 0.25, None, 1.0, 0.0, 0.125, 2.5],
+            "day": [dt.date(2024, 1, d) for d in range(1, 8)],
+            "codes": [["A"], [], None, ["B", "C"], ["A"], ["C"], ["D"]],
+        }
+    )
+    columns = tuple(frame.columns)
+    whole = frame.select(
+        pl.col(c).hash(0).cast(pl.String) if frame[c].dtype.is_nested() else pl.col(c).cast(pl.String)
+        for c in columns
+    ).hash_rows(0)
+    monkeypatch.setattr(site_module, "DIGEST_SLICE_ROWS", 3)
+    sliced = site_module._row_hashes(frame, columns)
+    assert sliced.to_list() == whole.to_list()
+    assert site_module._row_hashes(frame, ()).len() == 0
