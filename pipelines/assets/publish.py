@@ -19,7 +19,7 @@ from models.disclosure.report import summary
 from models.pseudonym import load_key
 from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PASS_THROUGH, PUBLISHED_TABLES
-from models.releases.registry import MANAGEMENT
+from models.releases.registry import MEETING
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
 from pipelines.packs import write_meeting_packs
@@ -167,7 +167,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     # only their number reaches Dagster.
     packs = (
         write_meeting_packs(
-            rendered[MANAGEMENT], published.tables, settings, load_key(), calibra.language, built_at=built
+            rendered[MEETING], published.tables, settings, load_key(), calibra.language, built_at=built
         )
         if INCLUDE_WORKLIST
         else 0
