@@ -141,10 +141,13 @@ TEXTS: dict[str, dict[str, Any]] = {
     "page_process": {"nl": "Proces en regels", "en": "Process and rules"},
     "page_data_quality": {"nl": "Datakwaliteit", "en": "Data quality"},
     "page_intro_calibration": {
-        "nl": "Kalibratiepakket per afdeling voor de kalibratievergadering: de verdeling van de beoordelingen "
-        "tegenover de organisatie en de richtlijn, per functieniveau, de beoordelaars en de werklijst.",
-        "en": "Calibration pack per department for the calibration meeting: the distribution of ratings "
-        "against the organisation and the guideline, by function level, the evaluators and the worklist.",
+        "nl": "Voor het managementteam: per afdeling de verdeling van de beoordelingen tegenover de organisatie "
+        "en de richtlijn, per functieniveau, en de beoordelaars, met beschermde aantallen (kleine groepen "
+        "afgeschermd). De dossiers en de volledige aantallen van een afdeling staan alleen in het "
+        "kalibratiepakket van haar vergadering.",
+        "en": "For the management team: per department the distribution of ratings against the organisation and "
+        "the guideline, by function level, and the evaluators, with protected counts (small groups hidden). A "
+        "department's cases and full counts are only in the calibration pack of its meeting.",
     },
     "page_intro_norming": {
         "nl": "Voor het managementteam: lopen de afdelingen en leidinggevenden gelijk in hun beoordelingen, "
@@ -190,7 +193,28 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "For the calibration meeting: how this department's ratings compare with the organisation and the "
         "guideline, by function level and by evaluator, and which cases to discuss. Each part prints on A4.",
     },
+    "department_page_title": {"nl": "Afdeling", "en": "Department"},
+    "department_page_intro": {
+        "nl": "Voor het managementteam: hoe de beoordelingen van deze afdeling zich verhouden tot de organisatie "
+        "en de richtlijn, per functieniveau en per beoordelaar. Aantallen van minder dan k mensen zijn "
+        "afgeschermd, en waar nodig nog een cel zodat ze niet terug te rekenen zijn. De werklijst met de "
+        "dossiers en de volledige aantallen staan alleen in het kalibratiepakket van de vergadering van deze "
+        "afdeling.",
+        "en": "For the management team: how this department's ratings compare with the organisation and the "
+        "guideline, by function level and by evaluator. Counts of fewer than k people are hidden, and where "
+        "needed one more cell so that they cannot be recomputed. The worklist of cases and the full counts are "
+        "only in the calibration pack of this department's meeting.",
+    },
     "all_departments": {"nl": "Alle afdelingen", "en": "All departments"},
+    "excl_hidden_short": {"nl": "excl. n < k", "en": "excl. n < k"},
+    "excl_hidden_note": {
+        "nl": "Excl. n < k: in {units} is minstens één cel afgeschermd. Daar tellen n en de aandelen alleen de "
+        "mensen in de getoonde cellen; de afgeschermde cellen (minder dan k mensen, of afgeschermd zodat die niet "
+        "terug te rekenen zijn) tellen niet mee.",
+        "en": "Excluding n < k: {units} has at least one hidden cell. There n and the shares count only the people "
+        "in the shown cells; the hidden cells (fewer than k people, or hidden so that those cannot be recomputed) "
+        "are left out.",
+    },
     "chart_distribution_title": {"nl": "Verdeling {measure}", "en": "Distribution {measure}"},
     "chart_distribution_explain": {
         "nl": "Welk deel van de mensen van deze afdeling elke uitkomst kreeg, naast de hele organisatie en de "

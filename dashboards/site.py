@@ -9,14 +9,18 @@ assets, downloads and manifest; nothing in one links into the other.
     organisatie/                                all staff and the works council (organisation release)
         index.html, glossary.html, manifest.json, manifest.js, assets/
         <org>/<cycle>/fairness.html | budget.html | process.html
-    management/                                 the management team and HR (management and meeting releases)
+    management/                                 the management team and HR (management release)
         index.html, glossary.html, data_quality.html, manifest.json, manifest.js, assets/
         <org>/<cycle>/calibration/index.html        departments of the cycle
-        <org>/<cycle>/calibration/<department>.html calibration pack of one department (pseudonyms; prints on A4)
+        <org>/<cycle>/calibration/<department>.html one department's protected distribution (no case)
         <org>/<cycle>/norming.html | data_quality.html
 
+The meeting release (a department's own counts and its cases) is rendered too (RENDERED: audience MEETING,
+pages <org>/<cycle>/calibration/<department>.html) but into no site: pipelines/packs.py writes those packs
+re-identified and owner-only.
+
 Which page belongs to which site follows from its tables' audiences (models.releases.registry.PAGES): a page
-with a management or meeting table is in the management site; the organisation site is rendered from the
+with a meeting table is a pack, one with a management table is in the management site; the organisation site is rendered from the
 organisation release's tables only, so a management table cannot reach it even through a page's mistake.
 
 Navigation across cycles comes from the manifest (manifest.js, the same listing as manifest.json): a page of
@@ -63,7 +67,7 @@ from models.errors import ConfigError
 from models.policy import Policy, policy_for
 from models.privacy import Thresholds
 from models.releases.common import PASS_THROUGH
-from models.releases.registry import MANAGEMENT, ORGANISATION, PAGES
+from models.releases.registry import MANAGEMENT, MEETING, ORGANISATION, PACK_PAGE, PAGES
 
 
 @dataclass
@@ -113,38 +117,48 @@ def _policies(settings: Settings) -> dict[str, Policy]:
 
 
 # ------------------------------------------------------------------------------------------------ audiences
-# The two sites (the meeting's re-identified packs are written apart, owner-only: pipelines/packs.py). Folder
-# names are Dutch, as the site's default language is.
+# The two sites. Folder names are Dutch, as the site's default language is. The meeting release is rendered too
+# (RENDERED), but into no site: its pages are the department packs, which pipelines/packs.py re-identifies and
+# writes owner-only under <home>/packs/.
 SITES: dict[str, str] = {ORGANISATION: "organisatie", MANAGEMENT: "management"}
+RENDERED: tuple[str, ...] = (*SITES, MEETING)
 # Pages that hold no published table of the registry: the data-quality pages (quarantine and contract results
 # per export) are for the people who run and decide the cycle.
 _OTHER_PAGES = {"data_quality": MANAGEMENT}
 
 
 def page_audience(page: str) -> str:
-    """The site of a page kind: the most restricted audience of the tables it shows (registry PAGES). Meeting
-    material (the pseudonymised department pages) is in the management site: the management team and HR
-    prepare and chair the calibration meetings; the packs with employee numbers stay owner-only."""
+    """The audience of a page kind: the most restricted audience of the tables it shows (registry PAGES). The
+    meeting pack (page `pack`: a department's unsuppressed counts and its cases) is the meeting's; a page with
+    a management table is in the management site; the others in the organisation site."""
     audiences = {audience for shown_on, audience in PAGES.values() if shown_on == page}
     if not audiences:
         return _OTHER_PAGES.get(page, MANAGEMENT)
+    if MEETING in audiences:
+        return MEETING
     return ORGANISATION if audiences == {ORGANISATION} else MANAGEMENT
 
 
 def site_pages(audience: str) -> tuple[str, ...]:
-    """The page kinds of one organisation and cycle in the site of `audience`, in menu order."""
+    """The page kinds of one organisation and cycle in the site of `audience`, in menu order (the meeting's:
+    its pack, which names the management site's pages in its menu)."""
+    if audience == MEETING:
+        return (PACK_PAGE,)
     return tuple(page for page in PAGE_KINDS if page_audience(page) == audience)
 
 
 def audience_tables(tables: dict[str, pl.DataFrame], audience: str) -> dict[str, pl.DataFrame]:
-    """The tables a site is rendered from: the organisation site gets only the organisation release (and the
-    pass-through audit tables its footers name files from); the management site every table."""
-    if audience == MANAGEMENT:
+    """The tables an audience's pages are rendered from: the organisation site gets only the organisation
+    release (and the pass-through audit tables its footers name files from); the management site every table
+    but the meeting release's; the meeting packs every table (a pack also shows its department's evaluators
+    and the organisation-wide distribution)."""
+    if audience == MEETING:
         return tables
+    allowed = (ORGANISATION,) if audience == ORGANISATION else (ORGANISATION, MANAGEMENT)
     return {
         name: frame
         for name, frame in tables.items()
-        if name in PASS_THROUGH or PAGES.get(name, ("", MANAGEMENT))[1] == ORGANISATION
+        if name in PASS_THROUGH or PAGES.get(name, ("", MANAGEMENT))[1] in allowed
     }
 
 
@@ -307,6 +321,12 @@ def organization_pages(
     wanted = set(data.cycles(org_id) if cycles is None else cycles)
     for cycle in sorted(wanted & set(data.cycles(org_id))):
         base = f"{path_part(org_id)}/{path_part(cycle)}/"
+        if PACK_PAGE in kinds:
+            # The packs' menus name the management site's pages, as a department page there does.
+            context = partial(_context, language, path_part(org_id), name, cycle, site_pages(MANAGEMENT))
+            for path, content in calibration.build_packs(data, context, org_id, cycle):
+                pages[base + path] = content
+            continue
         context = partial(_context, language, path_part(org_id), name, cycle, kinds)
         if "calibration" in kinds:
             for path, content in calibration.build(data, context, org_id, cycle):
@@ -531,8 +551,10 @@ def reusable_cycles(
     """Per organisation, the cycles whose pages in the current site at `site` are still right: same renderer,
     same digest (`digests`: :func:`cycle_digests` of the new tables), their folder present. Their pages need
     not be rendered again: build_site copies them."""
-    previous = read_manifest(site, audience)
     reusable: dict[str, set[int]] = {}
+    if audience not in SITES:  # the meeting packs: no site, no manifest; rendered every time
+        return reusable
+    previous = read_manifest(site, audience)
     if previous is None or previous.get("renderer") != renderer:
         return reusable
     for org_id, entry in previous.get("organisations", {}).items():

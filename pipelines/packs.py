@@ -145,7 +145,8 @@ def finish_pack(
 
 
 def write_packs(
-    rendered: dict[str, dict[str, str]],
+    meeting_pages: dict[str, dict[str, str]],
+    management_pages: dict[str, dict[str, str]],
     tables: dict[str, pl.DataFrame],
     settings: Settings,
     key: bytes | None,
@@ -153,10 +154,10 @@ def write_packs(
     built_at: datetime | None = None,
     meeting: bool = True,
 ) -> PackCounts:
-    """Write the packs of the management site's pages `rendered` ({organisation: {path: html}}) re-identified,
-    with their table downloads (laid out as the site lays them out, from the same protected `tables`): each
-    department's meeting pack (with `meeting`) and each cycle's management pack. Without `key` every pack
-    keeps its pseudonyms and says so."""
+    """Write the packs re-identified ({organisation: {path: html}} of the rendered meeting release and
+    management site), with their table downloads (laid out as the site lays them out, from the same protected
+    `tables`): each department's meeting pack (with `meeting`) and each cycle's management pack. Without `key`
+    every pack keeps its pseudonyms and says so."""
     inbox = settings.inbox
     paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
     known = pseudonym_map(paths, load_mappings(settings.mappings_dirs), key) if key else {}
@@ -171,11 +172,15 @@ def write_packs(
             if asset.is_file():
                 write_private(root, f"assets/{asset.name}", asset.read_text(encoding="utf-8"))
     built = build_time(built_at)
-    for pages in rendered.values():
+    for organization in sorted(set(meeting_pages) | set(management_pages)):
         chosen = {
             path: html
-            for path, html in pages.items()
-            if (meeting and is_pack_page(path)) or is_management_page(path, html)
+            for path, html in meeting_pages.get(organization, {}).items()
+            if meeting and is_pack_page(path)
+        } | {
+            path: html
+            for path, html in management_pages.get(organization, {}).items()
+            if is_management_page(path, html)
         }
         cycles: dict[str, set[int]] = {}
         for path in chosen:  # <org>/<cycle>/...

@@ -34,6 +34,7 @@ import polars as pl
 
 from dashboards.pages import SiteData
 from dashboards.site import (
+    RENDERED,
     SITES,
     audience_tables,
     cycle_digests,
@@ -219,10 +220,10 @@ def organization_part(
     )
     pages: dict[str, dict[str, str]] = {}
     renderer = renderer_id(job.language, job.include_worklist)
-    for audience in SITES:
+    for audience in RENDERED:  # both sites, and the meeting packs (no site: never reused, no digest)
         scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
         reused: set[int] = set()
-        digests = cycle_digests(scoped, [organization])
+        digests = cycle_digests(scoped, [organization]) if audience in SITES else {}
         job.digests.setdefault(audience, {})[organization] = digests
         if job.site is not None:
             reused = reusable_cycles(job.site, audience, renderer, digests).get(organization, set())
@@ -283,5 +284,5 @@ def protect_and_render_each(
         parts[organization] = organization_part(organization, sources, passed_through, limits, job, reader)
         del sources
     published = merge_publications(passed_through, (parts[o][0] for o in organizations))
-    rendered = {audience: {o: parts[o][1][audience] for o in organizations} for audience in SITES}
+    rendered = {audience: {o: parts[o][1][audience] for o in organizations} for audience in RENDERED}
     return published, rendered

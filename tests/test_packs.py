@@ -159,7 +159,7 @@ def test_only_identifiers_that_need_no_escaping_are_shown() -> None:
 
 # ---------------------------------------------------------------------------------------------- management pack
 def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downloads(inbox: Settings) -> None:
-    counts = write_packs(rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    counts = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
     assert (counts.meeting, counts.management, counts.left) == (0, 1, 0)
     files = pack_files(inbox)
     folder = f"{ORG}/2024/{MANAGEMENT_FOLDER}"
@@ -197,7 +197,7 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
 
 
 def test_the_management_pack_speaks_english_on_request(inbox: Settings) -> None:
-    write_packs(rendered("en"), {}, inbox, load_key(), "en", meeting=False)
+    write_packs({}, rendered("en"), {}, inbox, load_key(), "en", meeting=False)
     html = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
         encoding="utf-8"
     )
@@ -217,7 +217,7 @@ def test_without_the_key_or_the_exports_a_pack_keeps_pseudonyms_and_says_so(
     else:
         for export_file in inbox.inbox.iterdir():
             export_file.unlink()
-    counts = write_packs(rendered(), {}, inbox, key, "nl", meeting=False)
+    counts = write_packs({}, rendered(), {}, inbox, key, "nl", meeting=False)
     assert (counts.management, counts.left) == (1, 2)
     folder = packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER
     html = (folder / "norming.html").read_text(encoding="utf-8")
@@ -235,7 +235,7 @@ def test_without_the_key_or_the_exports_a_pack_keeps_pseudonyms_and_says_so(
 def test_a_partly_turned_back_pack_counts_what_is_left(inbox: Settings) -> None:
     """One evaluator's export row gone: the other is shown by number, the banner names one left."""
     (inbox.inbox / "beoordeling_2024.csv").write_bytes(export().replace(b"J. de Vries", b"QPM7702"))
-    counts = write_packs(rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    counts = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
     assert counts.left == 1
     html = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
         encoding="utf-8"
@@ -322,7 +322,7 @@ def test_a_meeting_pack_says_employee_numbers_only_where_it_shows_them(
     inbox: Settings, with_key: bool
 ) -> None:
     pages = {ORG: {f"{ORG}/2024/calibration/financien.html": meeting_page()}}
-    counts = write_packs(pages, {}, inbox, load_key() if with_key else None, "nl")
+    counts = write_packs(pages, {}, {}, inbox, load_key() if with_key else None, "nl")
     assert (counts.meeting, counts.management) == (1, 0)
     html = (packs_folder(inbox) / ORG / "2024" / "calibration" / "financien.html").read_text(encoding="utf-8")
     if with_key:

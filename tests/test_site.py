@@ -23,7 +23,7 @@ import pytest
 
 from dashboards.components import CSP, script_json
 from dashboards.site import build_site
-from models.config import PROJECT_ROOT, load_settings
+from models.config import PROJECT_ROOT, Settings, load_settings
 from models.privacy import Thresholds, publish_tables
 
 HOSTILE = (
@@ -318,12 +318,43 @@ def impact_sources(department: str = HOSTILE) -> dict[str, pl.DataFrame]:
 def build_hand_site(
     out: Path, language: str = "nl", include_worklist: bool = True, department: str = HOSTILE
 ) -> Path:
+    """Both sites of the hand-made sources in `out`, and their meeting packs (pseudonymised, laid out as
+    pipelines/packs.py lays them out, not re-identified) in `hand_packs(out)`."""
     settings = load_settings(PROJECT_ROOT / "calibra.yaml", out.parent / "home", out)
     published = publish_tables(
         hand_sources(department), {"zeeland-demo": Thresholds()}, include_worklist=include_worklist
     )
     build_site(published.tables, settings, out, language, include_worklist=include_worklist)
+    write_packs(published.tables, settings, hand_packs(out), language, include_worklist)
     return out
+
+
+def hand_packs(site: Path) -> Path:
+    """Where build_hand_site writes the meeting packs of the site at `site`."""
+    return site.parent / "packs"
+
+
+def write_packs(
+    tables: dict[str, pl.DataFrame], settings: Settings, root: Path, language: str, include_worklist: bool
+) -> None:
+    """The meeting packs of `tables` (the site's department pages of the meeting release) under `root`, with
+    the site's assets beside them, as pipelines.packs writes them (without re-identifying)."""
+    import shutil
+
+    from dashboards.site import MEETING, build_time, organization_pages, placed, site_data
+
+    data = site_data(tables, settings, include_worklist)
+    pages: dict[str, str] = {}
+    for org in settings.organizations:
+        pages.update(organization_pages(data, language, org, MEETING))
+    shutil.copytree(settings.site / "management" / "assets", root / "assets", dirs_exist_ok=True)
+    for path, content in placed(pages, tables, build_time(), language, {}).items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
 
 
 def pages(site: Path) -> list[Path]:
@@ -482,12 +513,33 @@ def test_script_json_cannot_close_its_script_element() -> None:
 
 
 def test_worklist_is_marked_confidential_and_can_be_left_out(sites: dict[str, Path]) -> None:
-    text = "".join(p.read_text(encoding="utf-8") for p in pages(sites["nl"]))
+    """The worklist is in the meeting packs only (issue 16: the management site shows the management release):
+    marked confidential there, and left out when the site is built without it."""
+    text = "".join(p.read_text(encoding="utf-8") for p in pages(hand_packs(sites["nl"])))
     assert all(pseudonym in text for pseudonym in PSEUDONYMS)
     assert "VERTROUWELIJK" in text
-    without = "".join(p.read_text(encoding="utf-8") for p in pages(sites["no_worklist"]))
+    site = "".join(p.read_text(encoding="utf-8") for p in pages(sites["nl"]))
+    assert not any(pseudonym in site for pseudonym in PSEUDONYMS), "no case on either site"
+    without = "".join(p.read_text(encoding="utf-8") for p in pages(hand_packs(sites["no_worklist"])))
     assert not any(pseudonym in without for pseudonym in PSEUDONYMS)
     assert "weggelaten" in without
+
+
+def test_the_management_site_shows_the_management_release_only(sites: dict[str, Path]) -> None:
+    """A department page of the management site reads the protected `ratings` (small cells hidden), never the
+    meeting release: each count it shows is `ratings`' count, and it names the pack for the cases; the pack
+    shows the department's own unsuppressed counts and its worklist."""
+    management = sites["nl"] / MGMT_SITE / "zeeland-demo" / "2024"
+    packs = hand_packs(sites["nl"]) / "zeeland-demo" / "2024"
+    mine = sorted(p.name for p in department_packs(management))
+    assert mine and mine == sorted(p.name for p in department_packs(packs)), "a page per department in both"
+    for page in department_packs(management):
+        body = page.read_text(encoding="utf-8")
+        assert "Afdeling:" in body and "kalibratiepakket van de vergadering" in body
+        assert "Werklijst" not in body and "VERTROUWELIJK" not in body
+    for page in department_packs(packs):
+        body = page.read_text(encoding="utf-8")
+        assert "Kalibratiepakket:" in body and "VERTROUWELIJK" in body
 
 
 # ------------------------------------------------------------------------------------------------- languages
@@ -650,12 +702,13 @@ def test_sample_site_pages_exist_are_small_and_hold_no_identifiers(sample_run) -
 
 
 def test_sample_site_hides_small_cells_in_every_figure(sample_run) -> None:  # type: ignore[no-untyped-def]
-    """Every count a figure outside the department packs shows in its hover text ("(n = …)") comes from the
-    protected tables: 0 or at least k people. A department's pack is the meeting release: its own counts are
-    not suppressed (docs/privacy.md), the organisation's are."""
+    """Every count a calibration figure of the site shows in its hover text ("(n = …)") comes from the
+    protected tables: 0 or at least k people, on the overview and on every department's page (the management
+    release since issue 16). Only a department's meeting pack (meeting release, not on the site) shows its
+    own counts unsuppressed (docs/privacy.md)."""
     site = sample_run.settings.site
     counts = []
-    for page in site.glob("*/*/*/calibration/index.html"):
+    for page in site.glob("*/*/*/calibration/*.html"):
         for _, payload in chart_payloads(page.read_text(encoding="utf-8")):
             for match in re.findall(r"\(n = ([\d.,]+)\)", json.dumps(payload, ensure_ascii=False)):
                 counts.append(int(match.replace(".", "").replace(",", "")))
@@ -704,7 +757,15 @@ def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_p
     ratings = published.tables["ratings"].filter(
         (pl.col("department") == "Oost") & pl.col("function_level").is_null() & (pl.col("cycle") == 2024)
     )
-    assert ratings.filter(pl.col("rating").is_null())["n"].item() == 53, "protected within `ratings` only"
+    # Protected within `ratings` only: the total is not hidden for the process page's sake. Its two small
+    # cells (matig, slecht) are hidden; the total is published exactly (53) or, where that would cost a
+    # complement, over the shown cells ("excl. n < k", docs/privacy.md): never forced from another table.
+    total = ratings.filter(pl.col("rating").is_null()).row(0, named=True)
+    shown_sum = ratings.filter(pl.col("rating").is_not_null())["n"].drop_nulls().sum()
+    assert total["n"] == 53 or (
+        total["n"] is None and total["excludes_hidden"] and total["n_shown"] == shown_sum == 49
+    ), total
+    assert total["suppressed_reason"] in (None, "unpublished")
     process = published.tables["process"].filter((pl.col("department") == "Oost") & (pl.col("cycle") == 2024))
     assert process.height > 0
     unrated = process.filter((pl.col("metric") == "ratings_missing") & pl.col("count").is_not_null())
@@ -713,10 +774,13 @@ def test_a_department_with_a_hidden_total_still_shows_its_published_counts(tmp_p
     assert shown.height >= 2
     settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", tmp_path / "site")
     build_site(published.tables, settings, tmp_path / "site", "nl")
-    cycle = tmp_path / "site" / MGMT_SITE / "zeeland-demo" / "2024"
-    pack = html.unescape((cycle / "calibration" / department_file("Oost")).read_text(encoding="utf-8"))
-    # The pack is the meeting release (docs/privacy.md): Oost's own counts and shares are all shown there.
-    assert "Het totaal van deze afdeling is afgeschermd" not in pack
+    write_packs(published.tables, settings, hand_packs(tmp_path / "site"), "nl", True)
+    for folder in (tmp_path / "site" / MGMT_SITE, hand_packs(tmp_path / "site")):
+        page = folder / "zeeland-demo" / "2024" / "calibration" / department_file("Oost")
+        # The management page (`ratings`) and the pack (meeting release, docs/privacy.md) show Oost's total.
+        assert "Het totaal van deze afdeling is afgeschermd" not in html.unescape(
+            page.read_text(encoding="utf-8")
+        )
     mine = published.tables["pack_ratings"].filter(
         (pl.col("department") == "Oost") & pl.col("function_level").is_null() & (pl.col("cycle") == 2024)
     )
@@ -885,9 +949,11 @@ def test_a_long_worklist_is_cut_with_a_note(tmp_path: Path) -> None:
     settings = load_settings(PROJECT_ROOT / "calibra.yaml", tmp_path / "home", site)
     published = publish_tables(sources, {"zeeland-demo": Thresholds()})
     build_site(published.tables, settings, site, "en")
+    write_packs(published.tables, settings, hand_packs(site), "en", True)
     texts = [
         p.read_text(encoding="utf-8")
-        for c in (site / MGMT_SITE / "zeeland-demo").iterdir()
+        for c in (hand_packs(site) / "zeeland-demo").iterdir()
+        if c.is_dir() and c.name != "assets"
         for p in department_packs(c)
     ]
     cut = [t for t in texts if f"The first {WORKLIST_ROWS} of" in t]
@@ -1075,13 +1141,19 @@ def test_the_organisation_site_holds_no_management_table_page_or_link(sites: dic
 
 def test_the_organisation_release_is_exactly_the_organisation_site() -> None:
     """The protection follows the site (issue 16): a table is protected for the organisation exactly when the
-    page it is registered on is on the organisation site, and every page kind is on one site."""
-    from dashboards.site import page_audience
-    from models.releases.registry import MANAGEMENT, ORGANISATION, PAGES
+    page it is registered on is on the organisation site, every page kind is on one site (or is the meeting
+    pack, on none), and the meeting release is shown on the pack only."""
+    from dashboards.site import SITES, audience_tables, page_audience
+    from models.releases.registry import MANAGEMENT, MEETING, ORGANISATION, PAGES
 
     for name, (page, audience) in PAGES.items():
         assert (audience == ORGANISATION) == (page_audience(page) == ORGANISATION), (name, page, audience)
-    assert {page_audience(page) for page, _ in PAGES.values()} == {ORGANISATION, MANAGEMENT}
+        assert (audience == MEETING) == (page_audience(page) == MEETING), (name, page, audience)
+    assert {page_audience(page) for page, _ in PAGES.values()} == {ORGANISATION, MANAGEMENT, MEETING}
+    assert MEETING not in SITES
+    every = {name: pl.DataFrame() for name in PAGES}
+    for audience in SITES:
+        assert not any(PAGES[name][1] == MEETING for name in audience_tables(every, audience)), audience
     for name in ("ratings", "calibration_moves_by_group", "calibration_moves_by_department"):
         assert PAGES[name][1] == MANAGEMENT and page_audience(PAGES[name][0]) == MANAGEMENT, name
 

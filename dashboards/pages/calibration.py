@@ -1,9 +1,14 @@
-"""Page 1 — the calibration pack per department, for the calibration meeting (Z-10; PLOEG F-3).
+"""Page 1 — calibration per department (Z-10; PLOEG F-3), in two audiences (docs/privacy.md).
 
-calibration/index.html lists the departments of the cycle with the organisation's distribution;
-calibration/<department>.html holds one department's pack: its distribution against the organisation and the
-guideline, by function level, its evaluators as a caterpillar plot, and the confidential worklist. A menu
-switches department (and cycle) without any network request. The pack prints on A4.
+Management site (`build`, management release): calibration/index.html lists the departments of the cycle
+with the organisation's distribution; calibration/<department>.html shows one department's distribution
+against the organisation and the guideline, by function level, and its evaluators, from the protected
+`ratings` (small groups hidden, complements within the table): aggregates only, no cases.
+
+Meeting pack (`build_packs`, meeting release): calibration/<department>.html with the same sections from the
+department's own unsuppressed counts (`pack_ratings`) and the confidential worklist of its cases; rendered
+into no site: pipelines/packs.py re-identifies it and writes it owner-only. A menu switches department (and
+cycle) without any network request. Both print on A4.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dashboards.pages import evaluators_section as evr
 
 RATINGS = "ratings"
 # The meeting release (models.releases.meeting): each department's own counts unsuppressed, the organisation
-# as published in `ratings`. Packs read it when it is there, `ratings` otherwise.
+# as published in `ratings`. Only the packs read it (the management site's pages never get it).
 PACK_RATINGS = "pack_ratings"
 SCALE = "rating_scale"
 LENIENCY = "leniency"
@@ -81,27 +86,52 @@ def measure_title(measure: str, language: str) -> str:
 _MEASURES = {"measure_rating", "measure_salary_decision"}
 
 
-def departments(data: SiteData, organization: str, cycle: int) -> list[tuple[str, int | None]]:
-    """Departments of the cycle with their n (None when hidden), from the pack's ratings (meeting release) or
-    the protected ratings."""
-    ratings = _pack_source(data, organization, cycle)
+def departments(
+    data: SiteData, organization: str, cycle: int, source: str = RATINGS
+) -> list[tuple[str, int | None]]:
+    """Departments of the cycle with their n (None when hidden), from `source`: the protected `ratings`
+    (management site) or the pack's ratings (meeting release). Where a department's distribution has a hidden
+    cell, `ratings` gives its n over the shown cells only (:func:`excluded`)."""
+    rows = _department_totals(data, organization, cycle, source)
+    return list(zip(rows["department"].to_list(), rows["unit_n"].to_list(), strict=True))
+
+
+def excluded(data: SiteData, organization: str, cycle: int, source: str = RATINGS) -> set[str]:
+    """Departments whose n counts only the people in their shown cells ("excl. n < k")."""
+    rows = _department_totals(data, organization, cycle, source)
+    return set(rows.filter(pl.col("unit_excl"))["department"].to_list())
+
+
+def _department_totals(data: SiteData, organization: str, cycle: int, source: str) -> pl.DataFrame:
+    ratings = data.get(source, organization, cycle)
+    schema = {"department": pl.String, "unit_n": pl.Int64, "unit_excl": pl.Boolean}
     if ratings is None or ratings.height == 0:
-        return []
-    rows = ratings.filter(
-        (pl.col("measure") == "rating")
-        & pl.col("department").is_not_null()
-        & pl.col("function_level").is_null()
-        & pl.col("rating").is_null()
-    ).sort("department")
-    return list(zip(rows["department"].to_list(), rows["n"].to_list(), strict=True))
+        return pl.DataFrame(schema=schema)
+    if "unit_excl" not in ratings.columns:
+        ratings = ratings.with_columns(pl.lit(False).alias("unit_excl"))
+    if "unit_n" not in ratings.columns:
+        ratings = ratings.with_columns(pl.col("n").alias("unit_n"))
+    return (
+        ratings.filter(
+            (pl.col("measure") == "rating")
+            & pl.col("department").is_not_null()
+            & pl.col("function_level").is_null()
+            & pl.col("rating").is_null()
+        )
+        .sort("department")
+        .select(
+            "department",
+            pl.col("unit_n").cast(pl.Int64),
+            pl.col("unit_excl").fill_null(False),
+        )
+    )
 
 
-def _pack_source(data: SiteData, organization: str, cycle: int) -> pl.DataFrame | None:
-    """The ratings a pack shows: the meeting release where it exists, else the organisation-wide table."""
-    pack = data.get(PACK_RATINGS, organization, cycle)
-    if pack is not None and pack.height:
-        return pack
-    return data.get(RATINGS, organization, cycle)
+def _n_text(n: int | None, excl: bool, language: str) -> str:
+    """ "n = 51" or "n = 51 (excl. n < k)"; "·" when hidden."""
+    if n is None:
+        return "·"
+    return fmt_int(n, language) + (f" ({text('excl_hidden_short', language)})" if excl else "")
 
 
 def _distribution_chart(
@@ -171,6 +201,16 @@ def _distribution_chart(
             note = text("department_counts_note", language).format(counts=listed)
         else:
             note = text("department_hidden_note", language)
+    units = [(org_label, org)]
+    if department is not None:
+        units.insert(0, (department, part.filter(pl.col("department") == department)))
+    excl = [
+        name
+        for name, rows in units
+        if "unit_excl" in rows.columns and rows["unit_excl"].fill_null(False).any()
+    ]
+    if excl and not note:
+        note = text("excl_hidden_note", language).format(units=", ".join(excl))
     figure = figures.distribution_bars(
         frame,
         codes,
@@ -413,6 +453,8 @@ def _menus(ctx: PageContext, current: str, names: list[str]) -> str:
 def build(
     data: SiteData, context: Callable[..., PageContext], organization: str, cycle: int
 ) -> list[tuple[str, str]]:
+    """The management site's calibration pages: the overview and one page per department, from the management
+    release (`ratings`, `units`, `leniency`, `evaluator_report`); no case and no unsuppressed count."""
     pages: list[tuple[str, str]] = []
     ratings = data.get(RATINGS, organization, cycle)
     depts = departments(data, organization, cycle)
@@ -437,9 +479,10 @@ def build(
         for measure in measures(ratings):
             parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
             parts.append(_distribution_chart(ratings, None, measure, data, ctx, organization))
+        partly = excluded(data, organization, cycle)
         items = "".join(
             f"<li><a href='{esc(department_file(name, names))}'>{esc(name)}</a> "
-            f"<span class='meta'>(n = {fmt_int(n, language) if n is not None else '·'})</span></li>"
+            f"<span class='meta'>(n = {esc(_n_text(n, name in partly, language))})</span></li>"
             for name, n in depts
         )
         parts.append(f"<h2>{esc(text('departments', language))}</h2><ul class='links'>{items}</ul>")
@@ -447,36 +490,71 @@ def build(
     pages.append(
         ("calibration/index.html", shell(ctx, text("page_calibration", language), "\n".join(parts), menu))
     )
+    if ratings is None or ratings.height == 0:
+        return pages
+    pages += _department_pages(data, context, organization, cycle, ratings, depts, pack=False)
+    return pages
 
-    # One pack per department.
-    pack = _pack_source(data, organization, cycle)
+
+def build_packs(
+    data: SiteData, context: Callable[..., PageContext], organization: str, cycle: int
+) -> list[tuple[str, str]]:
+    """The meeting packs (meeting release): one page per department with its own unsuppressed counts
+    (`pack_ratings`) and its worklist; laid out as the management site's department pages, into no site
+    (pipelines/packs.py writes them re-identified, owner-only)."""
+    pack = data.get(PACK_RATINGS, organization, cycle)
+    if pack is None or pack.height == 0:
+        return []
+    depts = departments(data, organization, cycle, PACK_RATINGS)
+    return _department_pages(data, context, organization, cycle, pack, depts, pack=True)
+
+
+def _department_pages(
+    data: SiteData,
+    context: Callable[..., PageContext],
+    organization: str,
+    cycle: int,
+    ratings: pl.DataFrame,
+    depts: list[tuple[str, int | None]],
+    pack: bool,
+) -> list[tuple[str, str]]:
+    """One page per department from `ratings` (a pack: the meeting release, with the worklist; otherwise the
+    management release, without it)."""
+    pages: list[tuple[str, str]] = []
+    names = [d for d, _ in depts]
+    partly = excluded(data, organization, cycle, PACK_RATINGS if pack else RATINGS)
     report_rows = evr.department_rows(data.get("evaluator_report", organization, cycle))
+    title_key = "pack_title" if pack else "department_page_title"
     for name, n in depts:
         ctx = context("calibration", 3)
+        language = ctx.language
         file = department_file(name, names)
         parts = [
-            f"<h1>{esc(text('pack_title', language))}: {esc(name)}</h1>",
+            f"<h1>{esc(text(title_key, language))}: {esc(name)}</h1>",
             f"<p class='lead'>{esc(ctx.organization_name)} · {esc(text('cycle', language))} {esc(cycle)} · "
-            f"n = {fmt_int(n, language) if n is not None else '·'}</p>",
-            f"<p class='explain'>{esc(text('pack_intro', language))}</p>",
+            f"n = {esc(_n_text(n, name in partly, language))}</p>",
+            f"<p class='explain'>{esc(text('pack_intro' if pack else 'department_page_intro', language))}</p>",
             hidden_legend(language),
         ]
-        assert pack is not None
-        for measure in measures(pack):
+        for measure in measures(ratings):
             parts.append(f"<h2>{esc(measure_title(measure, language))}</h2>")
             parts.append(_unit_summary(data, organization, cycle, name, measure, language))
-            parts.append(_distribution_chart(pack, name, measure, data, ctx, organization))
-            parts.append(_levels_chart(pack, name, measure, data, ctx, organization))
+            parts.append(_distribution_chart(ratings, name, measure, data, ctx, organization))
+            parts.append(_levels_chart(ratings, name, measure, data, ctx, organization))
             parts.append(_evaluators_chart(data, ctx, organization, cycle, name, measure))
             # Printed, the pack flows on two A4 pages for ten worklist cases (issue 18): the evaluator report
             # prints its cut points compactly and the worklist follows it (no page break of its own).
             parts.append(evr.section(report_rows(measure, name), ctx, measure, scale(data, organization, measure, language)[1], name))  # fmt: skip
-        parts.append(_worklist(data, ctx, organization, cycle, name))
+        if pack:
+            parts.append(_worklist(data, ctx, organization, cycle, name))
         pages.append(
             (
                 "calibration/" + file,
                 shell(
-                    ctx, f"{text('pack_title', language)}: {name}", "\n".join(parts), _menus(ctx, file, names)
+                    ctx,
+                    f"{text(title_key, language)}: {name}",
+                    "\n".join(parts),
+                    _menus(ctx, file, names),
                 ),
             )
         )

@@ -72,6 +72,15 @@ def _heatmap(ratings: pl.DataFrame, measure: str, data: SiteData, ctx: PageConte
         .to_list()
     )
     note = text("heatmap_counts_note", language).format(departments=", ".join(counted)) if counted else ""
+    if "unit_excl" in part.columns:
+        # A row with a hidden cell: its size and shares over its shown cells (models.disclosure.engine,
+        # `margins_over_shown`).
+        excl = part.filter(pl.col("unit_excl").fill_null(False))["department"].unique().to_list()
+        rows = sorted(d for d in excl if d is not None) + ([org_label] if None in excl else [])
+        if rows:
+            note = " ".join(
+                x for x in (note, text("excl_hidden_note", language).format(units=", ".join(rows))) if x
+            )
     return render_chart(
         Chart(
             figure,
@@ -262,7 +271,10 @@ def _drift_lines(data: SiteData, ctx: PageContext, organization: str, cycle: int
             title,
             text("chart_drift_explain", language),
             "marts.rating_distribution (" + text("protected", language) + ")",
-            int(totals["n"].drop_nulls().sum()) if totals.height else None,
+            # The organisation's size per cycle, over its shown cells where one is hidden ("excl. n < k").
+            int(totals["unit_n" if "unit_n" in totals.columns else "n"].drop_nulls().sum())
+            if totals.height
+            else None,
         ),
         ctx,
     )
@@ -334,6 +346,13 @@ def _transitions(data: SiteData, ctx: PageContext, organization: str, cycle: int
         text("axis_to_rating", language).format(cycle=cycle), text("axis_from_rating", language).format(cycle=cells["from_cycle"][0]),
     )  # fmt: skip
     total = frame.filter(pl.col("from_rating").is_null() & pl.col("to_rating").is_null())["count"]
+    rows = frame.filter(pl.col("from_rating").is_not_null())
+    note = _excl_note(
+        rows,
+        "row_excl",
+        pl.col("from_rating").replace_strict(labels, default=pl.col("from_rating")),
+        language,
+    )
     return render_chart(
         Chart(
             figure,
@@ -341,6 +360,7 @@ def _transitions(data: SiteData, ctx: PageContext, organization: str, cycle: int
             text("chart_transitions_explain", language),
             "marts.rating_transitions (" + text("protected", language) + ")",
             int(total[0]) if total.len() and total[0] is not None else None,
+            note=note,
         ),
         ctx,
     )
@@ -393,6 +413,16 @@ def _source(name: str, language: str) -> str:
     return f"{name} ({text('protected', language)})"
 
 
+def _excl_note(frame: pl.DataFrame, flag: str, label: pl.Expr, language: str) -> str:
+    """ "Excl. n < k" for the rows of `frame` whose total counts only their shown cells (`flag`, set by the
+    release from models.disclosure.engine.margins_over_shown), named by `label`; "" when there are none."""
+    if flag not in frame.columns:
+        return ""
+    names = frame.filter(pl.col(flag).fill_null(False)).select(label.alias("_label"))["_label"].unique()
+    named = sorted(str(n) for n in names.to_list() if n is not None)
+    return text("excl_hidden_note", language).format(units=", ".join(named)) if named else ""
+
+
 def _impact_summary(departments: pl.DataFrame, language: str) -> str:
     """One sentence from the organisation row: how many proposals moved, down and up (when all are shown)."""
     org = {
@@ -430,7 +460,11 @@ def _impact_departments(departments: pl.DataFrame, ctx: PageContext) -> str:
         tidy, [*names, org_label], MOVE_ORDER, labels, [colours[m] for m in MOVE_ORDER], language,
         text("axis_share_proposals", language), text("department", language),
     )  # fmt: skip
-    total = departments.filter(pl.col("department").is_null() & pl.col("direction").is_null())["n"]
+    # The organisation's proposals; over its shown cells where one is hidden (the note says so).
+    total = departments.filter(pl.col("department").is_null() & pl.col("direction").is_null()).select(
+        pl.coalesce("n", "group_n") if "group_n" in departments.columns else pl.col("n")
+    )[:, 0]
+    note = _excl_note(departments, "group_excl", pl.col("department").fill_null(org_label), language)
     return render_chart(
         Chart(
             figure,
@@ -438,6 +472,7 @@ def _impact_departments(departments: pl.DataFrame, ctx: PageContext) -> str:
             text("chart_impact_departments_explain", language),
             _source("marts.calibration_impact", language),
             int(total[0]) if total.len() and total[0] is not None else None,
+            note=note,
         ),
         ctx,
     )
@@ -467,7 +502,12 @@ def _impact_before_after(data: SiteData, ctx: PageContext, organization: str, cy
         {stages["proposed"]: theme.ORG, stages["final"]: theme.HIGHLIGHT}, language,
         text("axis_rating", language), text("axis_share_people", language),
     )  # fmt: skip
-    total = frame.filter((pl.col("stage") == "proposed") & pl.col("rating").is_null())["n"]
+    total = frame.filter((pl.col("stage") == "proposed") & pl.col("rating").is_null()).select(
+        pl.coalesce("n", "group_n") if "group_n" in frame.columns else pl.col("n")
+    )[:, 0]
+    note = _excl_note(
+        frame, "group_excl", pl.col("stage").replace_strict(stages, default=pl.col("stage")), language
+    )
     return render_chart(
         Chart(
             figure,
@@ -475,6 +515,7 @@ def _impact_before_after(data: SiteData, ctx: PageContext, organization: str, cy
             text("chart_impact_before_after_explain", language),
             _source("marts.calibration_distribution", language),
             int(total[0]) if total.len() and total[0] is not None else None,
+            note=note,
         ),
         ctx,
     )

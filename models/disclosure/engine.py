@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -834,6 +834,7 @@ def protect(
     force: pl.DataFrame | None = None,
     audit: bool = True,
     count_only: pl.DataFrame | None = None,
+    bounds_check: bool = False,
 ) -> ProtectedTable:
     """The table as it may be published (see the module docstring).
 
@@ -842,7 +843,11 @@ def protect(
     forced cells (add them to `force` too) whose count is hidden only because other tables would give a small
     count back from it: their amounts are not hidden with the count but judged by the amount rules on the true
     count (a complement the count's suppression adds still hides its amounts). `audit=False` skips the
-    linear-programming audit (for intermediate rounds only: what is published must be audited)."""
+    linear-programming audit (for intermediate rounds only: what is published must be audited).
+    `bounds_check` asks of every table what tables whose bounds may be fractional always get: that each small
+    cell can move by more than half a person between its linear-programming bounds (for a table with some
+    totals unknown and some published, `protect_margins_over_shown`: the zero-or-largest check alone let an
+    integer attacker pin cells there)."""
     notes: list[str] = []
     missing = [c for c in (*rule.by, *rule.dims, rule.n) if c not in frame.columns]
     if missing:
@@ -923,7 +928,7 @@ def protect(
         equations,
         reasons,
         sensitive if audit else None,
-        _may_be_fractional(cube, rule),
+        bounds_check or _may_be_fractional(cube, rule),
         level=level,
         free=unpublished & ~sensitive,
     )
@@ -999,12 +1004,140 @@ def protect(
     )
 
 
+def protect_margins_over_shown(
+    frame: pl.DataFrame, rule: TableRule, limits: Thresholds, dim: str, rounds: int = 3
+) -> ProtectedTable:
+    """`protect` with the totals over `dim` (rows with `dim` null) published exactly only where that costs no
+    complementary cell, and otherwise over the shown cells (:func:`margins_over_shown`): recoding a margin
+    rather than hiding a large sibling (issue 16, "totals ... say excluding n < k").
+
+    First every such total is an unknown (`TableRule.unpublished`): a small cell then needs a second hidden
+    cell only in the other equations it is in. Then the totals with at least two hidden parts, which a reader
+    could not use to recompute one of them, are published exactly and the table protected again; where that
+    hides a cell the first pass did not, the totals of the rows it touches stay unknowns, up to `rounds` times
+    (else the first pass stands). Every pass is a full `protect` with its audit."""
+    if rule.by and frame.height:
+        # Decided per partition (organisation × cycle ...): a round that fails in one cycle must not change
+        # what another cycle publishes (a cycle's management release is republished on its own, issue 21).
+        parts = [
+            _margins_over_shown_pass(part, rule, limits, dim, rounds)
+            for _, part in frame.sort(list(rule.by), nulls_last=True).group_by(
+                list(rule.by), maintain_order=True
+            )
+        ]
+        return _concat_protected(parts)
+    return _margins_over_shown_pass(frame, rule, limits, dim, rounds)
+
+
+def _concat_protected(parts: list[ProtectedTable]) -> ProtectedTable:
+    """Protected partitions as one table (their counts added up)."""
+    reasons: dict[str, int] = {}
+    for part in parts:
+        for reason, count in part.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    notes = list(dict.fromkeys(note for part in parts for note in part.notes))
+    return ProtectedTable(
+        frame=pl.concat([p.frame for p in parts], how="diagonal_relaxed"),
+        notes=notes,
+        cells=sum(p.cells for p in parts),
+        hidden=sum(p.hidden for p in parts),
+        reasons=reasons,
+        large_cells=sum(p.large_cells for p in parts),
+        large_complements=sum(p.large_complements for p in parts),
+        large_remainders=sum(p.large_remainders for p in parts),
+    )
+
+
+def _margins_over_shown_pass(
+    frame: pl.DataFrame, rule: TableRule, limits: Thresholds, dim: str, rounds: int
+) -> ProtectedTable:
+    """:func:`protect_margins_over_shown` on one partition."""
+    keys = [*rule.by, *rule.dims]
+    other = [k for k in keys if k != dim]
+
+    def key(columns: list[str]) -> pl.Expr:
+        return pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in columns], separator="\x1f")
+
+    def with_unknown(margins: set[str] | None) -> TableRule:
+        unknown = pl.col(dim).is_null()
+        if margins is not None:
+            unknown = unknown & key(other).is_in(sorted(margins))
+        return replace(rule, unpublished=unknown if rule.unpublished is None else rule.unpublished | unknown)
+
+    first = protect(frame, with_unknown(None), limits, bounds_check=True)
+
+    def hidden_keys(table: ProtectedTable) -> set[str]:
+        f = table.frame.filter(pl.col(SUPPRESSED) & (pl.col(REASON) != UNPUBLISHED))
+        return set(f.select(key(keys)).to_series().to_list())
+
+    before = hidden_keys(first)
+    parts = (
+        first.frame.filter(pl.col(dim).is_not_null())
+        .group_by(other)
+        .agg((pl.col(SUPPRESSED) & (pl.col(REASON) != UNPUBLISHED)).sum().alias("_hidden"))
+        .select(key(other).alias("_key"), "_hidden")
+    )
+    # A total with a single hidden part stays unknown (a margin no page shows stays so through the rule).
+    unknown = set(parts.filter(pl.col("_hidden") == 1)["_key"].to_list())
+    for _ in range(rounds):
+        result = protect(frame, with_unknown(unknown), limits, bounds_check=True)
+        new = hidden_keys(result) - before
+        if not new:
+            return result
+        touched = result.frame.filter(key(keys).is_in(sorted(new)))
+        grown = unknown | set(touched.select(key(other)).to_series().to_list())
+        if grown == unknown:
+            break
+        unknown = grown
+    return first
+
+
+SHOWN_TOTAL = "n_shown"  # a margin over the shown cells (`margins_over_shown`)
+EXCLUDES_HIDDEN = "excludes_hidden"  # True: that margin leaves out the people of hidden cells ("excl. n < k")
+
+
+def margins_over_shown(frame: pl.DataFrame, rule: TableRule, dim: str) -> pl.DataFrame:
+    """A protected table (`protect`'s output) with its margins over `dim` that `rule.unpublished` made unknowns
+    published over the shown cells ("excl. n < k"), recoding rather than hiding siblings (docs/privacy.md).
+
+    The engine treats such a margin as an unknown of the reader's equations, so a small cell inside it needs no
+    second hidden cell for that margin's sake. What is published instead is a function of published numbers
+    only: where every part of the margin is shown, the margin itself (their sum: nothing hidden, so the exact
+    total) in `rule.n`; where some part is hidden, `rule.n` stays hidden and `SHOWN_TOTAL` holds the sum of the
+    shown parts with `EXCLUDES_HIDDEN` True, so the page can say "excl. n < k". Neither adds anything a reader
+    could not add up himself. A margin with no shown part (all its parts unknowns) stays hidden."""
+    keys = [*rule.by, *rule.dims]
+    other = [k for k in keys if k != dim]
+    n = rule.n
+    parts = (
+        frame.filter(pl.col(dim).is_not_null())
+        .group_by(other)
+        .agg(
+            pl.col(n).sum().alias("_shown"),
+            pl.col(n).is_null().any().alias("_excl"),
+            pl.col(n).is_not_null().any().alias("_any"),
+        )
+    )
+    out = frame.join(parts, on=other, how="left", nulls_equal=True)
+    margin = pl.col(dim).is_null() & (pl.col(REASON) == UNPUBLISHED) & pl.col("_any").fill_null(False)
+    exact = margin & ~pl.col("_excl")
+    return out.with_columns(
+        pl.when(exact).then(pl.col("_shown")).otherwise(pl.col(n)).alias(n),
+        pl.when(margin).then(pl.col("_shown")).otherwise(pl.col(n)).alias(SHOWN_TOTAL),
+        (margin & pl.col("_excl")).alias(EXCLUDES_HIDDEN),
+        pl.when(exact).then(pl.lit(False)).otherwise(pl.col(SUPPRESSED)).alias(SUPPRESSED),
+        pl.when(exact).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col(REASON)).alias(REASON),
+    ).drop("_shown", "_excl", "_any")
+
+
 __all__ = [
     "AMOUNT_SMALL",
     "COMPLEMENT",
     "DOMINANCE",
+    "EXCLUDES_HIDDEN",
     "HOMOGENEOUS",
     "REASON",
+    "SHOWN_TOTAL",
     "SMALL",
     "SMALL_REMAINDER",
     "SUPPRESSED",
@@ -1014,5 +1147,7 @@ __all__ = [
     "TableRule",
     "Thresholds",
     "amount_flag",
+    "margins_over_shown",
     "protect",
+    "protect_margins_over_shown",
 ]

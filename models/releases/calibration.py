@@ -7,11 +7,15 @@ from __future__ import annotations
 import polars as pl
 
 from models.disclosure.engine import (
+    EXCLUDES_HIDDEN,
+    SHOWN_TOTAL,
     SUPPRESSED,
     ProtectedTable,
     TableRule,
     Thresholds,
+    margins_over_shown,
     protect,
+    protect_margins_over_shown,
 )
 from models.releases.common import EVALUATOR_DEPARTMENTS, _hide, _need
 
@@ -27,6 +31,9 @@ RATINGS_RULE = TableRule(
     # A function level's distribution over all departments: no page shows it (the calibration pages show the
     # organisation's and each department's distributions, a department's per function level; the funnel plot
     # shows a level's size and adjusted mean in `units`). An unknown, not a published total.
+    # A total over the ratings (a unit's size: the organisation's, a department's, a department's function
+    # level's) that would cost a complement is published over the shown cells instead ("excl. n < k",
+    # `_ratings` with `protect_margins_over_shown`).
     unpublished=pl.col("department").is_null()
     & pl.col("function_level").is_not_null()
     & pl.col("rating").is_not_null(),
@@ -98,10 +105,18 @@ def _ratings(
     )
     # Management audience: protected within itself. Nothing of the organisation release (the process page's
     # unrated counts, the fairness rates) is forced here any more (docs/privacy.md, "Audiences").
-    protected = protect(cells, RATINGS_RULE, limits)
-    frame = protected.frame.drop("position")
+    protected = protect_margins_over_shown(cells, RATINGS_RULE, limits, "rating")
+    frame = margins_over_shown(protected.frame.drop("position"), RATINGS_RULE, "rating")
+    # A unit's size as the page divides by: exact where its whole distribution is shown, else over the shown
+    # cells (`unit_excl`: "excl. n < k").
     units = frame.filter(pl.col("rating").is_null()).select(
-        "organization", "cycle", "measure", "department", "function_level", pl.col("n").alias("unit_n")
+        "organization",
+        "cycle",
+        "measure",
+        "department",
+        "function_level",
+        pl.col(SHOWN_TOTAL).alias("unit_n"),
+        pl.col(EXCLUDES_HIDDEN).alias("unit_excl"),
     )
     frame = frame.join(
         units,
@@ -335,10 +350,18 @@ def _transitions(
     """How the people rated in both of two consecutive cycles moved between codes."""
     cols = ("organization", "measure", "from_cycle", "to_cycle", "from_rating", "to_rating", "count")
     tr = _need(sources, "marts.rating_transitions", cols).select(cols)
-    protected = protect(tr, TRANSITIONS_RULE, limits)
-    frame = protected.frame
+    # A row's people (everyone with that code in the first cycle), where publishing their number would cost a
+    # complement, over the shown cells ("excl. n < k"; `row_excl`).
+    protected = protect_margins_over_shown(tr, TRANSITIONS_RULE, limits, "to_rating")
+    frame = margins_over_shown(protected.frame, TRANSITIONS_RULE, "to_rating")
     rows = frame.filter(pl.col("to_rating").is_null()).select(
-        "organization", "measure", "from_cycle", "to_cycle", "from_rating", pl.col("count").alias("row_n")
+        "organization",
+        "measure",
+        "from_cycle",
+        "to_cycle",
+        "from_rating",
+        pl.col(SHOWN_TOTAL).alias("row_n"),
+        pl.col(EXCLUDES_HIDDEN).alias("row_excl"),
     )
     protected.frame = frame.join(
         rows,

@@ -19,13 +19,16 @@ from dataclasses import replace
 import polars as pl
 
 from models.disclosure.engine import (
+    EXCLUDES_HIDDEN,
     HOMOGENEOUS,
+    SHOWN_TOTAL,
     SMALL,
     SUPPRESSED,
     ProtectedTable,
     TableRule,
     Thresholds,
-    protect,
+    margins_over_shown,
+    protect_margins_over_shown,
 )
 from models.releases.calibration import DRIFT_COLUMNS, UNIT_COLUMNS, UNIT_STATS, _homogeneous_evaluators
 from models.releases.common import _hide, _need
@@ -37,6 +40,9 @@ NORMING_RATINGS_RULE = TableRule(
     totals=("department", "rating"),
     category="rating",
     complete=True,
+    # A department's and the organisation's size, where publishing it would cost a complement, are published
+    # over the shown cells instead ("excl. n < k", `_norming_ratings` with `protect_margins_over_shown`); the
+    # heat map then shows that row's shares over its shown people.
 )
 UNIT_KEYS = ["organization", "cycle", "measure", "grouping", "unit"]
 
@@ -63,10 +69,12 @@ def _norming_ratings(
         "rating",
         pl.col("count").cast(pl.Int64).alias("n"),
     )
-    protected = protect(cells, NORMING_RATINGS_RULE, management_limits(limits))
-    frame = protected.frame
+    protected = protect_margins_over_shown(cells, NORMING_RATINGS_RULE, management_limits(limits), "rating")
+    frame = margins_over_shown(protected.frame, NORMING_RATINGS_RULE, "rating")
     keys = ["organization", "cycle", "measure", "department"]
-    units = frame.filter(pl.col("rating").is_null()).select(*keys, pl.col("n").alias("unit_n"))
+    units = frame.filter(pl.col("rating").is_null()).select(
+        *keys, pl.col(SHOWN_TOTAL).alias("unit_n"), pl.col(EXCLUDES_HIDDEN).alias("unit_excl")
+    )
     visible = (
         frame.filter(pl.col("rating").is_not_null())
         .group_by(keys)

@@ -72,19 +72,24 @@ def _pack_ratings(
         .group_by("organization", "cycle", "measure", "department", "function_level")
         .agg((~pl.col(SUPPRESSED)).all().alias("unit_visible"))
     )
-    own = own.join(
-        visible,
-        on=["organization", "cycle", "measure", "department", "function_level"],
-        how="left",
-        nulls_equal=True,
-    ).with_columns(
-        pl.col("unit_visible").fill_null(True) & pl.col("unit_n").is_not_null(),
-        pl.when(pl.col("n").is_not_null() & (pl.col("unit_n") > 0))
-        .then(pl.col("n") / pl.col("unit_n"))
-        .alias("share"),
+    own = (
+        own.with_columns(pl.lit(False).alias("unit_excl"))
+        .join(
+            visible,
+            on=["organization", "cycle", "measure", "department", "function_level"],
+            how="left",
+            nulls_equal=True,
+        )
+        .with_columns(
+            pl.col("unit_visible").fill_null(True) & pl.col("unit_n").is_not_null(),
+            pl.when(pl.col("n").is_not_null() & (pl.col("unit_n") > 0))
+            .then(pl.col("n") / pl.col("unit_n"))
+            .alias("share"),
+        )
     )
     ratings = done.get("ratings")
-    columns = [*PACK_COLUMNS, "share", "unit_n", "unit_visible", SUPPRESSED, REASON]
+    # `unit_excl`: the organisation's size over its shown cells in `ratings` ("excl. n < k").
+    columns = [*PACK_COLUMNS, "share", "unit_n", "unit_excl", "unit_visible", SUPPRESSED, REASON]
     parts = [own.select(columns)]
     if ratings is not None and ratings.height:
         organisation = ratings.filter(pl.col("department").is_null())

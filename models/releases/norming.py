@@ -7,14 +7,18 @@ import polars as pl
 
 from models.disclosure.engine import (
     COMPLEMENT,
+    EXCLUDES_HIDDEN,
     HOMOGENEOUS,
     REASON,
+    SHOWN_TOTAL,
     SMALL,
     SUPPRESSED,
     ProtectedTable,
     TableRule,
     Thresholds,
+    margins_over_shown,
     protect,
+    protect_margins_over_shown,
 )
 from models.disclosure.recode import leave_out_small_groups, mark_left_out, small_groups
 from models.releases.calibration import RATING_MEASURE
@@ -72,8 +76,14 @@ def _impact_period(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _with_share(frame: pl.DataFrame, keys: list[str], dim: str) -> pl.DataFrame:
-    """`group_n` (the row's total: null in `dim`) and `share` = n / group_n where both are shown."""
-    totals = frame.filter(pl.col(dim).is_null()).select(*keys, pl.col("n").alias("group_n"))
+    """`group_n` (the row's total: null in `dim`) and `share` = n / group_n where both are shown. A total
+    published over the shown cells (`margins_over_shown`) gives `group_n` over them and `group_excl` True."""
+    if SHOWN_TOTAL in frame.columns:
+        totals = frame.filter(pl.col(dim).is_null()).select(
+            *keys, pl.col(SHOWN_TOTAL).alias("group_n"), pl.col(EXCLUDES_HIDDEN).alias("group_excl")
+        )
+    else:
+        totals = frame.filter(pl.col(dim).is_null()).select(*keys, pl.col("n").alias("group_n"))
     return frame.join(totals, on=keys, how="left", nulls_equal=True).with_columns(
         pl.when(pl.col("n").is_not_null() & (pl.col("group_n") > 0))
         .then(pl.col("n") / pl.col("group_n"))
@@ -106,7 +116,10 @@ def _calibration_moves_by_department(
             for direction, column in MOVE_COUNTS
         ]
     )
-    protected = protect(cells, MOVES_BY_DEPARTMENT_RULE, limits)
+    # A department's proposals, where publishing their number would cost a complement, over the shown cells
+    # ("excl. n < k"): a small move needs no large sibling hidden in its own row.
+    protected = protect_margins_over_shown(cells, MOVES_BY_DEPARTMENT_RULE, limits, "direction")
+    protected.frame = margins_over_shown(protected.frame, MOVES_BY_DEPARTMENT_RULE, "direction")
     protected.frame = _with_share(protected.frame, ["organization", "cycle", "department"], "direction").sort(
         ["organization", "cycle", "department", "direction"], nulls_last=True
     )
@@ -137,7 +150,9 @@ def _calibration_before_after(
             for stage, column in (("proposed", "n_proposed"), ("final", "n_final"))
         ]
     )
-    protected = protect(cells, BEFORE_AFTER_RULE, limits)
+    # A stage's people, where publishing their number would cost a complement, over the shown cells.
+    protected = protect_margins_over_shown(cells, BEFORE_AFTER_RULE, limits, "rating")
+    protected.frame = margins_over_shown(protected.frame, BEFORE_AFTER_RULE, "rating")
     protected.frame = _with_share(protected.frame, ["organization", "cycle", "stage"], "rating").sort(
         ["organization", "cycle", "stage", "rating_position"], nulls_last=True
     )

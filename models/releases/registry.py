@@ -250,12 +250,16 @@ AUDIENCES = (MEETING, MANAGEMENT, ORGANISATION)
 # Each table's page and audience (docs/privacy.md): the protection follows the site. A table shown only on
 # management-site pages (calibration, norming) is protected for management, within itself, and neither forces
 # nor is forced by the organisation release; the organisation release is exactly the tables of the
-# organisation-site pages (fairness, budget, process), protected jointly among themselves.
+# organisation-site pages (fairness, budget, process), protected jointly among themselves. The meeting
+# release (a department's unsuppressed counts, its cases) is shown on the meeting pack only (page "pack",
+# written owner-only by pipelines/packs.py), never on a site: the management site's department pages read
+# `ratings` (issue 16: the audiences taken literally).
+PACK_PAGE = "pack"
 PAGES: dict[str, tuple[str, str]] = {
     "ratings": ("calibration", MANAGEMENT),
-    "pack_ratings": ("calibration", MEETING),
-    "worklist": ("calibration", MEETING),
-    FAIR_WORKLIST: ("calibration", MEETING),
+    "pack_ratings": (PACK_PAGE, MEETING),
+    "worklist": (PACK_PAGE, MEETING),
+    FAIR_WORKLIST: (PACK_PAGE, MEETING),
     "norming_ratings": ("norming", MANAGEMENT),
     # Policy facts (codes, order, labels; no counts), read by the fairness page (the scale's top code) and by
     # the calibration pages (the management site gets every table).

@@ -22,7 +22,7 @@ from models.releases.calibration import WORKLIST_COLUMNS
 from models.releases.common import PASS_THROUGH, PUBLISHED_TABLES
 from models.releases.evaluators import NAME as EVALUATOR_REPORT
 from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
-from models.releases.registry import MANAGEMENT
+from models.releases.registry import MANAGEMENT, MEETING
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
 from pipelines.packs import write_packs
@@ -223,6 +223,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     # Meeting and management packs: re-identified at pack time from the inbox's exports and the key
     # (pipelines/packs.py); only their numbers reach Dagster.
     packs = write_packs(
+        rendered.get(MEETING, {}),
         rendered[MANAGEMENT],
         published.tables,
         settings,
