@@ -208,12 +208,8 @@ TEXTS: dict[str, dict[str, Any]] = {
     "all_departments": {"nl": "Alle afdelingen", "en": "All departments"},
     "excl_hidden_short": {"nl": "excl. n < k", "en": "excl. n < k"},
     "excl_hidden_note": {
-        "nl": "Excl. n < k: in {units} is minstens één cel afgeschermd. Daar tellen n en de aandelen alleen de "
-        "mensen in de getoonde cellen; de afgeschermde cellen (minder dan k mensen, of afgeschermd zodat die niet "
-        "terug te rekenen zijn) tellen niet mee.",
-        "en": "Excluding n < k: {units} has at least one hidden cell. There n and the shares count only the people "
-        "in the shown cells; the hidden cells (fewer than k people, or hidden so that those cannot be recomputed) "
-        "are left out.",
+        "nl": "Excl. n < k: in {units} tellen n en de aandelen alleen de getoonde cellen.",
+        "en": "Excl. n < k: in {units}, n and the shares count only the shown cells.",
     },
     "chart_distribution_title": {"nl": "Verdeling {measure}", "en": "Distribution {measure}"},
     "chart_distribution_explain": {
@@ -579,10 +575,8 @@ TEXTS: dict[str, dict[str, Any]] = {
         "system.",
     },
     "pack_confidential": {
-        "nl": "VERTROUWELIJK — kalibratiepakket met personeelsnummers zoals in het HR-systeem. Alleen voor de "
-        "deelnemers aan de kalibratievergadering van deze afdeling; niet doorsturen, niet op een gedeelde schijf.",
-        "en": "CONFIDENTIAL — calibration pack with employee numbers as in the HR system. For the participants "
-        "of this department's calibration meeting only; do not forward, do not put on a shared drive.",
+        "nl": "VERTROUWELIJK — met personeelsnummers; alleen voor de deelnemers aan deze vergadering, niet doorsturen.",
+        "en": "CONFIDENTIAL — with employee numbers; for the participants of this meeting only, do not forward.",
     },
     # The management pack (pipelines/packs.py): the norming review with evaluators and managers re-identified.
     "pack_management_confidential": {

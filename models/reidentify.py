@@ -85,9 +85,11 @@ def reidentify(html: str, known: dict[str, str], left: set[str] | None = None) -
     return PSEUDONYM.sub(swap, html)
 
 
+# One compact line: a pack of up to ten cases prints on two A4 pages (tests/test_print.py); the earlier
+# three-line banner pushed the sample's packs onto a third.
 CONFIDENTIAL_BANNER = (
-    "<div class='confidential' style='border:2px solid #a00;padding:.5em;margin:.5em 0;font-weight:bold'>"
-    "{text}</div>"
+    "<div class='confidential' style='border:1px solid #a00;padding:.1em .4em;margin:.2em 0;font-weight:bold;"
+    "font-size:85%'>{text}</div>"
 )
 
 

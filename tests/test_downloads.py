@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from test_site import HOSTILE, build_hand_site, department_packs, hand_sources, pages
+from test_site import HOSTILE, build_hand_site, department_packs, hand_packs, hand_sources, pages
 
 from dashboards.components import Column, PageContext, html_table, slug, table_block, unique_slugs
 from dashboards.downloads import HIDDEN, TableExport, csv_bytes, xlsx_bytes
@@ -56,9 +56,14 @@ def table_cells(table_html: str) -> tuple[list[str], list[list[str]]]:
 
 
 # --------------------------------------------------------------------------------------------------- the site
+def site_and_pack_pages(site: Path) -> list[Path]:
+    """The hand site's pages and its meeting packs' (the worklist is in the packs only, issue 16)."""
+    return pages(site) + pages(hand_packs(site))
+
+
 def test_every_table_on_every_page_has_a_csv_and_an_xlsx_next_to_it(site: Path) -> None:
     tables = 0
-    for page in pages(site):
+    for page in site_and_pack_pages(site):
         content = page.read_text(encoding="utf-8")
         found = TABLE.findall(content)
         assert content.count("<table") == len(found), f"{page.relative_to(site)}: a table not from html_table"
@@ -76,7 +81,7 @@ def test_every_table_on_every_page_has_a_csv_and_an_xlsx_next_to_it(site: Path) 
 def test_downloads_hold_exactly_the_cells_of_the_page(site: Path) -> None:
     """Same rows, same columns, and a cell hidden on the page is 'afgeschermd' in the file — never a value."""
     compared = hidden = 0
-    for page in pages(site):
+    for page in site_and_pack_pages(site):
         content = page.read_text(encoding="utf-8")
         hrefs = [h for h, kind in LINK.findall(content) if kind == "csv"]
         for table_html, href in zip(TABLE.findall(content), hrefs, strict=True):
@@ -146,7 +151,7 @@ def test_xlsx_has_numbers_as_numbers_and_the_hidden_word(site: Path) -> None:
 
 
 def test_the_worklist_download_is_the_pages_worklist(site: Path) -> None:
-    cycle = site / "management" / "zeeland-demo" / "2024"
+    cycle = hand_packs(site) / "zeeland-demo" / "2024"
     pack = next(p for p in department_packs(cycle) if "<td><code>p" in p.read_text(encoding="utf-8"))
     content = pack.read_text(encoding="utf-8")
     href = next(h for h, kind in LINK.findall(content) if kind == "csv" and "werklijst" in h)
@@ -157,7 +162,7 @@ def test_the_worklist_download_is_the_pages_worklist(site: Path) -> None:
 
 def test_no_page_names_a_table_of_the_database(site: Path) -> None:
     """Table names are tooltips for analysts (title attributes), never text on the page."""
-    for page in pages(site):
+    for page in site_and_pack_pages(site):
         visible = re.sub(r"title='[^']*'", "", page.read_text(encoding="utf-8"))
         visible = re.sub(r"<script.*?</script>", "", visible, flags=re.S)
         assert not re.search(r"\b(marts|audit)\.[a-z_]+", visible), page.relative_to(site)
@@ -165,7 +170,7 @@ def test_no_page_names_a_table_of_the_database(site: Path) -> None:
 
 
 def test_every_page_says_when_it_was_built_and_from_which_exports(site: Path) -> None:
-    for page in pages(site):
+    for page in site_and_pack_pages(site):
         footer = page.read_text(encoding="utf-8").split("<footer>")[1]
         assert re.search(r"Gebouwd op \d{4}-\d\d-\d\d \d\d:\d\d UTC", footer), page.relative_to(site)
         if "2024" in page.parts:  # the hand-built ledger has files of 2024 only
