@@ -109,25 +109,7 @@ def _ratings(
     frame = margins_over_shown(protected.frame.drop("position"), RATINGS_RULE, "rating")
     # A unit's size as the page divides by: exact where its whole distribution is shown, else over the shown
     # cells (`unit_excl`: "excl. n < k").
-    units = frame.filter(pl.col("rating").is_null()).select(
-        "organization",
-        "cycle",
-        "measure",
-        "department",
-        "function_level",
-        pl.col(SHOWN_TOTAL).alias("unit_n"),
-        pl.col(EXCLUDES_HIDDEN).alias("unit_excl"),
-    )
-    frame = frame.join(
-        units,
-        on=["organization", "cycle", "measure", "department", "function_level"],
-        how="left",
-        nulls_equal=True,
-    ).with_columns(
-        pl.when(pl.col("n").is_not_null() & (pl.col("unit_n") > 0))
-        .then(pl.col("n") / pl.col("unit_n"))
-        .alias("share")
-    )
+    frame = with_margin_shares(frame, RATINGS_RULE, "rating", "unit_n", "unit_excl")
     # A unit is "visible" when its whole distribution and its n are shown.
     visible = (
         frame.filter(pl.col("rating").is_not_null())
@@ -344,6 +326,22 @@ TRANSITIONS_RULE = TableRule(
 )
 
 
+def with_margin_shares(
+    frame: pl.DataFrame, rule: TableRule, dim: str, total: str, excluded: str
+) -> pl.DataFrame:
+    """Each row of a table from :func:`margins_over_shown` with its margin over `dim` as the page divides by it
+    (`total`: exact, or over the shown cells where `excluded` is True, "excl. n < k") and its `share` of it."""
+    keys = [k for k in (*rule.by, *rule.dims) if k != dim]
+    margins = frame.filter(pl.col(dim).is_null()).select(
+        *keys, pl.col(SHOWN_TOTAL).alias(total), pl.col(EXCLUDES_HIDDEN).alias(excluded)
+    )
+    return frame.join(margins, on=keys, how="left", nulls_equal=True).with_columns(
+        pl.when(pl.col(rule.n).is_not_null() & (pl.col(total) > 0))
+        .then(pl.col(rule.n) / pl.col(total))
+        .alias("share")
+    )
+
+
 def _transitions(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
@@ -354,26 +352,9 @@ def _transitions(
     # complement, over the shown cells ("excl. n < k"; `row_excl`).
     protected = protect_margins_over_shown(tr, TRANSITIONS_RULE, limits, "to_rating")
     frame = margins_over_shown(protected.frame, TRANSITIONS_RULE, "to_rating")
-    rows = frame.filter(pl.col("to_rating").is_null()).select(
-        "organization",
-        "measure",
-        "from_cycle",
-        "to_cycle",
-        "from_rating",
-        pl.col(SHOWN_TOTAL).alias("row_n"),
-        pl.col(EXCLUDES_HIDDEN).alias("row_excl"),
-    )
-    protected.frame = frame.join(
-        rows,
-        on=["organization", "measure", "from_cycle", "to_cycle", "from_rating"],
-        how="left",
-        nulls_equal=True,
-    ).with_columns(
-        pl.when(pl.col("count").is_not_null() & (pl.col("row_n") > 0))
-        .then(pl.col("count") / pl.col("row_n"))
-        .alias("share"),
-        pl.col("to_cycle").alias("cycle"),
-    )
+    protected.frame = with_margin_shares(
+        frame, TRANSITIONS_RULE, "to_rating", "row_n", "row_excl"
+    ).with_columns(pl.col("to_cycle").alias("cycle"))
     return protected
 
 
