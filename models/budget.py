@@ -40,7 +40,7 @@ import polars as pl
 from models.disclosure.recode import LEFT_OUT_PERSON, OTHERS_LEFT_OUT, mark_left_out_people
 from models.errors import ConfigError
 from models.person_cycle import TABLE as PERSON_CYCLE
-from models.person_cycle import fetch_polars, person_cycle_frame
+from models.person_cycle import fetch_polars, memory_cursor, person_cycle_frame
 from models.policy import AwardType, Policy
 
 TOTAL = "(totaal)"
@@ -378,12 +378,9 @@ def people(evaluations: pl.DataFrame, payroll: pl.DataFrame) -> pl.DataFrame:
     ev = conform(evaluations, EVALUATION_COLUMNS)
     pay = conform(payroll, PAYROLL_COLUMNS)
     rows = person_cycle_frame(ev, conform(None, AWARD_COLUMNS), pay, {})
-    con = duckdb.connect()
-    try:
+    with memory_cursor() as con:
         con.register("_people", rows)
         out = con.sql(f"SELECT {PEOPLE_SELECT} FROM _people").pl()
-    finally:
-        con.close()
     # one chunk per column: the costing adds columns by expressions, which would otherwise copy the frame
     return conform(out, PEOPLE_COLUMNS).rechunk()
 
