@@ -75,8 +75,8 @@ def test_the_hierarchical_posterior_against_an_independent_computation() -> None
         return float(optimize.brentq(below, 1e-12, 1 - 1e-12, xtol=1e-12))
 
     for i in range(len(x)):
-        assert lo[i] == pytest.approx(mixture_quantile(0.025, i), abs=1e-7)
-        assert hi[i] == pytest.approx(mixture_quantile(0.975, i), abs=1e-7)
+        assert lo[i] == pytest.approx(mixture_quantile(0.025, i), abs=1e-10)
+        assert hi[i] == pytest.approx(mixture_quantile(0.975, i), abs=1e-10)
         assert lo[i] < rate[i] < hi[i]
 
 
