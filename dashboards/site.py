@@ -30,6 +30,7 @@ index only; the other cycles' folders are copied from the previous site when the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import json
@@ -62,7 +63,7 @@ from dashboards.components import PAGES as PAGE_KINDS
 from dashboards.downloads import TableExport, csv_bytes, xlsx_bytes
 from dashboards.i18n import GLOSSARY, fmt_int, fmt_pct, text
 from dashboards.pages import Options, SiteData, budget, calibration, fairness, norming, process, quality
-from models.config import Settings
+from models.config import Organization, Settings
 from models.errors import ConfigError
 from models.policy import Policy, policy_for
 from models.privacy import Thresholds
@@ -463,7 +464,7 @@ def _organization_digests(data: SiteData, org_id: str, cycles: Iterable[int]) ->
             rows = hashed[columns] if keep is None or not columns else hashed[columns].filter(keep)
             digests[cycle].update(f"{name}|{nulls.height}|{list(columns)}|".encode())
             digests[cycle].update(rows.sort().to_numpy().tobytes())
-    settings = repr(data.settings.organizations[org_id]).encode()
+    settings = _portable_settings(data.settings.organizations[org_id])
     policy = repr(data.policy(org_id)).encode()
     found = {}
     for cycle, digest in digests.items():
@@ -473,6 +474,20 @@ def _organization_digests(data: SiteData, org_id: str, cycles: Iterable[int]) ->
         digest.update(repr(policies_of_cycles(data.settings, {org_id: [cycle]})).encode())
         found[cycle] = digest.hexdigest()[:24]
     return found
+
+
+def _portable_settings(organization: Organization) -> bytes:
+    """An organisation's settings for a cycle digest, without the folder its policy files sit in: the pages
+    depend on the policies' contents (hashed beside them), not on where the checkout is, so a site built from
+    another folder keeps its digests and is not rendered again."""
+    portable = dataclasses.replace(
+        organization,
+        policy_path=Path(organization.policy_path.name),
+        policy_periods=tuple(
+            (first, last, Path(path.name)) for first, last, path in organization.policy_periods
+        ),
+    )
+    return repr(portable).encode()
 
 
 def cycle_digests(data: SiteData, org_ids: Iterable[str] | None = None) -> dict[tuple[str, int], str]:

@@ -1288,3 +1288,33 @@ def test_row_hashes_slice_by_slice_are_the_whole_tables(monkeypatch: pytest.Monk
     sliced = site_module._row_hashes(frame, columns)
     assert sliced.to_list() == whole.to_list()
     assert site_module._row_hashes(frame, ()).len() == 0
+
+
+def test_cycle_digests_do_not_depend_on_the_folder_of_the_configuration(tmp_path: Path) -> None:
+    """Two checkouts of the same configuration and tables give the same digests (before, the policy file's
+    absolute path was hashed, so every cycle was rendered again after a move); a changed policy still changes
+    them."""
+    import shutil
+
+    from dashboards.pages import SiteData
+    from dashboards.site import cycle_digests
+
+    tables = {
+        "ratings": pl.DataFrame({"organization": ["zeeland-demo"] * 2, "cycle": [2023, 2024], "n": [7, 9]})
+    }
+    digests = []
+    for name in ("a", "b"):
+        root = tmp_path / name
+        shutil.copytree(PROJECT_ROOT / "policies", root / "policies")
+        shutil.copytree(PROJECT_ROOT / "mappings", root / "mappings")
+        shutil.copy(PROJECT_ROOT / "calibra.yaml", root / "calibra.yaml")
+        settings = load_settings(root / "calibra.yaml", home=root / "var")
+        digests.append(cycle_digests(SiteData(tables=tables, settings=settings), ["zeeland-demo"]))
+    assert digests[0] == digests[1] and len(digests[0]) == 2
+    shutil.copytree(tmp_path / "b", tmp_path / "c")  # a new folder: policy files are read once per process
+    policy = tmp_path / "c" / "policies" / "zeeland_5punt.yaml"
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace("version: 1", "version: 2", 1), encoding="utf-8"
+    )
+    settings = load_settings(tmp_path / "c" / "calibra.yaml")
+    assert cycle_digests(SiteData(tables=tables, settings=settings), ["zeeland-demo"]) != digests[0]
