@@ -163,11 +163,17 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
     assert (counts.meeting, counts.management, counts.left) == (0, 1, 0)
     files = pack_files(inbox)
     folder = f"{ORG}/2024/{MANAGEMENT_FOLDER}"
-    assert sorted(files) == [
-        f"{folder}/norming.html",
-        f"{folder}/norming.scale.csv",
-        f"{folder}/norming.scale.xlsx",
-    ]
+    assert sorted(files) == sorted(
+        [
+            "index.html",
+            "manifest.json",
+            f"{ORG}/2024/index.html",
+            f"{ORG}/2024/manifest.json",
+            f"{folder}/norming.html",
+            f"{folder}/norming.scale.csv",
+            f"{folder}/norming.scale.xlsx",
+        ]
+    )
     html = files[f"{folder}/norming.html"].read_text(encoding="utf-8")
     # the chart's JSON: categories and hover texts by number; the page names no pseudonym any more
     assert '"y":["QPM7701","J. de Vries"]' in html and '"QPM7701: 0,79"' in html
@@ -177,8 +183,9 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
     assert "pseudon" not in html.lower()
     assert text("pack_management_confidential", "nl").split(" — ")[0] in html
     assert html.index("VERTROUWELIJK") < html.index("<nav>")
-    # one folder deeper than on the site: links reach the packs folder's assets; no listing of site pages
-    assert 'href="../../../assets/site.css"' in html and "href='../../../glossary.html'" in html
+    # one folder deeper than on the site: links reach the packs folder's assets; no listing of site pages; a
+    # menu's link to a page the packs folder does not hold (here the glossary: no site was built) is taken out
+    assert 'href="../../../assets/site.css"' in html and "glossary" not in html
     assert "data-prefix='../../../'" in html and "manifest.js" not in html
     rows = list(
         csv.reader(
