@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
 from models.contracts import load_contract
+from models.ingest import READ_WORKERS
 from models.mapping import Mapping, find_mapping
 from models.parsing import apply_mapping, type_columns
 from models.pseudonym import DIGEST_CHARS, PREFIX, pseudonymise_columns
@@ -40,6 +42,25 @@ EXPORT_KINDS = ("evaluations",)
 SHOWABLE = re.compile(r"\w(?:[\w .-]{0,62}[\w.])?")
 
 
+def _identifier_pairs(path: Path, mapping: Mapping) -> list[pl.DataFrame]:
+    """(organization, raw) of every identifier column of one export, read and typed as ingest reads it."""
+    contract = load_contract(mapping.kind)
+    canonical = apply_mapping(read_source(path, mapping), mapping, contract, path.name).frame
+    identifiers = [c for c in contract.columns if c.pii == "identifier" and c.name in canonical.columns]
+    # type_columns passes string columns through unchanged: typing the whole export (a quarter of the map's
+    # cost) is needed only for an identifier of another type.
+    if all(c.type == "string" for c in identifiers):
+        typed = canonical
+    else:
+        typed, _ = type_columns(canonical, contract, mapping)
+    return [
+        typed.select(pl.col("organization").cast(pl.String), pl.col(c.name).cast(pl.String).alias("raw"))
+        .drop_nulls()
+        .unique()
+        for c in identifiers
+    ]
+
+
 def pseudonym_map(
     paths: Iterable[Path],
     mappings: list[Mapping],
@@ -50,11 +71,12 @@ def pseudonym_map(
     """pseudonym → raw identifier for every identifier column of the exports of `kinds` among `paths`
     (read and typed as ingest reads them, so the same key gives the same pseudonyms). Kept in memory only.
 
-    The same people recur in every cycle's export and column: the (organisation, identifier) pairs are made
-    distinct in polars and hashed once each, through the process's pseudonym table (models.pseudonym: in a
-    `calibra run` the ingest step has already hashed them). `organizations`: only their exports are read
-    (an export whose mapping names another organisation is skipped unread)."""
-    found: list[pl.DataFrame] = []
+    `organizations`: only their exports are read (an export whose mapping names another organisation is
+    skipped unread). Exports are read two at a time, as ingest reads them (the readers run in polars and the
+    Excel reader, which release the interpreter). The same people recur in every cycle's export and column:
+    the (organisation, identifier) pairs are made distinct in polars and hashed once each, through the
+    process's pseudonym table (models.pseudonym: in a `calibra run` the ingest step has hashed them already)."""
+    exports = []
     for path in paths:
         mapping = find_mapping(path.name, mappings)
         if mapping is None or mapping.kind not in kinds:
@@ -62,33 +84,14 @@ def pseudonym_map(
         named = mapping.constants.get("organization")
         if organizations is not None and named is not None and str(named) not in organizations:
             continue
-        contract = load_contract(mapping.kind)
-        canonical = apply_mapping(read_source(path, mapping), mapping, contract, path.name).frame
-        identifiers = [c for c in contract.columns if c.pii == "identifier" and c.name in canonical.columns]
-        # type_columns passes string columns through unchanged: typing the whole export (a quarter of the
-        # map's cost) is needed only for an identifier of another type.
-        if all(c.type == "string" for c in identifiers):
-            typed = canonical
-        else:
-            typed, _ = type_columns(canonical, contract, mapping)
-        found += [
-            typed.select(
-                pl.col("organization").cast(pl.String), pl.col(c.name).cast(pl.String).alias("raw")
-            ).drop_nulls()
-            for c in identifiers
-        ]
-        del canonical, typed
+        exports.append((path, mapping))
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        found = [frame for frames in pool.map(lambda e: _identifier_pairs(*e), exports) for frame in frames]
     if not found:
         return {}
     pairs = pl.concat(found).unique()
     hashed = pseudonymise_columns(pairs.with_columns(pl.col("raw").alias("pseudonym")), ["pseudonym"], key)
     return dict(zip(hashed["pseudonym"].to_list(), hashed["raw"].to_list(), strict=True))
-
-
-def showable(known: dict[str, str]) -> dict[str, str]:
-    """The part of a map a pack may write: identifiers that are `SHOWABLE` (checked once per person, not once
-    per mention)."""
-    return {pseudonym: raw for pseudonym, raw in known.items() if SHOWABLE.fullmatch(raw)}
 
 
 # PSEUDONYM as one group: re.split puts each pseudonym at an odd index, the text around it at the even ones.

@@ -65,7 +65,6 @@ from models.reidentify import (
     mark_confidential,
     pseudonym_map,
     reidentify,
-    showable,
     write_private,
 )
 from models.releases.registry import MANAGEMENT, MEETING
@@ -162,7 +161,7 @@ _CELL_SEPARATOR = "\x1e"
 
 
 def reidentified_export(export: TableExport, known: dict[str, str], left: set[str]) -> TableExport:
-    """A table download with its pseudonyms turned back (`known`: models.reidentify.showable's map) before it
+    """A table download with its pseudonyms turned back (`known`: models.reidentify.pseudonym_map's) before it
     is written; the same object when no cell names anyone (its files are then the site's). The table's text
     cells are re-identified in one pass over them joined (models.reidentify.reidentify), not one by one."""
     cells = [value for row in export.rows for value in row if isinstance(value, str)]
@@ -260,7 +259,7 @@ def finish_pack(
     place: Callable[[dict[str, str]], dict[str, str | bytes]],
 ) -> tuple[dict[str, str | bytes], int]:
     """One page of the site (at `page`, with its table downloads) as a pack: the page and every table
-    re-identified (`known`: models.reidentify.showable's map); where every pseudonym was turned back, the
+    re-identified (`known`: models.reidentify.pseudonym_map's); where every pseudonym was turned back, the
     pack's words for them and the banner `banner_key`, else the site's words and a banner saying how many are
     left; then laid out by `place` (dashboards.site.placed: footer, download files). Returns the files and the
     number left."""
@@ -358,9 +357,7 @@ def write_packs(
     paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
     wanted = set(meeting_pages) | set(management_pages)
     known = (
-        showable(pseudonym_map(paths, load_mappings(settings.mappings_dirs), key, organizations=wanted))
-        if key
-        else {}
+        pseudonym_map(paths, load_mappings(settings.mappings_dirs), key, organizations=wanted) if key else {}
     )
     counts = PackCounts()
     root = packs_folder(settings)
