@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import posixpath
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -57,10 +59,11 @@ from dashboards.pack_index import (
     top_index,
 )
 from dashboards.pages import SiteData
-from dashboards.site import SITES, build_time, placed, policies_of_cycles
+from dashboards.site import LEDGER, SITES, build_time, footer, placed, policies_of_cycles, renderer_id
 from models.config import Settings
-from models.mapping import load_mappings
+from models.mapping import find_mapping, load_mappings
 from models.reidentify import (
+    EXPORT_KINDS,
     PSEUDONYM,
     mark_confidential,
     pseudonym_map,
@@ -152,6 +155,7 @@ class PackCounts:
     meeting: int = 0  # department packs written
     management: int = 0  # management packs written (norming review per organisation and cycle)
     left: int = 0  # pseudonyms that packs still show (not turned back), over every pack
+    reused: int = 0  # organisation-cycles whose packs an earlier run wrote from the same inputs (kept)
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -339,6 +343,182 @@ def write_index(root: Path, language: str, built: datetime) -> None:
     write_private(root, MANIFEST, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
 
 
+# ------------------------------------------------------------------------------------------- reuse
+# A cycle's packs are rebuilt only when something they are made of changed: the code that makes them, the key,
+# the language, the cycle's pages and tables (as rendered, before the build time is filled in), its footers
+# and the exports its people are turned back from. Otherwise the folder an earlier run wrote is kept (after
+# checking every file against its manifest), and no export is read for it.
+_CODE = (Path(__file__), Path(sys.modules["models.reidentify"].__file__ or ""))
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # a fixed build time for the footers in a digest
+
+
+def _code_digest(language: str, meeting: bool) -> bytes:
+    digest = hashlib.sha256(renderer_id(language, meeting).encode())  # dashboards' code, plotly, polars
+    for source in _CODE:
+        digest.update(source.read_bytes())
+    return digest.digest()
+
+
+def _export_rows(export: TableExport) -> bytes:
+    return repr(
+        (export.headers, export.kinds, export.decimals, export.title, export.explain, export.rows)
+    ).encode()
+
+
+def _folder_digest(
+    base: bytes,
+    pages: dict[str, str],
+    exports: list[str],
+    tables: dict[str, pl.DataFrame],
+    language: str,
+    policies: dict[tuple[str, int], Any],
+) -> str:
+    digest = hashlib.sha256(base)
+    for path, html in sorted(pages.items()):
+        digest.update(path.encode() + b"\0" + str(html).encode())
+        digest.update(footer(tables, path, _EPOCH, language, policies).encode())
+        for name, export in sorted(getattr(html, "downloads", {}).items()):
+            digest.update(name.encode() + _export_rows(export))
+    digest.update("\0".join(exports).encode())
+    return digest.hexdigest()
+
+
+def _reusable(root: Path, folder: str, digest: str, packs: set[str]) -> dict[str, Any] | None:
+    """The manifest of the folder an earlier run wrote, if it was made of the same (`digest`), holds the same
+    packs and every file it lists is there unchanged."""
+    try:
+        manifest = json.loads((root / folder / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("digest") != digest or not (root / folder / INDEX).is_file():
+            return None
+        files = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
+        if {f for f in files if f.endswith(".html")} != packs:
+            return None
+        for file, sha in files.items():
+            if _sha256((root / file).read_bytes()) != sha:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return dict(manifest)
+
+
+def _exports_by_cycle(
+    paths: list[Path], mappings: list[Any], tables: dict[str, pl.DataFrame]
+) -> tuple[dict[tuple[str, int], list[Path]], dict[str, list[Path]]]:
+    """The inbox's exports a pack turns people back from, by (organisation, cycle) as the load ledger knows
+    them, and by organisation (None: any) for those it does not."""
+    ledger = tables.get(LEDGER)
+    placed_in: dict[str, tuple[str, int]] = {}
+    if ledger is not None and {"file_name", "organization", "cycle"} <= set(ledger.columns):
+        for name, organization, cycle in ledger.select("file_name", "organization", "cycle").iter_rows():
+            if name is not None and organization is not None and cycle is not None:
+                placed_in[str(name)] = (str(organization), int(cycle))
+    by_cycle: dict[tuple[str, int], list[Path]] = {}
+    unplaced: dict[str, list[Path]] = {}
+    for path in paths:
+        mapping = find_mapping(path.name, mappings)
+        if mapping is None or mapping.kind not in EXPORT_KINDS:
+            continue
+        if path.name in placed_in:
+            by_cycle.setdefault(placed_in[path.name], []).append(path)
+        else:
+            unplaced.setdefault(str(mapping.constants.get("organization", "")), []).append(path)
+    return by_cycle, unplaced
+
+
+def _stat(paths: list[Path]) -> list[str]:
+    return [f"{p.name}|{p.stat().st_size}|{p.stat().st_mtime_ns}" for p in paths]
+
+
+@dataclass
+class _Cycle:
+    """One organisation-cycle's packs to write: its pages and what they need."""
+
+    organization: str
+    folder: str  # <org>/<cycle>
+    pages: dict[str, str]  # site path → rendered page
+    exports: list[Path]  # the inbox's exports its people are turned back from first
+    digest: str
+
+    @property
+    def cycle(self) -> int:
+        return int(self.folder.split("/")[1])
+
+
+@dataclass
+class _Organisation:
+    """What the packs of one organisation share: where each page's pack goes, where its links may lead, its
+    name, its footers' policies and all its exports."""
+
+    name: str
+    target: dict[str, str]  # site path → pack path
+    existing: set[str]
+    meeting_links: dict[str, str]
+    management_links: dict[str, str]
+    place: Callable[[dict[str, str]], dict[str, str | bytes]]
+    exports: list[Path]
+
+
+def _write_cycle(
+    root: Path,
+    job: _Cycle,
+    org: _Organisation,
+    known: dict[str, str],
+    language: str,
+    departments: dict[str, tuple[str, int | None, int | None]],
+    built: datetime,
+) -> tuple[int, int, int]:
+    """Write one organisation-cycle's packs anew, its index and manifest; (meeting packs, management packs,
+    pseudonyms left)."""
+    stamp = built.isoformat()
+    shutil.rmtree(root / job.folder, ignore_errors=True)  # written anew: nothing of an earlier run is left
+    packs = CyclePacks(job.folder.split("/")[0], org.name, job.cycle)
+    entries: list[dict[str, Any]] = []
+    total = 0
+    for path, html in sorted(job.pages.items()):
+        file = posixpath.basename(path)
+        if is_pack_page(path):
+            done, left = finish_pack(path, html, known, "pack_confidential", language, org.place)
+            department, rated, cases = departments.get(file, (file.removesuffix(".html"), None, None))
+            entry = {"audience": MEETING, "department": department, "rated": rated, "cases": cases}
+            packs.meeting.append(MeetingPack(department, f"calibration/{file}", rated, cases))
+            links = org.meeting_links
+        else:
+            done, left = finish_pack(path, html, known, "pack_management_confidential", language, org.place)
+            review = done[path]
+            assert isinstance(review, str)
+            done = {
+                management_pack_path(name): one_folder_deeper(review) if name == path else content
+                for name, content in done.items()
+            }
+            stem = file.removesuffix(".html")
+            title = text(f"page_{stem}", language) if f"page_{stem}" in TEXTS else stem
+            entry = {"audience": MANAGEMENT, "department": None, "title": title}
+            packs.management.append((f"{MANAGEMENT_FOLDER}/{file}", title))
+            links = org.management_links
+        total += left
+        where = org.target[path]
+        finished = done[where]
+        assert isinstance(finished, str)
+        done[where] = fix_links(finished, where, org.existing | set(done), links)
+        for written, content in done.items():
+            write_private(root, written, content)
+            record = entry if written == where else {**entry, "rated": None, "cases": None}
+            record = {k: v for k, v in record.items() if v is not None or k == "department"}
+            entries.append({"file": written, **record, "sha256": _sha256(content), "built_at": stamp})
+    write_private(root, f"{job.folder}/{INDEX}", cycle_index(packs, language, built))
+    manifest = {
+        "organization": packs.organization,
+        "organization_name": packs.organization_name,
+        "cycle": packs.cycle,
+        "built_at": stamp,
+        "digest": job.digest,
+        "left": total,
+        "files": entries,
+    }
+    write_private(root, f"{job.folder}/{MANIFEST}", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    return len(packs.meeting), len(packs.management), total
+
+
 def write_packs(
     meeting_pages: dict[str, dict[str, str]],
     management_pages: dict[str, dict[str, str]],
@@ -352,17 +532,16 @@ def write_packs(
     """Write the packs re-identified ({organisation: {path: html}} of the rendered meeting release and
     management site), with their table downloads (laid out as the site lays them out, from the same protected
     `tables`): each department's meeting pack (with `meeting`) and each cycle's management pack, each cycle's
-    index and manifest, and the folder's. Without `key` every pack keeps its pseudonyms and says so."""
+    index and manifest, and the folder's. Without `key` every pack keeps its pseudonyms and says so. An
+    organisation-cycle whose packs would come out as an earlier run wrote them keeps those
+    (`PackCounts.reused`), and no export is read for it."""
     inbox = settings.inbox
     paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
-    wanted = set(meeting_pages) | set(management_pages)
-    known = (
-        pseudonym_map(paths, load_mappings(settings.mappings_dirs), key, organizations=wanted) if key else {}
-    )
+    mappings = load_mappings(settings.mappings_dirs)
+    by_cycle, unplaced = _exports_by_cycle(paths, mappings, tables)
     counts = PackCounts()
     root = packs_folder(settings)
     built = build_time(built_at)
-    stamp = built.isoformat()
     # The site's scripts, styles and glossary beside the packs (same relative layout as the site), owner-only
     # too: the management site's, where the site's pack pages are.
     site = settings.site / SITES[MANAGEMENT]
@@ -377,7 +556,11 @@ def write_packs(
     if glossary.exists():
         shared.add(GLOSSARY)
         write_private(root, GLOSSARY, fix_links(glossary.read_text(encoding="utf-8"), GLOSSARY, shared, {}))
-    data = SiteData(tables, settings)
+    base = _code_digest(language, meeting)
+    base += hmac.new(key, b"calibra packs", hashlib.sha256).digest() if key else b"no key"
+    # What to write: each organisation-cycle, unless an earlier run wrote it from the same inputs.
+    organisations: dict[str, _Organisation] = {}
+    jobs: list[_Cycle] = []
     for organization in sorted(set(meeting_pages) | set(management_pages)):
         chosen = {
             path: html
@@ -392,73 +575,51 @@ def write_packs(
         for path in chosen:  # <org>/<cycle>/...
             cycles.setdefault(path.split("/")[0], set()).add(int(path.split("/")[1]))
         policies = policies_of_cycles(settings, cycles)  # named in the footers, as on the site
+        by_folder: dict[str, dict[str, str]] = {}
+        for path, html in chosen.items():
+            by_folder.setdefault("/".join(path.split("/")[:2]), {})[path] = html
         # Where each page's pack goes, and which site pages a pack's links may be sent to instead.
         target = {path: path if is_pack_page(path) else management_pack_path(path) for path in chosen}
-        folders = sorted({"/".join(path.split("/")[:2]) for path in chosen})
-        existing = shared | set(target.values()) | {f"{folder}/{INDEX}" for folder in folders}
-        meeting_links = {f"{folder}/calibration/{INDEX}": f"{folder}/{INDEX}" for folder in folders}
-        management_links = meeting_links | {p: t for p, t in target.items() if not is_pack_page(p)}
-        for folder in folders:  # a cycle's packs are written anew: none of an earlier run is left beside them
-            shutil.rmtree(root / folder, ignore_errors=True)
-        listed: dict[str, CyclePacks] = {}
-        entries: dict[str, list[dict[str, Any]]] = {}
-        name = _organization_name(settings, organization, language)
-        place = partial(placed, tables=tables, built=built, language=language, policies=policies)
-        departments: dict[int, dict[str, tuple[str, int | None, int | None]]] = {}
-        for path, html in sorted(chosen.items()):
-            org_folder, cycle_text = path.split("/")[:2]
-            folder = f"{org_folder}/{cycle_text}"
-            packs = listed.setdefault(folder, CyclePacks(org_folder, name, int(cycle_text)))
-
-            file = posixpath.basename(path)
-            if is_pack_page(path):
-                done, left = finish_pack(path, html, known, "pack_confidential", language, place)
-                counts.meeting += 1
-                if packs.cycle not in departments:
-                    departments[packs.cycle] = _departments(data, organization, packs.cycle)
-                department, rated, cases = departments[packs.cycle].get(
-                    file, (file.removesuffix(".html"), None, None)
-                )
-                entry = {"audience": MEETING, "department": department, "rated": rated, "cases": cases}
-                packs.meeting.append(MeetingPack(department, f"calibration/{file}", rated, cases))
-                links = meeting_links
-            else:
-                done, left = finish_pack(path, html, known, "pack_management_confidential", language, place)
-                review = done[path]
-                assert isinstance(review, str)
-                done = {
-                    management_pack_path(name): one_folder_deeper(review) if name == path else content
-                    for name, content in done.items()
-                }
-                counts.management += 1
-                stem = file.removesuffix(".html")
-                title = text(f"page_{stem}", language) if f"page_{stem}" in TEXTS else stem
-                entry = {"audience": MANAGEMENT, "department": None, "title": title}
-                packs.management.append((f"{MANAGEMENT_FOLDER}/{file}", title))
-                links = management_links
-            counts.left += left
-            where = target[path]
-            finished = done[where]
-            assert isinstance(finished, str)
-            done[where] = fix_links(finished, where, existing | set(done), links)
-            for written, content in done.items():
-                write_private(root, written, content)
-                record = entry if written == where else {**entry, "rated": None, "cases": None}
-                record = {k: v for k, v in record.items() if v is not None or k == "department"}
-                entries.setdefault(folder, []).append(
-                    {"file": written, **record, "sha256": _sha256(content), "built_at": stamp}
-                )
-        for folder, packs in listed.items():
-            write_private(root, f"{folder}/{INDEX}", cycle_index(packs, language, built))
-            manifest = {
-                "organization": packs.organization,
-                "organization_name": packs.organization_name,
-                "cycle": packs.cycle,
-                "built_at": stamp,
-                "files": entries.get(folder, []),
-            }
-            write_private(
-                root, f"{folder}/{MANIFEST}", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
-            )
+        meeting_links = {f"{folder}/calibration/{INDEX}": f"{folder}/{INDEX}" for folder in by_folder}
+        anywhere = [*unplaced.get(organization, []), *unplaced.get("", [])]
+        organisations[organization] = _Organisation(
+            name=_organization_name(settings, organization, language),
+            target=target,
+            existing=shared | set(target.values()) | {f"{folder}/{INDEX}" for folder in by_folder},
+            meeting_links=meeting_links,
+            management_links=meeting_links | {p: t for p, t in target.items() if not is_pack_page(p)},
+            place=partial(placed, tables=tables, built=built, language=language, policies=policies),
+            exports=anywhere + [p for (o, _), found in by_cycle.items() if o == organization for p in found],
+        )
+        for folder, pages in sorted(by_folder.items()):
+            own = [*by_cycle.get((organization, int(folder.split("/")[1])), []), *anywhere]
+            digest = _folder_digest(base, pages, _stat(own), tables, language, policies)
+            kept = _reusable(root, folder, digest, {target[p] for p in pages})
+            if kept is None:
+                jobs.append(_Cycle(organization, folder, pages, own, digest))
+                continue
+            htmls = [e for e in kept["files"] if e["file"].endswith(".html")]
+            counts.meeting += sum(e["audience"] == MEETING for e in htmls)
+            counts.management += sum(e["audience"] == MANAGEMENT for e in htmls)
+            counts.left += int(kept.get("left", 0))
+            counts.reused += 1
+    # The map, once: from the exports of the cycles to write (read two at a time); an organisation's other
+    # exports only where a pack still shows a pseudonym (a person from another cycle's export).
+    read = list(dict.fromkeys(p for job in jobs for p in job.exports))
+    wanted = {job.organization for job in jobs}
+    known = pseudonym_map(read, mappings, key, organizations=wanted) if key and read else {}
+    data = SiteData(tables, settings)
+    for job in jobs:
+        org = organisations[job.organization]
+        departments = _departments(data, job.organization, job.cycle) if meeting else {}
+        written = _write_cycle(root, job, org, known, language, departments, built)
+        unread = [p for p in org.exports if p not in read]
+        if written[2] and key and unread:
+            known |= pseudonym_map(unread, mappings, key, organizations={job.organization})
+            read += unread
+            written = _write_cycle(root, job, org, known, language, departments, built)
+        counts.meeting += written[0]
+        counts.management += written[1]
+        counts.left += written[2]
     write_index(root, language, built)
     return counts

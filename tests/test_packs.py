@@ -503,3 +503,38 @@ def test_sample_index_lists_each_departments_pack_with_its_people_and_cases(samp
             assert said.replace("'", "'") in index.replace("&#x27;", "'"), (cycle, pack.name)
             shown += 1
     assert shown == 66
+
+
+def test_a_cycle_made_of_the_same_inputs_keeps_its_packs_and_reads_no_export(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second run with the same pages, key and exports keeps the packs (not one file written, no export
+    read); a changed export, another key or a pack file changed on disk makes the cycle's packs anew."""
+    import pipelines.packs as packs
+
+    first = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (first.management, first.reused) == (1, 0)
+    pack = packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html"
+    written = pack.stat().st_mtime_ns
+
+    def no_reading(*args: object, **kwargs: object) -> dict[str, str]:
+        raise AssertionError("an export was read for packs that are kept")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(packs, "pseudonym_map", no_reading)
+        again = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (again.management, again.reused, again.left) == (1, 1, 0)
+    assert pack.stat().st_mtime_ns == written
+    # another key: made anew (and it says the numbers could not be turned back)
+    other = write_packs({}, rendered(), {}, inbox, secrets.token_bytes(32), "nl", meeting=False)
+    assert (other.reused, other.left) == (0, 2)
+    assert write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False).reused == 0
+    assert "QPM7701" in pack.read_text(encoding="utf-8")
+    # a pack changed on disk is not trusted
+    pack.write_text(pack.read_text(encoding="utf-8").replace("QPM7701", "QPM0000"), encoding="utf-8")
+    assert write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False).reused == 0
+    assert "QPM7701" in pack.read_text(encoding="utf-8")
+    # a changed export: made anew from it
+    (inbox.inbox / "beoordeling_2024.csv").write_bytes(export().replace(b"QPM7701", b"QPM7702"))
+    changed = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (changed.reused, changed.left) == (0, 1)
