@@ -607,6 +607,49 @@ TEXTS: dict[str, dict[str, Any]] = {
             "is not the one they were made with, or the numbers hold characters a pack does not show.",
         ),
     },
+    # The packs' index pages (dashboards/pack_index.py): what lies in <home>/packs/ and for whom.
+    "packs_index_title": {"nl": "Pakketten", "en": "Packs"},
+    "packs_index_confidential": {
+        "nl": "VERTROUWELIJK — overzicht van de pakketten met personeelsnummers, voor wie ze uitdeelt. Geef elk "
+        "pakket alleen aan zijn eigen publiek; niet doorsturen, niet op een gedeelde schijf.",
+        "en": "CONFIDENTIAL — overview of the packs with employee numbers, for whoever hands them out. Give each "
+        "pack to its own audience only; do not forward, do not put on a shared drive.",
+    },
+    "packs_index_intro": {
+        "nl": "Een kalibratiepakket is voor de deelnemers aan de kalibratievergadering van één afdeling, het "
+        "managementpakket voor het managementteam en HR. manifest.json in deze map zegt per bestand voor welk "
+        "publiek het is, met zijn sha256 en bouwtijd.",
+        "en": "A calibration pack is for the participants of one department's calibration meeting, the "
+        "management pack for the management team and HR. manifest.json in this folder says for each file which "
+        "audience it is for, with its sha256 and build time.",
+    },
+    "packs_index_cycles": {"nl": "Organisaties en cycli", "en": "Organisations and cycles"},
+    "packs_index_meeting": {
+        "nl": "Kalibratiepakketten: één per afdeling, voor haar vergadering",
+        "en": "Calibration packs: one per department, for its meeting",
+    },
+    "packs_index_management": {
+        "nl": "Managementpakket: voor het managementteam en HR",
+        "en": "Management pack: for the management team and HR",
+    },
+    "packs_index_rated": {
+        "nl": plural("{count} beoordeelde medewerker", "{count} beoordeelde medewerkers"),
+        "en": plural("{count} rated employee", "{count} rated employees"),
+    },
+    "packs_index_cases": {
+        "nl": plural("{count} dossier op de werklijst", "{count} dossiers op de werklijst"),
+        "en": plural("{count} case on the worklist", "{count} cases on the worklist"),
+    },
+    "packs_index_meeting_count": {
+        "nl": plural("{count} kalibratiepakket", "{count} kalibratiepakketten"),
+        "en": plural("{count} calibration pack", "{count} calibration packs"),
+    },
+    "packs_index_management_count": {
+        "nl": plural("{count} managementpakket", "{count} managementpakketten"),
+        "en": plural("{count} management pack", "{count} management packs"),
+    },
+    "packs_index_none": {"nl": "Geen pakketten.", "en": "No packs."},
+    "packs_index_back": {"nl": "Alle pakketten", "en": "All packs"},
     # What a pack says where the site's labels say "(pseudoniem)" / "(gepseudonimiseerd)".
     # short: it is also a chart's axis title (a chart of three evaluators is about 200 pixels high)
     "pack_mark_pseudonym": {"nl": " (personeelsnr.)", "en": " (employee no.)"},

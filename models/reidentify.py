@@ -14,19 +14,19 @@ No Dagster and no database here: files in, a dict and files out.
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
 from models.contracts import load_contract
+from models.ingest import READ_WORKERS
 from models.mapping import Mapping, find_mapping
 from models.parsing import apply_mapping, type_columns
-from models.pseudonym import DIGEST_CHARS, PREFIX, pseudonymise_many
+from models.pseudonym import DIGEST_CHARS, PREFIX, pseudonymise_columns
 from models.readers import read_source
 
 PSEUDONYM = re.compile(re.escape(PREFIX) + r"[0-9a-f]{" + str(DIGEST_CHARS) + r"}\b")
@@ -42,47 +42,84 @@ EXPORT_KINDS = ("evaluations",)
 SHOWABLE = re.compile(r"\w(?:[\w .-]{0,62}[\w.])?")
 
 
+def _identifier_pairs(path: Path, mapping: Mapping) -> list[pl.DataFrame]:
+    """(organization, raw) of every identifier column of one export, read and typed as ingest reads it."""
+    contract = load_contract(mapping.kind)
+    canonical = apply_mapping(read_source(path, mapping), mapping, contract, path.name).frame
+    identifiers = [c for c in contract.columns if c.pii == "identifier" and c.name in canonical.columns]
+    # type_columns passes string columns through unchanged: typing the whole export (a quarter of the map's
+    # cost) is needed only for an identifier of another type.
+    if all(c.type == "string" for c in identifiers):
+        typed = canonical
+    else:
+        typed, _ = type_columns(canonical, contract, mapping)
+    return [
+        typed.select(pl.col("organization").cast(pl.String), pl.col(c.name).cast(pl.String).alias("raw"))
+        .drop_nulls()
+        .unique()
+        for c in identifiers
+    ]
+
+
 def pseudonym_map(
-    paths: Iterable[Path], mappings: list[Mapping], key: bytes, kinds: tuple[str, ...] = EXPORT_KINDS
+    paths: Iterable[Path],
+    mappings: list[Mapping],
+    key: bytes,
+    kinds: tuple[str, ...] = EXPORT_KINDS,
+    organizations: Collection[str] | None = None,
 ) -> dict[str, str]:
     """pseudonym → raw identifier for every identifier column of the exports of `kinds` among `paths`
-    (read and typed as ingest reads them, so the same key gives the same pseudonyms). Kept in memory only."""
-    pairs: set[tuple[str, str]] = set()  # the same people recur in every cycle's export: hash each once
+    (read and typed as ingest reads them, so the same key gives the same pseudonyms). Kept in memory only.
+
+    `organizations`: only their exports are read (an export whose mapping names another organisation is
+    skipped unread). Exports are read two at a time, as ingest reads them (the readers run in polars and the
+    Excel reader, which release the interpreter). The same people recur in every cycle's export and column:
+    the (organisation, identifier) pairs are made distinct in polars and hashed once each, through the
+    process's pseudonym table (models.pseudonym: in a `calibra run` the ingest step has hashed them already)."""
+    exports = []
     for path in paths:
         mapping = find_mapping(path.name, mappings)
         if mapping is None or mapping.kind not in kinds:
             continue
-        contract = load_contract(mapping.kind)
-        canonical = apply_mapping(read_source(path, mapping), mapping, contract, path.name).frame
-        identifiers = [c for c in contract.columns if c.pii == "identifier" and c.name in canonical.columns]
-        # type_columns passes string columns through unchanged: typing the whole export (a quarter of the
-        # map's cost) is needed only for an identifier of another type.
-        if all(c.type == "string" for c in identifiers):
-            typed = canonical
-        else:
-            typed, _ = type_columns(canonical, contract, mapping)
-        for column in (c.name for c in identifiers):
-            found = typed.select(pl.col("organization").cast(pl.String), pl.col(column).cast(pl.String))
-            pairs.update(found.drop_nulls().unique().iter_rows())
-    organizations = [organization for organization, _ in pairs]
-    raw_ids = [raw for _, raw in pairs]
-    return dict(zip(pseudonymise_many(key, organizations, raw_ids), raw_ids, strict=True))
+        named = mapping.constants.get("organization")
+        if organizations is not None and named is not None and str(named) not in organizations:
+            continue
+        exports.append((path, mapping))
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        found = [frame for frames in pool.map(lambda e: _identifier_pairs(*e), exports) for frame in frames]
+    if not found:
+        return {}
+    pairs = pl.concat(found).unique()
+    hashed = pseudonymise_columns(pairs.with_columns(pl.col("raw").alias("pseudonym")), ["pseudonym"], key)
+    return dict(zip(hashed["pseudonym"].to_list(), hashed["raw"].to_list(), strict=True))
+
+
+# PSEUDONYM as one group: re.split puts each pseudonym at an odd index, the text around it at the even ones.
+_SPLIT = re.compile(f"({PSEUDONYM.pattern})")
 
 
 def reidentify(html: str, known: dict[str, str], left: set[str] | None = None) -> str:
     """`html` with every pseudonym `known` maps replaced by its identifier, where the identifier is
     `SHOWABLE` (then it needs no escaping in HTML, JSON, CSV or XML); every pseudonym left as it is (not
-    in the map, or not showable) is added to `left`."""
+    in the map, or not showable) is added to `left`.
 
-    def swap(found: re.Match[str]) -> str:
-        raw = known.get(found.group(0))
+    One pass of the compiled pattern (a split, not a substitution that calls back into Python per mention);
+    each distinct pseudonym of the text is looked up once."""
+    parts = _SPLIT.split(html)
+    if len(parts) == 1:
+        return html
+    mentioned = parts[1::2]
+    swap: dict[str, str] = {}
+    for pseudonym in set(mentioned):
+        raw = known.get(pseudonym)
         if raw is not None and SHOWABLE.fullmatch(raw):
-            return raw
-        if left is not None:
-            left.add(found.group(0))
-        return found.group(0)
-
-    return PSEUDONYM.sub(swap, html)
+            swap[pseudonym] = raw
+        else:
+            swap[pseudonym] = pseudonym
+            if left is not None:
+                left.add(pseudonym)
+    parts[1::2] = [swap[pseudonym] for pseudonym in mentioned]
+    return "".join(parts)
 
 
 # One compact line: a pack of up to ten cases prints on two A4 pages (tests/test_print.py); the earlier
@@ -108,31 +145,6 @@ def write_private(root: Path, relative: str, text: str | bytes) -> Path:
     with os.fdopen(fd, "wb") as handle:
         handle.write(text.encode("utf-8") if isinstance(text, str) else text)
     return path
-
-
-def rewrite_file(name: str, content: str | bytes, change: Callable[[str], str]) -> str | bytes:
-    """One file of a pack with `change` applied to its text: a page or CSV as text, a workbook part by part
-    (an XLSX is a zip of XML text)."""
-    if isinstance(content, str):
-        return change(content)
-    if not name.endswith(".xlsx"):
-        return change(content.decode("utf-8")).encode("utf-8")
-    source, out = zipfile.ZipFile(io.BytesIO(content)), io.BytesIO()
-    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if info.filename.endswith(".xml"):
-                data = change(data.decode("utf-8")).encode("utf-8")
-            target.writestr(info, data)
-    return out.getvalue()
-
-
-def reidentify_file(
-    name: str, content: str | bytes, known: dict[str, str], left: set[str] | None = None
-) -> str | bytes:
-    """One file of a pack with its pseudonyms replaced (`reidentify`: page, CSV or each XML part of a
-    workbook; identifiers that need no escaping only); the pseudonyms left are added to `left`."""
-    return rewrite_file(name, content, lambda found: reidentify(found, known, left))
 
 
 def mark_confidential(html: str, text: str) -> str:

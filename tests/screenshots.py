@@ -36,6 +36,12 @@ def main(site: Path, out: Path) -> int:
                 # The page is in one of the two sites (organisatie/ or management/); a department's pack,
                 # not the calibration overview (calibration/index.html).
                 found = []
+                # The calibration pack as the meeting gets it: from the packs folder beside the site (<home>/packs,
+                # written by the publish step; sample data only), not the management site's department page.
+                packs = site.parent / "packs" / organization
+                if name == "calibration_pack.png" and packs.is_dir():
+                    cycle = max(p for p in packs.iterdir() if p.is_dir())
+                    found += sorted(p for p in cycle.glob(glob) if p.name != "index.html")
                 for audience in ("organisatie", "management"):
                     if (site / audience / organization).is_dir():
                         cycle = max(p for p in (site / audience / organization).iterdir() if p.is_dir())

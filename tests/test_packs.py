@@ -9,10 +9,15 @@ for the bundled sample.
 from __future__ import annotations
 
 import csv
+import hashlib
+import html
 import io
+import json
 import re
 import secrets
 import stat
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
@@ -30,7 +35,7 @@ from pipelines.packs import MANAGEMENT_FOLDER, packs_folder, write_packs
 from tests.bad_inputs.make_corpus import EVALUATION_COLUMNS, MAPPINGS
 from tests.test_ingest import make_settings
 from tests.test_privacy_ingest import table
-from tests.test_site import all_strings, chart_payloads
+from tests.test_site import all_strings, chart_payloads, department_packs
 
 ORG = "zeeland-demo"
 EMPLOYEES = [f"QP5531A{i:02d}" for i in range(1, 13)]
@@ -163,11 +168,17 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
     assert (counts.meeting, counts.management, counts.left) == (0, 1, 0)
     files = pack_files(inbox)
     folder = f"{ORG}/2024/{MANAGEMENT_FOLDER}"
-    assert sorted(files) == [
-        f"{folder}/norming.html",
-        f"{folder}/norming.scale.csv",
-        f"{folder}/norming.scale.xlsx",
-    ]
+    assert sorted(files) == sorted(
+        [
+            "index.html",
+            "manifest.json",
+            f"{ORG}/2024/index.html",
+            f"{ORG}/2024/manifest.json",
+            f"{folder}/norming.html",
+            f"{folder}/norming.scale.csv",
+            f"{folder}/norming.scale.xlsx",
+        ]
+    )
     html = files[f"{folder}/norming.html"].read_text(encoding="utf-8")
     # the chart's JSON: categories and hover texts by number; the page names no pseudonym any more
     assert '"y":["QPM7701","J. de Vries"]' in html and '"QPM7701: 0,79"' in html
@@ -177,8 +188,9 @@ def test_the_management_pack_shows_evaluators_by_number_in_text_chart_and_downlo
     assert "pseudon" not in html.lower()
     assert text("pack_management_confidential", "nl").split(" — ")[0] in html
     assert html.index("VERTROUWELIJK") < html.index("<nav>")
-    # one folder deeper than on the site: links reach the packs folder's assets; no listing of site pages
-    assert 'href="../../../assets/site.css"' in html and "href='../../../glossary.html'" in html
+    # one folder deeper than on the site: links reach the packs folder's assets; no listing of site pages; a
+    # menu's link to a page the packs folder does not hold (here the glossary: no site was built) is taken out
+    assert 'href="../../../assets/site.css"' in html and "glossary" not in html
     assert "data-prefix='../../../'" in html and "manifest.js" not in html
     rows = list(
         csv.reader(
@@ -335,3 +347,194 @@ def test_a_meeting_pack_says_employee_numbers_only_where_it_shows_them(
         assert text("worklist_explain", "nl") in html and text("pack_worklist_explain", "nl") not in html
         assert "2 nummers konden niet worden teruggezet" in html
     assert "manifest.js" not in html
+
+
+# ---------------------------------------------------------------------------------------------- index, manifest
+class Links(HTMLParser):
+    """Every link of a page (href, src, and the pages a navigating menu offers) and every id in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self._menu = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.add(str(found["id"]))
+        self.links += [str(found[a]) for a in ("href", "src") if found.get(a) is not None]
+        if tag == "select":
+            self._menu = "data-navigate" in found
+        elif tag == "option" and self._menu and found.get("value"):
+            self.links.append(str(found["value"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._menu = False
+
+
+def broken_links(root: Path) -> tuple[int, list[str]]:
+    """Links of every page under `root` that reach neither a file inside `root` nor an id in their page."""
+    checked, broken = 0, []
+    for page in sorted(root.rglob("*.html")):
+        parser = Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for link in parser.links:
+            if link.startswith("data:"):
+                continue
+            checked += 1
+            path, _, fragment = link.partition("#")
+            target = (page.parent / path).resolve()
+            if not path:
+                ok = fragment in parser.ids
+            else:
+                ok = target.is_file() and target.is_relative_to(root.resolve())
+            if not ok:
+                broken.append(f"{page.relative_to(root)}: {link}")
+    return checked, broken
+
+
+def test_index_and_manifest_say_what_was_handed_to_whom_in_english_on_request(inbox: Settings) -> None:
+    pages = {
+        ORG: {
+            f"{ORG}/2024/calibration/financien.html": meeting_page(),
+            f"{ORG}/2024/calibration/oud.html": meeting_page(),
+        }
+    }
+    management = rendered("en")
+    assets = inbox.site / "management" / "assets"  # the site's, copied beside the packs
+    assets.mkdir(parents=True)
+    for name in ("site.css", "site.js", "plotly.min.js"):
+        (assets / name).write_text("/* asset */", encoding="utf-8")
+    write_packs(
+        pages, management, {}, inbox, load_key(), "en", built_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    )
+    root = packs_folder(inbox)
+    index = (root / ORG / "2024" / "index.html").read_text(encoding="utf-8")
+    assert text("packs_index_confidential", "en") in index and text("packs_index_meeting", "en") in index
+    assert "href='calibration/financien.html'" in index and "href='management/norming.html'" in index
+    assert "Built on 2025-03-01 09:00 UTC" in index and "VERTROUWELIJK" not in index
+    top = (root / "index.html").read_text(encoding="utf-8")
+    assert (
+        f"href='{ORG}/2024/index.html'" in top and "2 calibration packs" in top and "1 management pack" in top
+    )
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    files = {entry["file"]: entry for entry in manifest["files"]}
+    assert files[f"{ORG}/2024/calibration/financien.html"]["audience"] == "meeting"
+    assert files[f"{ORG}/2024/calibration/financien.html"]["department"] == "financien"  # no tables: its file
+    assert files[f"{ORG}/2024/management/norming.scale.xlsx"]["audience"] == "management"
+    assert {entry["built_at"] for entry in files.values()} == {"2025-03-01T09:00:00+00:00"}
+    for name, entry in files.items():
+        digest = hashlib.sha256((root / name).read_bytes()).hexdigest()
+        assert entry["sha256"] == digest, name
+    assert broken_links(root)[1] == []
+    # A cycle's packs are written anew: a department gone from the pages leaves no pack (and no entry) behind.
+    del pages[ORG][f"{ORG}/2024/calibration/oud.html"]
+    write_packs(pages, management, {}, inbox, load_key(), "nl")
+    assert not (root / ORG / "2024" / "calibration" / "oud.html").exists()
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    assert not any("oud" in entry["file"] for entry in manifest["files"])
+    dutch = (root / ORG / "2024" / "index.html").read_text(encoding="utf-8")
+    assert text("packs_index_confidential", "nl") in dutch and "Kalibratiepakketten" in dutch
+    for path in [root, *root.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_sample_every_link_of_every_pack_resolves_inside_the_packs_folder(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """Handed over as a folder, the packs work on their own: every href, src and menu entry of every page
+    (packs, indexes, glossary) reaches a file inside the packs folder or an anchor in its page."""
+    assert sample_run.success
+    root = packs_folder(sample_run.settings)
+    checked, broken = broken_links(root)
+    print(f"pack links checked: {checked}, broken: {len(broken)}")
+    assert checked > 1000 and broken == [], broken[:10]
+    # the menus that are left point at the packs: the cycle's index and the management pack
+    economie = (root / "zeeland-demo" / "2024" / "calibration" / "economie.html").read_text(encoding="utf-8")
+    assert "href='../index.html'" in economie and "href='../../../glossary.html'" in economie
+    norming = (root / "zeeland-demo" / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
+        encoding="utf-8"
+    )
+    assert "href='norming.html'" in norming and "fairness.html" not in norming
+
+
+def test_sample_index_lists_each_departments_pack_with_its_people_and_cases(sample_run) -> None:  # type: ignore[no-untyped-def]
+    """Each organisation-cycle's index names every meeting pack by department with the n its pack shows and
+    the rows of its worklist download; the manifest lists every pack file with its audience and sha256."""
+    assert sample_run.success
+    root = packs_folder(sample_run.settings)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    files = {entry["file"]: entry for entry in manifest["files"]}
+    shared = {"index.html", "manifest.json", "glossary.html"}
+    on_disk = {
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file()
+        and str(p.relative_to(root)) not in shared
+        and p.parent.name != "assets"
+        and not (p.name in ("index.html", "manifest.json") and len(p.relative_to(root).parts) == 3)
+    }
+    assert set(files) == on_disk
+    for name, entry in files.items():
+        assert entry["sha256"] == hashlib.sha256((root / name).read_bytes()).hexdigest(), name
+        folder = MANAGEMENT_FOLDER if entry["audience"] == "management" else "calibration"
+        assert name.split("/")[2] == folder and entry["audience"] in ("meeting", "management")
+    cycles = sorted({"/".join(name.split("/")[:2]) for name in files})
+    assert len(cycles) == 6
+    top = (root / "index.html").read_text(encoding="utf-8")
+    shown = 0
+    for cycle in cycles:
+        assert f"href='{cycle}/index.html'" in top
+        index = (root / cycle / "index.html").read_text(encoding="utf-8")
+        assert text("packs_index_confidential", "nl") in index
+        assert f"href='{MANAGEMENT_FOLDER}/norming.html'" in index
+        for pack in department_packs(root / cycle):
+            entry = files[f"{cycle}/calibration/{pack.name}"]
+            page = pack.read_text(encoding="utf-8")
+            n = re.search(r"<p class='lead'>[^<]*· n = ([\d.]+)", page)
+            assert n is not None and entry["rated"] == int(n.group(1).replace(".", "")), pack
+            worklist = pack.with_name(pack.stem + ".werklijst-voor-de-vergadering.csv")
+            cases = len(worklist.read_text(encoding="utf-8-sig").splitlines()) - 1 if worklist.exists() else 0
+            assert entry["cases"] == cases, pack
+            said = (
+                f"href='calibration/{pack.name}'>{html.escape(entry['department'], quote=True)}</a> "
+                f"<span class='meta'>({entry['rated']} beoordeelde medewerkers · "
+            )
+            assert said.replace("'", "'") in index.replace("&#x27;", "'"), (cycle, pack.name)
+            shown += 1
+    assert shown == 66
+
+
+def test_a_cycle_made_of_the_same_inputs_keeps_its_packs_and_reads_no_export(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second run with the same pages, key and exports keeps the packs (not one file written, no export
+    read); a changed export, another key or a pack file changed on disk makes the cycle's packs anew."""
+    import pipelines.packs as packs
+
+    first = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (first.management, first.reused) == (1, 0)
+    pack = packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html"
+    written = pack.stat().st_mtime_ns
+
+    def no_reading(*args: object, **kwargs: object) -> dict[str, str]:
+        raise AssertionError("an export was read for packs that are kept")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(packs, "pseudonym_map", no_reading)
+        again = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (again.management, again.reused, again.left) == (1, 1, 0)
+    assert pack.stat().st_mtime_ns == written
+    # another key: made anew (and it says the numbers could not be turned back)
+    other = write_packs({}, rendered(), {}, inbox, secrets.token_bytes(32), "nl", meeting=False)
+    assert (other.reused, other.left) == (0, 2)
+    assert write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False).reused == 0
+    assert "QPM7701" in pack.read_text(encoding="utf-8")
+    # a pack changed on disk is not trusted
+    pack.write_text(pack.read_text(encoding="utf-8").replace("QPM7701", "QPM0000"), encoding="utf-8")
+    assert write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False).reused == 0
+    assert "QPM7701" in pack.read_text(encoding="utf-8")
+    # a changed export: made anew from it
+    (inbox.inbox / "beoordeling_2024.csv").write_bytes(export().replace(b"QPM7701", b"QPM7702"))
+    changed = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
+    assert (changed.reused, changed.left) == (0, 1)

@@ -246,6 +246,8 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
             "management_packs": dg.MetadataValue.int(packs.management),
             # Pseudonyms the packs could not turn back (no key, exports gone from the inbox): a count only.
             "pack_pseudonyms_left": dg.MetadataValue.int(packs.left),
+            # Organisation-cycles whose packs were kept from the previous run (same inputs, pipelines/packs.py).
+            "reused_pack_cycles": dg.MetadataValue.int(packs.reused),
             # Per audience: cells shown and hidden by reason (counts only; docs/privacy.md).
             "disclosure_report": dg.MetadataValue.md(_report_markdown(published.report_frame())),
             # Notes name tables and columns only (never values).
