@@ -205,16 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     sampler = RssSampler()
     sampler.start()
 
-    import dagster as dg
-
     from models.config import PROJECT_ROOT, load_settings
     from pipelines.definitions import all_assets
     from pipelines.resources import CalibraResource, long_lived_objects_frozen
+    from pipelines.runs import home_instance, materialize
 
     imports_done_at = time.time()
     config = args.config or str(PROJECT_ROOT / "calibra.yaml")
     settings = load_settings(config, args.home, args.site)
-    instance = dg.DagsterInstance.get()  # DAGSTER_HOME: persistent, as `calibra run`
     resource_ = CalibraResource(config_path=config, home=str(settings.home), site=str(settings.site))
     profiler = None
     if args.profile:
@@ -225,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     if profiler:
         profiler.enable()
     with long_lived_objects_frozen():  # as `calibra run` (pipelines/cli.py)
-        result = dg.materialize(
+        # as `calibra run`: ingest, then the stale organisation-cycle partitions, on the home's instance
+        result = materialize(
             all_assets,
-            instance=instance,
             resources={"calibra": resource_},
             selection=args.selection or None,
             raise_on_error=False,
@@ -245,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         if not e.passed and e.severity.value == "ERROR"
     ]
     sampler.stop()
-    steps = _steps(instance, result.run_id, _step_groups(all_assets), sampler)
+    with home_instance(settings.home) as instance:  # the call's runs: ingest, observation, partitions
+        groups = _step_groups(all_assets)
+        steps = [step for run in result.results for step in _steps(instance, run.run_id, groups, sampler)]
     report = {
         "success": bool(result.success and not failed_checks),
         "failed_checks": failed_checks,

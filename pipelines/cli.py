@@ -46,21 +46,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _dagster_home(home: Path) -> Path:
-    """A persistent Dagster instance beside the database, so `calibra ui` shows the runs of `calibra run`
-    (DAGSTER_HOME, Dagster's own variable, overrides it). Its run and event storage keeps step logs:
-    owner-only, like the rest of the home."""
-    from models.warehouse import owner_only
+    """The home's Dagster instance folder (pipelines.runs.dagster_home)."""
+    from pipelines.runs import dagster_home
 
-    dagster_home = Path(os.environ.get("DAGSTER_HOME") or home / "dagster")
-    try:
-        dagster_home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        config = dagster_home / "dagster.yaml"
-        if not config.exists():
-            config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-        owner_only(dagster_home)
-    except OSError as error:
-        raise CalibraError(os_error_sentence(error, dagster_home)) from None
-    return dagster_home
+    return dagster_home(home)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -92,12 +81,14 @@ def _materialize(
 
     from pipelines.definitions import all_assets
     from pipelines.resources import long_lived_objects_frozen
+    from pipelines.runs import materialize
     from pipelines.settings import run_resource
 
     dagster_home = _dagster_home(settings.home)
     try:
         with long_lived_objects_frozen(), dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-            result = dg.materialize(
+            # ingest, then the organisation-cycle partitions Dagster finds missing or stale, then the rest
+            result = materialize(
                 all_assets,
                 instance=instance,
                 resources={"calibra": run_resource(settings, language, show_progress)},
@@ -114,6 +105,9 @@ def _materialize(
         if advice is None:
             raise
         raise CalibraError(f"Dagster's run storage in {dagster_home} cannot be used: {advice}") from None
+    if show_progress and selection is None and result.results:
+        rebuilt = ", ".join(result.partitions) if result.partitions else "none (nothing changed)"
+        print(f"  · organisation-cycles rebuilt (missing or stale in Dagster): {rebuilt}", file=sys.stderr)
     failed_checks = [
         f"{evaluation.asset_key.to_user_string()}: {evaluation.check_name}"
         for evaluation in result.get_asset_check_evaluations()

@@ -13,24 +13,31 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines import assets
+from pipelines.jobs import runs_job
 from pipelines.schedules import cycle_calendar
 from pipelines.sensors import inbox_sensor
 from pipelines.settings import resolve, ui_resource
 
-all_assets = [a for a in dg.load_assets_from_package_module(assets) if isinstance(a, dg.AssetsDefinition)]
+# The assets and the observed staging slices (an observable source asset: the organisation-cycle partitions).
+all_assets = [
+    a
+    for a in dg.load_assets_from_package_module(assets)
+    if isinstance(a, dg.AssetsDefinition | dg.SourceAsset)
+]
 
-calibra_all = dg.define_asset_job(
+
+calibra_all = runs_job(
     "calibra_all",
-    selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,
-    description="Ingest every new export, rebuild every mart and publish the site.",
+    all_assets,
+    None,
+    "Ingest every new export, rebuild the stale organisation-cycles of every mart and publish the site.",
 )
 
-calibra_budget = dg.define_asset_job(
+calibra_budget = runs_job(
     "calibra_budget",
-    selection=dg.AssetSelection.key_substring("budget") | dg.AssetSelection.keys("site"),
-    executor_def=dg.in_process_executor,
-    description="Refresh the budget marts and the site before the payout date.",
+    all_assets,
+    dg.AssetSelection.key_substring("budget") | dg.AssetSelection.keys("site"),
+    "Refresh the budget marts and the site before the payout date.",
 )
 
 

@@ -1,14 +1,23 @@
-"""Which organisation × cycle slices a mart step recomputes in this run, and how they replace the old rows.
+"""What Dagster cannot do for the organisation × cycle partitions of the per-cycle marts.
 
-Most marts are computed per organisation and cycle, from the staging rows of that cycle and, for some, of
-the few cycles before it (leniency and calibration-impact windows, transitions from the previous cycle).
-After each build a step records per slice a fingerprint of what the slice was computed from, in
-audit.mart_inputs: the loaded staging files of that organisation and cycle (and its files without a cycle,
-such as salary scales), the policy file, calibra.yaml and calibra's version. The next run recomputes only
-the slices whose fingerprint changed (a new cycle, a corrected export, a new policy), plus the later
-cycles whose window reaches back to one of them, and replaces exactly those rows; the rest stay as built.
-A step runs whole when one of its tables is missing, when it has no fingerprints yet, when a table's
-columns no longer match, or when the run is configured to (`CALIBRA_FULL_REBUILD=1`, read by the command line).
+Dagster decides which organisation-cycles a run materialises: the marts are partitioned by organisation-cycle
+(pipelines/assets/slices.py), `staging/slices` reports each slice's data version, and pipelines/runs.py asks
+Dagster's stale-status resolver which partitions are missing or stale. What stays here, and why:
+
+- `current_fingerprints`: the slice's data version. Dagster sees neither the load ledger nor the policy file
+  or calibra.yaml a cycle is judged by; the observation reports this digest as the version.
+- `plan`, given the run's partitions: the later cycles whose window reaches back to a changed one are rebuilt
+  too (leniency, transitions, calibration impact, pooled fairness windows). Dagster's partition mappings
+  cannot express "the next w − 1 cycles of the same organisation" over dynamic keys when w is policy, read at
+  run time; the step rebuilds them in the same transaction. A slice that left staging has its rows deleted.
+  A step runs whole when a table is missing, its columns changed, or on `CALIBRA_FULL_REBUILD=1`.
+- `replace_slices` / `rebuild`: a partition's rows are replaced in one DuckDB transaction across the step's
+  tables (delete the slices, insert their rows) with the fingerprints in audit.mart_inputs (the record of
+  which slices the database holds: pipelines.runs rebuilds partitions the database lacks). Dagster's I/O
+  managers do not write several tables of one writer in one transaction.
+- `plan` without partitions compares the stored fingerprints itself: only the person-cycle layer does so, a
+  staging table that the fairness and budget marts bring up to date before they read (so that a mart step
+  materialised on its own reads current rows); it is not partitioned yet.
 """
 
 from __future__ import annotations
@@ -95,7 +104,7 @@ def _file_digest(path: object) -> str:
         return "missing"
 
 
-def _version() -> str:
+def calibra_version() -> str:
     try:
         return metadata.version("calibra")
     except metadata.PackageNotFoundError:
@@ -120,7 +129,24 @@ def current_fingerprints(
             without_cycle.setdefault(organization, []).append(f"{kind}:{sha}")
         else:
             per_slice.setdefault((organization, int(cycle)), []).append(f"{kind}:{sha}")
-    shared = [_version(), _file_digest(settings.config_path)]
+    # Staging rows are written by ingest only, each with its ledger row; organisation-cycles staged otherwise
+    # (a test's fixture) are slices too, known by their shared inputs alone.
+    tables = [
+        name
+        for (name,) in con.execute(
+            """SELECT DISTINCT table_name FROM duckdb_columns()
+               WHERE schema_name = 'staging' AND column_name = 'cycle' AND list_contains(?, table_name)""",
+            [list(kinds)],
+        ).fetchall()
+    ]
+    for table in sorted(tables):
+        for organization, cycle in con.execute(
+            f"""SELECT DISTINCT organization, cycle FROM staging."{table}"
+                WHERE cycle IS NOT NULL AND list_contains(?, organization)""",
+            [list(organizations)],
+        ).fetchall():
+            per_slice.setdefault((str(organization), int(cycle)), [])
+    shared = [calibra_version(), _file_digest(settings.config_path)]
     digests: dict[Path, str] = {}
 
     def policy_digest(org: str, cycle: int) -> str:
@@ -163,10 +189,22 @@ def plan(
     kinds: Sequence[str],
     lookback: Mapping[str, int],
     tables: Iterable[str],
+    changed: Iterable[Slice] | None = None,
 ) -> SliceWork:
-    """The slices to rebuild and read. `lookback[org]` is how many cycles (this one included) a slice reads:
-    1 for a mart of one cycle, 2 with the previous cycle, n for a window of n cycles, EVERY_CYCLE when every
-    cycle's rows depend on all of the organisation's cycles (then a change rebuilds the organisation)."""
+    """The slices to rebuild and read. `changed`: the organisation-cycles Dagster materialises in this run (the
+    run's partitions, missing or stale by their data versions); None for a step that is not partitioned (the
+    person-cycle layer), which then compares the fingerprints stored in audit.mart_inputs itself.
+
+    `lookback[org]` is how many cycles (this one included) a slice reads: 1 for a mart of one cycle, 2 with the
+    previous cycle, n for a window of n cycles, EVERY_CYCLE when every cycle's rows depend on all of the
+    organisation's cycles (then a change rebuilds the organisation). A changed slice also rebuilds the later
+    cycles whose window reaches back to it: the one rule Dagster cannot express here. Its partitions are
+    organisation-cycle keys with the identity mapping; a window of n earlier cycles of the same organisation
+    would need a custom PartitionMapping over dynamic keys, whose n is policy (read at run time, not when the
+    definitions are built). So the step rebuilds those cycles in the same transaction; Dagster records the
+    run's own partitions.
+
+    A slice of the run that is no longer in staging (its files were superseded) has its rows deleted."""
     fingerprints = current_fingerprints(con, settings, organizations, kinds)
     present = frozenset(fingerprints)
     stored = {
@@ -188,8 +226,15 @@ def plan(
     cycles_of: dict[str, list[int]] = {}
     for org, cycle in sorted(present):
         cycles_of.setdefault(org, []).append(cycle)
-    changed = {s for s in present if stored.get(s) != fingerprints[s]}
-    vanished = {s for s in stored if s not in present}
+    if changed is None:
+        changed = {s for s in present if stored.get(s) != fingerprints[s]}
+        vanished = {s for s in stored if s not in present}
+        source = "by fingerprint"
+    else:
+        changed = {s for s in changed if s[0] in organizations}
+        vanished = {s for s in changed if s not in present}
+        changed = {s for s in changed if s in present}
+        source = "partitions from Dagster"
     rebuild: set[Slice] = set(vanished)
     for org, cycle in changed | vanished:
         cycles = cycles_of.get(org, [])
@@ -205,7 +250,7 @@ def plan(
         first = 0 if reach == EVERY_CYCLE else max(0, position - reach + 1)
         read.update((org, c) for c in cycles[first : position + 1])
     reason = (
-        f"{len(changed)} changed and {len(vanished)} vanished organisation-cycles; "
+        f"{len(changed)} changed and {len(vanished)} vanished organisation-cycles ({source}); "
         f"rebuilding {len(rebuild)} of {len(present)}"
     )
     return SliceWork(step, False, frozenset(rebuild), frozenset(read), fingerprints, reason)
@@ -360,11 +405,19 @@ def build_step(
     lookback: Mapping[str, int],
     tables: Mapping[str, str],
     compute: Callable[[SliceWork], Mapping[str, pl.DataFrame]],
+    changed: Iterable[Slice] | None = None,
 ) -> tuple[SliceWork, dict[str, pl.DataFrame]]:
     """What a mart asset does: plan its slices, compute and write them, and read its whole tables back.
     Returns the work done and {mart name: whole table} for the asset's checks and metadata."""
     work = plan(
-        con, settings, step, organizations=organizations, kinds=kinds, lookback=lookback, tables=tables
+        con,
+        settings,
+        step,
+        organizations=organizations,
+        kinds=kinds,
+        lookback=lookback,
+        tables=tables,
+        changed=changed,
     )
     work = rebuild(con, work, tables, compute)
     return work, read_marts(con, tables)

@@ -98,11 +98,10 @@ def _session_lock(shared: Path, name: str) -> Iterator[None]:
 
 
 def _build_sample(root: Path) -> bool:
-    import dagster as dg
-
     from models.sample import write_sample
     from pipelines.definitions import all_assets
     from pipelines.resources import CalibraResource, long_lived_objects_frozen
+    from pipelines.runs import materialize
 
     write_sample(root / "home", seed=7, employees=900, cycles=3)
     config = str(PROJECT_ROOT / "calibra.yaml")
@@ -110,7 +109,7 @@ def _build_sample(root: Path) -> bool:
     with (
         long_lived_objects_frozen()
     ):  # as `calibra run` does: the worker's objects are not rescanned per step
-        result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
+        result = materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
     return bool(result.success)
 
 

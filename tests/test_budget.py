@@ -1253,6 +1253,7 @@ def test_budget_assets_on_a_temporary_database(tmp_path: Path) -> None:
 
     from pipelines.assets.marts import budget as assets
     from pipelines.resources import CalibraResource
+    from pipelines.runs import materialize
 
     config = tmp_path / "calibra.yaml"
     config.write_text(
@@ -1283,7 +1284,7 @@ def test_budget_assets_on_a_temporary_database(tmp_path: Path) -> None:
         )
     )
     write_staging(tmp_path / "home" / "calibra.duckdb", zeeland_inputs())
-    result = dg.materialize(
+    result = materialize(
         [assets.budget, assets.budget_forecast, assets.budget_whatif],
         resources={"calibra": CalibraResource(config_path=str(config))},
     )

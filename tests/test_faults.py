@@ -335,11 +335,12 @@ def _reference_state(home: Home) -> tuple[bool, dict[str, object]]:
 
     from pipelines.definitions import all_assets
     from pipelines.resources import CalibraResource
+    from pipelines.runs import materialize
 
     resource = CalibraResource(
         config_path=str(PROJECT_ROOT / "calibra.yaml"), home=str(home.home), site=str(home.site)
     )
-    result = dg.materialize(
+    result = materialize(
         all_assets,
         resources={"calibra": resource},
         selection=dg.AssetSelection.all() - dg.AssetSelection.keys("site"),

@@ -10,6 +10,7 @@ import dagster as dg
 from models.config import PROJECT_ROOT
 from pipelines.definitions import all_assets, defs
 from pipelines.resources import CalibraResource
+from pipelines.runs import materialize
 from pipelines.sensors import inbox_sensor
 from tests.conftest import SampleRun
 
@@ -95,7 +96,7 @@ def test_a_rejected_file_stops_everything_downstream(tmp_path: Path) -> None:
     resource = CalibraResource(
         config_path=str(PROJECT_ROOT / "calibra.yaml"), home=str(home), site=str(tmp_path / "site")
     )
-    result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
+    result = materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "raw/inbox_files" in materialized
     assert "site" not in materialized and not any(k.startswith("marts/") for k in materialized)

@@ -345,12 +345,12 @@ def test_every_page_footer_names_the_policy_version_of_its_cycle(tmp_path: Path)
 def test_the_budget_prices_each_cycle_on_the_policy_in_force_for_it(tmp_path: Path) -> None:
     """Two cycles under two regimes that differ in the structural budget (Z-14: 5% of the payroll before
     2024, 2.8% from 2024): marts.budget names each cycle's policy and applies its percentage."""
-    import dagster as dg
     import duckdb
     import polars as pl
 
     from pipelines.assets.marts import budget as assets
     from pipelines.resources import CalibraResource
+    from pipelines.runs import materialize
     from tests.test_budget import CYCLE, write_staging, zeeland_inputs
 
     zeeland = yaml.safe_load((PROJECT_ROOT / "policies" / "zeeland_5punt.yaml").read_text(encoding="utf-8"))
@@ -377,7 +377,7 @@ def test_the_budget_prices_each_cycle_on_the_policy_in_force_for_it(tmp_path: Pa
     )
     write_staging(tmp_path / "home" / "calibra.duckdb", two_cycles)
     resource = CalibraResource(config_path=str(config), home=str(tmp_path / "home"))
-    assert dg.materialize([assets.budget], resources={"calibra": resource}).success
+    assert materialize([assets.budget], resources={"calibra": resource}).success
     with duckdb.connect(str(tmp_path / "home" / "calibra.duckdb"), read_only=True) as con:
         rows = con.execute(
             """SELECT cycle, policy_id, structural_budget / payroll FROM marts.budget

@@ -22,6 +22,7 @@ import yaml
 from models.calibration import MART_SCHEMAS, calibration_marts
 from models.config import PROJECT_ROOT
 from models.policy import load_policy
+from pipelines.runs import materialize
 from tests.test_calibration import FOUR_POINT_YAML, ZEELAND, ZEELAND_CODES, ZEELAND_PROBS, simulate
 from tests.test_increments import _same
 
@@ -100,7 +101,7 @@ def _materialize(config: Path, home: Path) -> dg.ExecuteInProcessResult:
     from pipelines.resources import CalibraResource
 
     resource = CalibraResource(config_path=str(config), home=str(home))
-    result = dg.materialize([calibration_marts_asset], resources={"calibra": resource})
+    result = materialize([calibration_marts_asset], resources={"calibra": resource})
     assert result.success
     return result
 
@@ -235,7 +236,7 @@ def test_calibration_impact_windows_stay_inside_a_regime(tmp_path: Path) -> None
                 [f"sha{cycle}", ORG, cycle],
             )
     resource = CalibraResource(config_path=str(config), home=str(home))
-    assert dg.materialize([calibration_impact], resources={"calibra": resource}).success
+    assert materialize([calibration_impact], resources={"calibra": resource}).success
     with duckdb.connect(str(home / "calibra.duckdb"), read_only=True) as con:
         written = {name: con.sql(f"SELECT * FROM marts.{name}").pl() for name in SCHEMAS}
 
@@ -266,7 +267,7 @@ def test_the_evaluator_report_judges_each_cycle_by_its_own_policy(
 
     folder, evaluations, _ = two_regimes
     resource = CalibraResource(config_path=str(folder / "calibra.yaml"), home=str(folder / "home"))
-    assert dg.materialize([evaluator_report_asset], resources={"calibra": resource}).success
+    assert materialize([evaluator_report_asset], resources={"calibra": resource}).success
     old, new = load_policy(folder / "old.yaml"), load_policy(folder / "new.yaml")
     names = ("evaluator_report", "evaluator_fair_ratings")
     parts = [

@@ -31,6 +31,7 @@ from models.pay_transparency import SCHEMA as PAY_SCHEMA
 from models.pay_transparency import pay_transparency, people_frame
 from models.person_cycle import person_cycle_frame
 from models.policy import Policy, load_policy
+from pipelines.runs import materialize
 from tests.test_increments import _same
 
 ORG = "zeeland-demo"
@@ -173,7 +174,7 @@ def two_regimes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     exports = _exports()
     _stage(folder / "home" / "calibra.duckdb", exports)
     resource = CalibraResource(config_path=str(config), home=str(folder / "home"))
-    assert dg.materialize([fairness_marts_asset], resources={"calibra": resource}).success
+    assert materialize([fairness_marts_asset], resources={"calibra": resource}).success
     return folder, exports
 
 
@@ -258,9 +259,9 @@ def test_a_new_cycle_under_the_new_regime_rebuilds_only_itself(
     last = NEW_CYCLES[-1]
     _stage(home / "calibra.duckdb", {k: f.filter(pl.col("cycle") < last) for k, f in exports.items()})
     resource = CalibraResource(config_path=str(config), home=str(home))
-    assert dg.materialize([fairness_marts_asset], resources={"calibra": resource}).success
+    assert materialize([fairness_marts_asset], resources={"calibra": resource}).success
     _stage(home / "calibra.duckdb", {k: f.filter(pl.col("cycle") == last) for k, f in exports.items()})
-    result = dg.materialize([fairness_marts_asset], resources={"calibra": resource})
+    result = materialize([fairness_marts_asset], resources={"calibra": resource})
     rebuilt = {
         event.asset_key.path[-1]: event.materialization.metadata.get("organisation_cycles_rebuilt")
         for event in result.get_asset_materialization_events()
@@ -332,7 +333,7 @@ def test_the_site_publishes_each_cycle_with_its_own_policy(
     resource = CalibraResource(
         config_path=str(folder / "calibra.yaml"), home=str(folder / "home"), site=str(tmp_path / "site")
     )
-    assert dg.materialize([site], resources={"calibra": resource}).success
+    assert materialize([site], resources={"calibra": resource}).success
     root = tmp_path / "site" / "organisatie" / ORG
     shown = {}
     for cycles, (policy_id, version), k in ((OLD_CYCLES, ("z_old", 1), 5), (NEW_CYCLES, ("z_new", 2), 8)):
@@ -387,7 +388,7 @@ def test_process_status_counts_each_cycle_by_its_own_policy(
 
     folder, exports = two_regimes
     resource = CalibraResource(config_path=str(folder / "calibra.yaml"), home=str(folder / "home"))
-    assert dg.materialize([process_status_asset], resources={"calibra": resource}).success
+    assert materialize([process_status_asset], resources={"calibra": resource}).success
     stored = _stored(folder, "marts.process_status")
     gender = _stored(folder, "marts.fairness").filter(pl.col("attribute") == "gender")
     parts = []
@@ -445,7 +446,7 @@ def test_the_publication_list_judges_each_cycle_by_its_own_policy(tmp_path: Path
     exports = _exports()
     _stage(tmp_path / "home" / "calibra.duckdb", exports)
     resource = CalibraResource(config_path=str(config), home=str(tmp_path / "home"))
-    assert dg.materialize([publication_list_asset], resources={"calibra": resource}).success
+    assert materialize([publication_list_asset], resources={"calibra": resource}).success
     stored = _stored(tmp_path, "marts.publication_list")
     parts = [
         publication_list({ORG: policy}, _of(exports["awards"], cycles), _of(exports["evaluations"], cycles))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import openpyxl
 import polars as pl
@@ -19,6 +18,7 @@ import polars as pl
 from models.pseudonym import load_key, pseudonymise_value
 from pipelines.definitions import all_assets
 from pipelines.resources import CalibraResource, long_lived_objects_frozen
+from pipelines.runs import materialize
 
 FIXTURE = Path(__file__).parent / "fixtures" / "third_regime"
 ORG = "gemeente-demo"
@@ -42,7 +42,7 @@ def test_a_third_regime_runs_through_the_whole_pipeline_without_code(tmp_path: P
     resource = CalibraResource(config_path=str(FIXTURE / "calibra.yaml"), home=str(home), site=str(site))
 
     with long_lived_objects_frozen():
-        result = dg.materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
+        result = materialize(all_assets, resources={"calibra": resource}, raise_on_error=False)
 
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     database = home / "calibra.duckdb"

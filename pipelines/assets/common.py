@@ -1,4 +1,5 @@
-"""What every mart asset shares: the staging keys it depends on and the policies of the organisations."""
+"""What every mart asset shares: the staging keys it depends on, the organisation-cycle partitions of the per-cycle
+marts and the policies of the organisations."""
 
 from __future__ import annotations
 
@@ -12,10 +13,26 @@ import polars as pl
 from models.config import Settings
 from models.contracts import KINDS
 from models.policy import Policy, load_policy, policy_for
-from pipelines.increments import Slice, SliceWork, slices_condition
+from pipelines.assets.slices import ORGANISATION_CYCLE, slice_of
+from pipelines.increments import Slice, SliceWork, calibra_version, slices_condition
 from pipelines.resources import CalibraResource
 
 STAGING = [dg.AssetKey(["staging", kind]) for kind in KINDS]
+
+# A per-cycle mart: one partition per organisation-cycle, built from that slice of staging (identity mapping),
+# all the partitions of a run in one step (one DuckDB writer, one transaction per step). The code version makes
+# a partition's data version follow from its inputs, so a partition rebuilt from the same slice leaves the
+# marts downstream of it fresh; a new calibra version makes every partition stale.
+PER_CYCLE: dict[str, Any] = {
+    "partitions_def": ORGANISATION_CYCLE,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "code_version": calibra_version(),
+}
+
+
+def run_slices(context: dg.AssetExecutionContext) -> set[Slice]:
+    """The organisation-cycles this run materialises: the run's partitions, chosen by Dagster."""
+    return {slice_of(key) for key in context.partition_keys}
 
 
 class CyclePolicies(dict[str, Policy]):

@@ -10,10 +10,11 @@ import polars as pl
 from models.budget import BUDGET_SUMS, LEVEL_DEPARTMENT, LEVEL_ORGANISATION, compute_budget, load_inputs
 from models.forecast import compute_forecast, load_scenarios
 from models.whatif import RESULT_SCHEMA, WhatIfError, whatif
-from pipelines.assets.common import STAGING, organisation_policies, staged_slices
+from pipelines.assets.common import PER_CYCLE, STAGING, organisation_policies, run_slices, staged_slices
 from pipelines.assets.marts.fairness import FAIRNESS
 from pipelines.assets.marts.intersections import left_out_of_fairness
 from pipelines.assets.person_cycle import ensure_person_cycle
+from pipelines.assets.slices import SLICES
 from pipelines.increments import SliceWork, build_step, slices_condition
 from pipelines.resources import CalibraResource, write_table
 
@@ -52,7 +53,7 @@ def _totals_mismatch(budget: pl.DataFrame) -> int:
     specs=[
         dg.AssetSpec(
             BUDGET,
-            deps=[*STAGING, FAIRNESS],  # the gender categories marts.fairness leaves out: shown_headcount
+            deps=[SLICES, FAIRNESS],  # the gender categories marts.fairness leaves out: shown_headcount
             group_name="marts",
             kinds=KINDS,
             description="Cost of the rating and reward decisions against the budget (Z-2..Z-7, Z-12, Z-14, "
@@ -61,7 +62,7 @@ def _totals_mismatch(budget: pl.DataFrame) -> int:
         ),
         dg.AssetSpec(
             BY_TYPE,
-            deps=STAGING,
+            deps=[SLICES],
             group_name="marts",
             kinds=KINDS,
             description="Incidental reward cost by award type (Z-4..Z-7, F-7). Grain: organization × cycle × "
@@ -87,6 +88,7 @@ def _totals_mismatch(budget: pl.DataFrame) -> int:
             "the scale table); uncosted by the policy's own rule (seniority system) is not a warning.",
         ),
     ],
+    **PER_CYCLE,
 )
 def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
     """marts.budget and marts.budget_by_type, priced on each organisation's policy and salary scales.
@@ -130,6 +132,7 @@ def budget(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Itera
             con,
             calibra.settings(),
             "budget",
+            changed=run_slices(context),
             organizations=sorted(policies),
             kinds=["evaluations", "payroll", "awards", "salary_scales"],
             lookback=dict.fromkeys(policies, 1),

@@ -17,13 +17,15 @@ import polars as pl
 from models.calibration import MART_SCHEMAS, CalibrationSettings, calibration_marts
 from models.policy import Policy
 from pipelines.assets.common import (
-    STAGING,
+    PER_CYCLE,
     CyclePolicies,
     concat_passes,
     organisation_policies,
     regime_passes,
+    run_slices,
     staged_slices,
 )
+from pipelines.assets.slices import SLICES
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -120,7 +122,7 @@ def evaluation_lookback(policies: dict[str, Policy]) -> dict[str, int]:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            KEYS[name], deps=STAGING, group_name="marts", kinds=KINDS, description=DESCRIPTIONS[name]
+            KEYS[name], deps=[SLICES], group_name="marts", kinds=KINDS, description=DESCRIPTIONS[name]
         )
         for name in MART_SCHEMAS
     ],
@@ -166,6 +168,7 @@ def evaluation_lookback(policies: dict[str, Policy]) -> dict[str, int]:
         ),
     ],
     can_subset=False,
+    **PER_CYCLE,
 )
 def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
     """Calibration metrics for every configured organisation (docs/marts/calibration.md).
@@ -201,6 +204,7 @@ def calibration_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraR
             con,
             settings,
             "calibration",
+            changed=run_slices(context),
             organizations=sorted(policies),
             kinds=["evaluations"],
             lookback=lookback,

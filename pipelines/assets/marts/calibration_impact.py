@@ -15,12 +15,14 @@ import polars as pl
 from models.calibration_impact import SCHEMAS, CalibrationImpact, calibration_impact_marts, impact_config
 from models.contracts import load_contract
 from pipelines.assets.common import (
-    STAGING,
+    PER_CYCLE,
     concat_passes,
     organisation_policies,
     regime_passes,
+    run_slices,
     staged_slices,
 )
+from pipelines.assets.slices import SLICES
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -67,7 +69,7 @@ def _int(value: Any) -> dg.MetadataValue:
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            KEYS[name], deps=STAGING, group_name="marts", kinds=KINDS, description=DESCRIPTIONS[name]
+            KEYS[name], deps=[SLICES], group_name="marts", kinds=KINDS, description=DESCRIPTIONS[name]
         )
         for name in SCHEMAS
     ],
@@ -80,6 +82,7 @@ def _int(value: Any) -> dg.MetadataValue:
             "reference, overall or inside a function level. A warning to look at, not an error.",
         )
     ],
+    **PER_CYCLE,
 )
 def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
     """The five calibration impact marts from staging.evaluations rows with a proposed rating.
@@ -135,6 +138,7 @@ def calibration_impact(context: dg.AssetExecutionContext, calibra: CalibraResour
             con,
             settings,
             "calibration_impact",
+            changed=run_slices(context),
             organizations=sorted(policies),
             kinds=["evaluations"],
             lookback=lookback,

@@ -22,9 +22,10 @@ from models.publication import (
     stale_exports,
 )
 from models.rules import compliance_findings
-from pipelines.assets.common import STAGING, by_cycle_policy, organisation_policies
+from pipelines.assets.common import PER_CYCLE, STAGING, by_cycle_policy, organisation_policies, run_slices
 from pipelines.assets.marts.fairness import FAIRNESS
 from pipelines.assets.marts.intersections import left_out_of_fairness
+from pipelines.assets.slices import SLICES
 from pipelines.increments import Slice, SliceWork, build_step, slices_condition
 from pipelines.resources import CalibraResource, read_frame, write_table
 
@@ -75,7 +76,7 @@ def _staging(
 
 @dg.asset(
     key=FINDINGS_KEY,
-    deps=STAGING,
+    deps=[SLICES],
     group_name="marts",
     kinds={"duckdb", "polars"},
     check_specs=[
@@ -85,6 +86,7 @@ def _staging(
             description="No finding of severity 'high' (wrong decisions, percentages or amounts) in the data.",
         )
     ],
+    **PER_CYCLE,
 )
 def compliance_findings_asset(
     context: dg.AssetExecutionContext, calibra: CalibraResource
@@ -114,6 +116,7 @@ def compliance_findings_asset(
             con,
             calibra.settings(),
             "compliance_findings",
+            changed=run_slices(context),
             organizations=organizations,
             kinds=list(KINDS),
             lookback=dict.fromkeys(organizations, 1),
@@ -171,7 +174,11 @@ def process_status_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
 
 
 @dg.asset(
-    key=["marts", "publication_list"], deps=STAGING, group_name="marts", kinds={"duckdb", "polars", "csv"}
+    key=["marts", "publication_list"],
+    deps=[SLICES],
+    group_name="marts",
+    kinds={"duckdb", "polars", "csv"},
+    **PER_CYCLE,
 )
 def publication_list_asset(
     context: dg.AssetExecutionContext, calibra: CalibraResource
@@ -207,6 +214,7 @@ def publication_list_asset(
             con,
             calibra.settings(),
             "publication_list",
+            changed=run_slices(context),
             organizations=organizations,
             kinds=["awards", "evaluations"],
             lookback=dict.fromkeys(organizations, 1),

@@ -14,8 +14,9 @@ import polars as pl
 
 from models.calibration import prepare
 from models.calibration.evaluator_report import FAIR_SCHEMA, SCHEMA, ReportParts
-from pipelines.assets.common import STAGING, organisation_policies, regime_passes, staged_slices
+from pipelines.assets.common import PER_CYCLE, organisation_policies, regime_passes, run_slices, staged_slices
 from pipelines.assets.marts.calibration import evaluation_lookback
+from pipelines.assets.slices import SLICES
 from pipelines.increments import Mart, SliceWork, plan, rebuild
 from pipelines.resources import CalibraResource, read_frame
 
@@ -70,7 +71,7 @@ def batched(parts: Iterable[pl.DataFrame], rows: int = BATCH_ROWS) -> Iterator[p
     specs=[
         dg.AssetSpec(
             REPORT,
-            deps=STAGING,
+            deps=[SLICES],
             group_name="marts",
             kinds={"duckdb", "polars"},
             description="Per evaluator and cycle, over the window of the last "
@@ -82,7 +83,7 @@ def batched(parts: Iterable[pl.DataFrame], rows: int = BATCH_ROWS) -> Iterator[p
         ),
         dg.AssetSpec(
             FAIR,
-            deps=STAGING,
+            deps=[SLICES],
             group_name="marts",
             kinds={"duckdb", "polars"},
             description="Ratings whose fair rating (what an average evaluator would have given the same team) "
@@ -99,6 +100,7 @@ def batched(parts: Iterable[pl.DataFrame], rows: int = BATCH_ROWS) -> Iterator[p
         )
     ],
     can_subset=False,
+    **PER_CYCLE,
 )
 def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
     """The evaluator report for every configured organisation (docs/marts/evaluator_report.md)."""
@@ -147,6 +149,7 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
             con,
             settings,
             "evaluator_report",
+            changed=run_slices(context),
             organizations=sorted(policies),
             kinds=["evaluations"],
             lookback=lookback,

@@ -16,13 +16,15 @@ from models.fairness import DERIVED, OVERALL_SCHEMA, STRATA_SCHEMA, fairness_mar
 from models.pay_transparency import SCHEMA as PAY_SCHEMA
 from models.pay_transparency import pay_transparency, people_columns
 from pipelines.assets.common import (
-    STAGING,
+    PER_CYCLE,
     concat_passes,
     organisation_policies,
     regime_passes,
+    run_slices,
     staged_slices,
 )
 from pipelines.assets.person_cycle import ensure_person_cycle
+from pipelines.assets.slices import SLICES
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource
 
@@ -68,7 +70,7 @@ def _attribute_columns(requested: Sequence[str]) -> list[str]:
     specs=[
         dg.AssetSpec(
             FAIRNESS,
-            deps=STAGING,
+            deps=[SLICES],
             group_name="marts",
             kinds={"duckdb", "polars"},
             description="Group rates, adverse impact and exact/stratified tests per organisation × cycle × "
@@ -76,7 +78,7 @@ def _attribute_columns(requested: Sequence[str]) -> list[str]:
         ),
         dg.AssetSpec(
             FAIRNESS_STRATA,
-            deps=STAGING,
+            deps=[SLICES],
             group_name="marts",
             kinds={"duckdb", "polars"},
             description="The same comparisons within each function level and each department, side by side "
@@ -84,7 +86,7 @@ def _attribute_columns(requested: Sequence[str]) -> list[str]:
         ),
         dg.AssetSpec(
             PAY_TRANSPARENCY,
-            deps=STAGING,
+            deps=[SLICES],
             group_name="marts",
             kinds={"duckdb", "polars"},
             description="Article 9 items (a)–(g) of Directive (EU) 2023/970 per organisation × cycle "
@@ -112,6 +114,7 @@ def _attribute_columns(requested: Sequence[str]) -> list[str]:
             "(which would require a joint pay assessment).",
         ),
     ],
+    **PER_CYCLE,
 )
 def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraResource) -> Iterator[object]:
     """Fairness and pay transparency for every configured organisation and cycle.
@@ -191,6 +194,7 @@ def fairness_marts_asset(context: dg.AssetExecutionContext, calibra: CalibraReso
             con,
             settings,
             "fairness",
+            changed=run_slices(context),
             organizations=organizations,
             kinds=["evaluations", "awards", "payroll"],
             # A cycle's rows read its pooled window (models.fairness.window_cycles; one cycle without one).

@@ -16,15 +16,17 @@ from models.fairness_intersections import SCHEMA as INTERSECTIONS_SCHEMA
 from models.fairness_intersections import fairness_intersections, left_out_categories
 from models.policy import Policy
 from pipelines.assets.common import (
-    STAGING,
+    PER_CYCLE,
     CyclePolicies,
     by_cycle_policy,
     concat_passes,
     organisation_policies,
     regime_passes,
+    run_slices,
     staged_slices,
 )
 from pipelines.assets.marts.fairness import FAIRNESS
+from pipelines.assets.slices import SLICES
 from pipelines.increments import SliceWork, build_step
 from pipelines.resources import CalibraResource, read_frame
 
@@ -65,12 +67,13 @@ def left_out_of_fairness(con: duckdb.DuckDBPyConnection, policies: Mapping[str, 
 
 @dg.asset(
     key=INTERSECTIONS,
-    deps=[*STAGING, FAIRNESS],
+    deps=[SLICES, FAIRNESS],
     group_name="marts",
     kinds={"duckdb", "polars"},
     description="Per organisation × cycle × pay-relevant outcome × gender × part-time × function level: the "
     "raw rate and a beta-binomial hierarchical-Bayes rate shrunk toward the function level's rate, with a 95% "
     "interval (docs/marts/fairness_intersections.md).",
+    **PER_CYCLE,
 )
 def fairness_intersections_asset(
     context: dg.AssetExecutionContext, calibra: CalibraResource
@@ -99,6 +102,7 @@ def fairness_intersections_asset(
             con,
             settings,
             "fairness_intersections",
+            changed=run_slices(context),
             organizations=sorted(policies),
             kinds=["evaluations", "awards", "payroll"],  # what marts.fairness reads: its left-out categories
             lookback=dict.fromkeys(policies, 1),
