@@ -83,8 +83,12 @@ def cut_point_shares(
         )
     if reference is not None:
         figure.add_vline(x=reference, line={"color": theme.INK, "dash": "dot", "width": 1})
+    # The axis starts a little left of 0 %: an evaluator whose own team got none of the outcome has the open
+    # circle at 0, and on an axis starting at 0 half of it is clipped and reads as a ")" after the label.
+    drawn = [v for v in (*share, *lo, *hi, *observed, reference) if v is not None]
+    right = max([*drawn, 0.01])
     figure.update_layout(
-        xaxis={"tickformat": ".0%", "rangemode": "tozero"},
+        xaxis={"tickformat": ".0%", "range": [-0.03 * right, 1.04 * right]},
         yaxis={"type": "category", "automargin": True, "categoryorder": "array", "categoryarray": labels},
         legend={"orientation": "h", "y": -0.12},
         showlegend=True,

@@ -686,3 +686,29 @@ def test_parts_written_one_by_one_equal_the_whole_report(
         )
     assert con.execute("SELECT count(*) FROM marts.evaluator_report").fetchone() == (stored.height,)
     con.close()
+
+
+def test_an_open_circle_at_zero_is_drawn_whole_inside_the_axis() -> None:
+    """An evaluator whose own team got none of the outcome has its open circle at 0 %. The x axis must start
+    left of 0 so the circle is not clipped (on an axis starting at 0 it read as a ")" after the label), and
+    reach past every drawn value."""
+    from dashboards.evaluator_figures import cut_point_shares
+
+    frame = pl.DataFrame(
+        {
+            "label": ["p1", "p2", "p3"],
+            "share": [0.047, 0.14, None],
+            "lo": [0.015, 0.065, None],
+            "hi": [0.13, 0.21, None],
+            "observed": [0.0, 0.16, None],
+            "expected": [0.05, 0.12, None],
+            "n": [30, 40, None],
+            "flagged": [False, False, False],
+        }
+    )
+    figure = cut_point_shares(frame, 0.083, "nl", "x", "y")
+    left, right = figure.layout["xaxis"]["range"]
+    drawn = [v for trace in figure.data for v in trace["x"] if v is not None]
+    drawn += [b for b in frame["hi"].to_list() if b is not None]
+    assert left < 0.0 == min(drawn)
+    assert right > max(drawn)
