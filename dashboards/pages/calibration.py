@@ -254,6 +254,9 @@ def _levels_chart(
     hidden = present.filter(~pl.col("unit_visible"))["function_level"].to_list()
     title = text("chart_levels_title", language)
     if not shown and not hidden:
+        if ratings.filter((pl.col("measure") == measure) & (pl.col("department") == department)).height:
+            # Its function levels form a single band: the department's distribution above.
+            return f"<div class='unavailable'><strong>{esc(title)}</strong> — {esc(text('levels_one_band', language))}</div>"
         return unavailable(title, "marts.rating_distribution", language)
     if not shown:
         return all_hidden(title, language)
@@ -264,9 +267,15 @@ def _levels_chart(
         cells, shown, codes or cells["category"].unique().to_list(), labels, language,
         text("axis_share_people", language), text("axis_function_level", language),
     )  # fmt: skip
-    note = (
-        text("levels_hidden_count", language).format(count=fmt_int(len(hidden), language)) if hidden else ""
-    )
+    notes = []
+    # Bands of adjacent small function levels (models.releases.calibration.banded_department_levels): say so.
+    if "band_levels" in present.columns:
+        bands = present.filter(pl.col("band_levels").fill_null(1) > 1)["function_level"].to_list()
+        if bands:
+            notes.append(text("levels_banded_note", language).format(bands=", ".join(bands)))
+    if hidden:
+        notes.append(text("levels_hidden_count", language).format(count=fmt_int(len(hidden), language)))
+    note = " ".join(notes)
     n = int(present.filter(pl.col("function_level").is_in(shown))["n"].drop_nulls().sum())
     return render_chart(
         Chart(
