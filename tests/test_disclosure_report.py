@@ -112,6 +112,7 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     # while the organisation's count of that column is published (see the docstring): Economie's "normaal" in
     # 2022 in `ratings` and in the heat map, and a department's unchanged proposals next to one where nobody
     # was moved. 18 before recoding (ratings 1, heat map 1, moves by department 1, by level 10, by group 5).
+    # `test_management_complements_left_guard_totals_of_other_tables` checks that each of them is of that kind.
     assert management["complement_2k"].item() <= 3, shares
     by_table = per_table.filter(pl.col("audience") == "management")
     for table in ("calibration_moves_by_group", "calibration_moves_by_level"):
@@ -127,6 +128,80 @@ def test_complement_share_per_audience_on_the_sample(sample_report: pl.DataFrame
     org = per_audience.filter(pl.col("audience") == "organisation")
     assert org["complement_2k"].item() + org["remainder_2k"].item() <= 1445, org
     assert "ratings" not in organisation["table"].to_list(), "`ratings` is on the management site only"
+
+
+def test_management_complements_left_guard_totals_of_other_tables(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """Why issue 16's aim of no management complement of at least 2k people is not met on the sample (3 left):
+    each remaining one is the second hidden cell of a department column (a rating, a direction of the moves)
+    whose other hidden cell is primary (small or everyone alike) and whose shown cells all hold at least 2k
+    people (no smaller complement exists), while the organisation's count of that column is published exactly
+    by another table of the management release (the final ratings in `calibration_before_after`; the moves by
+    group's size less those moved up and down). Publishing that count over the shown cells instead would cost
+    no complement in the table itself, and give the primary cell back by subtraction from the other table.
+    Fails on any management complement of at least 2k people that is not of this kind."""
+    from models.disclosure.engine import COMPLEMENT, HOMOGENEOUS, REASON, SMALL
+    from models.releases.calibration import department_level_cells
+
+    sources, published = sample_publication
+    tables = published.tables
+    unit = ["organization", "cycle", "department"]
+    ratings_truth = (
+        department_level_cells(sources)
+        .filter(pl.col("measure") == "rating")
+        .group_by(*unit, "rating")
+        .agg(pl.col("n").sum().alias("true_n"))
+    )
+    impact = sources["marts.calibration_impact"].filter(
+        (pl.col("period") == "cycle") & (pl.col("grouping") == "department")
+    )
+    moves_truth = pl.concat(
+        [impact.select("organization", pl.col("cycle").cast(pl.Int64), pl.col("unit").alias("department"),
+                       pl.lit(d).alias("direction"), pl.col(f"n_{d}").cast(pl.Int64).alias("true_n"))
+         for d in ("down", "unchanged", "up")]
+    )  # fmt: skip
+    final = tables["calibration_before_after"].filter(pl.col("stage") == "final")
+    org_moves = tables["calibration_moves_by_group"].filter(
+        pl.col("group_value").is_null() & (pl.col("attribute") == "gender")
+    )
+    found = 0
+    for name, column, truth in (
+        ("ratings", "rating", ratings_truth),
+        ("norming_ratings", "rating", ratings_truth),
+        ("calibration_moves_by_department", "direction", moves_truth),
+    ):
+        frame = tables[name]
+        if "function_level" in frame.columns:
+            frame = frame.filter(pl.col("function_level").is_null())
+        if "measure" in frame.columns:
+            frame = frame.filter(pl.col("measure") == "rating")
+        complements = (
+            frame.filter((pl.col(REASON) == COMPLEMENT) & pl.col("department").is_not_null())
+            .join(truth, on=[*unit, column], how="left")
+            .filter(pl.col("true_n") >= 2 * K)
+        )
+        for cell in complements.iter_rows(named=True):
+            key = (pl.col("organization") == cell["organization"]) & (pl.col("cycle") == cell["cycle"])
+            col = frame.filter(key & (pl.col(column) == cell[column]))
+            shown = col.filter(pl.col("department").is_not_null() & pl.col("n").is_not_null())
+            hidden = col.filter(pl.col("department").is_not_null() & pl.col("n").is_null())
+            organisation = col.filter(pl.col("department").is_null())["n"].item()
+            assert hidden.height == 2 and shown["n"].min() >= 2 * K, (name, cell, "a smaller one exists")  # type: ignore[operator]
+            assert set(hidden[REASON].to_list()) - {COMPLEMENT} <= {SMALL, HOMOGENEOUS}, (name, cell)
+            if name == "calibration_moves_by_department":
+                moves = org_moves.filter(key)
+                moved = {d: moves.filter(pl.col("direction") == d)["count"].item() for d in ("up", "down")}
+                moved["unchanged"] = moves["group_n"].max() - moved["up"] - moved["down"]  # type: ignore[operator]
+                other = moved[cell[column]]
+            else:
+                other = final.filter(key & (pl.col("rating") == cell[column]))["n"].item()
+            assert organisation is not None and other == organisation, (name, cell, "not published elsewhere")
+            found += 1
+    report = published.report_frame().filter(pl.col("audience") == "management")
+    large = int(report["complement_2k"].sum())
+    print(
+        f"\nmanagement complements of at least 2k people: {large}; guarding a column another table totals: {found}"
+    )
+    assert 0 < large == found, "every management complement of at least 2k people is of this kind"
 
 
 def test_the_organisation_release_meets_the_aim_on_the_sample(sample_report: pl.DataFrame) -> None:
