@@ -454,6 +454,42 @@ def test_management_department_pages_show_bands_of_levels(sample_publication) ->
     assert len(visible) >= 2, "Economie 2024 shows its distribution per band"
 
 
+def test_a_band_with_a_rare_rating_hidden_is_shown_over_its_shown_cells(
+    sample_run, sample_publication
+) -> None:  # type: ignore[no-untyped-def]
+    """A rating with fewer than k people in the whole department is hidden in whichever band it falls, so a
+    band is rarely whole: the levels chart shows such a band over its shown cells with the department chart's
+    "Excl. n < k" note (Water en Natuur 2022: both of its bands, "alle cellen zijn afgeschermd" before), where
+    at least two of its ratings are shown."""
+    import html
+
+    from dashboards.i18n import text
+
+    _, published = sample_publication
+    ratings = published.tables["ratings"]
+    bands = ratings.filter(
+        (pl.col("organization") == "zeeland-demo")
+        & (pl.col("cycle") == 2022)
+        & (pl.col("measure") == "rating")
+        & (pl.col("department") == "Water en Natuur")
+        & pl.col("function_level").is_not_null()
+    )
+    sizes = bands.filter(pl.col("rating").is_null())
+    excl = sorted(sizes.filter(pl.col("unit_excl") & ~pl.col("unit_visible"))["function_level"].to_list())
+    assert len(excl) >= 2, sizes
+    page = (
+        sample_run.settings.site
+        / "management"
+        / "zeeland-demo"
+        / "2022"
+        / "calibration"
+        / "water-en-natuur.html"
+    )
+    shown = html.unescape(page.read_text(encoding="utf-8"))
+    assert text("excl_hidden_note", "nl").format(units=", ".join(excl)) in shown
+    assert "Verdeling per functieniveau</strong> — alle cellen" not in shown
+
+
 # ---------------------------------------------------------------------------------------------- meeting packs
 def test_meeting_packs_show_employee_numbers_to_their_owner_only(sample_run) -> None:  # type: ignore[no-untyped-def]
     """The publish step writes each department's pack re-identified from the inbox's exports and the key:

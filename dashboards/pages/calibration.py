@@ -250,8 +250,27 @@ def _levels_chart(
     )
     totals = part.filter(pl.col("rating").is_null())
     present = totals.filter(pl.col("n").is_null() | (pl.col("n") > 0)).sort("function_level")
-    shown = present.filter(pl.col("unit_visible"))["function_level"].to_list()
-    hidden = present.filter(~pl.col("unit_visible"))["function_level"].to_list()
+    # A band is shown with its whole distribution, or over its shown cells ("excl. n < k", as the department's
+    # own distribution) where a rating rare in the whole department is hidden inside it and at least two of its
+    # ratings are shown; otherwise it is counted as not shown.
+    spread = (
+        part.filter(pl.col("rating").is_not_null())
+        .group_by("function_level")
+        .agg((pl.col("share").fill_null(0.0) > 0).sum().alias("_shown_ratings"))
+    )
+    present = present.join(spread, on="function_level", how="left").with_columns(
+        (
+            pl.col("unit_visible")
+            | (
+                pl.col("unit_excl").fill_null(False)
+                & pl.col("unit_n").is_not_null()
+                & (pl.col("_shown_ratings").fill_null(0) >= 2)
+            )
+        ).alias("_shown")
+    )
+    shown = present.filter(pl.col("_shown"))["function_level"].to_list()
+    hidden = present.filter(~pl.col("_shown"))["function_level"].to_list()
+    excl = present.filter(pl.col("_shown") & ~pl.col("unit_visible"))["function_level"].to_list()
     title = text("chart_levels_title", language)
     if not shown and not hidden:
         if ratings.filter((pl.col("measure") == measure) & (pl.col("department") == department)).height:
@@ -273,10 +292,12 @@ def _levels_chart(
         bands = present.filter(pl.col("band_levels").fill_null(1) > 1)["function_level"].to_list()
         if bands:
             notes.append(text("levels_banded_note", language).format(bands=", ".join(bands)))
+    if excl:
+        notes.append(text("excl_hidden_note", language).format(units=", ".join(excl)))
     if hidden:
         notes.append(text("levels_hidden_count", language).format(count=fmt_int(len(hidden), language)))
     note = " ".join(notes)
-    n = int(present.filter(pl.col("function_level").is_in(shown))["n"].drop_nulls().sum())
+    n = int(present.filter(pl.col("function_level").is_in(shown))["unit_n"].drop_nulls().sum())
     return render_chart(
         Chart(
             figure,
