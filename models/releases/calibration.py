@@ -4,6 +4,7 @@ facts, also read by the fairness page), `leniency`, `worklist`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import polars as pl
@@ -47,8 +48,6 @@ BAND_MEMBERS = "band_levels"  # how many function levels a band of `ratings` mer
 
 def _level_order(level: str) -> tuple[object, ...]:
     """Function levels in their natural order (S2 before S10; A before B)."""
-    import re
-
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", level))
 
 
