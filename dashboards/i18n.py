@@ -247,6 +247,18 @@ TEXTS: dict[str, dict[str, Any]] = {
         "en": "The mix of outcomes within each function level of this department: it shows whether high or low "
         "ratings pile up in certain levels.",
     },
+    "levels_banded_note": {
+        "nl": "Functieniveaus met minder dan k mensen zijn samengevoegd met aangrenzende niveaus tot banden van "
+        "minstens k mensen ({bands}); per band, niet per niveau.",
+        "en": "Function levels with fewer than k people are merged with adjacent levels into bands of at least k "
+        "people ({bands}); shown per band, not per level.",
+    },
+    "levels_one_band": {
+        "nl": "de functieniveaus van deze afdeling vormen samen één band van minstens k mensen: de verdeling "
+        "hierboven.",
+        "en": "this department's function levels together form a single band of at least k people: the "
+        "distribution above.",
+    },
     "levels_hidden_count": {
         "nl": plural(
             "{count} functieniveau niet getoond: te klein, iedereen dezelfde uitkomst of terug te rekenen.",

@@ -194,6 +194,11 @@ def test_visibility_figures_on_the_sample(sample_publication) -> None:  # type: 
     # recoded, not protected by hiding them).
     fairness = gender.filter(pl.col("table") == "fairness")
     assert (fairness["shown_cells_k"] == fairness["rows_cells_k"]).all()
+    # Likewise in the calibration moves per group (management): gender X is left out and the gender total is
+    # published over women and men where it would cost a complement (6 of 7 rows before, the women moved up
+    # in 2024 hidden as the complement of 2 men).
+    moves = gender.filter(pl.col("table") == "calibration_moves_by_group")
+    assert moves.height > 0 and (moves["shown_cells_k"] == moves["rows_cells_k"]).all()
     # The meeting release hides nothing of the department's own counts; no large cell is a complement there.
     meeting = per_audience.filter(pl.col("audience") == "meeting")
     assert meeting["complement_2k"].item() == 0 and meeting["hidden"].item() == 0
@@ -386,6 +391,103 @@ def test_small_function_levels_merge_into_bands_of_adjacent_levels() -> None:
     assert bands == {"1": "1–2", "2": "1–2", "3": "3–4", "4": "3–4"}
     assert level_bands({"7": 12}, ["7"], 5) == {"7": "7"}
     assert level_bands({"1": 2, "2": 1}, ["1", "2"], 5) == {"1": "1–2", "2": "1–2"}, "too few for any band"
+
+
+def test_bands_close_where_their_distribution_can_be_shown() -> None:
+    """With the levels' counts over the ratings, a band closes only once each non-zero count holds k people."""
+    sizes, order = {"1": 10, "2": 6, "3": 6}, ["1", "2", "3"]
+    cells = {"1": [5, 5], "2": [3, 3], "3": [2, 4]}
+    # "1" alone: 5 and 5; "2" alone: 3 and 3 (both small); "2–3": 5 and 7.
+    assert level_bands(sizes, order, 5, cells) == {"1": "1", "2": "2–3", "3": "2–3"}
+    assert level_bands(sizes, order, 5) == {"1": "1", "2": "2", "3": "3"}, "sizes alone: every level holds k"
+    # Everyone alike is no band either: "1" (5 and 0) waits for "2".
+    assert level_bands(sizes, order, 5, {"1": [5, 0], "2": [0, 6], "3": [5, 5]}) == {
+        "1": "1–2",
+        "2": "1–2",
+        "3": "3",
+    }
+    # A last band that never gets there joins the one before it.
+    assert level_bands({"1": 10, "2": 5}, ["1", "2"], 5, {"1": [5, 5], "2": [4, 1]}) == {
+        "1": "1–2",
+        "2": "1–2",
+    }
+
+
+def test_management_department_pages_show_bands_of_levels(sample_publication) -> None:  # type: ignore[no-untyped-def]
+    """`ratings` (management site) publishes each department's bands of adjacent function levels: never a level
+    of a merged band next to its band (the band's total less the other levels' would give it back), every band
+    as a partition of the department's rated people, and the issue's example, Economie 2024 in Zeeland (37
+    people over 11 levels, "alle cellen zijn afgeschermd" before), with its distribution per band."""
+    from models.releases.calibration import BAND_MEMBERS, banded_department_levels, department_level_cells
+
+    sources, published = sample_publication
+    ratings = published.tables["ratings"]
+    bands = ratings.filter(pl.col("department").is_not_null() & pl.col("function_level").is_not_null())
+    keys = ["organization", "cycle", "measure", "department"]
+    labels = bands.select(*keys, "function_level", BAND_MEMBERS).unique()
+    merged = labels.filter(pl.col(BAND_MEMBERS) > 1)
+    assert merged.height > 0 and merged["function_level"].str.contains("–").all()
+    levels = department_level_cells(sources).select(*keys, "function_level").unique()
+    # A merged band's levels: none of them is published as a level of its own in that department.
+    for row in merged.iter_rows(named=True):
+        first, last = row["function_level"].split("–")
+        inside = levels.filter(
+            *[pl.col(k) == row[k] for k in keys],
+            pl.col("function_level").is_between(pl.lit(first), pl.lit(last)),
+        )["function_level"].to_list()
+        published_levels = labels.filter(*[pl.col(k) == row[k] for k in keys])["function_level"].to_list()
+        assert not set(inside) & set(published_levels) - {row["function_level"]}, row
+    # The bands add up to the department: their true sizes sum to its rated people.
+    truth = banded_department_levels(sources, K).group_by(keys).agg(pl.col("n").sum().alias("banded"))
+    rated = department_level_cells(sources).group_by(keys).agg(pl.col("n").sum().alias("rated"))
+    assert truth.join(rated, on=keys).filter(pl.col("banded") != pl.col("rated")).height == 0
+    economie = bands.filter(
+        (pl.col("organization") == "zeeland-demo")
+        & (pl.col("cycle") == 2024)
+        & (pl.col("department") == "Economie")
+        & (pl.col("measure") == "rating")
+    )
+    visible = economie.filter(pl.col("unit_visible"))["function_level"].unique().to_list()
+    print(
+        "\nEconomie 2024 bands:", sorted(economie["function_level"].unique().to_list()), "visible:", visible
+    )
+    assert len(visible) >= 2, "Economie 2024 shows its distribution per band"
+
+
+def test_a_band_with_a_rare_rating_hidden_is_shown_over_its_shown_cells(
+    sample_run, sample_publication
+) -> None:  # type: ignore[no-untyped-def]
+    """A rating with fewer than k people in the whole department is hidden in whichever band it falls, so a
+    band is rarely whole: the levels chart shows such a band over its shown cells with the department chart's
+    "Excl. n < k" note (Water en Natuur 2022: both of its bands, "alle cellen zijn afgeschermd" before), where
+    at least two of its ratings are shown."""
+    import html
+
+    from dashboards.i18n import text
+
+    _, published = sample_publication
+    ratings = published.tables["ratings"]
+    bands = ratings.filter(
+        (pl.col("organization") == "zeeland-demo")
+        & (pl.col("cycle") == 2022)
+        & (pl.col("measure") == "rating")
+        & (pl.col("department") == "Water en Natuur")
+        & pl.col("function_level").is_not_null()
+    )
+    sizes = bands.filter(pl.col("rating").is_null())
+    excl = sorted(sizes.filter(pl.col("unit_excl") & ~pl.col("unit_visible"))["function_level"].to_list())
+    assert len(excl) >= 2, sizes
+    page = (
+        sample_run.settings.site
+        / "management"
+        / "zeeland-demo"
+        / "2022"
+        / "calibration"
+        / "water-en-natuur.html"
+    )
+    shown = html.unescape(page.read_text(encoding="utf-8"))
+    assert text("excl_hidden_note", "nl").format(units=", ".join(excl)) in shown
+    assert "Verdeling per functieniveau</strong> — alle cellen" not in shown
 
 
 # ---------------------------------------------------------------------------------------------- meeting packs

@@ -250,10 +250,32 @@ def _levels_chart(
     )
     totals = part.filter(pl.col("rating").is_null())
     present = totals.filter(pl.col("n").is_null() | (pl.col("n") > 0)).sort("function_level")
-    shown = present.filter(pl.col("unit_visible"))["function_level"].to_list()
-    hidden = present.filter(~pl.col("unit_visible"))["function_level"].to_list()
+    # A band is shown with its whole distribution, or over its shown cells ("excl. n < k", as the department's
+    # own distribution) where a rating rare in the whole department is hidden inside it and at least two of its
+    # ratings are shown; otherwise it is counted as not shown.
+    spread = (
+        part.filter(pl.col("rating").is_not_null())
+        .group_by("function_level")
+        .agg((pl.col("share").fill_null(0.0) > 0).sum().alias("_shown_ratings"))
+    )
+    present = present.join(spread, on="function_level", how="left").with_columns(
+        (
+            pl.col("unit_visible")
+            | (
+                pl.col("unit_excl").fill_null(False)
+                & pl.col("unit_n").is_not_null()
+                & (pl.col("_shown_ratings").fill_null(0) >= 2)
+            )
+        ).alias("_shown")
+    )
+    shown = present.filter(pl.col("_shown"))["function_level"].to_list()
+    hidden = present.filter(~pl.col("_shown"))["function_level"].to_list()
+    excl = present.filter(pl.col("_shown") & ~pl.col("unit_visible"))["function_level"].to_list()
     title = text("chart_levels_title", language)
     if not shown and not hidden:
+        if ratings.filter((pl.col("measure") == measure) & (pl.col("department") == department)).height:
+            # Its function levels form a single band: the department's distribution above.
+            return f"<div class='unavailable'><strong>{esc(title)}</strong> — {esc(text('levels_one_band', language))}</div>"
         return unavailable(title, "marts.rating_distribution", language)
     if not shown:
         return all_hidden(title, language)
@@ -264,10 +286,18 @@ def _levels_chart(
         cells, shown, codes or cells["category"].unique().to_list(), labels, language,
         text("axis_share_people", language), text("axis_function_level", language),
     )  # fmt: skip
-    note = (
-        text("levels_hidden_count", language).format(count=fmt_int(len(hidden), language)) if hidden else ""
-    )
-    n = int(present.filter(pl.col("function_level").is_in(shown))["n"].drop_nulls().sum())
+    notes = []
+    # Bands of adjacent small function levels (models.releases.calibration.banded_department_levels): say so.
+    if "band_levels" in present.columns:
+        bands = present.filter(pl.col("band_levels").fill_null(1) > 1)["function_level"].to_list()
+        if bands:
+            notes.append(text("levels_banded_note", language).format(bands=", ".join(bands)))
+    if excl:
+        notes.append(text("excl_hidden_note", language).format(units=", ".join(excl)))
+    if hidden:
+        notes.append(text("levels_hidden_count", language).format(count=fmt_int(len(hidden), language)))
+    note = " ".join(notes)
+    n = int(present.filter(pl.col("function_level").is_in(shown))["unit_n"].drop_nulls().sum())
     return render_chart(
         Chart(
             figure,

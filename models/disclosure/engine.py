@@ -1005,7 +1005,12 @@ def protect(
 
 
 def protect_margins_over_shown(
-    frame: pl.DataFrame, rule: TableRule, limits: Thresholds, dim: str, rounds: int = 3
+    frame: pl.DataFrame,
+    rule: TableRule,
+    limits: Thresholds,
+    dim: str,
+    rounds: int = 3,
+    force: pl.DataFrame | None = None,
 ) -> ProtectedTable:
     """`protect` with the totals over `dim` (rows with `dim` null) published exactly only where that costs no
     complementary cell, and otherwise over the shown cells (:func:`margins_over_shown`): recoding a margin
@@ -1015,18 +1020,18 @@ def protect_margins_over_shown(
     cell only in the other equations it is in. Then the totals with at least two hidden parts, which a reader
     could not use to recompute one of them, are published exactly and the table protected again; where that
     hides a cell the first pass did not, the totals of the rows it touches stay unknowns, up to `rounds` times
-    (else the first pass stands). Every pass is a full `protect` with its audit."""
+    (else the first pass stands). Every pass is a full `protect` with its audit; `force` as in `protect`."""
     if rule.by and frame.height:
         # Decided per partition (organisation × cycle ...): a round that fails in one cycle must not change
         # what another cycle publishes (a cycle's management release is republished on its own, issue 21).
         parts = [
-            _margins_over_shown_pass(part, rule, limits, dim, rounds)
+            _margins_over_shown_pass(part, rule, limits, dim, rounds, force)
             for _, part in frame.sort(list(rule.by), nulls_last=True).group_by(
                 list(rule.by), maintain_order=True
             )
         ]
         return _concat_protected(parts)
-    return _margins_over_shown_pass(frame, rule, limits, dim, rounds)
+    return _margins_over_shown_pass(frame, rule, limits, dim, rounds, force)
 
 
 def _concat_protected(parts: list[ProtectedTable]) -> ProtectedTable:
@@ -1049,7 +1054,12 @@ def _concat_protected(parts: list[ProtectedTable]) -> ProtectedTable:
 
 
 def _margins_over_shown_pass(
-    frame: pl.DataFrame, rule: TableRule, limits: Thresholds, dim: str, rounds: int
+    frame: pl.DataFrame,
+    rule: TableRule,
+    limits: Thresholds,
+    dim: str,
+    rounds: int,
+    force: pl.DataFrame | None = None,
 ) -> ProtectedTable:
     """:func:`protect_margins_over_shown` on one partition."""
     keys = [*rule.by, *rule.dims]
@@ -1064,7 +1074,7 @@ def _margins_over_shown_pass(
             unknown = unknown & key(other).is_in(sorted(margins))
         return replace(rule, unpublished=unknown if rule.unpublished is None else rule.unpublished | unknown)
 
-    first = protect(frame, with_unknown(None), limits, bounds_check=True)
+    first = protect(frame, with_unknown(None), limits, force=force, bounds_check=True)
 
     def hidden_keys(table: ProtectedTable) -> set[str]:
         f = table.frame.filter(pl.col(SUPPRESSED) & (pl.col(REASON) != UNPUBLISHED))
@@ -1080,7 +1090,7 @@ def _margins_over_shown_pass(
     # A total with a single hidden part stays unknown (a margin no page shows stays so through the rule).
     unknown = set(parts.filter(pl.col("_hidden") == 1)["_key"].to_list())
     for _ in range(rounds):
-        result = protect(frame, with_unknown(unknown), limits, bounds_check=True)
+        result = protect(frame, with_unknown(unknown), limits, force=force, bounds_check=True)
         new = hidden_keys(result) - before
         if not new:
             return result

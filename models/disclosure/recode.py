@@ -18,7 +18,7 @@ Pure polars; no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -77,20 +77,42 @@ def mark_left_out(frame: pl.DataFrame, left_out: pl.DataFrame, keys: Sequence[st
     )
 
 
-def level_bands(sizes: dict[str, int], order: Sequence[str], k: int) -> dict[str, str]:
+def level_bands(
+    sizes: dict[str, int], order: Sequence[str], k: int, cells: Mapping[str, Sequence[int]] | None = None
+) -> dict[str, str]:
     """Function level → band label. Adjacent levels (in `order`) are merged until every band holds at least k
     people (a last band short of k joins the one before it); a band of one level keeps its own name, a band of
-    several is named "first–last". Levels with no people are left as they are."""
+    several is named "first–last". Levels with no people are left as they are.
+
+    With `cells` (per level its counts over a category, such as the ratings), a band also closes only once
+    each of its non-zero summed counts holds k people and they are not all in one category, so that its
+    distribution can be shown (a band of five people spread over five ratings would hide every cell, a band
+    of ten with the same rating too); a last band that does not get there joins the one
+    before it. The caller leaves out of `cells` a category that is small in the whole unit: it is hidden
+    wherever it falls, and would otherwise merge every level into one band. (The only thing a band's extent
+    tells is that the levels before its last one had a count from 1 to k−1, which the hidden marks would
+    tell too.)"""
     present = [level for level in order if sizes.get(level, 0) > 0]
     bands: list[list[str]] = []
     current: list[str] = []
     total = 0
+    summed: list[int] = []
+
+    def publishable() -> bool:
+        # Each non-zero count of k or more, and not everyone in one category (that would hide them all).
+        return cells is None or (
+            all(c == 0 or c >= k for c in summed) and sum(1 for c in summed if c > 0) >= 2
+        )
+
     for level in present:
         current.append(level)
         total += sizes[level]
-        if total >= k:
+        if cells is not None:
+            counts = list(cells.get(level, ()))
+            summed = [a + b for a, b in zip(summed, counts, strict=False)] if summed else counts
+        if total >= k and publishable():
             bands.append(current)
-            current, total = [], 0
+            current, total, summed = [], 0, []
     if current:
         if bands:
             bands[-1].extend(current)

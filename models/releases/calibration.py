@@ -4,6 +4,9 @@ facts, also read by the fairness page), `leniency`, `worklist`."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import polars as pl
 
 from models.disclosure.engine import (
@@ -17,6 +20,7 @@ from models.disclosure.engine import (
     protect,
     protect_margins_over_shown,
 )
+from models.disclosure.recode import level_bands
 from models.releases.common import EVALUATOR_DEPARTMENTS, _hide, _need
 
 # ---------------------------------------------------------------------------------------------- calibration
@@ -27,17 +31,82 @@ RATINGS_RULE = TableRule(
     n="n",
     totals=("department", "function_level", "rating"),
     category="rating",
-    complete=True,
-    # A function level's distribution over all departments: no page shows it (the calibration pages show the
-    # organisation's and each department's distributions, a department's per function level; the funnel plot
-    # shows a level's size and adjusted mean in `units`). An unknown, not a published total.
-    # A total over the ratings (a unit's size: the organisation's, a department's, a department's function
-    # level's) that would cost a complement is published over the shown cells instead ("excl. n < k",
-    # `_ratings` with `protect_margins_over_shown`).
-    unpublished=pl.col("department").is_null()
-    & pl.col("function_level").is_not_null()
-    & pl.col("rating").is_not_null(),
+    # `function_level` holds a department's bands of adjacent function levels (`banded_department_levels`):
+    # each band has every rating already (the mart is complete per unit), and crossing one department's bands
+    # with another's would publish zeros for bands that are not its own.
+    complete=False,
+    # A band's distribution or size over all departments: bands are a department's own (another department
+    # bands its levels otherwise), so no page shows such a sum. An unknown, never published. (A function
+    # level's size over the organisation is on the funnel plot, from `units`.)
+    # A total over the ratings (a unit's size: the organisation's, a department's, a department's band) that
+    # would cost a complement is published over the shown cells instead ("excl. n < k", `_ratings` with
+    # `protect_margins_over_shown`).
+    unpublished=pl.col("department").is_null() & pl.col("function_level").is_not_null(),
 )
+BAND_MEMBERS = "band_levels"  # how many function levels a band of `ratings` merges (1: a level of its own)
+
+
+def _level_order(level: str) -> tuple[object, ...]:
+    """Function levels in their natural order (S2 before S10; A before B)."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", level))
+
+
+def banded_department_levels(sources: dict[str, pl.DataFrame], k: int) -> pl.DataFrame:
+    """Each department's rating counts per band of adjacent function levels (models.disclosure.recode
+    .level_bands: levels merged with their neighbours until each band holds k people and each of its non-zero
+    rating counts k, so that its distribution can be shown), the
+    band's label in `function_level` ("S05–S08", or the level's own name) and its number of levels in
+    `BAND_MEMBERS`: global recoding before any cell is hidden (issue 16, "recode before you suppress").
+    Function levels without people in the department are left out. Bands are a department's own, per cycle
+    and measure."""
+    cells = department_level_cells(sources).select(
+        "organization", "cycle", "measure", "department", "function_level", "rating", "n", "position"
+    )
+    unit = ["organization", "cycle", "measure", "department"]
+    sizes = (
+        cells.sort("position")
+        .group_by([*unit, "function_level"])
+        .agg(pl.col("n").sum().alias("_size"), pl.col("n").alias("_cells"))
+    )
+    mapping = []
+    for key, part in sizes.filter(pl.col("_size") > 0).group_by(unit, maintain_order=True):
+        levels = dict(zip(part["function_level"].to_list(), part["_size"].to_list(), strict=True))
+        # A rating with fewer than k people in the whole department is hidden wherever it falls: it does not
+        # decide where a band closes.
+        cells_of = part["_cells"].to_list()
+        department = [sum(column) for column in zip(*cells_of, strict=True)]
+        rare = [0 < total < k for total in department]
+        counts = {
+            level: [0 if small else c for c, small in zip(row, rare, strict=True)]
+            for level, row in zip(part["function_level"].to_list(), cells_of, strict=True)
+        }
+        order = sorted(levels, key=_level_order)
+        bands = level_bands(levels, order, k, counts)
+        members = {band: sum(1 for b in bands.values() if b == band) for band in bands.values()}
+        mapping += [
+            {
+                **dict(zip(unit, key, strict=True)),
+                "function_level": level,
+                "_band": band,
+                BAND_MEMBERS: members[band],
+            }
+            for level, band in bands.items()
+        ]
+    schema = {
+        **{c: cells.schema[c] for c in [*unit, "function_level"]},
+        "_band": pl.String,
+        BAND_MEMBERS: pl.Int64,
+    }
+    table = pl.DataFrame(mapping, schema=schema)  # type: ignore[arg-type]
+    return (
+        cells.join(table, on=[*unit, "function_level"], how="inner", nulls_equal=True)
+        .group_by([*unit, "_band", "rating"], maintain_order=True)
+        .agg(pl.col("n").sum(), pl.col("position").first(), pl.col(BAND_MEMBERS).first())
+        .rename({"_band": "function_level"})
+        .sort([*unit, "function_level", "position"])
+    )
+
+
 UNRATED_METRIC = "ratings_missing"  # marts.process_status: people of a department without a rating
 
 
@@ -99,14 +168,32 @@ def department_level_cells(sources: dict[str, pl.DataFrame]) -> pl.DataFrame:
 def _ratings(
     sources: dict[str, pl.DataFrame], limits: Thresholds, done: dict[str, pl.DataFrame]
 ) -> ProtectedTable:
-    """Rating counts per department × function level × rating, with every total (null = all)."""
-    cells = department_level_cells(sources).select(
-        "organization", "cycle", "measure", "department", "function_level", "rating", "n", "position"
-    )
+    """Rating counts per department × band of function levels × rating, with the totals the pages show
+    (null = all): small function levels merged into bands first (`banded_department_levels`), then primary
+    suppression and complements within this table, sizes and the organisation's counts that would cost a large
+    complement published over the shown cells."""
+    banded = banded_department_levels(sources, limits.k)
+    members = banded.select(
+        "organization", "cycle", "measure", "department", "function_level", BAND_MEMBERS
+    ).unique()
+    cells = banded.drop(BAND_MEMBERS)
+    # A department whose levels form one band: the band is the department itself. Its rows are the
+    # department's (hidden alike: the same numbers), so the report does not count them twice, and they are not
+    # published (the page says the levels form one band).
+    unit = ["organization", "cycle", "measure", "department"]
+    single = members.group_by(unit).agg(pl.len().alias("_bands")).filter(pl.col("_bands") == 1).drop("_bands")
+    one_band = pl.struct(unit).is_in(single.select(pl.struct(unit)).to_series().implode())
+    rule = replace(RATINGS_RULE, counted=~(one_band & pl.col("function_level").is_not_null()))
     # Management audience: protected within itself. Nothing of the organisation release (the process page's
     # unrated counts, the fairness rates) is forced here any more (docs/privacy.md, "Audiences").
-    protected = protect_margins_over_shown(cells, RATINGS_RULE, limits, "rating")
+    protected = protect_margins_over_shown(cells, rule, limits, "rating")
     frame = margins_over_shown(protected.frame.drop("position"), RATINGS_RULE, "rating")
+    frame = frame.join(single.with_columns(pl.lit(True).alias("_one")), on=unit, how="left", nulls_equal=True)
+    frame = frame.filter(~(pl.col("_one").fill_null(False) & pl.col("function_level").is_not_null())).drop(
+        "_one"
+    )
+    # A band's distribution over all departments is nobody's: not published at all.
+    frame = frame.filter(~(pl.col("department").is_null() & pl.col("function_level").is_not_null()))
     # A unit's size as the page divides by: exact where its whole distribution is shown, else over the shown
     # cells (`unit_excl`: "excl. n < k").
     frame = with_margin_shares(frame, RATINGS_RULE, "rating", "unit_n", "unit_excl")
@@ -125,10 +212,17 @@ def _ratings(
         )
         .with_columns((pl.col("_all").fill_null(True) & pl.col("unit_n").is_not_null()).alias("unit_visible"))
         .drop("_all")
+        .join(
+            members,
+            on=["organization", "cycle", "measure", "department", "function_level"],
+            how="left",
+            nulls_equal=True,
+        )
     )
     protected.frame = frame.sort(
         ["organization", "cycle", "measure", "department", "function_level", "rating"], nulls_last=True
     )
+    protected.recoded = int(members.filter(pl.col(BAND_MEMBERS) > 1).height)
     return protected
 
 

@@ -16,11 +16,12 @@ from models.disclosure.engine import (
     ProtectedTable,
     TableRule,
     Thresholds,
+    _concat_protected,
     margins_over_shown,
     protect,
     protect_margins_over_shown,
 )
-from models.disclosure.recode import leave_out_small_groups, mark_left_out, small_groups
+from models.disclosure.recode import RECODED, leave_out_small_groups, mark_left_out, small_groups
 from models.releases.calibration import RATING_MEASURE
 from models.releases.common import _hide, _need
 from models.releases.fairness import _rates
@@ -181,16 +182,87 @@ def _calibration_moves_by_group(
         pl.col("count").cast(pl.Int64).alias("_yes"),
     )
     keys = ["organization", "cycle", "direction", "attribute", "group_value"]
+    # Recoding before suppression: an attribute of which at most one group holds k people compares nothing
+    # (its large group is the organisation less a small rest, so it could only be shown by hiding it) and is
+    # left out of that cycle, not protected by hiding its large group.
+    sizable = (
+        base.filter(pl.col("_all") >= limits.k)
+        .group_by("organization", "cycle", "attribute")
+        .agg(pl.col("group_value").n_unique().alias("_groups"))
+    )
+    compared = (
+        base.select("organization", "cycle", "attribute")
+        .unique()
+        .join(sizable, on=["organization", "cycle", "attribute"], how="left")
+    )
+    dropped = compared.filter(pl.col("_groups").fill_null(0) < 2).select("organization", "cycle", "attribute")
+    base = base.join(dropped, on=["organization", "cycle", "attribute"], how="anti")
+    recoded = dropped.height
+    # An attribute whose groups count fewer people than the organisation (a small category left out, such as
+    # gender X: models.disclosure.recode) has totals no other attribute publishes: where a total would cost a
+    # complement it is published over the shown groups ("excl. n < k") instead of hiding a large group.
+    sums = base.group_by("organization", "cycle", "direction", "attribute").agg(
+        pl.col("_all").sum().alias("_sum")
+    )
+    partial = sums.filter(
+        pl.col("_sum") < pl.col("_sum").max().over("organization", "cycle", "direction")
+    ).select("organization", "cycle", "direction", "attribute")
+    # Likewise an attribute of which, in one direction, a single group would be shown (every other group
+    # small, or moved all alike): that group is the organisation less the hidden ones, so it could only be
+    # shown by hiding it too. Its comparison is impossible; it is left out of that direction (its sizes stay
+    # in the other).
+    by = ["organization", "cycle", "direction", "attribute"]
+    shown_groups = (
+        base.join(partial, on=by, how="anti")
+        .group_by(by)
+        .agg(
+            pl.len().alias("_groups"),
+            ((pl.col("_yes") >= limits.k) & ((pl.col("_all") - pl.col("_yes")) >= limits.k))
+            .sum()
+            .alias("_shown"),
+        )
+    )
+    lone = shown_groups.filter((pl.col("_groups") >= 2) & (pl.col("_shown") == 1)).select(by)
+    base = base.join(lone, on=by, how="anti")
+    recoded += lone.height
     cells = pl.concat(
         [
             base.select(*keys, pl.lit("yes").alias("has"), pl.col("_yes").alias("n")),
             base.select(*keys, pl.lit("no").alias("has"), (pl.col("_all") - pl.col("_yes")).alias("n")),
         ]
     )
+    partial_cells = cells.join(partial, on=by, how="semi")
+    whole_cells = cells.join(partial, on=by, how="anti")
+
+    def protect_moves(force: pl.DataFrame | None) -> ProtectedTable:
+        parts = []
+        if whole_cells.height or not partial_cells.height:
+            parts.append(protect(whole_cells, MOVES_BY_GROUP_RULE, limits, force=force))
+        if partial_cells.height:
+            over = protect_margins_over_shown(
+                partial_cells, MOVES_BY_GROUP_RULE, limits, "group_value", force=force
+            )
+            frame = margins_over_shown(over.frame, MOVES_BY_GROUP_RULE, "group_value")
+            if force is not None and force.height:
+                # A size hidden for another direction's sake stays hidden here (never over its shown groups).
+                forced = force.join(
+                    frame.select(*keys, "has"), on=[*keys, "has"], how="semi", nulls_equal=True
+                )
+                flag = pl.struct(*keys, "has").is_in(
+                    forced.select(pl.struct(*keys, "has")).to_series().implode()
+                )
+                frame = frame.with_columns(
+                    pl.when(flag).then(None).otherwise(pl.col("n")).alias("n"),
+                    (pl.col(SUPPRESSED) | flag).alias(SUPPRESSED),
+                )
+            over.frame = frame.drop(SHOWN_TOTAL, EXCLUDES_HIDDEN)
+            parts.append(over)
+        return _concat_protected(parts)
+
     directions = cells.select("organization", "cycle", "direction").unique()
     force = cells.head(0).select(*keys, "has")
     for _ in range(20):
-        result = protect(cells, MOVES_BY_GROUP_RULE, limits, force=force if force.height else None)
+        result = protect_moves(force if force.height else None)
         sizes = result.frame.filter(pl.col("has").is_null() & pl.col(SUPPRESSED)).select(
             "organization", "cycle", "attribute", "group_value"
         )
@@ -276,6 +348,7 @@ def _calibration_moves_by_group(
         ]
     )
     result.frame = out.drop("_n_src", "_all_hidden", "reference_n", strict=False).sort(keys, nulls_last=True)
+    result.recoded += recoded
     return result
 
 
@@ -386,7 +459,21 @@ def _calibration_moves_by_level(
     # release (the per-cycle rows of calibration_moves_by_group, summed over the window): no line of the table
     # may hold a single small group, or its size and count would follow. Everyone-alike rows are large groups:
     # they need no such complement.
+    # Recoding first: in a function level where an attribute has only two groups and one is small (one
+    # temporary worker next to everyone on a contract), the other is the level less the small one: it compares
+    # nothing and is left out (recoded) rather than shown or hidden as a complement. It still counts as an
+    # unknown in its group's line.
+    line = ["organization", "cycle", "direction", "attribute", "function_level"]
+    lone = (
+        (pl.len().over(line) == 2) & (pl.col("_size_hidden").sum().over(line) == 1) & ~pl.col("_size_hidden")
+    )
+    out = out.with_columns(lone.alias("_recoded")).with_columns(
+        pl.col("_size_hidden") | pl.col("_recoded"),
+        pl.when(pl.col("_recoded")).then(pl.lit(RECODED)).otherwise(pl.col(REASON)).alias(REASON),
+    )
     out = _complement_lines(out, "_size_hidden").with_columns(pl.col(SUPPRESSED) | pl.col("_size_hidden"))
+    recoded_rows = out.filter(pl.col("_recoded")).height
+    out = out.filter(~pl.col("_recoded")).drop("_recoded")
     reference = out.select(
         *BY_LEVEL_KEYS[:5],
         pl.col("group_value").alias("reference_group"),
@@ -427,7 +514,7 @@ def _calibration_moves_by_level(
         frame=out,
         cells=out.height,
         hidden=int(out[SUPPRESSED].sum()),
-        recoded=left_out.height,
+        recoded=left_out.height + recoded_rows,
         reasons={
             SMALL: int(counts[SMALL]),
             HOMOGENEOUS: int(counts[HOMOGENEOUS]),
