@@ -105,8 +105,19 @@ class RssSampler(threading.Thread):
 
 def _step_groups(all_assets: list[Any]) -> dict[str, dict[str, Any]]:
     """Step key (the op of an asset or multi-asset) → its asset group and asset keys."""
+    import dagster as dg
+
     out: dict[str, dict[str, Any]] = {}
     for assets_def in all_assets:
+        if isinstance(
+            assets_def, dg.SourceAsset
+        ):  # the observable `staging/slices`: its observation is a step
+            if assets_def.op is not None:
+                out[assets_def.op.name] = {
+                    "group": assets_def.group_name,
+                    "assets": [assets_def.key.to_user_string()],
+                }
+            continue
         groups = sorted(set(assets_def.group_names_by_key.values()))
         out[assets_def.node_def.name] = {
             "group": groups[0] if groups else "default",
