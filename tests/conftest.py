@@ -5,7 +5,8 @@ Tiers are pytest markers, applied here from what a test uses so that a new test 
 decorator (`make test` = not soak, `make test-fast` = none of the four, `make soak` = soak):
 
 - `pipeline`: the test runs the pipeline — it uses the session's `sample_run` (directly or through a fixture),
-  or its code, a fixture's code or a helper of its module calls `materialize(` or starts `calibra run`;
+  or its code, a fixture's code or a helper of its module calls `materialize(`, runs a job in process or starts
+  `calibra run`;
 - `browser`: the test drives headless Chromium (the `chromium` fixture, or a module that imports the browser
   helper);
 - `process`: the test starts a child process (calibra's command line, Python under a memory limit, git) —
@@ -199,8 +200,11 @@ SOAK = (
     "test_bench.py::test_the_agreement_checks_passed",
     "test_bench.py::test_the_targets_are_reported_but_not_judged_at_a_tiny_size",
 )
-# Code that runs the pipeline: a Dagster materialisation, or `calibra run` (in process or as a subprocess).
-RUNS_PIPELINE = re.compile(r"\bmaterialize\(|[\"']pipelines\.cli[\"'],\s*[\"']run[\"']|\bcmd_run\(")
+# Code that runs the pipeline: a Dagster materialisation, a job run in process (the UI's `calibra_all`), or
+# `calibra run` (in process or as a subprocess).
+RUNS_PIPELINE = re.compile(
+    r"\bmaterialize\(|\.execute_in_process\(|[\"']pipelines\.cli[\"'],\s*[\"']run[\"']|\bcmd_run\("
+)
 # Code that starts a child process.
 STARTS_PROCESS = re.compile(r"\bsubprocess\.(?:run|Popen|check_output|check_call)\(")
 BROWSER_FIXTURES = {"chromium"}
