@@ -437,6 +437,19 @@ def link_terms(body: str, ctx: PageContext) -> str:
     return _TERM_PARAGRAPH.sub(paragraph, body)
 
 
+def html_head(title: str, prefix: str, language: str) -> str:
+    """The start of every calibra page up to its stylesheet: the content security policy, no referrer, the
+    title; `prefix` leads from the page to the folder that holds `assets/`."""
+    return f"""<!DOCTYPE html>
+<html lang="{esc(language)}"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>{esc(title)} — calibra</title>
+<link rel="stylesheet" href="{prefix}assets/site.css">"""
+
+
 def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
     language = ctx.language
     crumbs = [f"<a class='brand' href='{ctx.prefix}index.html'>calibra</a>"]
@@ -465,14 +478,7 @@ def shell(ctx: PageContext, title: str, body: str, extra_nav: str = "") -> str:
         f"<a class='glossary-link' href='{ctx.prefix}glossary.html'>{esc(text('page_glossary', language))}</a>"
     )
     manifest = f'\n<script src="{ctx.prefix}manifest.js"></script>' if ctx.organization else ""
-    content = f"""<!DOCTYPE html>
-<html lang="{esc(language)}"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>{esc(title)} — calibra</title>
-<link rel="stylesheet" href="{ctx.prefix}assets/site.css">
+    content = f"""{html_head(title, ctx.prefix, language)}
 <script src="{ctx.prefix}assets/plotly.min.js"></script>{manifest}
 <script src="{ctx.prefix}assets/site.js"></script>
 </head><body>

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dashboards.components import CSP, esc
+from dashboards.components import esc, html_head
 from dashboards.i18n import fmt_int, text
 from dashboards.pages import SiteData, calibration
 from dashboards.pages import evaluators_section as evr
@@ -68,14 +68,7 @@ def department_files(data: SiteData, organization: str, cycle: int) -> dict[str,
 
 def _page(title: str, body: str, prefix: str, language: str, built: datetime) -> str:
     when = text("built_at", language).format(when=built.strftime("%Y-%m-%d %H:%M UTC"))
-    return f"""<!DOCTYPE html>
-<html lang="{esc(language)}"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>{esc(title)} — calibra</title>
-<link rel="stylesheet" href="{prefix}assets/site.css">
+    return f"""{html_head(title, prefix, language)}
 </head><body>
 <div class='confidential'>{esc(text("packs_index_confidential", language))}</div>
 <header class="top"><a class='brand' href='{prefix}index.html'>calibra</a> <span class='where'>{esc(title)}</span></header>
