@@ -310,15 +310,18 @@ def organization_pages(
     org_id: str,
     audience: str = MANAGEMENT,
     cycles: Iterable[int] | None = None,
+    only: Iterable[str] | None = None,
 ) -> dict[str, str]:
     """The pages of one organisation's cycles in the site of `audience` as {path relative to that site: html};
-    `cycles`: only these (default every cycle). They read only the organisation's own rows (and the
+    `cycles`: only these (default every cycle); `only`: only these kinds of page (default all the audience's;
+    the menus still name every page of the site). They read only the organisation's own rows (and the
     pass-through tables), so organisations can be rendered side by side. `data` should hold the audience's
     tables only (:func:`audience_tables`)."""
     pages: dict[str, str] = {}
     org = data.settings.organizations[org_id]
     name = org.name.get(language, org.name.get("nl", org_id))
     kinds = site_pages(audience)
+    rendered_kinds = set(kinds if only is None else only)
     wanted = set(data.cycles(org_id) if cycles is None else cycles)
     for cycle in sorted(wanted & set(data.cycles(org_id))):
         base = f"{path_part(org_id)}/{path_part(cycle)}/"
@@ -329,19 +332,19 @@ def organization_pages(
                 pages[base + path] = content
             continue
         context = partial(_context, language, path_part(org_id), name, cycle, kinds)
-        if "calibration" in kinds:
+        if "calibration" in kinds and "calibration" in rendered_kinds:
             for path, content in calibration.build(data, context, org_id, cycle):
                 pages[base + path] = content
         modules = {"norming": norming, "fairness": fairness, "budget": budget, "process": process}
         for page in kinds:
-            if page not in modules:
+            if page not in modules or page not in rendered_kinds:
                 continue
             ctx = context(page)
             body = modules[page].body(data, ctx, org_id, cycle)
             pages[base + page + ".html"] = shell(
                 ctx, text("page_" + page, language), body, _filter_menu(data, org_id, cycle, body, language)
             )
-        if "data_quality" in kinds:
+        if "data_quality" in kinds and "data_quality" in rendered_kinds:
             ctx = context("data_quality")
             pages[base + "data_quality.html"] = shell(
                 ctx, text("page_data_quality", language), quality.body(data, ctx, org_id, cycle)

@@ -47,7 +47,7 @@ from typing import Any
 
 import polars as pl
 
-from dashboards.components import PageHTML, esc
+from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageHTML, esc
 from dashboards.downloads import TableExport
 from dashboards.i18n import TEXTS, fmt_int, text
 from dashboards.pack_index import (
@@ -365,6 +365,12 @@ def _export_rows(export: TableExport) -> bytes:
     ).encode()
 
 
+def _without_tokens(content: str) -> str:
+    """A rendered page or download name with its placeholders (random per process: dashboards.components)
+    written the same way in every run, so that a page rendered again from the same tables has the same digest."""
+    return content.replace(PAGE_TOKEN, "\0page").replace(FOOTER_TOKEN, "\0footer")
+
+
 def _folder_digest(
     base: bytes,
     pages: dict[str, str],
@@ -375,10 +381,10 @@ def _folder_digest(
 ) -> str:
     digest = hashlib.sha256(base)
     for path, html in sorted(pages.items()):
-        digest.update(path.encode() + b"\0" + str(html).encode())
+        digest.update(path.encode() + b"\0" + _without_tokens(str(html)).encode())
         digest.update(footer(tables, path, _EPOCH, language, policies).encode())
         for name, export in sorted(getattr(html, "downloads", {}).items()):
-            digest.update(name.encode() + _export_rows(export))
+            digest.update(_without_tokens(name).encode() + _export_rows(export))
     digest.update("\0".join(exports).encode())
     return digest.hexdigest()
 

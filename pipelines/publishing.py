@@ -42,6 +42,7 @@ from dashboards.site import (
     renderer_id,
     reusable_cycles,
     site_data,
+    site_pages,
 )
 from models.config import Settings
 from models.disclosure import Thresholds
@@ -50,12 +51,19 @@ from models.policy import Policy
 from models.releases import evaluators
 from models.releases.common import EVALUATOR_DEPARTMENTS, PASS_THROUGH, Missing, own_buffers
 from models.releases.registry import (
+    MANAGEMENT,
     PAGES,
     Publication,
     merge_publications,
     organization_sources,
     protect_organization,
 )
+
+# Pages rendered for the management packs only: of a cycle whose management site pages are copied from the
+# previous site, the pages a management pack is made of (pipelines.packs.is_management_page: a cycle's
+# top-level pages; the calibration folder's department pages are the meeting's, rendered each run).
+MANAGEMENT_PACK_ONLY = "management_pack_only"
+PACK_SOURCE_PAGES = tuple(page for page in site_pages(MANAGEMENT) if page != "calibration")
 
 # The column that says which cycle's policy judged a row: the base cycle of a projection or forecast (its
 # `cycle` is a year ahead), the later cycle of a transition, else the cycle.
@@ -230,6 +238,13 @@ def organization_part(
             job.reused.setdefault(audience, {})[organization] = reused
         cycles = [c for c in scoped.cycles(organization) if c not in reused]
         pages[audience] = organization_pages(scoped, job.language, organization, audience, cycles)
+        if audience == MANAGEMENT and reused:
+            # The management pack of a cycle is its management site pages re-identified; a cycle whose site
+            # pages are copied from the previous site still needs them (without the department pages, which
+            # no pack takes from the site), or a run with nothing changed would write no management pack.
+            pages[MANAGEMENT_PACK_ONLY] = organization_pages(
+                scoped, job.language, organization, audience, sorted(reused), only=PACK_SOURCE_PAGES
+            )
     drop_rendered_rows(publication, data, organization, job.page_only)
     return publication, pages
 
@@ -285,4 +300,5 @@ def protect_and_render_each(
         del sources
     published = merge_publications(passed_through, (parts[o][0] for o in organizations))
     rendered = {audience: {o: parts[o][1][audience] for o in organizations} for audience in RENDERED}
+    rendered[MANAGEMENT_PACK_ONLY] = {o: parts[o][1].get(MANAGEMENT_PACK_ONLY, {}) for o in organizations}
     return published, rendered

@@ -538,3 +538,71 @@ def test_a_cycle_made_of_the_same_inputs_keeps_its_packs_and_reads_no_export(
     (inbox.inbox / "beoordeling_2024.csv").write_bytes(export().replace(b"QPM7701", b"QPM7702"))
     changed = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
     assert (changed.reused, changed.left) == (0, 1)
+
+
+def test_pages_rendered_again_by_the_next_run_keep_their_packs(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every process draws its own placeholders (dashboards.components: the page name and footer tokens), so the
+    next `calibra run` renders the same tables into pages that differ by them alone; their packs are kept.
+    (Before, the digest hashed the tokens and no pack was ever kept from one run to the next.)"""
+    import pipelines.packs as packs
+
+    assert write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False).reused == 0
+    page_token, footer_token = (
+        "calibra-page-" + secrets.token_hex(8),
+        "calibra-footer-" + secrets.token_hex(8),
+    )
+
+    def retokened(page: str) -> PageHTML:
+        downloads = getattr(page, "downloads", {})
+        return PageHTML(
+            page.replace(PAGE_TOKEN, page_token).replace(FOOTER_TOKEN, footer_token),
+            {name.replace(PAGE_TOKEN, page_token): export for name, export in downloads.items()},
+        )
+
+    next_run = {
+        org: {path: retokened(page) for path, page in pages.items()} for org, pages in rendered().items()
+    }
+    assert any(PAGE_TOKEN in page for page in rendered()[ORG].values()), (
+        "the fixture's page has a placeholder"
+    )
+    monkeypatch.setattr(packs, "PAGE_TOKEN", page_token)
+    monkeypatch.setattr(packs, "FOOTER_TOKEN", footer_token)
+    assert write_packs({}, next_run, {}, inbox, load_key(), "nl", meeting=False).reused == 1
+
+
+def test_sample_a_site_copied_from_the_last_run_still_has_its_management_packs(
+    sample_run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Published again with nothing changed, the site copies every cycle from its previous build instead of
+    rendering it; the management packs, made of those pages, are still all there (before, the run wrote none),
+    and every organisation-cycle's packs are kept."""
+    import shutil
+
+    import dagster as dg
+
+    from models.config import PROJECT_ROOT
+    from pipelines.definitions import all_assets
+    from pipelines.resources import CalibraResource
+    from pipelines.runs import materialize
+
+    home, site = tmp_path / "home", tmp_path / "site"
+    shutil.copytree(sample_run.settings.home, home, symlinks=True)
+    shutil.copytree(sample_run.settings.site, site, symlinks=True)
+
+    def management_packs() -> list[str]:
+        manifest = json.loads((home / "packs" / "manifest.json").read_text(encoding="utf-8"))
+        return sorted(entry["file"] for entry in manifest["files"] if entry["audience"] == "management")
+
+    before = management_packs()
+    assert before, "the sample's first run wrote management packs"
+    resource = CalibraResource(config_path=str(PROJECT_ROOT / "calibra.yaml"), home=str(home), site=str(site))
+    result = materialize(all_assets, resources={"calibra": resource}, selection=[dg.AssetKey("site")])
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("site")]
+    metadata = {name: value.value for name, value in event.materialization.metadata.items()}
+    cycles = {tuple(path.split("/")[:2]) for path in before}
+    assert metadata["reused_cycles"] > 0
+    assert management_packs() == before
+    assert metadata["management_packs"] == len(cycles)
+    assert metadata["reused_pack_cycles"] == len(cycles)

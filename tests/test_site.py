@@ -1318,3 +1318,28 @@ def test_cycle_digests_do_not_depend_on_the_folder_of_the_configuration(tmp_path
     )
     settings = load_settings(tmp_path / "c" / "calibra.yaml")
     assert cycle_digests(SiteData(tables=tables, settings=settings), ["zeeland-demo"]) != digests[0]
+
+
+def test_contract_results_are_published_with_the_organisation_and_cycle_of_their_file() -> None:
+    """A contract result names only its file; the site reads it with its file's organisation and cycle (from the
+    load ledger), so an earlier cycle's digest does not change when a later cycle's files are validated (a new
+    cycle used to republish every earlier cycle of both sites)."""
+    from dashboards.pages import SiteData
+    from pipelines.assets.publish import read_sources
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA audit")
+    con.execute("CREATE TABLE audit.load_ledger (file_sha256 VARCHAR, organization VARCHAR, cycle INTEGER)")
+    con.execute("INSERT INTO audit.load_ledger VALUES ('a', 'o', 2023), ('b', 'o', 2024), ('c', 'p', NULL)")
+    con.execute("CREATE TABLE audit.contract_results (file_sha256 VARCHAR, rule VARCHAR, success BOOLEAN)")
+    con.execute(
+        "INSERT INTO audit.contract_results VALUES ('a', 'r', true), ('b', 'r', false), ('c', 'r', true)"
+    )
+    results = read_sources(con, include_worklist=False)["audit.contract_results"]
+    assert sorted(results.select("file_sha256", "organization", "cycle").rows(), key=str) == [
+        ("a", "o", 2023),
+        ("b", "o", 2024),
+        ("c", "p", None),
+    ]
+    data = SiteData({"audit.contract_results": results}, Settings(config_path=Path("x"), home=Path("h")))
+    assert data.get("audit.contract_results", "o", 2023)["file_sha256"].to_list() == ["a"]  # type: ignore[index]

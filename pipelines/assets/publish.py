@@ -27,6 +27,7 @@ from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
 from pipelines.packs import write_packs
 from pipelines.publishing import (
+    MANAGEMENT_PACK_ONLY,
     CycleReader,
     Limits,
     SiteJob,
@@ -55,6 +56,15 @@ AGGREGATES: dict[str, tuple[tuple[str, ...], str]] = {
         "  SELECT organization, cycle, evaluator_id, department, count(*) AS people FROM staging.evaluations"
         "  WHERE evaluator_id IS NOT NULL AND department IS NOT NULL GROUP BY ALL)"
         ") WHERE position = 1",
+    ),
+    # Each contract result with the organisation and cycle of its file (from the load ledger): a cycle's data
+    # quality page shows only its files' results, and so the cycle digest of a site page does not change when
+    # another cycle's files are loaded (a new cycle would otherwise republish every earlier cycle).
+    "audit.contract_results": (
+        ("file_sha256",),
+        "SELECT results.*, files.organization, files.cycle FROM audit.contract_results AS results"
+        " LEFT JOIN (SELECT DISTINCT file_sha256, organization, cycle FROM audit.load_ledger) AS files"
+        " USING (file_sha256)",
     ),
 }
 # The tables protected per organisation (the pass-through tables are published as they are).
@@ -222,9 +232,15 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     )
     # Meeting and management packs: re-identified at pack time from the inbox's exports and the key
     # (pipelines/packs.py); only their numbers reach Dagster.
+    # The management packs are made of the management pages of every cycle: those rendered for the site and,
+    # of the cycles the site copied from its previous build, those rendered for the packs only.
+    management_pages = {
+        organization: {**pages, **rendered.get(MANAGEMENT_PACK_ONLY, {}).get(organization, {})}
+        for organization, pages in rendered[MANAGEMENT].items()
+    }
     packs = write_packs(
         rendered.get(MEETING, {}),
-        rendered[MANAGEMENT],
+        management_pages,
         published.tables,
         settings,
         load_key(),
