@@ -8,7 +8,7 @@ import duckdb
 
 from models.config import Organization, Settings
 from pipelines.assets.slices import partition_key, slice_of
-from pipelines.increments import plan
+from pipelines.increments import SliceWork, plan
 from pipelines.runs import contiguous_ranges, stale_partitions
 
 
@@ -58,49 +58,36 @@ def _database(cycles: list[int], built: list[int]) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _plan(con: duckdb.DuckDBPyConnection, tmp_path: Path, lookback: int, changed: int) -> SliceWork:
+    """increments.plan of mart `m` of organisation `a`, whose cycle `changed` Dagster found stale."""
+    return plan(
+        con,
+        _settings(tmp_path),
+        "m",
+        organizations=["a"],
+        kinds=["evaluations"],
+        lookback={"a": lookback},
+        tables=["m"],
+        changed={("a", changed)},
+    )
+
+
 def test_the_runs_partitions_are_rebuilt_with_the_later_cycles_of_their_window(tmp_path: Path) -> None:
     """Dagster names the changed organisation-cycles; the step adds the later cycles whose window reads one
     of them (the rule kept in pipelines/increments.py) and reads the window of each."""
     con = _database([1, 2, 3, 4, 5], [1, 2, 3, 4, 5])
-    work = plan(
-        con,
-        _settings(tmp_path),
-        "m",
-        organizations=["a"],
-        kinds=["evaluations"],
-        lookback={"a": 2},
-        tables=["m"],
-        changed={("a", 2)},
-    )
+    work = _plan(con, tmp_path, lookback=2, changed=2)
     assert not work.whole
     assert work.rebuild == {("a", 2), ("a", 3)}
     assert work.read == {("a", 1), ("a", 2), ("a", 3)}
     # the stored fingerprints ('old') differ from every current one: they are not what decides any more
-    only_new = plan(
-        con,
-        _settings(tmp_path),
-        "m",
-        organizations=["a"],
-        kinds=["evaluations"],
-        lookback={"a": 1},
-        tables=["m"],
-        changed={("a", 5)},
-    )
+    only_new = _plan(con, tmp_path, lookback=1, changed=5)
     assert only_new.rebuild == {("a", 5)} and only_new.read == {("a", 5)}
 
 
 def test_a_partition_whose_slice_left_staging_has_its_rows_deleted(tmp_path: Path) -> None:
     con = _database([1, 2], [1, 2, 3])
-    work = plan(
-        con,
-        _settings(tmp_path),
-        "m",
-        organizations=["a"],
-        kinds=["evaluations"],
-        lookback={"a": 1},
-        tables=["m"],
-        changed={("a", 3)},
-    )
+    work = _plan(con, tmp_path, lookback=1, changed=3)
     assert work.rebuild == {("a", 3)} and work.read == set()
 
 
