@@ -195,6 +195,11 @@ SOAK = (
     # the publish step's evaluator report, cycle by cycle against whole, on the sample (63 s on two cores): the
     # same equivalence on generated tables (test_evaluator_report.py) stays in make test
     "test_site.py::test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time",
+    # each cycle's management release protected alone against all cycles together, on the sample (32 s)
+    "test_site.py::test_a_cycles_management_release_does_not_depend_on_the_other_cycles",
+    # the UI's calibra_all job run twice on its own instance (34 s): the runs it makes (pipelines.runs) are
+    # checked in make test by test_increments.py, a run with nothing changed included
+    "test_partitions.py::test_the_uis_job_materialises_the_new_partitions_and_then_none",
     "test_bench.py::test_every_run_reports_every_stage",
     "test_bench.py::test_the_numbers_are_positive",
     "test_bench.py::test_the_agreement_checks_passed",
