@@ -37,6 +37,7 @@ from dashboards.components import (
 from dashboards.i18n import fmt_int, fmt_number, text
 from dashboards.pages import SiteData
 from dashboards.pages import evaluators_section as evr
+from models.releases.calibration import BAND_MEMBERS
 
 RATINGS = "ratings"
 # The meeting release (models.releases.meeting): each department's own counts unsuppressed, the organisation
@@ -288,8 +289,8 @@ def _levels_chart(
     )  # fmt: skip
     notes = []
     # Bands of adjacent small function levels (models.releases.calibration.banded_department_levels): say so.
-    if "band_levels" in present.columns:
-        bands = present.filter(pl.col("band_levels").fill_null(1) > 1)["function_level"].to_list()
+    if BAND_MEMBERS in present.columns:
+        bands = present.filter(pl.col(BAND_MEMBERS).fill_null(1) > 1)["function_level"].to_list()
         if bands:
             notes.append(text("levels_banded_note", language).format(bands=", ".join(bands)))
     if excl:

@@ -1030,11 +1030,11 @@ def protect_margins_over_shown(
                 list(rule.by), maintain_order=True
             )
         ]
-        return _concat_protected(parts)
+        return concat_protected(parts)
     return _margins_over_shown_pass(frame, rule, limits, dim, rounds, force)
 
 
-def _concat_protected(parts: list[ProtectedTable]) -> ProtectedTable:
+def concat_protected(parts: list[ProtectedTable]) -> ProtectedTable:
     """Protected partitions as one table (their counts added up)."""
     reasons: dict[str, int] = {}
     for part in parts:

@@ -16,7 +16,7 @@ from models.disclosure.engine import (
     ProtectedTable,
     TableRule,
     Thresholds,
-    _concat_protected,
+    concat_protected,
     margins_over_shown,
     protect,
     protect_margins_over_shown,
@@ -257,7 +257,7 @@ def _calibration_moves_by_group(
                 )
             over.frame = frame.drop(SHOWN_TOTAL, EXCLUDES_HIDDEN)
             parts.append(over)
-        return _concat_protected(parts)
+        return concat_protected(parts)
 
     directions = cells.select("organization", "cycle", "direction").unique()
     force = cells.head(0).select(*keys, "has")
