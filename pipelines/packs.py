@@ -464,6 +464,32 @@ class _Organisation:
     exports: list[Path]
 
 
+def _mentioned(pages: dict[str, str]) -> set[str]:
+    """Every pseudonym the pages and their table downloads show."""
+    found: set[str] = set()
+    for html in pages.values():
+        found.update(PSEUDONYM.findall(str(html)))
+        for export in getattr(html, "downloads", {}).values():
+            found.update(
+                p for row in export.rows for v in row if isinstance(v, str) for p in PSEUDONYM.findall(v)
+            )
+    return found
+
+
+def _nearest_first(paths: list[Path], job: _Cycle, by_cycle: dict[tuple[str, int], list[Path]]) -> list[Path]:
+    """The exports `paths` in the order a cycle's packs most likely need them: the organisation's earlier
+    cycles from the nearest back (windows look back), then later cycles, then exports of no known cycle."""
+    cycle_of = {p: c for (o, c), found in by_cycle.items() if o == job.organization for p in found}
+
+    def order(path: Path) -> tuple[int, int]:
+        cycle = cycle_of.get(path)
+        if cycle is None:
+            return (2, 0)
+        return (0, job.cycle - cycle) if cycle <= job.cycle else (1, cycle - job.cycle)
+
+    return sorted(paths, key=order)
+
+
 def _write_cycle(
     root: Path,
     job: _Cycle,
@@ -610,7 +636,8 @@ def write_packs(
             counts.left += int(kept.get("left", 0))
             counts.reused += 1
     # The map, once: from the exports of the cycles to write (read two at a time); an organisation's other
-    # exports only where a pack still shows a pseudonym (a person from another cycle's export).
+    # exports only where a pack shows a pseudonym they did not give (a person from another cycle's export:
+    # the evaluator report's window reaches back), the nearest earlier cycles first, until none is left.
     read = list(dict.fromkeys(p for job in jobs for p in job.exports))
     wanted = {job.organization for job in jobs}
     known = pseudonym_map(read, mappings, key, organizations=wanted) if key and read else {}
@@ -618,12 +645,14 @@ def write_packs(
     for job in jobs:
         org = organisations[job.organization]
         departments = _departments(data, job.organization, job.cycle) if meeting else {}
+        needed = _mentioned(job.pages) - known.keys()
+        for path in _nearest_first([p for p in org.exports if p not in read], job, by_cycle):
+            if not needed or key is None:
+                break
+            known |= pseudonym_map([path], mappings, key, organizations={job.organization})
+            read.append(path)
+            needed -= known.keys()
         written = _write_cycle(root, job, org, known, language, departments, built)
-        unread = [p for p in org.exports if p not in read]
-        if written[2] and key and unread:
-            known |= pseudonym_map(unread, mappings, key, organizations={job.organization})
-            read += unread
-            written = _write_cycle(root, job, org, known, language, departments, built)
         counts.meeting += written[0]
         counts.management += written[1]
         counts.left += written[2]

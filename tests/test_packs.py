@@ -21,11 +21,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 
 from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageHTML
 from dashboards.downloads import TableExport
 from dashboards.i18n import text
+from dashboards.site import LEDGER
 from models.config import Settings
 from models.contracts import load_contract
 from models.mapping import load_mappings
@@ -538,6 +540,44 @@ def test_a_cycle_made_of_the_same_inputs_keeps_its_packs_and_reads_no_export(
     (inbox.inbox / "beoordeling_2024.csv").write_bytes(export().replace(b"QPM7701", b"QPM7702"))
     changed = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False)
     assert (changed.reused, changed.left) == (0, 1)
+
+
+def test_a_person_of_an_earlier_cycle_is_turned_back_from_the_nearest_exports_only(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack that shows someone its own cycle's export does not name (the evaluator report's window reaches
+    back) is turned back from the organisation's earlier exports, the nearest cycle first, and only as many
+    as it takes: here the 2023 export, not the 2022 one."""
+    import pipelines.packs as packs
+
+    earlier = export().replace(b"QPM7701", b"QPM7123").replace(b"2024", b"2023")
+    (inbox.inbox / "beoordeling_2023.csv").write_bytes(earlier)
+    (inbox.inbox / "beoordeling_2022.csv").write_bytes(export().replace(b"2024", b"2022"))
+    ledger = pl.DataFrame(
+        {
+            "file_name": [f"beoordeling_{c}.csv" for c in (2022, 2023, 2024)],
+            "organization": [ORG] * 3,
+            "cycle": [2022, 2023, 2024],
+        }
+    )
+    page = norming_page()
+    shown = pseudonym("QPM7123")  # in the 2023 export only
+    rendered_pages = {ORG: {PAGE: PageHTML(page.replace(pseudonym(EVALUATORS[0]), shown), page.downloads)}}
+    read: list[list[str]] = []
+    real = packs.pseudonym_map
+
+    def recording(paths: list[Path], *args: object, **kwargs: object) -> dict[str, str]:
+        read.append(sorted(p.name for p in paths))
+        return real(paths, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(packs, "pseudonym_map", recording)
+    counts = write_packs({}, rendered_pages, {LEDGER: ledger}, inbox, load_key(), "nl", meeting=False)
+    assert read == [["beoordeling_2024.csv"], ["beoordeling_2023.csv"]]
+    assert counts.left == 0
+    text_ = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
+        encoding="utf-8"
+    )
+    assert "QPM7123" in text_ and shown not in text_
 
 
 def test_pages_rendered_again_by_the_next_run_keep_their_packs(
