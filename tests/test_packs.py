@@ -613,19 +613,31 @@ def test_pages_rendered_again_by_the_next_run_keep_their_packs(
 
 
 def test_sample_a_site_copied_from_the_last_run_still_has_its_management_packs(
-    sample_run, tmp_path: Path
+    sample_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """Published again with nothing changed, the site copies every cycle from its previous build instead of
     rendering it; the management packs, made of those pages, are still all there (before, the run wrote none),
-    and every organisation-cycle's packs are kept."""
+    and every organisation-cycle's packs are kept, decided before rendering: no meeting page and no pack-only
+    management page is rendered (before, every cycle's were, only to find its packs unchanged)."""
     import shutil
 
     import dagster as dg
 
+    import pipelines.publishing as publishing
     from models.config import PROJECT_ROOT
+    from models.releases.registry import MEETING
     from pipelines.definitions import all_assets
     from pipelines.resources import CalibraResource
     from pipelines.runs import materialize
+
+    rendered: list[tuple[str, tuple[int, ...], object]] = []
+    real = publishing.organization_pages
+
+    def recording(data, language, organization, audience, cycles, **options):  # type: ignore[no-untyped-def]
+        rendered.append((audience, tuple(cycles), options.get("only")))
+        return real(data, language, organization, audience, cycles, **options)
+
+    monkeypatch.setattr(publishing, "organization_pages", recording)
 
     home, site = tmp_path / "home", tmp_path / "site"
     shutil.copytree(sample_run.settings.home, home, symlinks=True)
@@ -646,3 +658,5 @@ def test_sample_a_site_copied_from_the_last_run_still_has_its_management_packs(
     assert management_packs() == before
     assert metadata["management_packs"] == len(cycles)
     assert metadata["reused_pack_cycles"] == len(cycles)
+    assert rendered and all(not cycles for _, cycles, _ in rendered), rendered
+    assert {audience for audience, _, _ in rendered} >= {MEETING}
