@@ -398,13 +398,15 @@ def _folder_digest(
     return digest.hexdigest()
 
 
-def _reusable(root: Path, folder: str, digest: str, packs: set[str] | None) -> dict[str, Any] | None:
-    """The manifest of the folder an earlier run wrote, if it was made of the same (`digest`), holds the same
-    packs (None: the packs its manifest lists, when the digest is of the tables they are made of) and every
-    file it lists is there unchanged."""
+def _reusable(
+    root: Path, folder: str, digest: str, packs: set[str] | None, field: str = "digest"
+) -> dict[str, Any] | None:
+    """The manifest of the folder an earlier run wrote, if it was made of the same (`digest` in its `field`:
+    "digest" of the pages, "inputs" of what they are made of), holds the same packs (None: those its manifest
+    lists) and every file it lists is there unchanged."""
     try:
         manifest = json.loads((root / folder / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("digest") != digest or not (root / folder / INDEX).is_file():
+        if manifest.get(field) != digest or not (root / folder / INDEX).is_file():
             return None
         files = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
         if packs is not None and {f for f in files if f.endswith(".html")} != packs:
@@ -454,12 +456,13 @@ class PackPlan:
         digest.update(json.dumps(sorted(pages.items())).encode())
         digest.update(footer(self.ledger, f"{folder}/{INDEX}", _EPOCH, self.language, policies).encode())
         digest.update("\0".join(_stat(self.exports(organization, cycle))).encode())
-        return "tables:" + digest.hexdigest()
+        return digest.hexdigest()
 
     def kept(self, organization: str, cycle: int, pages: Mapping[str, str]) -> bool:
         """Whether the folder an earlier run wrote for the cycle is made of these inputs and intact."""
         folder = f"{path_part(organization)}/{path_part(cycle)}"
-        return _reusable(self.root, folder, self.digest(organization, cycle, pages), None) is not None
+        inputs = self.digest(organization, cycle, pages)
+        return _reusable(self.root, folder, inputs, None, "inputs") is not None
 
 
 def pack_plan(
@@ -512,6 +515,7 @@ class _Cycle:
     pages: dict[str, str]  # site path → rendered page
     exports: list[Path]  # the inbox's exports its people are turned back from first
     digest: str
+    inputs: str | None = None  # PackPlan.digest: the tables, footers, exports and key it is made of
 
     @property
     def cycle(self) -> int:
@@ -612,6 +616,7 @@ def _write_cycle(
         "cycle": packs.cycle,
         "built_at": stamp,
         "digest": job.digest,
+        "inputs": job.inputs,
         "left": total,
         "files": entries,
     }
@@ -704,16 +709,27 @@ def write_packs(
         for folder, pages in sorted(by_folder.items()):
             cycle = int(folder.split("/")[1])
             own = [*by_cycle.get((organization, cycle), []), *anywhere]
+            inputs = None
             if plan is not None and planned is not None:
-                digest = plan.digest(organization, cycle, planned.get((organization, cycle), {}))
-                kept = _reusable(root, folder, digest, None)
+                inputs = plan.digest(organization, cycle, planned.get((organization, cycle), {}))
+            if not pages:
+                # judged kept before rendering (PackPlan.kept); a folder changed since is left as it is
+                kept = _reusable(root, folder, inputs, None, "inputs") if inputs is not None else None
+                if kept is None:
+                    continue
             else:
+                # Rendered: kept if the pages are those an earlier run wrote (the tables a cycle's pages read
+                # may change where its packs do not: the previous latest cycle loses its forecast).
                 digest = _folder_digest(base, pages, _stat(own), tables, language, policies)
                 kept = _reusable(root, folder, digest, {target[p] for p in pages})
-            if kept is None:
-                if pages:  # (a cycle judged kept whose folder changed since: left as it is, not rewritten)
-                    jobs.append(_Cycle(organization, folder, pages, own, digest))
-                continue
+                if kept is None:
+                    jobs.append(_Cycle(organization, folder, pages, own, digest, inputs))
+                    continue
+                if inputs is not None and kept.get("inputs") != inputs:
+                    # the next run can keep them before rendering
+                    kept["inputs"] = inputs
+                    text_ = json.dumps(kept, ensure_ascii=False, indent=1) + "\n"
+                    write_private(root, f"{folder}/{MANIFEST}", text_)
             htmls = [e for e in kept["files"] if e["file"].endswith(".html")]
             counts.meeting += sum(e["audience"] == MEETING for e in htmls)
             counts.management += sum(e["audience"] == MANAGEMENT for e in htmls)

@@ -580,6 +580,40 @@ def test_a_person_of_an_earlier_cycle_is_turned_back_from_the_nearest_exports_on
     assert "QPM7123" in text_ and shown not in text_
 
 
+def test_packs_planned_from_their_tables_are_kept_without_pages(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the digests of the tables a cycle's pages read (`planned`, as the site step gives them), a cycle
+    whose packs an earlier run wrote from the same tables is kept without its pages (none was rendered) and
+    without reading an export; other tables: the caller renders the pages. A folder written before the
+    manifest kept its inputs is judged by its pages once, and its manifest then says its inputs."""
+    import pipelines.packs as packs
+    from pipelines.packs import pack_plan
+
+    planned = {(ORG, 2024): {"management": "tables-1"}}
+    first = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False, planned=planned)
+    assert (first.management, first.reused) == (1, 0)
+    manifest_path = packs_folder(inbox) / ORG / "2024" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    plan = pack_plan(inbox, {}, load_key(), "nl", False)
+    assert manifest["inputs"] == plan.digest(ORG, 2024, planned[(ORG, 2024)])
+    assert plan.kept(ORG, 2024, planned[(ORG, 2024)]) and not plan.kept(ORG, 2024, {"management": "tables-2"})
+
+    def no_reading(*args: object, **kwargs: object) -> dict[str, str]:
+        raise AssertionError("an export was read for packs that are kept")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(packs, "pseudonym_map", no_reading)
+        kept = write_packs({}, {}, {}, inbox, load_key(), "nl", meeting=False, planned=planned)
+    assert (kept.management, kept.reused, kept.left) == (1, 1, 0)
+    # an earlier manifest without inputs: kept by its pages, and told its inputs for the next run
+    del manifest["inputs"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert not plan.kept(ORG, 2024, planned[(ORG, 2024)])
+    again = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False, planned=planned)
+    assert again.reused == 1 and plan.kept(ORG, 2024, planned[(ORG, 2024)])
+
+
 def test_pages_rendered_again_by_the_next_run_keep_their_packs(
     inbox: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
