@@ -185,7 +185,7 @@ def _tables(database: Path) -> dict[str, int]:
 def _site(site: Path) -> dict[str, Any]:
     """Every HTML page's size, and where plotly.js is: as a file, or (wrongly) inlined in a page."""
     if not site.exists():
-        return {"pages": [], "plotly_js_files": [], "pages_with_inline_plotly": []}
+        return {"pages": [], "plotly_js_files": [], "plotly_js_stored": 0, "pages_with_inline_plotly": []}
     pages = sorted(p for p in site.rglob("*.html") if p.is_file())
     inline = []
     for page in pages:
@@ -193,11 +193,12 @@ def _site(site: Path) -> dict[str, Any]:
             text = handle.read()
         if b"plotly.js v" in text or (b"Plotly" in text and len(text) > 3_000_000):
             inline.append(str(page.relative_to(site)))
+    plotly_js = sorted(p for p in site.rglob("*.js") if "plotly" in p.name.lower())
     return {
         "pages": [{"page": str(p.relative_to(site)), "bytes": p.stat().st_size} for p in pages],
-        "plotly_js_files": sorted(
-            str(p.relative_to(site)) for p in site.rglob("*.js") if "plotly" in p.name.lower()
-        ),
+        "plotly_js_files": [str(p.relative_to(site)) for p in plotly_js],
+        # distinct files on disk (the audiences' sites hold hard links to one)
+        "plotly_js_stored": len({(p.stat().st_dev, p.stat().st_ino) for p in plotly_js}),
         "pages_with_inline_plotly": inline,
         "bytes_total": sum(p.stat().st_size for p in site.rglob("*") if p.is_file()),
     }

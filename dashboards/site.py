@@ -862,12 +862,27 @@ def placed(
     return files
 
 
-def _write_assets(folder: Path) -> None:
+PLOTLY_JS = "plotly.min.js"
+
+
+def _write_assets(folder: Path, plotly_js: Path | None = None) -> Path:
+    """The site's scripts and styles in `folder`/assets; returns where its plotly.js is. `plotly_js`: the
+    plotly.js another audience's site of this build already holds. Each audience's site is complete on its
+    own (it is handed out alone), yet plotly.js (4.6 MB, most of a site's bytes) is stored once: this site's
+    file is a hard link to that one (a copy where the file system cannot link)."""
     assets = folder / "assets"
     assets.mkdir(parents=True)
-    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", assets / "plotly.min.js")
+    target = assets / PLOTLY_JS
+    if plotly_js is None:
+        shutil.copyfile(Path(plotly.__file__).parent / "package_data" / PLOTLY_JS, target)
+    else:
+        try:
+            os.link(plotly_js, target)
+        except OSError:
+            shutil.copyfile(plotly_js, target)
     (assets / "site.css").write_text(theme.CSS, encoding="utf-8")
     (assets / "site.js").write_text(theme.site_js(), encoding="utf-8")
+    return target
 
 
 def build_site(
@@ -901,6 +916,7 @@ def build_site(
     built = build_time(built_at)
     staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=out_dir.parent))
     pages_written, largest, charts, reused_cycles = 0, 0, 0, 0
+    plotly_js: Path | None = None
     try:
         for audience, folder in SITES.items():
             scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
@@ -911,7 +927,7 @@ def build_site(
             reusable = reusable_cycles(out_dir, audience, renderer, known) if reuse else {}
             pages = render_site(scoped, language, audience, (rendered or {}).get(audience), reusable)
             root = staging / folder
-            _write_assets(root)
+            plotly_js = _write_assets(root, plotly_js)
             listed = list(pages)
             previous = read_manifest(out_dir, audience) or {}
             for org_id in settings.organizations:

@@ -38,7 +38,7 @@ import posixpath
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -59,7 +59,16 @@ from dashboards.pack_index import (
     top_index,
 )
 from dashboards.pages import SiteData
-from dashboards.site import LEDGER, SITES, build_time, footer, placed, policies_of_cycles, renderer_id
+from dashboards.site import (
+    LEDGER,
+    SITES,
+    build_time,
+    footer,
+    path_part,
+    placed,
+    policies_of_cycles,
+    renderer_id,
+)
 from models.config import Settings
 from models.mapping import find_mapping, load_mappings
 from models.reidentify import (
@@ -389,15 +398,18 @@ def _folder_digest(
     return digest.hexdigest()
 
 
-def _reusable(root: Path, folder: str, digest: str, packs: set[str]) -> dict[str, Any] | None:
-    """The manifest of the folder an earlier run wrote, if it was made of the same (`digest`), holds the same
-    packs and every file it lists is there unchanged."""
+def _reusable(
+    root: Path, folder: str, digest: str, packs: set[str] | None, field: str = "digest"
+) -> dict[str, Any] | None:
+    """The manifest of the folder an earlier run wrote, if it was made of the same (`digest` in its `field`:
+    "digest" of the pages, "inputs" of what they are made of), holds the same packs (None: those its manifest
+    lists) and every file it lists is there unchanged."""
     try:
         manifest = json.loads((root / folder / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("digest") != digest or not (root / folder / INDEX).is_file():
+        if manifest.get(field) != digest or not (root / folder / INDEX).is_file():
             return None
         files = {entry["file"]: entry["sha256"] for entry in manifest["files"]}
-        if {f for f in files if f.endswith(".html")} != packs:
+        if packs is not None and {f for f in files if f.endswith(".html")} != packs:
             return None
         for file, sha in files.items():
             if _sha256((root / file).read_bytes()) != sha:
@@ -405,6 +417,65 @@ def _reusable(root: Path, folder: str, digest: str, packs: set[str]) -> dict[str
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return dict(manifest)
+
+
+def _base(key: bytes | None, language: str, meeting: bool) -> bytes:
+    """What every cycle's packs are made with: the code, the options and the key (its HMAC, never the key)."""
+    base = _code_digest(language, meeting)
+    return base + (hmac.new(key, b"calibra packs", hashlib.sha256).digest() if key else b"no key")
+
+
+@dataclass(frozen=True)
+class PackPlan:
+    """Which organisation-cycles' packs an earlier run wrote from the same inputs, decided before any page is
+    rendered (pipelines.publishing skips rendering a kept cycle's meeting pages and pack-only management
+    pages: a run that adds a cycle rendered every earlier cycle's packs only to find them unchanged).
+
+    A cycle's pages are made of the tables its audiences' pages read (their digest is the site's own reuse
+    test, dashboards.site.cycle_digest), the code and options (`base`), the footers (the cycle's exports in
+    the load ledger, its policy) and, for the re-identification, the key and the exports in the inbox."""
+
+    root: Path
+    base: bytes
+    by_cycle: dict[tuple[str, int], list[Path]]
+    unplaced: dict[str, list[Path]]
+    ledger: dict[str, pl.DataFrame]
+    settings: Settings
+    language: str
+
+    def exports(self, organization: str, cycle: int) -> list[Path]:
+        """The exports a cycle's people are turned back from first."""
+        anywhere = [*self.unplaced.get(organization, []), *self.unplaced.get("", [])]
+        return [*self.by_cycle.get((organization, cycle), []), *anywhere]
+
+    def digest(self, organization: str, cycle: int, pages: Mapping[str, str]) -> str:
+        """The cycle's packs' inputs; `pages`: audience → the digest of the tables its pages read."""
+        folder = f"{path_part(organization)}/{path_part(cycle)}"
+        policies = policies_of_cycles(self.settings, {organization: {cycle}})
+        digest = hashlib.sha256(self.base)
+        digest.update(json.dumps(sorted(pages.items())).encode())
+        digest.update(footer(self.ledger, f"{folder}/{INDEX}", _EPOCH, self.language, policies).encode())
+        digest.update("\0".join(_stat(self.exports(organization, cycle))).encode())
+        return digest.hexdigest()
+
+    def kept(self, organization: str, cycle: int, pages: Mapping[str, str]) -> bool:
+        """Whether the folder an earlier run wrote for the cycle is made of these inputs and intact."""
+        folder = f"{path_part(organization)}/{path_part(cycle)}"
+        inputs = self.digest(organization, cycle, pages)
+        return _reusable(self.root, folder, inputs, None, "inputs") is not None
+
+
+def pack_plan(
+    settings: Settings, tables: dict[str, pl.DataFrame], key: bytes | None, language: str, meeting: bool
+) -> PackPlan:
+    """The plan of :func:`write_packs` for the inbox, load ledger (in `tables`) and key as they are now."""
+    inbox = settings.inbox
+    paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
+    by_cycle, unplaced = _exports_by_cycle(paths, load_mappings(settings.mappings_dirs), tables)
+    ledger = {LEDGER: tables[LEDGER]} if LEDGER in tables else {}
+    return PackPlan(
+        packs_folder(settings), _base(key, language, meeting), by_cycle, unplaced, ledger, settings, language
+    )
 
 
 def _exports_by_cycle(
@@ -444,6 +515,7 @@ class _Cycle:
     pages: dict[str, str]  # site path → rendered page
     exports: list[Path]  # the inbox's exports its people are turned back from first
     digest: str
+    inputs: str | None = None  # PackPlan.digest: the tables, footers, exports and key it is made of
 
     @property
     def cycle(self) -> int:
@@ -462,6 +534,32 @@ class _Organisation:
     management_links: dict[str, str]
     place: Callable[[dict[str, str]], dict[str, str | bytes]]
     exports: list[Path]
+
+
+def _mentioned(pages: dict[str, str]) -> set[str]:
+    """Every pseudonym the pages and their table downloads show."""
+    found: set[str] = set()
+    for html in pages.values():
+        found.update(PSEUDONYM.findall(str(html)))
+        for export in getattr(html, "downloads", {}).values():
+            found.update(
+                p for row in export.rows for v in row if isinstance(v, str) for p in PSEUDONYM.findall(v)
+            )
+    return found
+
+
+def _nearest_first(paths: list[Path], job: _Cycle, by_cycle: dict[tuple[str, int], list[Path]]) -> list[Path]:
+    """The exports `paths` in the order a cycle's packs most likely need them: the organisation's earlier
+    cycles from the nearest back (windows look back), then later cycles, then exports of no known cycle."""
+    cycle_of = {p: c for (o, c), found in by_cycle.items() if o == job.organization for p in found}
+
+    def order(path: Path) -> tuple[int, int]:
+        cycle = cycle_of.get(path)
+        if cycle is None:
+            return (2, 0)
+        return (0, job.cycle - cycle) if cycle <= job.cycle else (1, cycle - job.cycle)
+
+    return sorted(paths, key=order)
 
 
 def _write_cycle(
@@ -518,6 +616,7 @@ def _write_cycle(
         "cycle": packs.cycle,
         "built_at": stamp,
         "digest": job.digest,
+        "inputs": job.inputs,
         "left": total,
         "files": entries,
     }
@@ -534,13 +633,18 @@ def write_packs(
     language: str,
     built_at: datetime | None = None,
     meeting: bool = True,
+    planned: Mapping[tuple[str, int], Mapping[str, str]] | None = None,
 ) -> PackCounts:
     """Write the packs re-identified ({organisation: {path: html}} of the rendered meeting release and
     management site), with their table downloads (laid out as the site lays them out, from the same protected
     `tables`): each department's meeting pack (with `meeting`) and each cycle's management pack, each cycle's
     index and manifest, and the folder's. Without `key` every pack keeps its pseudonyms and says so. An
     organisation-cycle whose packs would come out as an earlier run wrote them keeps those
-    (`PackCounts.reused`), and no export is read for it."""
+    (`PackCounts.reused`), and no export is read for it.
+
+    `planned`: {(organisation, cycle): {audience: digest of the tables its pages read}} of every cycle, as
+    :class:`PackPlan` judged them before rendering: a cycle's packs are then kept or written by that digest,
+    and a kept cycle needs no pages (none were rendered). Without it the digest is of the pages given."""
     inbox = settings.inbox
     paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
     mappings = load_mappings(settings.mappings_dirs)
@@ -562,12 +666,13 @@ def write_packs(
     if glossary.exists():
         shared.add(GLOSSARY)
         write_private(root, GLOSSARY, fix_links(glossary.read_text(encoding="utf-8"), GLOSSARY, shared, {}))
-    base = _code_digest(language, meeting)
-    base += hmac.new(key, b"calibra packs", hashlib.sha256).digest() if key else b"no key"
+    base = _base(key, language, meeting)
+    plan = pack_plan(settings, tables, key, language, meeting) if planned is not None else None
     # What to write: each organisation-cycle, unless an earlier run wrote it from the same inputs.
     organisations: dict[str, _Organisation] = {}
     jobs: list[_Cycle] = []
-    for organization in sorted(set(meeting_pages) | set(management_pages)):
+    everyone = set(meeting_pages) | set(management_pages) | {o for o, _ in planned or {}}
+    for organization in sorted(everyone):
         chosen = {
             path: html
             for path, html in meeting_pages.get(organization, {}).items()
@@ -584,6 +689,10 @@ def write_packs(
         by_folder: dict[str, dict[str, str]] = {}
         for path, html in chosen.items():
             by_folder.setdefault("/".join(path.split("/")[:2]), {})[path] = html
+        # the cycles judged kept before rendering have no pages here; their folders are checked below
+        for o, cycle in planned or {}:
+            if o == organization:
+                by_folder.setdefault(f"{path_part(o)}/{path_part(cycle)}", {})
         # Where each page's pack goes, and which site pages a pack's links may be sent to instead.
         target = {path: path if is_pack_page(path) else management_pack_path(path) for path in chosen}
         meeting_links = {f"{folder}/calibration/{INDEX}": f"{folder}/{INDEX}" for folder in by_folder}
@@ -598,19 +707,37 @@ def write_packs(
             exports=anywhere + [p for (o, _), found in by_cycle.items() if o == organization for p in found],
         )
         for folder, pages in sorted(by_folder.items()):
-            own = [*by_cycle.get((organization, int(folder.split("/")[1])), []), *anywhere]
-            digest = _folder_digest(base, pages, _stat(own), tables, language, policies)
-            kept = _reusable(root, folder, digest, {target[p] for p in pages})
-            if kept is None:
-                jobs.append(_Cycle(organization, folder, pages, own, digest))
-                continue
+            cycle = int(folder.split("/")[1])
+            own = [*by_cycle.get((organization, cycle), []), *anywhere]
+            inputs = None
+            if plan is not None and planned is not None:
+                inputs = plan.digest(organization, cycle, planned.get((organization, cycle), {}))
+            if not pages:
+                # judged kept before rendering (PackPlan.kept); a folder changed since is left as it is
+                kept = _reusable(root, folder, inputs, None, "inputs") if inputs is not None else None
+                if kept is None:
+                    continue
+            else:
+                # Rendered: kept if the pages are those an earlier run wrote (the tables a cycle's pages read
+                # may change where its packs do not: the previous latest cycle loses its forecast).
+                digest = _folder_digest(base, pages, _stat(own), tables, language, policies)
+                kept = _reusable(root, folder, digest, {target[p] for p in pages})
+                if kept is None:
+                    jobs.append(_Cycle(organization, folder, pages, own, digest, inputs))
+                    continue
+                if inputs is not None and kept.get("inputs") != inputs:
+                    # the next run can keep them before rendering
+                    kept["inputs"] = inputs
+                    text_ = json.dumps(kept, ensure_ascii=False, indent=1) + "\n"
+                    write_private(root, f"{folder}/{MANIFEST}", text_)
             htmls = [e for e in kept["files"] if e["file"].endswith(".html")]
             counts.meeting += sum(e["audience"] == MEETING for e in htmls)
             counts.management += sum(e["audience"] == MANAGEMENT for e in htmls)
             counts.left += int(kept.get("left", 0))
             counts.reused += 1
     # The map, once: from the exports of the cycles to write (read two at a time); an organisation's other
-    # exports only where a pack still shows a pseudonym (a person from another cycle's export).
+    # exports only where a pack shows a pseudonym they did not give (a person from another cycle's export:
+    # the evaluator report's window reaches back), the nearest earlier cycles first, until none is left.
     read = list(dict.fromkeys(p for job in jobs for p in job.exports))
     wanted = {job.organization for job in jobs}
     known = pseudonym_map(read, mappings, key, organizations=wanted) if key and read else {}
@@ -618,12 +745,14 @@ def write_packs(
     for job in jobs:
         org = organisations[job.organization]
         departments = _departments(data, job.organization, job.cycle) if meeting else {}
+        needed = _mentioned(job.pages) - known.keys()
+        for export in _nearest_first([p for p in org.exports if p not in read], job, by_cycle):
+            if not needed or key is None:
+                break
+            known |= pseudonym_map([export], mappings, key, organizations={job.organization})
+            read.append(export)
+            needed -= known.keys()
         written = _write_cycle(root, job, org, known, language, departments, built)
-        unread = [p for p in org.exports if p not in read]
-        if written[2] and key and unread:
-            known |= pseudonym_map(unread, mappings, key, organizations={job.organization})
-            read += unread
-            written = _write_cycle(root, job, org, known, language, departments, built)
         counts.meeting += written[0]
         counts.management += written[1]
         counts.left += written[2]

@@ -26,7 +26,7 @@ No database and no Dagster here: the publish asset reads the sources and writes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +52,7 @@ from models.releases import evaluators
 from models.releases.common import EVALUATOR_DEPARTMENTS, PASS_THROUGH, Missing, own_buffers
 from models.releases.registry import (
     MANAGEMENT,
+    MEETING,
     PAGES,
     Publication,
     merge_publications,
@@ -64,6 +65,8 @@ from models.releases.registry import (
 # top-level pages; the calibration folder's department pages are the meeting's, rendered each run).
 MANAGEMENT_PACK_ONLY = "management_pack_only"
 PACK_SOURCE_PAGES = tuple(page for page in site_pages(MANAGEMENT) if page != "calibration")
+# The audiences whose pages the packs are made of (meeting packs, management packs).
+PACK_AUDIENCES = (MEETING, MANAGEMENT)
 
 # The column that says which cycle's policy judged a row: the base cycle of a projection or forecast (its
 # `cycle` is a year ahead), the later cycle of a transition, else the cycle.
@@ -144,6 +147,14 @@ class SiteJob:
     # rows are dropped from the publication (an empty frame of the same columns stays), so the next
     # organisation is protected beside its pages, not beside its rows (:func:`drop_rendered_rows`).
     page_only: tuple[str, ...] = ()
+    # Whether an organisation-cycle's packs can be kept, given {audience: digest} of the tables its meeting
+    # and management pages read (pipelines.packs.PackPlan.kept); None: packs are not planned here. A kept
+    # cycle's meeting pages and pack-only management pages are not rendered.
+    keep_packs: Callable[[str, int, Mapping[str, str]], bool] | None = None
+    # Filled here for pipelines.packs.write_packs: {(organisation, cycle): {audience: digest}} of every cycle
+    # judged, and {organisation: cycles whose packs are kept}.
+    planned: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
+    kept_packs: dict[str, set[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -228,22 +239,43 @@ def organization_part(
     )
     pages: dict[str, dict[str, str]] = {}
     renderer = renderer_id(job.language, job.include_worklist)
-    for audience in RENDERED:  # both sites, and the meeting packs (no site: never reused, no digest)
+    # The digest of each audience's tables per cycle: the sites' reuse test, and the packs' (the meeting
+    # release has no site, so its digest is needed only when packs are planned).
+    digests: dict[str, dict[tuple[str, int], str]] = {}
+    for audience in RENDERED:
+        if audience in SITES or (audience in PACK_AUDIENCES and job.keep_packs is not None):
+            scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
+            digests[audience] = cycle_digests(scoped, [organization])
+        if audience in SITES:
+            job.digests.setdefault(audience, {})[organization] = digests[audience]
+    kept: set[int] = set()
+    if job.keep_packs is not None:
+        for cycle in data.cycles(organization):
+            made_of = {
+                audience: digests[audience][(organization, cycle)]
+                for audience in PACK_AUDIENCES
+                if (organization, cycle) in digests.get(audience, {})
+            }
+            job.planned[(organization, cycle)] = made_of
+            if job.keep_packs(organization, cycle, made_of):
+                kept.add(cycle)
+        job.kept_packs[organization] = kept
+    for audience in RENDERED:  # both sites, and the meeting packs (no site: never reused)
         scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
         reused: set[int] = set()
-        digests = cycle_digests(scoped, [organization]) if audience in SITES else {}
-        job.digests.setdefault(audience, {})[organization] = digests
-        if job.site is not None:
-            reused = reusable_cycles(job.site, audience, renderer, digests).get(organization, set())
+        if job.site is not None and audience in SITES:
+            reused = reusable_cycles(job.site, audience, renderer, digests[audience]).get(organization, set())
             job.reused.setdefault(audience, {})[organization] = reused
-        cycles = [c for c in scoped.cycles(organization) if c not in reused]
+        skipped = reused if audience in SITES else kept  # a kept cycle's meeting packs need no pages
+        cycles = [c for c in scoped.cycles(organization) if c not in skipped]
         pages[audience] = organization_pages(scoped, job.language, organization, audience, cycles)
-        if audience == MANAGEMENT and reused:
+        if audience == MANAGEMENT and reused - kept:
             # The management pack of a cycle is its management site pages re-identified; a cycle whose site
             # pages are copied from the previous site still needs them (without the department pages, which
-            # no pack takes from the site), or a run with nothing changed would write no management pack.
+            # no pack takes from the site), or a run with nothing changed would write no management pack;
+            # unless the cycle's packs are kept.
             pages[MANAGEMENT_PACK_ONLY] = organization_pages(
-                scoped, job.language, organization, audience, sorted(reused), only=PACK_SOURCE_PAGES
+                scoped, job.language, organization, audience, sorted(reused - kept), only=PACK_SOURCE_PAGES
             )
     drop_rendered_rows(publication, data, organization, job.page_only)
     return publication, pages

@@ -616,6 +616,28 @@ def test_asset_metadata_counts_in_duckdb_what_the_report_holds(sample_run) -> No
 
 
 # ------------------------------------------------------------------------------------------ writing by parts
+def test_parts_of_the_rebuilt_cycles_only(
+    motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], four_point: Policy
+) -> None:
+    """A run that adds a cycle reads its window's earlier cycles but makes the new cycle's parts only: the
+    same rows as the whole report's for that cycle (its window reads the earlier cycles), and none of the
+    earlier cycles' (the asset would throw them away)."""
+    from models.calibration import prepare
+    from models.calibration.evaluator_report import ReportParts
+
+    frame, out = motivating
+    last = int(frame["cycle"].max())  # type: ignore[arg-type]
+    parts = ReportParts(prepare(frame, {ORG: four_point}), made={(ORG, last)})
+    report = pl.concat(list(parts.report()))
+    assert report["cycle"].unique().to_list() == [last]
+    assert_frame_equal(report, out["evaluator_report"].filter(pl.col("cycle") == last))
+    assert_frame_equal(parts.fair_ratings(), out["evaluator_fair_ratings"].filter(pl.col("cycle") == last))
+    # another organisation's cycle makes no part here: an empty report, in the table's columns
+    nothing = ReportParts(prepare(frame, {ORG: four_point}), made={("other", last)})
+    made = list(nothing.report())
+    assert [m.height for m in made] == [0] and made[0].schema == pl.Schema(SCHEMA)
+
+
 def test_parts_written_one_by_one_equal_the_whole_report(
     motivating: tuple[pl.DataFrame, dict[str, pl.DataFrame]], four_point: Policy, tmp_path: Path
 ) -> None:

@@ -21,11 +21,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 
 from dashboards.components import FOOTER_TOKEN, PAGE_TOKEN, PageHTML
 from dashboards.downloads import TableExport
 from dashboards.i18n import text
+from dashboards.site import LEDGER
 from models.config import Settings
 from models.contracts import load_contract
 from models.mapping import load_mappings
@@ -540,6 +542,78 @@ def test_a_cycle_made_of_the_same_inputs_keeps_its_packs_and_reads_no_export(
     assert (changed.reused, changed.left) == (0, 1)
 
 
+def test_a_person_of_an_earlier_cycle_is_turned_back_from_the_nearest_exports_only(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack that shows someone its own cycle's export does not name (the evaluator report's window reaches
+    back) is turned back from the organisation's earlier exports, the nearest cycle first, and only as many
+    as it takes: here the 2023 export, not the 2022 one."""
+    import pipelines.packs as packs
+
+    earlier = export().replace(b"QPM7701", b"QPM7123").replace(b"2024", b"2023")
+    (inbox.inbox / "beoordeling_2023.csv").write_bytes(earlier)
+    (inbox.inbox / "beoordeling_2022.csv").write_bytes(export().replace(b"2024", b"2022"))
+    ledger = pl.DataFrame(
+        {
+            "file_name": [f"beoordeling_{c}.csv" for c in (2022, 2023, 2024)],
+            "organization": [ORG] * 3,
+            "cycle": [2022, 2023, 2024],
+        }
+    )
+    page = norming_page()
+    shown = pseudonym("QPM7123")  # in the 2023 export only
+    rendered_pages = {ORG: {PAGE: PageHTML(page.replace(pseudonym(EVALUATORS[0]), shown), page.downloads)}}
+    read: list[list[str]] = []
+    real = packs.pseudonym_map
+
+    def recording(paths: list[Path], *args: object, **kwargs: object) -> dict[str, str]:
+        read.append(sorted(p.name for p in paths))
+        return real(paths, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(packs, "pseudonym_map", recording)
+    counts = write_packs({}, rendered_pages, {LEDGER: ledger}, inbox, load_key(), "nl", meeting=False)
+    assert read == [["beoordeling_2024.csv"], ["beoordeling_2023.csv"]]
+    assert counts.left == 0
+    text_ = (packs_folder(inbox) / ORG / "2024" / MANAGEMENT_FOLDER / "norming.html").read_text(
+        encoding="utf-8"
+    )
+    assert "QPM7123" in text_ and shown not in text_
+
+
+def test_packs_planned_from_their_tables_are_kept_without_pages(
+    inbox: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the digests of the tables a cycle's pages read (`planned`, as the site step gives them), a cycle
+    whose packs an earlier run wrote from the same tables is kept without its pages (none was rendered) and
+    without reading an export; other tables: the caller renders the pages. A folder written before the
+    manifest kept its inputs is judged by its pages once, and its manifest then says its inputs."""
+    import pipelines.packs as packs
+    from pipelines.packs import pack_plan
+
+    planned = {(ORG, 2024): {"management": "tables-1"}}
+    first = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False, planned=planned)
+    assert (first.management, first.reused) == (1, 0)
+    manifest_path = packs_folder(inbox) / ORG / "2024" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    plan = pack_plan(inbox, {}, load_key(), "nl", False)
+    assert manifest["inputs"] == plan.digest(ORG, 2024, planned[(ORG, 2024)])
+    assert plan.kept(ORG, 2024, planned[(ORG, 2024)]) and not plan.kept(ORG, 2024, {"management": "tables-2"})
+
+    def no_reading(*args: object, **kwargs: object) -> dict[str, str]:
+        raise AssertionError("an export was read for packs that are kept")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(packs, "pseudonym_map", no_reading)
+        kept = write_packs({}, {}, {}, inbox, load_key(), "nl", meeting=False, planned=planned)
+    assert (kept.management, kept.reused, kept.left) == (1, 1, 0)
+    # an earlier manifest without inputs: kept by its pages, and told its inputs for the next run
+    del manifest["inputs"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert not plan.kept(ORG, 2024, planned[(ORG, 2024)])
+    again = write_packs({}, rendered(), {}, inbox, load_key(), "nl", meeting=False, planned=planned)
+    assert again.reused == 1 and plan.kept(ORG, 2024, planned[(ORG, 2024)])
+
+
 def test_pages_rendered_again_by_the_next_run_keep_their_packs(
     inbox: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -573,19 +647,31 @@ def test_pages_rendered_again_by_the_next_run_keep_their_packs(
 
 
 def test_sample_a_site_copied_from_the_last_run_still_has_its_management_packs(
-    sample_run, tmp_path: Path
+    sample_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """Published again with nothing changed, the site copies every cycle from its previous build instead of
     rendering it; the management packs, made of those pages, are still all there (before, the run wrote none),
-    and every organisation-cycle's packs are kept."""
+    and every organisation-cycle's packs are kept, decided before rendering: no meeting page and no pack-only
+    management page is rendered (before, every cycle's were, only to find its packs unchanged)."""
     import shutil
 
     import dagster as dg
 
+    import pipelines.publishing as publishing
     from models.config import PROJECT_ROOT
+    from models.releases.registry import MEETING
     from pipelines.definitions import all_assets
     from pipelines.resources import CalibraResource
     from pipelines.runs import materialize
+
+    rendered: list[tuple[str, tuple[int, ...], object]] = []
+    real = publishing.organization_pages
+
+    def recording(data, language, organization, audience, cycles, **options):  # type: ignore[no-untyped-def]
+        rendered.append((audience, tuple(cycles), options.get("only")))
+        return real(data, language, organization, audience, cycles, **options)
+
+    monkeypatch.setattr(publishing, "organization_pages", recording)
 
     home, site = tmp_path / "home", tmp_path / "site"
     shutil.copytree(sample_run.settings.home, home, symlinks=True)
@@ -606,3 +692,5 @@ def test_sample_a_site_copied_from_the_last_run_still_has_its_management_packs(
     assert management_packs() == before
     assert metadata["management_packs"] == len(cycles)
     assert metadata["reused_pack_cycles"] == len(cycles)
+    assert rendered and all(not cycles for _, cycles, _ in rendered), rendered
+    assert {audience for audience, _, _ in rendered} >= {MEETING}

@@ -41,7 +41,7 @@ from the rating given, with ``pay_step`` where the difference crosses a pay-rele
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -829,10 +829,13 @@ def _reasons(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(reasons["reason_nl"], reasons["reason_en"])
 
 
-def _org_parts(org: OrgData, fair: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+def _org_parts(
+    org: OrgData, fair: list[pl.DataFrame], cycles: Collection[int] | None = None
+) -> Iterator[pl.DataFrame]:
     """The evaluator_report rows of one organisation, one finished part (_finish_part) per cycle and measure
     (each over the window of the last ``calibration.leniency_window_cycles`` cycles up to the cycle), in the
-    mart's sort order (cycle, then measure); its evaluator_fair_ratings rows are appended to ``fair``."""
+    mart's sort order (cycle, then measure); its evaluator_fair_ratings rows are appended to ``fair``.
+    ``cycles``: only the parts of these cycles (None: of every cycle); the others are read for the windows."""
     settings = org.settings
     pays = pay_relevant_cut_points(org.policy)
     window_len = max(int(settings.leniency_window_cycles), 1)
@@ -840,6 +843,8 @@ def _org_parts(org: OrgData, fair: list[pl.DataFrame]) -> Iterator[pl.DataFrame]
         (rows for rows in org.rows if rows.measure.k >= 2 and rows.size > 0), key=lambda r: r.measure.name
     )
     for c in range(org.cycles.size):
+        if cycles is not None and int(org.cycles[c]) not in cycles:
+            continue
         first = max(0, c - window_len + 1)
         for rows in measures:
             pay = pays.get(rows.measure.name, ())
@@ -904,10 +909,15 @@ class ReportParts:
     """marts.evaluator_report of some organisations produced one finished part (organisation × cycle × measure)
     at a time, in the mart's sort order, so that a writer can store each part as it comes instead of holding
     the whole report (at 200,000 × 5 two million rows, most of the step's memory); marts.evaluator_fair_ratings
-    once the parts are done. Each organisation's encoded data are let go once its parts are made."""
+    once the parts are done. Each organisation's encoded data are let go once its parts are made.
 
-    def __init__(self, orgs: Iterable[OrgData]) -> None:
+    ``made``: the (organisation, cycle) parts to make (None: every cycle of every organisation). A run that
+    adds a cycle reads the earlier cycles of its window but makes the new cycle's parts only: the windows of
+    the earlier cycles are unchanged, and their parts would be computed only to be thrown away."""
+
+    def __init__(self, orgs: Iterable[OrgData], made: Collection[tuple[str, int]] | None = None) -> None:
         self._orgs = sorted(orgs, key=lambda org: org.org)
+        self._made = None if made is None else frozenset((str(o), int(c)) for o, c in made)
         self._fair: list[pl.DataFrame] = []
         self._done = False
 
@@ -917,7 +927,8 @@ class ReportParts:
         produced = False
         while self._orgs:
             org = self._orgs.pop(0)
-            for part in _org_parts(org, self._fair):
+            cycles = None if self._made is None else {c for o, c in self._made if o == org.org}
+            for part in _org_parts(org, self._fair, cycles):
                 produced = True
                 yield part
             del org

@@ -25,7 +25,7 @@ from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
 from models.releases.registry import MANAGEMENT, MEETING
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
-from pipelines.packs import write_packs
+from pipelines.packs import pack_plan, write_packs
 from pipelines.publishing import (
     MANAGEMENT_PACK_ONLY,
     CycleReader,
@@ -205,7 +205,10 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         extra = {} if reader is None else {organization: set(reader.cycles)}
         return sources, publish_limits(policies, sources, extra)[organization], reader
 
+    key = load_key()
     # The evaluator report is read only by its organisation's norming and department pages (issue 21, memory).
+    # Packs an earlier run wrote from the same tables, exports and key are kept, and their pages not rendered.
+    plan = pack_plan(settings, passed_through, key, calibra.language, INCLUDE_WORKLIST)
     job = SiteJob(
         settings,
         policies,
@@ -213,6 +216,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         INCLUDE_WORKLIST,
         site=settings.site.resolve(),
         page_only=(EVALUATOR_REPORT,),
+        keep_packs=plan.kept,
     )
     published, rendered = protect_and_render_each(sorted(policies), passed_through, load, job)
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
@@ -243,10 +247,11 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         management_pages,
         published.tables,
         settings,
-        load_key(),
+        key,
         calibra.language,
         built_at=built,
         meeting=INCLUDE_WORKLIST,
+        planned=job.planned,
     )
     return dg.MaterializeResult(
         metadata={

@@ -127,7 +127,9 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
                     prepare(
                         read_frame(con, f"{EVALUATIONS_SQL} AND {condition}", [sorted(policies), *params]),
                         regime,
-                    )
+                    ),
+                    # the earlier cycles of a window are read, not made again: rebuild keeps only these
+                    made=None if work.whole else work.rebuild,
                 )
                 done.append(parts)
                 yield from parts.report()
