@@ -482,8 +482,9 @@ def prepare(frame: pl.DataFrame, scales: pl.DataFrame, rules: CostRules) -> pl.D
     Adds outcome, seniority, scale_max, next_scale_max, last_step, amount_now, priceable and status."""
     scale_keys = ["organization", "salary_scale"]
     summary = scale_summary(scales)
-    first = frame["organization"][0] if frame.height else None
-    if first is not None and bool((frame["organization"] == first).all()):
+    orgs = frame["organization"]
+    first = orgs[0] if frame.height and orgs.null_count() == 0 else None  # (a null never joins)
+    if first is not None and bool((orgs == first).all()):
         # one organisation (as organisation_costs gives): joined on the scale alone, one string key instead of
         # two (measured 27 -> 16 ms for 450k people)
         scale_keys = ["salary_scale"]
