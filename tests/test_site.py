@@ -1106,6 +1106,9 @@ def test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time(
         finally:
             con.close()
         assert reader is not None and len(reader.cycles) >= 2, org
+        # read (and protected) one measure at a time where a cycle has several
+        assert set(reader.measures) <= set(reader.cycles) and reader.measures, org
+        assert len(list(reader.parts())) == sum(len(reader.measures.get(c, (None,))) for c in reader.cycles)
         assert "marts.evaluator_report" in whole and "marts.evaluator_report" not in sources
         reference = protect_organization(whole, limits)
         streamed: Publication = protect_organization(sources, limits)

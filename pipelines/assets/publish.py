@@ -127,19 +127,29 @@ def evaluator_report_reader(
     if not exists or not exists[0]:
         return None
     found = con.execute(
-        "SELECT DISTINCT cycle FROM marts.evaluator_report WHERE organization = ? ORDER BY cycle",
+        "SELECT DISTINCT cycle, measure FROM marts.evaluator_report WHERE organization = ? AND cycle IS NOT NULL "
+        "ORDER BY cycle, measure",
         [organization],
     ).fetchall()
+    measures: dict[int, tuple[str, ...]] = {}
+    for cycle, measure in found:
+        measures[int(cycle)] = (*measures.get(int(cycle), ()), measure)
+    cycles = tuple(measures)
+    # a cycle with a row of no measure (the mart writes none) is read whole
+    measures = {c: found for c, found in measures.items() if None not in found}
 
-    def read(cycle: int | None) -> pl.DataFrame:
+    def read(cycle: int | None, measure: str | None = None) -> pl.DataFrame:
+        # the table is stored in its sort order (organisation, cycle, measure, ...): a filter keeps it
+        condition = "" if measure is None else " AND measure = ?"
         with connect() as reader:
             return read_frame(  # cycle None: no rows (the mart's cycle is never null), its columns
                 reader,
-                "SELECT * FROM marts.evaluator_report WHERE organization = ? AND cycle IS NOT DISTINCT FROM ?",
-                [organization, cycle],
+                "SELECT * FROM marts.evaluator_report WHERE organization = ? AND cycle IS NOT DISTINCT FROM ?"
+                + condition,
+                [organization, cycle, *([] if measure is None else [measure])],
             )
 
-    return CycleReader(tuple(int(c) for (c,) in found if c is not None), read)
+    return CycleReader(cycles, read, measures)
 
 
 def publish_limits(
