@@ -437,6 +437,7 @@ class PackPlan:
 
     root: Path
     base: bytes
+    mappings: list[Any]  # the mapping profiles (models.mapping)
     by_cycle: dict[tuple[str, int], list[Path]]
     unplaced: dict[str, list[Path]]
     ledger: dict[str, pl.DataFrame]
@@ -471,11 +472,11 @@ def pack_plan(
     """The plan of :func:`write_packs` for the inbox, load ledger (in `tables`) and key as they are now."""
     inbox = settings.inbox
     paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
-    by_cycle, unplaced = _exports_by_cycle(paths, load_mappings(settings.mappings_dirs), tables)
+    mappings = load_mappings(settings.mappings_dirs)
+    by_cycle, unplaced = _exports_by_cycle(paths, mappings, tables)
     ledger = {LEDGER: tables[LEDGER]} if LEDGER in tables else {}
-    return PackPlan(
-        packs_folder(settings), _base(key, language, meeting), by_cycle, unplaced, ledger, settings, language
-    )
+    base = _base(key, language, meeting)
+    return PackPlan(packs_folder(settings), base, mappings, by_cycle, unplaced, ledger, settings, language)
 
 
 def _exports_by_cycle(
@@ -634,6 +635,7 @@ def write_packs(
     built_at: datetime | None = None,
     meeting: bool = True,
     planned: Mapping[tuple[str, int], Mapping[str, str]] | None = None,
+    plan: PackPlan | None = None,
 ) -> PackCounts:
     """Write the packs re-identified ({organisation: {path: html}} of the rendered meeting release and
     management site), with their table downloads (laid out as the site lays them out, from the same protected
@@ -644,11 +646,11 @@ def write_packs(
 
     `planned`: {(organisation, cycle): {audience: digest of the tables its pages read}} of every cycle, as
     :class:`PackPlan` judged them before rendering: a cycle's packs are then kept or written by that digest,
-    and a kept cycle needs no pages (none were rendered). Without it the digest is of the pages given."""
-    inbox = settings.inbox
-    paths = sorted(p for p in inbox.iterdir() if p.is_file()) if inbox.exists() else []
-    mappings = load_mappings(settings.mappings_dirs)
-    by_cycle, unplaced = _exports_by_cycle(paths, mappings, tables)
+    and a kept cycle needs no pages (none were rendered). Without it the digest is of the pages given.
+    `plan`: the :func:`pack_plan` those were judged by (made here when not given)."""
+    if plan is None:
+        plan = pack_plan(settings, tables, key, language, meeting)
+    mappings, by_cycle, unplaced = plan.mappings, plan.by_cycle, plan.unplaced
     counts = PackCounts()
     root = packs_folder(settings)
     built = build_time(built_at)
@@ -666,8 +668,6 @@ def write_packs(
     if glossary.exists():
         shared.add(GLOSSARY)
         write_private(root, GLOSSARY, fix_links(glossary.read_text(encoding="utf-8"), GLOSSARY, shared, {}))
-    base = _base(key, language, meeting)
-    plan = pack_plan(settings, tables, key, language, meeting) if planned is not None else None
     # What to write: each organisation-cycle, unless an earlier run wrote it from the same inputs.
     organisations: dict[str, _Organisation] = {}
     jobs: list[_Cycle] = []
@@ -708,9 +708,9 @@ def write_packs(
         )
         for folder, pages in sorted(by_folder.items()):
             cycle = int(folder.split("/")[1])
-            own = [*by_cycle.get((organization, cycle), []), *anywhere]
+            own = plan.exports(organization, cycle)
             inputs = None
-            if plan is not None and planned is not None:
+            if planned is not None:
                 inputs = plan.digest(organization, cycle, planned.get((organization, cycle), {}))
             if not pages:
                 # judged kept before rendering (PackPlan.kept); a folder changed since is left as it is
@@ -720,7 +720,7 @@ def write_packs(
             else:
                 # Rendered: kept if the pages are those an earlier run wrote (the tables a cycle's pages read
                 # may change where its packs do not: the previous latest cycle loses its forecast).
-                digest = _folder_digest(base, pages, _stat(own), tables, language, policies)
+                digest = _folder_digest(plan.base, pages, _stat(own), tables, language, policies)
                 kept = _reusable(root, folder, digest, {target[p] for p in pages})
                 if kept is None:
                     jobs.append(_Cycle(organization, folder, pages, own, digest, inputs))

@@ -152,9 +152,8 @@ class SiteJob:
     # cycle's meeting pages and pack-only management pages are not rendered.
     keep_packs: Callable[[str, int, Mapping[str, str]], bool] | None = None
     # Filled here for pipelines.packs.write_packs: {(organisation, cycle): {audience: digest}} of every cycle
-    # judged, and {organisation: cycles whose packs are kept}.
+    # judged.
     planned: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
-    kept_packs: dict[str, set[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -275,7 +274,6 @@ def organization_part(
             job.planned[(organization, cycle)] = made_of
             if job.keep_packs(organization, cycle, made_of):
                 kept.add(cycle)
-        job.kept_packs[organization] = kept
     for audience in RENDERED:  # both sites, and the meeting packs (no site: never reused)
         scoped = replace(data, tables=audience_tables(data.tables, audience), _cache={})
         reused: set[int] = set()

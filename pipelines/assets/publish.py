@@ -262,6 +262,7 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         built_at=built,
         meeting=INCLUDE_WORKLIST,
         planned=job.planned,
+        plan=plan,
     )
     return dg.MaterializeResult(
         metadata={
