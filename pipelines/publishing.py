@@ -59,6 +59,7 @@ from models.releases.registry import (
     organization_sources,
     protect_organization,
 )
+from pipelines.release_cache import PartCache
 
 # Pages rendered for the management packs only: of a cycle whose management site pages are copied from the
 # previous site, the pages a management pack is made of (pipelines.packs.is_management_page: a cycle's
@@ -154,6 +155,9 @@ class SiteJob:
     # Filled here for pipelines.packs.write_packs: {(organisation, cycle): {audience: digest}} of every cycle
     # judged.
     planned: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)
+    # Protected parts of the evaluator report kept from earlier runs (pipelines.release_cache); None: every
+    # part is protected.
+    parts: PartCache | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,9 @@ class CycleReader:
     read: Callable[[int | None, str | None], pl.DataFrame]
     # per cycle its measures, in the table's order (missing: the cycle is read whole)
     measures: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # per cycle the mart step's record of its slice (audit.mart_inputs: fingerprint and build time), which
+    # changes whenever the cycle's rows may have (missing: its protected parts are not kept between runs)
+    built: Mapping[int, str] = field(default_factory=dict)
 
     def parts(self) -> Iterator[tuple[int | None, str | None]]:
         """(cycle, measure) of each read, in the table's order."""
@@ -193,21 +200,35 @@ def add_evaluator_report(
     reader: CycleReader,
     departments: pl.DataFrame | None,
     limits: Limits,
+    cache: PartCache | None = None,
 ) -> None:
     """The evaluator report protected cycle by cycle from `reader` (models.releases.evaluators.release_cycles)
     and added to `publication` as models.releases.registry.protect_organization adds a table: the same frame,
     hidden count, report line and notes as protecting the whole table (tests/test_site.py). Its release is the
-    last of the registry's and no other table reads it, so nothing protected before depends on it."""
+    last of the registry's and no other table reads it, so nothing protected before depends on it. With a
+    `cache`, a part kept from an earlier run (same rows, thresholds and code) is neither read nor protected."""
     name = evaluators.NAME
     missing = f"{name}: {evaluators.SOURCE} is not in the database (yet)"
     publication.notes = [n for n in publication.notes if n != missing]
+
+    def protected(cycle: int | None, measure: str | None) -> evaluators.ProtectedPart:
+        thresholds = thresholds_of(limits, cycle)
+        key = (
+            None
+            if cache is None or cycle is None
+            else cache.key(organization, cycle, measure, reader.built.get(cycle), thresholds)
+        )
+        kept = None if key is None or cache is None else cache.load(key)
+        if kept is not None:
+            return kept
+        part = evaluators.protect_part(reader.read(cycle, measure), thresholds)
+        if key is not None and cache is not None:
+            cache.save(key, part)
+        return part
+
     try:
-        result = evaluators.release_cycles(
-            (
-                (reader.read(cycle, measure), thresholds_of(limits, cycle))
-                for cycle, measure in reader.parts()
-            ),
-            departments,
+        result = evaluators.combine_parts(
+            (protected(cycle, measure) for cycle, measure in reader.parts()), departments
         )
     except Missing as gap:
         publication.notes.append(f"{name}: {gap}")
@@ -247,7 +268,7 @@ def organization_part(
     departments = sources.get(EVALUATOR_DEPARTMENTS)
     sources.clear()
     if reader is not None:
-        add_evaluator_report(publication, organization, reader, departments, limits)
+        add_evaluator_report(publication, organization, reader, departments, limits, job.parts)
     del departments
     data = site_data(
         {**passed_through, **publication.tables}, job.settings, job.include_worklist, job.policies

@@ -1130,6 +1130,91 @@ def test_the_publish_step_protects_the_evaluator_report_one_cycle_at_a_time(
     assert streamed.notes == reference.notes and streamed.report == reference.report
 
 
+def test_kept_evaluator_report_parts_publish_what_protecting_them_publishes(sample_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21: a part of the evaluator report protected in an earlier run is kept (pipelines/release_cache.py)
+    and publishes exactly what protecting it again publishes, without reading its rows; a cycle whose build
+    record changed is protected again; the kept files are owner-only and a run deletes the parts it no longer
+    uses, nothing else."""
+    from dataclasses import replace
+
+    from polars.testing import assert_frame_equal
+
+    from models.releases.registry import protect_organization
+    from pipelines.assets.common import organisation_policies
+    from pipelines.assets.publish import PROTECTED_WHOLE, evaluator_report_reader, read_sources
+    from pipelines.publishing import Publication, add_evaluator_report
+    from pipelines.release_cache import PartCache
+    from pipelines.resources import CalibraResource
+
+    settings = sample_run.settings
+    policies = organisation_policies(
+        CalibraResource(config_path=str(settings.config_path), home=str(settings.home))
+    )
+
+    def connect() -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(settings.database), read_only=True)
+
+    folder = tmp_path / "cache"
+    org = sorted(policies)[0]
+    limits = Thresholds.from_policy(policies[org])
+    con = connect()
+    try:
+        sources = read_sources(con, True, org, PROTECTED_WHOLE)
+        reader = evaluator_report_reader(con, org, connect)
+    finally:
+        con.close()
+    assert reader is not None and set(reader.built) == set(reader.cycles), "every cycle has a build record"
+    parts = len(list(reader.parts()))
+    departments = sources.get("staging.evaluations")
+
+    def publish(cache: PartCache | None, used: object = reader) -> Publication:
+        publication = protect_organization(dict(sources), limits)
+        add_evaluator_report(publication, org, used, departments, limits, cache)  # type: ignore[arg-type]
+        return publication
+
+    reference = publish(None)
+    first = PartCache(folder)
+    made = publish(first)
+    assert (first.made, first.kept) == (parts, 0)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert {f.stat().st_mode & 0o777 for f in folder.iterdir()} == {0o600}
+    reads: list[object] = []
+
+    def counted(cycle: int | None, measure: str | None = None) -> pl.DataFrame:
+        reads.append((cycle, measure))
+        return reader.read(cycle, measure)
+
+    second = PartCache(folder)
+    kept = publish(second, replace(reader, read=counted))
+    assert (second.made, second.kept, reads) == (0, parts, [])
+    for publication in (made, kept):
+        assert list(publication.tables) == list(reference.tables)
+        for name, frame in reference.tables.items():
+            assert_frame_equal(publication.tables[name], frame)
+        assert publication.notes == reference.notes and publication.hidden == reference.hidden
+        assert publication.report == reference.report
+    # a rebuilt cycle (new build record): its parts only are read and protected again, the rest kept
+    rebuilt = max(reader.cycles)
+    third = PartCache(folder)
+    current = replace(reader, built={**reader.built, rebuilt: "rebuilt"})
+    again = publish(third, replace(current, read=counted))
+    assert reads and {cycle for cycle, _ in reads} == {rebuilt}
+    assert third.made == len(reads) and third.kept == parts - len(reads)
+    assert_frame_equal(again.tables["evaluator_report"], reference.tables["evaluator_report"])
+    # the parts of the old build record are no longer used: deleted, and a file that is not the cache's stays
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    assert third.prune() == len(reads)
+    assert (folder / "notes.txt").exists()
+    assert len([f for f in folder.iterdir() if f.suffix == ".json"]) == parts
+    # a damaged file: the part is protected again, not trusted
+    next(folder.glob("*.evaluators.arrow")).write_bytes(b"not arrow")
+    fourth = PartCache(folder)
+    assert_frame_equal(
+        publish(fourth, current).tables["evaluator_report"], reference.tables["evaluator_report"]
+    )
+    assert (fourth.made, fourth.kept) == (1, parts - 1)
+
+
 # ------------------------------------------------------------------------------- audiences and the manifest (16, 21)
 def test_the_organisation_site_holds_no_management_table_page_or_link(sites: dict[str, Path]) -> None:
     """No page of the organisation site links to a management page, and none shows a management table's

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -117,16 +118,59 @@ def _with_departments(frame: pl.DataFrame, departments: pl.DataFrame | None) -> 
 CyclePart = tuple[pl.DataFrame, Thresholds]
 
 
-def release_cycles(
-    parts: Iterable[CyclePart], departments: pl.DataFrame | None, notes: list[str] | None = None
+@dataclass
+class ProtectedPart:
+    """One part of the report protected (:func:`protect_part`): its evaluator rows (no department yet), its
+    organisation rows and the counts the disclosure report adds up. A function of the part's rows and
+    thresholds only, so a part whose rows did not change can be kept from an earlier run
+    (pipelines/release_cache.py)."""
+
+    evaluators: pl.DataFrame
+    organisation: pl.DataFrame
+    cells: int = 0
+    hidden: int = 0
+    large_cells: int = 0
+    large_complements: int = 0
+    large_remainders: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def protect_part(frame: pl.DataFrame, limits: Thresholds) -> ProtectedPart:
+    """Rows of whole cycles of the source protected with their thresholds. The organisation rows get buffers of
+    their own here; the evaluator rows when :func:`combine_parts` places them in departments."""
+    absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
+    if absent:
+        raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
+    frame = frame.select([c for c in COLUMNS if c in frame.columns])
+    # Organisation rows (agreement over all changed evaluators) have no evaluator: protect treats a null
+    # dimension as a total, so they are judged on their own n here.
+    agreement = frame.filter(pl.col("evaluator_id").is_null())
+    organisation = own_buffers(
+        _hide(agreement, pl.col("n") < limits.k, (*NUMBERS, *SENTENCES)).with_columns(
+            (pl.col("n") < limits.k).alias(SUPPRESSED)
+        )
+    )
+    part = _evaluator_rows(frame.filter(pl.col("evaluator_id").is_not_null()), limits)
+    del frame
+    return ProtectedPart(
+        evaluators=part.frame,
+        organisation=organisation,
+        cells=part.cells,
+        hidden=part.hidden,
+        large_cells=part.large_cells,
+        large_complements=part.large_complements,
+        large_remainders=part.large_remainders,
+        reasons=dict(part.reasons),
+        notes=list(part.notes),
+    )
+
+
+def combine_parts(
+    parts: Iterable[ProtectedPart], departments: pl.DataFrame | None, notes: list[str] | None = None
 ) -> ProtectedTable:
-    """The evaluator report protected one part at a time (each part: rows of whole cycles with their
-    thresholds), as :func:`release` protects it whole. Every cell's partition (``KEY``) lies within one
-    organisation and cycle and nothing is recomputed across rows, so protecting cycle by cycle hides exactly
-    the cells protecting the whole table hides; only the working memory is one cycle's. `parts` may read each
-    cycle when its turn comes (the site reads them from the database one at a time): the whole source is then
-    never in memory, only the protected rows, each part with buffers of its own (a filtered string column
-    otherwise keeps its cycle's whole source column alive)."""
+    """The protected parts as one table: each part's evaluators placed in their main department, the counts
+    added up, as :func:`release` publishes the whole table."""
     if departments is not None and not {"organization", "cycle", "evaluator_id", "department"} <= set(
         departments.columns
     ):
@@ -135,24 +179,9 @@ def release_cycles(
     shown: list[pl.DataFrame] = []
     organisation: list[pl.DataFrame] = []
     reasons: Counter[str] = Counter()
-    for frame, limits in parts:
-        absent = [c for c in (*KEY, "evaluator_id", "n") if c not in frame.columns]
-        if absent:
-            raise Missing(f"{SOURCE} lacks column(s) {', '.join(absent)}")
-        frame = frame.select([c for c in COLUMNS if c in frame.columns])
-        # Organisation rows (agreement over all changed evaluators) have no evaluator: protect treats a null
-        # dimension as a total, so they are judged on their own n here.
-        agreement = frame.filter(pl.col("evaluator_id").is_null())
-        organisation.append(
-            own_buffers(
-                _hide(agreement, pl.col("n") < limits.k, (*NUMBERS, *SENTENCES)).with_columns(
-                    (pl.col("n") < limits.k).alias(SUPPRESSED)
-                )
-            )
-        )
-        part = _evaluator_rows(frame.filter(pl.col("evaluator_id").is_not_null()), limits)
-        del frame
-        shown.append(own_buffers(_with_departments(part.frame, departments)))
+    for part in parts:
+        organisation.append(part.organisation)
+        shown.append(own_buffers(_with_departments(part.evaluators, departments)))
         out.cells += part.cells
         out.hidden += part.hidden
         out.large_cells += part.large_cells
@@ -172,6 +201,19 @@ def release_cycles(
         how="diagonal_relaxed",
     )
     return out
+
+
+def release_cycles(
+    parts: Iterable[CyclePart], departments: pl.DataFrame | None, notes: list[str] | None = None
+) -> ProtectedTable:
+    """The evaluator report protected one part at a time (each part: rows of whole cycles with their
+    thresholds), as :func:`release` protects it whole. Every cell's partition (``KEY``) lies within one
+    organisation and cycle and nothing is recomputed across rows, so protecting cycle by cycle hides exactly
+    the cells protecting the whole table hides; only the working memory is one cycle's. `parts` may read each
+    cycle when its turn comes (the site reads them from the database one at a time): the whole source is then
+    never in memory, only the protected rows, each part with buffers of its own (a filtered string column
+    otherwise keeps its cycle's whole source column alive)."""
+    return combine_parts((protect_part(frame, limits) for frame, limits in parts), departments, notes)
 
 
 def release(

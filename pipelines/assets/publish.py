@@ -25,6 +25,7 @@ from models.releases.evaluators import SOURCE as EVALUATOR_REPORT_SOURCE
 from models.releases.registry import MANAGEMENT, MEETING
 from pipelines.assets import marts
 from pipelines.assets.common import CyclePolicies, organisation_policies
+from pipelines.assets.marts.evaluators import STEP as EVALUATOR_REPORT_STEP
 from pipelines.packs import pack_plan, write_packs
 from pipelines.publishing import (
     MANAGEMENT_PACK_ONLY,
@@ -35,6 +36,7 @@ from pipelines.publishing import (
     regimes_of,
     source_cycles,
 )
+from pipelines.release_cache import PartCache, cache_folder
 from pipelines.resources import CalibraResource, read_frame
 
 # The worklist is row-level (pseudonymised) and marked confidential on the pages; False leaves it out.
@@ -137,6 +139,16 @@ def evaluator_report_reader(
     cycles = tuple(measures)
     # a cycle with a row of no measure (the mart writes none) is read whole
     measures = {c: found for c, found in measures.items() if None not in found}
+    # each cycle's build record: its protected parts are kept between runs while it stays the same
+    built: dict[int, str] = {}
+    if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'mart_inputs'"
+    ).fetchone() == (1,):
+        for cycle, fingerprint, built_at in con.execute(
+            "SELECT cycle, fingerprint, built_at FROM audit.mart_inputs WHERE step = ? AND organization = ?",
+            [EVALUATOR_REPORT_STEP, organization],
+        ).fetchall():
+            built[int(cycle)] = f"{fingerprint}|{built_at.isoformat() if built_at is not None else ''}"
 
     def read(cycle: int | None, measure: str | None = None) -> pl.DataFrame:
         # the table is stored in its sort order (organisation, cycle, measure, ...): a filter keeps it
@@ -149,7 +161,7 @@ def evaluator_report_reader(
                 [organization, cycle, *([] if measure is None else [measure])],
             )
 
-    return CycleReader(cycles, read, measures)
+    return CycleReader(cycles, read, measures, built)
 
 
 def publish_limits(
@@ -219,6 +231,8 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
     # The evaluator report is read only by its organisation's norming and department pages (issue 21, memory).
     # Packs an earlier run wrote from the same tables, exports and key are kept, and their pages not rendered.
     plan = pack_plan(settings, passed_through, key, calibra.language, INCLUDE_WORKLIST)
+    # The evaluator report's parts protected in earlier runs, kept while their rows are the same.
+    parts = PartCache(cache_folder(settings.home))
     job = SiteJob(
         settings,
         policies,
@@ -227,8 +241,10 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
         site=settings.site.resolve(),
         page_only=(EVALUATOR_REPORT,),
         keep_packs=plan.kept,
+        parts=parts,
     )
     published, rendered = protect_and_render_each(sorted(policies), passed_through, load, job)
+    dropped = parts.prune()
     calibra.progress(f"site: {len(published.tables)} protected tables → {settings.site}")
     # One build time for the site and the packs: a pack is the site's department page re-identified, and its
     # workbooks are then the very bytes the site wrote (dashboards.downloads keeps them per table).
@@ -280,6 +296,11 @@ def site(context: dg.AssetExecutionContext, calibra: CalibraResource) -> dg.Mate
             "pack_pseudonyms_left": dg.MetadataValue.int(packs.left),
             # Organisation-cycles whose packs were kept from the previous run (same inputs, pipelines/packs.py).
             "reused_pack_cycles": dg.MetadataValue.int(packs.reused),
+            # Parts (organisation × cycle × measure) of the evaluator report: protected in this run, kept from
+            # an earlier run (unchanged rows, thresholds and code), and kept ones no longer needed, deleted.
+            "evaluator_report_parts_protected": dg.MetadataValue.int(parts.made),
+            "evaluator_report_parts_kept": dg.MetadataValue.int(parts.kept),
+            "evaluator_report_parts_dropped": dg.MetadataValue.int(dropped),
             # Per audience: cells shown and hidden by reason (counts only; docs/privacy.md).
             "disclosure_report": dg.MetadataValue.md(_report_markdown(published.report_frame())),
             # Notes name tables and columns only (never values).

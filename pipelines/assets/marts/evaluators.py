@@ -23,6 +23,7 @@ from pipelines.resources import CalibraResource, read_frame
 REPORT = dg.AssetKey(["marts", "evaluator_report"])
 FAIR = dg.AssetKey(["marts", "evaluator_fair_ratings"])
 CYCLE_COLUMNS = {"evaluator_report": "cycle", "evaluator_fair_ratings": "cycle"}
+STEP = "evaluator_report"  # its slices' record in audit.mart_inputs (pipelines.increments)
 
 # staging.evaluations columns the report reads (no free text, no dates).
 EVALUATIONS_SQL = """
@@ -150,7 +151,7 @@ def evaluator_report_asset(context: dg.AssetExecutionContext, calibra: CalibraRe
         slices = plan(
             con,
             settings,
-            "evaluator_report",
+            STEP,
             changed=run_slices(context),
             organizations=sorted(policies),
             kinds=["evaluations"],
