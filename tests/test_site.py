@@ -1353,7 +1353,8 @@ def test_funnel_limits_are_drawn_through_few_sizes_and_follow_the_exact_curve() 
 
 def test_row_hashes_slice_by_slice_are_the_whole_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cycle digests hash a table's rows a slice at a time (memory): the hashes are those of the whole table
-    written as text at once, with nulls, numbers, dates and nested values."""
+    at once, with nulls, numbers, dates and nested values; and the same values held in narrower types (an
+    organisation's own table beside the merged one) hash alike."""
     import datetime as dt
 
     from dashboards import site as site_module
@@ -1369,14 +1370,19 @@ def test_row_hashes_slice_by_slice_are_the_whole_tables(monkeypatch: pytest.Monk
         }
     )
     columns = tuple(frame.columns)
-    whole = frame.select(
-        pl.col(c).hash(0).cast(pl.String) if frame[c].dtype.is_nested() else pl.col(c).cast(pl.String)
-        for c in columns
-    ).hash_rows(0)
+    whole = site_module._row_hashes(frame, columns)
     monkeypatch.setattr(site_module, "DIGEST_SLICE_ROWS", 3)
     sliced = site_module._row_hashes(frame, columns)
-    assert sliced.to_list() == whole.to_list()
+    assert sliced.to_list() == whole.to_list() and whole.n_unique() == frame.height
     assert site_module._row_hashes(frame, ()).len() == 0
+    narrow = frame.with_columns(
+        pl.col("cycle").cast(pl.Int32), pl.col("n").cast(pl.UInt16), pl.col("rate").cast(pl.Float32)
+    )
+    assert site_module._row_hashes(narrow, columns).to_list() == whole.to_list()
+    assert (
+        site_module._row_hashes(frame.with_columns(pl.col("rate") + 1e-9), columns).to_list()
+        != whole.to_list()
+    )
 
 
 def test_cycle_digests_do_not_depend_on_the_folder_of_the_configuration(tmp_path: Path) -> None:
