@@ -86,7 +86,6 @@ class PartCache:
             part = ProtectedPart(
                 evaluators=pl.read_ipc(evaluators),
                 organisation=pl.read_ipc(organisation),
-                owned=True,
                 **stats,
             )
         except (OSError, ValueError, TypeError, pl.exceptions.PolarsError):

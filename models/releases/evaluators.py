@@ -134,9 +134,6 @@ class ProtectedPart:
     large_remainders: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # The evaluator rows hold buffers of their own (read back from a file), not slices of a larger source
-    # frame: combine_parts then needs no copy of them (a copy of a cycle of the larger organisation took 0.1 s).
-    owned: bool = False
 
 
 def protect_part(frame: pl.DataFrame, limits: Thresholds) -> ProtectedPart:
@@ -184,8 +181,9 @@ def combine_parts(
     reasons: Counter[str] = Counter()
     for part in parts:
         organisation.append(part.organisation)
-        placed = _with_departments(part.evaluators, departments)
-        shown.append(placed if part.owned else own_buffers(placed))
+        # a copy with buffers of its own, also of a part read back from the cache: skipping it there saved
+        # 3 s of a site step whose 15 parts were all kept and cost 100 MB more at its peak (issue 21)
+        shown.append(own_buffers(_with_departments(part.evaluators, departments)))
         out.cells += part.cells
         out.hidden += part.hidden
         out.large_cells += part.large_cells
