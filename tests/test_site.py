@@ -1167,8 +1167,12 @@ def test_kept_evaluator_report_parts_publish_what_protecting_them_publishes(samp
     parts = len(list(reader.parts()))
     departments = sources.get("staging.evaluations")
 
+    protected = protect_organization(dict(sources), limits)  # the other tables, protected once
+
     def publish(cache: PartCache | None, used: object = reader) -> Publication:
-        publication = protect_organization(dict(sources), limits)
+        publication = Publication(
+            dict(protected.tables), list(protected.notes), dict(protected.hidden), list(protected.report)
+        )
         add_evaluator_report(publication, org, used, departments, limits, cache)  # type: ignore[arg-type]
         return publication
 
