@@ -213,16 +213,14 @@ def add_evaluator_report(
 
     def protected(cycle: int | None, measure: str | None) -> evaluators.ProtectedPart:
         thresholds = thresholds_of(limits, cycle)
-        key = (
-            None
-            if cache is None or cycle is None
-            else cache.key(organization, cycle, measure, reader.built.get(cycle), thresholds)
-        )
-        kept = None if key is None or cache is None else cache.load(key)
+        if cache is None or cycle is None:  # (cycle None: the table's columns only)
+            return evaluators.protect_part(reader.read(cycle, measure), thresholds)
+        key = cache.key(organization, cycle, measure, reader.built.get(cycle), thresholds)
+        kept = None if key is None else cache.load(key)
         if kept is not None:
             return kept
         part = evaluators.protect_part(reader.read(cycle, measure), thresholds)
-        if key is not None and cache is not None:
+        if key is not None:
             cache.save(key, part)
         return part
 

@@ -18,6 +18,7 @@ folder with the cache's own names are ever touched.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -67,10 +68,10 @@ class PartCache:
     made: int = 0
 
     def key(
-        self, organization: str, cycle: int | None, measure: str | None, built: str | None, limits: Thresholds
+        self, organization: str, cycle: int, measure: str | None, built: str | None, limits: Thresholds
     ) -> str | None:
-        """The part's key, or None when it cannot be kept (no audit row for its slice, or no cycle)."""
-        if cycle is None or built is None:
+        """The part's key, or None when it cannot be kept (no audit row for its slice)."""
+        if built is None:
             return None
         material = [self.code, organization, str(cycle), measure or "", built, repr(limits)]
         return hashlib.sha256("\x00".join(material).encode()).hexdigest()
@@ -95,7 +96,20 @@ class PartCache:
         return part
 
     def save(self, key: str, part: ProtectedPart) -> None:
-        """Keep `part` (each file written whole under a temporary name, then renamed into place)."""
+        """Keep `part` (each file written whole under a temporary name, then renamed into place). A part that
+        cannot be written (a full disk, a read-only home) is not kept; the run goes on without it."""
+        try:
+            self._write(key, part)
+        except (OSError, pl.exceptions.PolarsError):
+            for path in self._paths(key):
+                for leftover in (path, path.with_name(path.name + ".tmp")):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink(missing_ok=True)
+            return
+        self.used.add(key)
+        self.made += 1
+
+    def _write(self, key: str, part: ProtectedPart) -> None:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.folder.chmod(0o700)
         evaluators, organisation, counts = self._paths(key)
@@ -118,8 +132,6 @@ class PartCache:
             os.close(fd)
             write(temporary)
             os.replace(temporary, path)
-        self.used.add(key)
-        self.made += 1
 
     def prune(self) -> int:
         """Delete the kept parts this run did not use (cache files only); returns how many parts."""
@@ -127,11 +139,15 @@ class PartCache:
             return 0
         gone: set[str] = set()
         for path in self.folder.iterdir():
-            if path.is_file() and not path.is_symlink() and NAME.match(path.name):
-                key = path.name[:64]
-                if key not in self.used:
+            if not path.is_file() or path.is_symlink():
+                continue
+            stale = NAME.match(path.name) is not None and path.name[:64] not in self.used
+            # a .tmp file: left by a run that was stopped while writing
+            if stale or (path.name.endswith(".tmp") and NAME.match(path.name[: -len(".tmp")])):
+                try:
                     path.unlink()
-                    gone.add(key)
-            elif path.is_file() and path.name.endswith(".tmp") and NAME.match(path.name[: -len(".tmp")]):
-                path.unlink()  # left by a run that was stopped while writing
+                except OSError:
+                    continue  # tried again at the next run
+                if stale:
+                    gone.add(path.name[:64])
         return len(gone)

@@ -1217,6 +1217,11 @@ def test_kept_evaluator_report_parts_publish_what_protecting_them_publishes(samp
         publish(fourth, current).tables["evaluator_report"], reference.tables["evaluator_report"]
     )
     assert (fourth.made, fourth.kept) == (1, parts - 1)
+    # a cache that cannot be written (here its folder's parent is a file): the run publishes all the same
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    unwritable = PartCache(tmp_path / "file" / "cache")
+    assert_frame_equal(publish(unwritable).tables["evaluator_report"], reference.tables["evaluator_report"])
+    assert (unwritable.made, unwritable.kept, unwritable.prune()) == (0, 0, 0)
 
 
 # ------------------------------------------------------------------------------- audiences and the manifest (16, 21)
